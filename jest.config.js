@@ -1,0 +1,15 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/spec'],
+  testMatch: ['**/*.spec.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
+  },
+  moduleNameMapper: {
+    '^plugwire$': '<rootDir>/lib/index.ts',
+  },
+  // Every spec starts real processes; two workers match the two cores CI has.
+  maxWorkers: 2,
+  testTimeout: 30000,
+};

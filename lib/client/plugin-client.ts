@@ -1,0 +1,451 @@
+import { Pool } from 'undici';
+import { convertArgs, convertResult, needsConversion } from '../conversion/converter';
+import {
+  CallAbortedError,
+  CallTimeoutError,
+  ClosedError,
+  PayloadValidationError,
+  PluginError,
+  ProtocolError,
+  StartError,
+  UnavailableError,
+} from '../errors/plugin-error';
+import type { MethodDefinition } from '../metadata/method-definition';
+import { ERROR_HEADER, EXTENSION_VERSION, VERSION_HEADER } from '../protocol/constants';
+import { formatDeadline } from '../protocol/deadline';
+import { isListening } from '../protocol/socket-probe';
+import { fromWireError } from '../protocol/wire-error';
+import type { StartedPlugin, Starter } from '../starters/starter';
+import type { PluginConfig } from './config';
+
+/** Per-call options of {@link PluginClient.call}. */
+export interface CallOptions {
+  /** Aborts the call: it rejects with `PLUGWIRE_ABORTED` and the plugin's signal fires. */
+  readonly signal?: AbortSignal;
+  /** This call's timeout in ms, instead of the client's `timeout`; `0` for none. */
+  readonly timeout?: number;
+}
+
+/** The state of a client's plugin. */
+export type PluginState = 'starting' | 'running' | 'exited' | 'unavailable' | 'closed';
+
+/** Counters a client keeps, for monitoring and tests. */
+export interface PluginStats {
+  /** Processes started, the first start included. */
+  readonly starts: number;
+  /** Restarts after the plugin was gone. */
+  readonly restarts: number;
+  /** Starts that failed. */
+  readonly failedStarts: number;
+}
+
+// How a failed request relates to the plugin being gone.
+type Loss = 'unreached' | 'lost' | undefined;
+
+const UNREACHED = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTSOCK', 'EACCES']);
+const LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED']);
+
+function errorCode(error: unknown): string | undefined {
+  let e: unknown = error;
+  for (let depth = 0; depth < 3 && e && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (UNREACHED.has(code) || LOST.has(code) || code.startsWith('UND_ERR') || code.startsWith('HPE_'))) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function classify(code: string | undefined): Loss {
+  if (code === undefined) return undefined;
+  if (UNREACHED.has(code)) return 'unreached';
+  if (LOST.has(code)) return 'lost';
+  return undefined;
+}
+
+/** Waits for a promise, unless the signal fires first. */
+function race<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: Error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** @internal */
+export interface ClientInit {
+  readonly starter: Starter;
+  readonly socket: string;
+  readonly config: PluginConfig;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly onClose?: () => void;
+}
+
+/**
+ * The connection to one plugin: it starts the plugin, sends calls over the socket, and
+ * restarts the plugin when it is gone. Get one from {@link start} or {@link connect}.
+ *
+ * @remarks
+ * Restart semantics: when a call fails because the plugin is gone (connection refused,
+ * socket missing, connection reset or closed, process exited), the client restarts the
+ * plugin through its starter and sends the call once more, as the Go library does.
+ * Calls that fail together share one restart. A call whose request may already have
+ * reached the plugin is sent again only if its method is not marked
+ * `idempotent: false`: delivery is at-least-once. Restarts in a row back off, and after
+ * `restart.maxRestarts` of them without a successful call the plugin is given up on
+ * (`PLUGWIRE_UNAVAILABLE`) for `restart.cooldown` ms.
+ */
+export class PluginClient {
+  /** The socket path the plugin listens on. */
+  readonly socket: string;
+  /** The plugin's name, from its starter. */
+  readonly name: string;
+  /** The configuration in force. */
+  readonly config: PluginConfig;
+
+  private readonly starter: Starter;
+  private readonly env: Readonly<Record<string, string>>;
+  private readonly pool: Pool;
+  private readonly headers: Record<string, string>;
+  private readonly closeController = new AbortController();
+  private readonly onCloseHook: (() => void) | undefined;
+  private instance: StartedPlugin | undefined;
+  private generation = 0;
+  private currentState: PluginState = 'starting';
+  private starting: Promise<void> | undefined;
+  private recovering: Promise<void> | undefined;
+  private recoveringGeneration = -1;
+  private closing: Promise<void> | undefined;
+  private failures = 0;
+  private unavailableUntil = 0;
+  private counters = { starts: 0, restarts: 0, failedStarts: 0 };
+
+  /** @internal */
+  constructor(init: ClientInit) {
+    this.starter = init.starter;
+    this.name = init.starter.name;
+    this.socket = init.socket;
+    this.config = init.config;
+    this.env = init.env ?? {};
+    this.onCloseHook = init.onClose;
+    this.headers = { ...init.headers, 'content-type': 'application/json', [VERSION_HEADER]: EXTENSION_VERSION };
+    this.pool = new Pool('http://plugin', {
+      socketPath: init.socket,
+      connections: init.config.connections,
+      connectTimeout: init.config.connectTimeout,
+      keepAliveTimeout: init.config.keepAlive,
+      keepAliveMaxTimeout: init.config.keepAlive,
+      // The client enforces the whole-call timeout itself, restarts included.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+  }
+
+  /** The plugin's state: `running`, `exited` (restarted at the next call), `unavailable`, `closed`. */
+  get state(): PluginState {
+    return this.currentState;
+  }
+
+  /** The process id of the running plugin, when it runs as a process. */
+  get pid(): number | undefined {
+    return this.instance?.pid;
+  }
+
+  /** Start and restart counters. */
+  get stats(): PluginStats {
+    return { ...this.counters };
+  }
+
+  /** The first start. @internal */
+  async start(): Promise<void> {
+    try {
+      await this.launch();
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Calls a route with a payload, without a contract: nothing is converted or validated.
+   *
+   * @param route - the method's route, e.g. `/modify`
+   * @param payload - the request value (`null` when left out)
+   * @param options - a per-call timeout or AbortSignal
+   * @returns the decoded JSON answer
+   * @throws {@link PluginError} with a code: see the error table in the README
+   *
+   * @example
+   * ```ts
+   * const answer = await client.call('/modify', 'some value', { timeout: 1000 });
+   * ```
+   */
+  call(route: string, payload?: unknown, options: CallOptions = {}): Promise<unknown> {
+    if (typeof route !== 'string' || !route.startsWith('/')) {
+      return Promise.reject(new TypeError(`client.call(): the route must be a string starting with '/', got ${JSON.stringify(route)}`));
+    }
+    return this.invoke(route, payload, undefined, options);
+  }
+
+  /**
+   * Calls a contract method: checks and converts the arguments, sends them, and converts
+   * the answer into the `returns` class. @internal
+   */
+  async callMethod(definition: MethodDefinition, args: readonly unknown[], options: CallOptions = {}): Promise<unknown> {
+    const values = needsConversion(definition) && definition.validate ? await convertArgs(definition, args, 'host') : args;
+    const count = definition.params.length;
+    const payload = count === 0 ? null : count === 1 ? values[0] : Array.from({ length: count }, (_, i) => values[i]);
+    const answer = await this.invoke(definition.route, payload, definition, options);
+    return definition.returns ? convertResult(definition, answer) : answer;
+  }
+
+  private async invoke(route: string, payload: unknown, definition: MethodDefinition | undefined, options: CallOptions): Promise<unknown> {
+    if (this.closing) throw new ClosedError(`plugin ${this.name} was terminated: call to ${route} refused`, { route });
+    const timeout = options.timeout ?? this.config.timeout;
+    const deadline = timeout > 0 ? Date.now() + timeout : undefined;
+    let body: string;
+    try {
+      body = `{"Context":{"Deadline":${deadline === undefined ? 'null' : `"${formatDeadline(deadline)}"`}},"Payload":${JSON.stringify(payload) ?? 'null'}}`;
+    } catch (error) {
+      throw new PayloadValidationError(`payload for ${route} cannot be encoded as JSON: ${(error as Error).message}`, 'host', [], { route, cause: error });
+    }
+
+    const controller = new AbortController();
+    const { signal } = controller;
+    const caller = options.signal;
+    if (caller?.aborted) throw new CallAbortedError(`call to ${route} was aborted`, { route, cause: caller.reason });
+    const onAbort = (): void => controller.abort(new CallAbortedError(`call to ${route} was aborted`, { route, cause: caller?.reason }));
+    const onClose = (): void => controller.abort(new ClosedError(`plugin ${this.name} was terminated during the call to ${route}`, { route }));
+    caller?.addEventListener('abort', onAbort, { once: true });
+    this.closeController.signal.addEventListener('abort', onClose, { once: true });
+    const timer = deadline === undefined ? undefined : setTimeout(() => controller.abort(new CallTimeoutError(`call to ${route} timed out after ${timeout} ms`, { route })), timeout);
+    try {
+      return await this.attempt(route, body, definition, signal);
+    } catch (error) {
+      if (signal.aborted && !(PluginError.is(error) && error.code === 'PLUGWIRE_TIMEOUT')) throw signal.reason as Error;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      caller?.removeEventListener('abort', onAbort);
+      this.closeController.signal.removeEventListener('abort', onClose);
+    }
+  }
+
+  private async attempt(route: string, body: string, definition: MethodDefinition | undefined, signal: AbortSignal): Promise<unknown> {
+    let sent = 0;
+    // Each pass either answers, throws, or replaces a plugin that is gone; the bound keeps
+    // a plugin that dies on every request from looping until the timeout.
+    for (let pass = 0; ; pass++) {
+      const generation = await this.ensureRunning(route, signal);
+      try {
+        const answer = await this.send(route, body, signal);
+        this.failures = 0;
+        return answer;
+      } catch (error) {
+        if (signal.aborted) throw signal.reason as Error;
+        if (PluginError.is(error)) throw error;
+        const code = errorCode(error);
+        const loss = classify(code);
+        if (!loss) throw this.transportError(route, code, error);
+        if (loss === 'lost') {
+          sent++;
+          if (definition?.idempotent === false) {
+            void this.recover(generation).catch(() => undefined);
+            throw new UnavailableError(
+              `connection to plugin ${this.name} was lost during ${route}, which is not idempotent: it was not sent again because it may have run (${code})`,
+              { route, cause: error },
+            );
+          }
+        }
+        if (sent >= 2 || pass >= 3) {
+          throw new UnavailableError(`plugin ${this.name} went away again after a restart during ${route} (${code})`, { route, cause: error });
+        }
+        await race(this.recover(generation), signal);
+      }
+    }
+  }
+
+  private transportError(route: string, code: string | undefined, error: unknown): PluginError {
+    if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return new CallTimeoutError(`connecting to plugin ${this.name} timed out after ${this.config.connectTimeout} ms`, { route, cause: error });
+    }
+    if (code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED') {
+      return new ClosedError(`plugin ${this.name} was terminated during the call to ${route}`, { route, cause: error });
+    }
+    return new ProtocolError(`malformed answer from plugin ${this.name} to ${route}: ${(error as Error).message}`, { route, cause: error });
+  }
+
+  private async send(route: string, body: string, signal: AbortSignal): Promise<unknown> {
+    const response = await this.pool.request({ path: route, method: 'POST', headers: this.headers, body, signal });
+    const { statusCode, headers } = response;
+    const declared = Number(headers['content-length']);
+    const limit = this.config.maxResponseSize;
+    if (declared > limit) {
+      response.body.destroy();
+      throw new ProtocolError(`answer from plugin ${this.name} to ${route} is ${declared} bytes, more than maxResponseSize (${limit})`, { route, statusCode });
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) {
+        response.body.destroy();
+        throw new ProtocolError(`answer from plugin ${this.name} to ${route} is larger than maxResponseSize (${limit})`, { route, statusCode });
+      }
+      chunks.push(chunk);
+    }
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (statusCode !== 200) {
+      throw fromWireError(statusCode, text, headers[ERROR_HEADER] !== undefined, route);
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new ProtocolError(`answer from plugin ${this.name} to ${route} is not JSON: ${JSON.stringify(text.slice(0, 120))}`, { route, statusCode });
+    }
+  }
+
+  /** Waits until a plugin runs, starting one if the last is gone; returns its generation. */
+  private async ensureRunning(route: string, signal: AbortSignal): Promise<number> {
+    while (this.currentState !== 'running') {
+      if (this.closing) throw new ClosedError(`plugin ${this.name} was terminated: call to ${route} refused`, { route });
+      if (!this.starting) {
+        this.starting = this.relaunch().finally(() => (this.starting = undefined));
+      }
+      await race(this.starting, signal);
+    }
+    return this.generation;
+  }
+
+  /** Decides, after a connection failure, whether the plugin of that generation is gone. */
+  private recover(generation: number): Promise<void> {
+    if (generation !== this.generation || this.currentState !== 'running') return Promise.resolve();
+    if (this.recoveringGeneration !== generation || !this.recovering) {
+      this.recoveringGeneration = generation;
+      this.recovering = this.probe(generation);
+    }
+    return this.recovering;
+  }
+
+  private async probe(generation: number): Promise<void> {
+    const instance = this.instance;
+    // A connection that broke while the plugin still accepts new ones was a stale
+    // keep-alive connection: nothing to restart.
+    if (await isListening(this.socket)) return;
+    if (generation !== this.generation || this.currentState !== 'running') return;
+    this.markGone(generation, 'it stopped accepting connections');
+    await instance?.term();
+  }
+
+  private markGone(generation: number, why: string): void {
+    if (generation !== this.generation || this.currentState !== 'running') return;
+    this.currentState = 'exited';
+    this.config.logger?.error(`[${this.name}] plugin is gone (${why}); it is restarted at the next call`);
+  }
+
+  private async relaunch(): Promise<void> {
+    const { maxRestarts, initialDelay, maxDelay, cooldown } = this.config.restart;
+    if (this.failures >= maxRestarts && Date.now() < this.unavailableUntil) {
+      this.currentState = 'unavailable';
+      throw new UnavailableError(
+        `plugin ${this.name} was given up on after ${maxRestarts} restarts without a successful call; next try in ${this.unavailableUntil - Date.now()} ms`,
+      );
+    }
+    if (this.failures > 0 && this.failures < maxRestarts) {
+      await sleep(Math.min(initialDelay * 2 ** (this.failures - 1), maxDelay), this.closeController.signal);
+    }
+    this.failures++;
+    this.counters.restarts++;
+    try {
+      await this.launch();
+    } catch (error) {
+      if (this.closing) throw new ClosedError(`plugin ${this.name} was terminated during a restart`, { cause: error });
+      if (this.failures >= maxRestarts) {
+        this.unavailableUntil = Date.now() + cooldown;
+        this.currentState = 'unavailable';
+      } else {
+        this.currentState = 'exited';
+      }
+      throw new UnavailableError(`plugin ${this.name} is gone and could not be restarted: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  private async launch(): Promise<void> {
+    this.currentState = 'starting';
+    this.counters.starts++;
+    let instance: StartedPlugin;
+    try {
+      instance = await this.starter.start({
+        socket: this.socket,
+        startTimeout: this.config.startTimeout,
+        terminationGrace: this.config.terminationGrace,
+        signal: this.closeController.signal,
+        env: this.env,
+      });
+    } catch (error) {
+      this.counters.failedStarts++;
+      if (PluginError.is(error)) throw error;
+      throw new StartError(`plugin ${this.name} could not be started: ${(error as Error).message}`, 'spawn', { cause: error });
+    }
+    if (this.closing) {
+      await instance.term();
+      throw new ClosedError(`plugin ${this.name} was terminated while it started`);
+    }
+    this.instance = instance;
+    const generation = ++this.generation;
+    this.currentState = 'running';
+    // Notice an exit at once: the next call restarts without first failing on the socket.
+    void instance.exited.then((exit) => {
+      if (this.instance === instance && !this.closing) {
+        this.markGone(generation, exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`);
+      }
+    });
+  }
+
+  /**
+   * Terminates the plugin and releases every resource: the process, the connections,
+   * the socket directory plugwire created. Later calls reject with `PLUGWIRE_CLOSED`.
+   * Safe to call more than once; resolves when the plugin is gone.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closeController.abort(new ClosedError(`plugin ${this.name} was terminated`));
+    await this.starting?.catch(() => undefined);
+    try {
+      await this.instance?.term();
+    } finally {
+      this.currentState = 'closed';
+      await this.pool.destroy().catch(() => undefined);
+      this.onCloseHook?.();
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import { DefinitionError } from '../errors/plugin-error';
+import type { MethodDefinition, MethodOptions, ParamDefinition, ParamKind, Type } from '../metadata/method-definition';
+import { addMethod, readParamTypes } from '../metadata/reflection-helpers';
+import { RESERVED_ROUTE_PREFIX } from '../protocol/constants';
+
+// A route is a URL path: a leading slash, then unreserved, sub-delim, ':' '@' '/' or
+// percent-encoded characters. No query, no fragment, no white space.
+const ROUTE = /^\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$/;
+
+const BUILT_INS: ReadonlyMap<unknown, ParamKind> = new Map<unknown, ParamKind>([
+  [String, 'string'],
+  [Number, 'number'],
+  [Boolean, 'boolean'],
+  [Array, 'array'],
+  [Date, 'date'],
+  [Object, 'any'],
+  [Function, 'any'],
+  [Promise, 'any'],
+  [Map, 'any'],
+  [Set, 'any'],
+  [Symbol, 'any'],
+  [BigInt, 'any'],
+]);
+
+/**
+ * Checks a route and throws a {@link DefinitionError} naming what is wrong with it.
+ * @internal
+ */
+export function assertRoute(route: unknown, where: string): asserts route is string {
+  if (typeof route !== 'string' || !ROUTE.test(route) || route.length > 1024) {
+    throw new DefinitionError(
+      `invalid route ${JSON.stringify(route)} on ${where}: a route is a URL path starting with '/', without spaces, '?' or '#'`,
+    );
+  }
+  if (route.startsWith(RESERVED_ROUTE_PREFIX)) {
+    throw new DefinitionError(`route '${route}' on ${where} is reserved: routes under ${RESERVED_ROUTE_PREFIX} belong to plugwire`);
+  }
+}
+
+function classify(type: unknown): ParamKind {
+  if (type === undefined || type === null) return 'any';
+  return BUILT_INS.get(type) ?? (typeof type === 'function' ? 'class' : 'any');
+}
+
+function paramsOf(prototype: object, propertyKey: string, fn: (...args: never[]) => unknown, options: MethodOptions, where: string): ParamDefinition[] {
+  // Without emitted metadata (esbuild, tsx) the declared arity still tells how the payload maps to arguments.
+  const declared = options.params ?? readParamTypes(prototype, propertyKey) ?? new Array<undefined>(fn.length).fill(undefined);
+  const params = declared.map((type, index): ParamDefinition => ({
+    index,
+    kind: classify(type),
+    type: typeof type === 'function' ? (type as Type) : undefined,
+  }));
+  if (options.validate === false || options.params !== undefined) return params;
+  const untyped = params.filter((p) => p.type === Object).map((p) => p.index);
+  if (untyped.length > 0) {
+    const message =
+      `parameter ${untyped.join(', ')} of ${where} has the design type Object (an interface, a union, ` +
+      `or a class imported with 'import type'), so it cannot be validated. Import the class as a value, ` +
+      `name the types in @Method({ params: [...] }), or set validate: false.`;
+    if (options.validate === true) throw new DefinitionError(message);
+    process.emitWarning(message, { code: 'PLUGWIRE_UNTYPED_PARAMETER' });
+  }
+  return params;
+}
+
+/**
+ * Declares a contract method and the route it is called at.
+ *
+ * @param route - the URL path of the method, e.g. `'/modify'`, as a Go plugin would register it
+ * @param options - result class, idempotency and validation settings
+ * @returns a method decorator
+ * @throws {@link DefinitionError} for a malformed or reserved route, a route that the class
+ * already has, or (with `validate: true`) a parameter whose type is `Object`
+ *
+ * @remarks
+ * The implementation class extends the contract and inherits its routes. A parameter whose
+ * design type is a class is converted with class-transformer and validated with
+ * class-validator, on the host before sending and in the plugin before the method runs.
+ * TypeScript only emits design types when `emitDecoratorMetadata` is on (tsc, ts-jest;
+ * not esbuild or tsx): name them in `params` elsewhere.
+ *
+ * @example
+ * ```ts
+ * @Plugin('modifier')
+ * export class Modifier {
+ *   @Method('/modify') modify(value: string): Promise<string> { return stub(); }
+ *   @Method('/describe', { returns: Description }) describe(person: Person): Promise<Description> { return stub(); }
+ * }
+ * ```
+ */
+export function Method(route: string, options: MethodOptions = {}): MethodDecorator {
+  return (prototype, propertyKey, descriptor) => {
+    const target = (prototype as { constructor: Type }).constructor;
+    const where = `${target.name}.${String(propertyKey)}`;
+    if (typeof prototype === 'function') {
+      throw new DefinitionError(`@Method() on static member ${where}: only instance methods can be routes`);
+    }
+    if (typeof propertyKey !== 'string') {
+      throw new DefinitionError(`@Method() on ${where}: symbol-named methods cannot be routes`);
+    }
+    if (typeof descriptor.value !== 'function') {
+      throw new DefinitionError(`@Method() on ${where}: only methods can be routes, not accessors or fields`);
+    }
+    assertRoute(route, where);
+    const returns = Array.isArray(options.returns) ? options.returns[0] : options.returns;
+    if (options.returns !== undefined && typeof returns !== 'function') {
+      throw new DefinitionError(`@Method() on ${where}: 'returns' must be a class or [class]`);
+    }
+    const definition: MethodDefinition = {
+      route,
+      propertyKey,
+      declaringClass: target,
+      params: paramsOf(prototype, propertyKey, descriptor.value as (...args: never[]) => unknown, options, where),
+      returns: BUILT_INS.has(returns) ? undefined : returns,
+      returnsArray: Array.isArray(options.returns),
+      idempotent: options.idempotent ?? true,
+      validate: options.validate ?? true,
+      validator: options.validator,
+    };
+    addMethod(target, definition);
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * plugwire: plugins as separate processes, over HTTP/1.1 on a Unix socket, wire-compatible
+ * with the Go library tilotech/go-plugin.
+ * @packageDocumentation
+ */
+import 'reflect-metadata';
+
+export { Plugin, stub } from './decorators/plugin.decorator';
+export { Method } from './decorators/method.decorator';
+export type { MethodDefinition, MethodOptions, PluginDefinition, Type } from './metadata/method-definition';
+
+export { serve } from './server/serve';
+export type { PluginServer, ServeOptions } from './server/serve';
+export { callContext } from './server/call-context';
+export type { CallContext } from './server/call-context';
+
+export { start } from './client/start';
+export type { StartResult } from './client/start';
+export { connect } from './client/connect';
+export type { Connection, ConnectOptions } from './client/connect';
+export { PluginClient } from './client/plugin-client';
+export type { CallOptions, PluginState, PluginStats } from './client/plugin-client';
+export { defaultConfig } from './client/config';
+export type { PluginConfig, PluginConfigInput, PluginLogger, RestartPolicy } from './client/config';
+
+export { createProxy, releaseProxy } from './proxy/create-proxy';
+export type { ProxyOptions } from './proxy/create-proxy';
+export type { Remote } from './proxy/remote';
+
+export { startWithCommand } from './starters/command.starter';
+export type { CommandOptions } from './starters/command.starter';
+export { startWithProvider } from './starters/provider.starter';
+export type { PluginExit, StartContext, StartedPlugin, Starter } from './starters/starter';
+
+export { ErrorCodes } from './errors/error-codes';
+export type { ErrorCode } from './errors/error-codes';
+export {
+  CallAbortedError,
+  CallTimeoutError,
+  ClosedError,
+  DefinitionError,
+  MethodNotFoundError,
+  PayloadValidationError,
+  PluginError,
+  ProtocolError,
+  RemoteError,
+  StartError,
+  StubCalledError,
+  UnavailableError,
+} from './errors/plugin-error';
+export type { FieldViolation, PluginErrorOptions, RemoteErrorInfo, StartFailure } from './errors/plugin-error';
+
+export { READY_LINE, FAILED_LINE, SOCKET_ENV } from './protocol/constants';

@@ -1,0 +1,72 @@
+import type { ValidatorOptions } from 'class-validator';
+
+/** A class constructor, as used for DTOs and contracts. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Type<T = unknown> = abstract new (...args: any[]) => T;
+
+/** Options of {@link Method}. */
+export interface MethodOptions {
+  /**
+   * The class of the method's result. The host converts the answer into an instance of
+   * it with class-transformer and validates it with class-validator; the plugin converts
+   * its result with `instanceToPlain` before sending.
+   */
+  readonly returns?: Type | [Type];
+  /**
+   * The parameter types, overriding the ones TypeScript emitted. Needed where the
+   * emitted type is useless: an interface, a union, or a class imported with
+   * `import type` (all emitted as `Object`).
+   */
+  readonly params?: readonly Type[];
+  /**
+   * Whether a call that may already have reached the plugin is sent again after a
+   * restart. Default `true` (at-least-once); set `false` for methods that must not run twice.
+   */
+  readonly idempotent?: boolean;
+  /**
+   * Whether class-typed parameters are validated. Default: validate every parameter
+   * whose type is a class, and report (with a warning) a parameter whose type is `Object`.
+   * `true` makes an `Object` parameter a definition error; `false` turns validation off.
+   */
+  readonly validate?: boolean;
+  /** class-validator options for this method's parameters and result. */
+  readonly validator?: ValidatorOptions;
+}
+
+/** How a method's parameter is converted and checked. @internal */
+export type ParamKind = 'string' | 'number' | 'boolean' | 'array' | 'date' | 'class' | 'any';
+
+/** One parameter of a method. @internal */
+export interface ParamDefinition {
+  readonly index: number;
+  readonly kind: ParamKind;
+  readonly type: Type | undefined;
+}
+
+/** Everything plugwire knows about one decorated method, read once at decoration time. */
+export interface MethodDefinition {
+  /** The route, e.g. `/modify`. */
+  readonly route: string;
+  /** The method's name on the class. */
+  readonly propertyKey: string;
+  /** The class that declared the route. */
+  readonly declaringClass: Type;
+  /** The parameters, in order. @internal */
+  readonly params: readonly ParamDefinition[];
+  /** The result class, if any. */
+  readonly returns: Type | undefined;
+  /** Whether the result is an array of `returns`. */
+  readonly returnsArray: boolean;
+  /** See {@link MethodOptions.idempotent}. */
+  readonly idempotent: boolean;
+  /** See {@link MethodOptions.validate}. */
+  readonly validate: boolean;
+  /** See {@link MethodOptions.validator}. */
+  readonly validator: ValidatorOptions | undefined;
+}
+
+/** What {@link Plugin} records on a contract class. */
+export interface PluginDefinition {
+  /** The plugin's name: the decorator's argument, or the class name. */
+  readonly name: string;
+}

@@ -1,0 +1,32 @@
+/** The environment variable that carries the socket path to the plugin (version 1). */
+export const SOCKET_ENV = 'PLUGIN_SOCKET';
+/** The line a plugin prints once it listens (version 1). */
+export const READY_LINE = 'plugin is ready';
+/** The line a plugin prints when it cannot listen (version 1). */
+export const FAILED_LINE = 'failed to listen on socket';
+
+/**
+ * The environment variable that names the file descriptor of the lifeline pipe a
+ * plugwire host opens to its plugins: the plugin exits when it closes (the host died).
+ * A version 1 plugin never reads it. @internal
+ */
+export const LIFELINE_ENV = 'PLUGWIRE_LIFELINE_FD';
+
+/** Routes under this prefix are reserved for plugwire's own endpoints. @internal */
+export const RESERVED_ROUTE_PREFIX = '/.plugwire';
+
+/**
+ * Request header by which a plugwire host announces itself. A plugin answers a request
+ * that carries it with structured errors; a Go host never sends it. @internal
+ */
+export const VERSION_HEADER = 'x-plugwire-version';
+/** The extension version this library speaks. @internal */
+export const EXTENSION_VERSION = '1';
+/**
+ * Response header on an error answer whose JSON string holds a structured error
+ * (itself JSON). Only sent to a request that carried {@link VERSION_HEADER}. @internal
+ */
+export const ERROR_HEADER = 'x-plugwire-error';
+
+/** Linux limits a socket path to 108 bytes including the terminating NUL. @internal */
+export const MAX_SOCKET_PATH_BYTES = 107;

@@ -1,0 +1,37 @@
+// Go encodes time.Time as RFC 3339 with up to nine fraction digits and either 'Z' or a
+// numeric offset; it accepts any number of fraction digits when decoding.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * Formats an epoch time in milliseconds as Go's RFC3339Nano encoding of a UTC time:
+ * trailing zeros of the fraction trimmed, e.g. `2026-11-25T12:00:00.123Z`.
+ * @internal
+ */
+export function formatDeadline(epochMs: number): string {
+  const iso = new Date(epochMs).toISOString(); // 2026-11-25T12:00:00.123Z
+  return iso.replace(/\.?0+Z$/, 'Z').replace(/\.Z$/, 'Z');
+}
+
+/**
+ * Parses an RFC 3339 timestamp as Go writes it. Returns the epoch time in milliseconds
+ * (with the sub-millisecond part kept as a fraction), or `undefined` if it is not one.
+ * @internal
+ */
+export function parseDeadline(text: string): number | undefined {
+  const m = RFC3339.exec(text);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, frac, z, sign, oh, om] = m as unknown as string[];
+  const year = Number(y), month = Number(mo), day = Number(d);
+  const hour = Number(h), minute = Number(mi), second = Number(s);
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const base = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (new Date(base).getUTCDate() !== day) return undefined; // 31 June and the like
+  let offsetMinutes = 0;
+  if (!z) {
+    const offH = Number(oh), offM = Number(om);
+    if (offH > 23 || offM > 59) return undefined;
+    offsetMinutes = (sign === '-' ? -1 : 1) * (offH * 60 + offM);
+  }
+  const fraction = frac ? Number(`0.${frac}`) * 1000 : 0;
+  return base - offsetMinutes * 60_000 + fraction;
+}

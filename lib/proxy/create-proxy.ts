@@ -1,0 +1,122 @@
+import type { CallOptions, PluginClient } from '../client/plugin-client';
+import { ClosedError, DefinitionError } from '../errors/plugin-error';
+import type { MethodDefinition, Type } from '../metadata/method-definition';
+import { readMethods } from '../metadata/reflection-helpers';
+import type { Remote } from './remote';
+
+// Names that promise checks, jest matchers, util.inspect, React and serialisers probe on
+// any object. Without a contract they must not turn into remote calls.
+const PROBES = new Set([
+  'then', 'catch', 'finally', 'constructor', 'prototype', 'toJSON', 'toString', 'valueOf', 'inspect',
+  'asymmetricMatch', '$$typeof', 'nodeType', 'tagName', 'length', 'name', 'apply', 'call', 'bind',
+  '@@__IMMUTABLE_ITERABLE__@@', '@@__IMMUTABLE_RECORD__@@', '_isMockFunction', 'hasOwnProperty',
+  'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString', '__proto__',
+]);
+
+type Stub = (...args: unknown[]) => Promise<unknown>;
+
+interface ProxyState {
+  released: boolean;
+}
+
+const states = new WeakMap<object, ProxyState>();
+
+/** Options of {@link createProxy}: defaults for every call made through the proxy. */
+export type ProxyOptions = CallOptions;
+
+function byName(contract: Type): Map<string, MethodDefinition> {
+  const methods = readMethods(contract);
+  if (!methods || methods.size === 0) {
+    throw new DefinitionError(`${contract.name} has no @Method() routes: createProxy() takes a @Plugin() contract class`);
+  }
+  const map = new Map<string, MethodDefinition>();
+  for (const definition of methods.values()) map.set(definition.propertyKey, definition);
+  return map;
+}
+
+/**
+ * Makes a typed proxy whose method calls become calls of the plugin.
+ *
+ * @param client - the client from {@link start}
+ * @param contract - the `@Plugin()` contract class. With it, only its methods exist on
+ * the proxy, arguments are validated before they are sent, and results are converted to
+ * their `returns` class. Without it, any method name `m` calls the route `/m` unchecked.
+ * @param options - a default timeout or AbortSignal for every call
+ * @returns a {@link Remote} of the contract: every method returns a Promise
+ * @throws {@link DefinitionError} when the contract has no routes
+ *
+ * @remarks
+ * `then`, symbols and the names that promise checks, jest and `util.inspect` probe
+ * return `undefined`, so `await proxy` resolves to the proxy itself and logging it calls
+ * nothing. One function per method is made and cached. After {@link releaseProxy} every
+ * call rejects with `PLUGWIRE_CLOSED`.
+ *
+ * @example
+ * ```ts
+ * const modifier = createProxy(client, Modifier);
+ * await modifier.modify('some value'); // 'some value decorated'
+ * ```
+ */
+export function createProxy<T>(client: PluginClient, contract?: Type<T>, options: ProxyOptions = {}): Remote<T> {
+  const methods = contract ? byName(contract) : undefined;
+  const state: ProxyState = { released: false };
+  const stubs = new Map<string, Stub>();
+  const released = (route: string): Promise<never> =>
+    Promise.reject(new ClosedError(`this proxy of plugin ${client.name} was released: call to ${route} refused`, { route }));
+
+  const stubFor = (name: string): Stub | undefined => {
+    let stub = stubs.get(name);
+    if (stub) return stub;
+    const definition = methods?.get(name);
+    if (methods && !definition) return undefined;
+    if (definition) {
+      stub = (...args) => (state.released ? released(definition.route) : client.callMethod(definition, args, options));
+    } else {
+      const route = `/${name}`;
+      stub = (...args) => (state.released ? released(route) : client.call(route, args.length === 0 ? null : args.length === 1 ? args[0] : args, options));
+    }
+    stubs.set(name, stub);
+    return stub;
+  };
+
+  const proxy = new Proxy(Object.create(null) as object, {
+    get(_target, property) {
+      if (typeof property !== 'string' || property === 'then' || (!methods && PROBES.has(property))) return undefined;
+      return stubFor(property);
+    },
+    has(_target, property) {
+      return typeof property === 'string' && methods !== undefined && methods.has(property);
+    },
+    ownKeys() {
+      return methods ? [...methods.keys()] : [];
+    },
+    getOwnPropertyDescriptor(_target, property) {
+      if (typeof property !== 'string' || !methods?.has(property)) return undefined;
+      return { value: stubFor(property), writable: false, enumerable: true, configurable: true };
+    },
+    set() {
+      return false;
+    },
+    defineProperty() {
+      return false;
+    },
+    deleteProperty() {
+      return false;
+    },
+  });
+  states.set(proxy, state);
+  return proxy as Remote<T>;
+}
+
+/**
+ * Releases a proxy: every later call through it rejects with `PLUGWIRE_CLOSED`. The
+ * plugin itself keeps running for other proxies; stop it with `term()`.
+ *
+ * @param proxy - a proxy from {@link createProxy} or {@link connect}
+ * @throws TypeError when `proxy` is not a plugwire proxy
+ */
+export function releaseProxy(proxy: object): void {
+  const state = states.get(proxy);
+  if (!state) throw new TypeError('releaseProxy(): not a plugwire proxy');
+  state.released = true;
+}

@@ -1,0 +1,55 @@
+import { DefinitionError } from '../errors/plugin-error';
+import type { MethodDefinition } from '../metadata/method-definition';
+import { needsConversion } from '../conversion/converter';
+import { readMethods, readPlugin } from '../metadata/reflection-helpers';
+
+/** One callable route of a served plugin. @internal */
+export interface Route {
+  readonly definition: MethodDefinition;
+  readonly target: object;
+  readonly handler: (...args: unknown[]) => unknown;
+  readonly convert: boolean;
+  readonly plugin: string;
+}
+
+/**
+ * Builds the route table once, from the metadata of each implementation's class chain.
+ * Only decorated methods become routes.
+ *
+ * @throws {@link DefinitionError} for a value that is not a decorated instance, a route
+ * served twice, or a route whose method is missing on the instance
+ * @internal
+ */
+export function buildRouteTable(implementations: readonly object[]): Map<string, Route> {
+  const table = new Map<string, Route>();
+  if (implementations.length === 0) throw new DefinitionError('serve() needs at least one plugin implementation');
+  for (const target of implementations) {
+    if (typeof target !== 'object' || target === null) {
+      throw new DefinitionError(`serve() takes instances of decorated classes, got ${target === null ? 'null' : typeof target}`);
+    }
+    const ctor = target.constructor;
+    const methods = readMethods(ctor);
+    if (!methods || methods.size === 0) {
+      throw new DefinitionError(`${ctor.name} has no @Method() routes: serve() takes an instance of a class that extends a @Plugin() contract`);
+    }
+    const plugin = readPlugin(ctor)?.name ?? ctor.name;
+    for (const [route, definition] of methods) {
+      const handler = (target as Record<string, unknown>)[definition.propertyKey];
+      if (typeof handler !== 'function') {
+        throw new DefinitionError(`${ctor.name}.${definition.propertyKey} (route ${route}) is not a method on the instance`);
+      }
+      const other = table.get(route);
+      if (other) {
+        throw new DefinitionError(`route '${route}' is served twice: by ${other.plugin} and by ${plugin}`);
+      }
+      table.set(route, {
+        definition,
+        target,
+        handler: handler as (...args: unknown[]) => unknown,
+        convert: needsConversion(definition),
+        plugin,
+      });
+    }
+  }
+  return table;
+}

@@ -1,0 +1,497 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import { chmodSync, statSync, unlinkSync } from 'node:fs';
+import { convertArgs, resultToPlain } from '../conversion/converter';
+import { ErrorCodes } from '../errors/error-codes';
+import { CallTimeoutError, DefinitionError, PluginError, StartError } from '../errors/plugin-error';
+import { parseDeadline } from '../protocol/deadline';
+import {
+  ERROR_HEADER,
+  FAILED_LINE,
+  LIFELINE_ENV,
+  MAX_SOCKET_PATH_BYTES,
+  READY_LINE,
+  SOCKET_ENV,
+  VERSION_HEADER,
+} from '../protocol/constants';
+import { GO_DEADLINE_MESSAGE, toWireError, type WireError } from '../protocol/wire-error';
+import { isListening } from '../protocol/socket-probe';
+import { runInCallContext, type CallContext } from './call-context';
+import { buildRouteTable, type Route } from './route-table';
+
+/** Options of {@link serve}. Every field is optional. */
+export interface ServeOptions {
+  /** The socket path. Default: the `PLUGIN_SOCKET` environment variable that the host set. */
+  readonly socket?: string;
+  /** Print `plugin is ready` (or `failed to listen on socket`) on standard output. Default `true`. */
+  readonly announce?: boolean;
+  /**
+   * Run as the plugin process: on SIGTERM or SIGINT, or when the plugwire host that
+   * started it dies, close gracefully and exit with status 0. Default `true`.
+   */
+  readonly standalone?: boolean;
+  /** Called after the server closed on a signal, before the process exits (close databases here). */
+  readonly onShutdown?: () => void | Promise<void>;
+  /** How long in-flight calls may run on after close() before their connections are cut, ms. Default 5000. */
+  readonly grace?: number;
+  /** Largest request body accepted, bytes; larger ones get 413. Default 16 MiB. */
+  readonly maxBodySize?: number;
+  /** Time a client has to send the request headers, ms. Default 5000. */
+  readonly headersTimeout?: number;
+  /** Time a client has to send the whole request, ms. Default 30000. */
+  readonly requestTimeout?: number;
+  /** Open connections at most; further ones are refused. Default 1024. */
+  readonly maxConnections?: number;
+  /** Idle keep-alive connections are closed after this, ms. Default 65000 (longer than the host's 30 s). */
+  readonly keepAliveTimeout?: number;
+  /** Where server-side problems (unexpected exceptions) are reported. Default `console`. */
+  readonly logger?: { error(message: string): void };
+}
+
+/** A running plugin server, as returned by {@link serve}. */
+export interface PluginServer {
+  /** The socket path it listens on. */
+  readonly socket: string;
+  /** The routes it serves. */
+  readonly routes: readonly string[];
+  /** Calls being served right now. */
+  readonly inflight: number;
+  /** Resolves once the server has closed. */
+  readonly closed: Promise<void>;
+  /**
+   * Stops accepting, lets in-flight calls finish within the grace period, cuts what is
+   * left, and removes the socket file. Safe to call more than once.
+   */
+  close(): Promise<void>;
+}
+
+const DEFAULTS = {
+  grace: 5000,
+  maxBodySize: 16 * 1024 * 1024,
+  headersTimeout: 5000,
+  requestTimeout: 30000,
+  maxConnections: 1024,
+  keepAliveTimeout: 65000,
+};
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+class CallState {
+  settled = false;
+  timer: NodeJS.Timeout | undefined;
+  constructor(readonly abort: AbortController) {}
+}
+
+/** Thrown inside the pipeline to answer with a given status and message. */
+class Answer extends Error {
+  constructor(readonly wire: WireError, readonly status: number) {
+    super(wire.message);
+  }
+}
+
+function answer(code: keyof typeof ErrorCodes, message: string, status: number = ErrorCodes[code]): Answer {
+  return new Answer({ code, message }, status);
+}
+
+function routeOf(url: string | undefined): string {
+  if (!url) return '/';
+  if (url.startsWith('/')) {
+    const q = url.search(/[?#]/);
+    return q === -1 ? url : url.slice(0, q);
+  }
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
+  }
+}
+
+function pick(record: Record<string, unknown>, key: string): unknown {
+  // Go matches JSON keys to struct fields case-insensitively.
+  if (Object.prototype.hasOwnProperty.call(record, key)) return record[key];
+  for (const k of Object.keys(record)) if (k.toLowerCase() === key.toLowerCase()) return record[k];
+  return undefined;
+}
+
+class PluginHttpServer implements PluginServer {
+  readonly routes: readonly string[];
+  readonly closed: Promise<void>;
+  inflight = 0;
+  private readonly server: Server;
+  private readonly table: Map<string, Route>;
+  private readonly options: typeof DEFAULTS & ServeOptions;
+  private closing: Promise<void> | undefined;
+  private resolveClosed!: () => void;
+  private socketIno: number | undefined;
+  private readonly calls = new Set<CallState>();
+  private idleWaiter: (() => void) | undefined;
+  private readonly cleanups: Array<() => void> = [];
+
+  constructor(readonly socket: string, table: Map<string, Route>, options: ServeOptions) {
+    this.table = table;
+    this.routes = [...table.keys()];
+    this.options = { ...DEFAULTS, ...options };
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.server = createServer(
+      {
+        headersTimeout: this.options.headersTimeout,
+        requestTimeout: this.options.requestTimeout,
+        keepAliveTimeout: this.options.keepAliveTimeout,
+        connectionsCheckingInterval: Math.min(1000, this.options.headersTimeout),
+        maxHeaderSize: 16 * 1024,
+      },
+      (req, res) => this.onRequest(req, res),
+    );
+    this.server.maxConnections = this.options.maxConnections;
+    this.server.maxHeadersCount = 100;
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onClientError(error, socket));
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => {
+        this.server.off('listening', onListening);
+        reject(error);
+      };
+      const onListening = (): void => {
+        this.server.off('error', onError);
+        resolve();
+      };
+      this.server.once('error', onError);
+      this.server.once('listening', onListening);
+      // The socket file takes its mode from the umask at bind time: 0177 makes it 0600
+      // from its first instant. bind() happens synchronously inside listen().
+      let previous: number | undefined;
+      try {
+        previous = process.umask(0o177);
+      } catch {
+        previous = undefined; // worker threads cannot change the umask; chmod below still applies
+      }
+      try {
+        this.server.listen(this.socket);
+      } finally {
+        if (previous !== undefined) process.umask(previous);
+      }
+    });
+    chmodSync(this.socket, 0o600);
+    this.socketIno = statSync(this.socket).ino;
+  }
+
+  watch(standalone: boolean): void {
+    if (!standalone) return;
+    const shutdown = (): void => {
+      void this.close()
+        .then(() => this.options.onShutdown?.())
+        .catch((error: unknown) => this.report('shutdown failed', error))
+        .finally(() => process.exit(0));
+    };
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, shutdown);
+      this.cleanups.push(() => process.off(signal, shutdown));
+    }
+    const fd = Number(process.env[LIFELINE_ENV]);
+    // The variable names a descriptor of this process only: children must not inherit it.
+    delete process.env[LIFELINE_ENV];
+    if (Number.isInteger(fd) && fd > 2) {
+      try {
+        const lifeline = new Socket({ fd, readable: true, writable: false });
+        lifeline.on('error', shutdown);
+        lifeline.on('close', shutdown);
+        lifeline.on('data', () => undefined); // the host never writes; reading lets EOF arrive
+        lifeline.unref();
+        this.cleanups.push(() => {
+          lifeline.off('close', shutdown);
+          lifeline.off('error', shutdown);
+          lifeline.destroy();
+        });
+      } catch {
+        // not a pipe we can watch (started by something else): nothing to watch
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.inflight > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.idleWaiter = resolve;
+        timer = setTimeout(resolve, this.options.grace);
+      });
+      clearTimeout(timer);
+      this.idleWaiter = undefined;
+    }
+    for (const call of this.calls) call.abort.abort(new Error('plugin server is closing'));
+    this.server.closeAllConnections();
+    await stopped;
+    this.removeSocket();
+    this.resolveClosed();
+  }
+
+  private removeSocket(): void {
+    // Remove the file only if it is still ours: another server may have bound the path since.
+    try {
+      if (statSync(this.socket).ino === this.socketIno) unlinkSync(this.socket);
+    } catch {
+      // already gone
+    }
+  }
+
+  private report(what: string, error: unknown): void {
+    const logger = this.options.logger ?? console;
+    logger.error(`plugwire: ${what}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }
+
+  private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+    if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const [status, text] =
+      error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout']
+      : [400, 'Bad Request'];
+    const body = `${JSON.stringify(`${text.toLowerCase()}: ${error.code ?? error.message}`)}\n`;
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    res.on('error', () => undefined); // a caller that went away is not the plugin's problem
+    this.handle(req, res).catch((error: unknown) => {
+      this.report(`unexpected failure serving ${req.url ?? ''}`, error);
+      this.sendError(req, res, answer('PLUGWIRE_REMOTE', 'internal plugin server error'));
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.closing) {
+      res.setHeader('Connection', 'close');
+    }
+    const route = routeOf(req.url);
+    const entry = this.table.get(route);
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      return this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', `method ${req.method ?? ''} not allowed: calls are POST requests`, 405));
+    }
+    if (!entry) {
+      return this.sendError(req, res, answer('PLUGWIRE_METHOD_NOT_FOUND', `method not found: ${route}`));
+    }
+    const declared = Number(req.headers['content-length']);
+    if (declared > this.options.maxBodySize) {
+      return this.sendError(req, res, this.tooLarge());
+    }
+    this.inflight++;
+    const state = new CallState(new AbortController());
+    this.calls.add(state);
+    try {
+      await this.serveCall(req, res, entry, route, state);
+    } finally {
+      this.calls.delete(state);
+      clearTimeout(state.timer);
+      if (--this.inflight === 0) this.idleWaiter?.();
+    }
+  }
+
+  private tooLarge(): Answer {
+    return answer('PLUGWIRE_PROTOCOL', `request body larger than ${this.options.maxBodySize} bytes`, 413);
+  }
+
+  private readBody(req: IncomingMessage): Promise<string | Answer> {
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > this.options.maxBodySize) {
+          resolve(this.tooLarge());
+          req.removeAllListeners('data');
+          req.resume();
+          return;
+        }
+        chunks.push(chunk);
+      });
+      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('error', () => resolve(answer('PLUGWIRE_PROTOCOL', 'request body could not be read', 400)));
+      req.on('aborted', () => resolve(answer('PLUGWIRE_PROTOCOL', 'request aborted', 400)));
+    });
+  }
+
+  private async serveCall(req: IncomingMessage, res: ServerResponse, entry: Route, route: string, state: CallState): Promise<void> {
+    const body = await this.readBody(req);
+    if (body instanceof Answer) return this.sendError(req, res, body);
+    let envelope: unknown;
+    try {
+      envelope = JSON.parse(body);
+    } catch (error) {
+      return this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', `request body is not valid JSON: ${(error as Error).message}`, 400));
+    }
+    if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) {
+      return this.sendError(req, res, answer('PLUGWIRE_VALIDATION', 'request body must be a JSON object with Context and Payload'));
+    }
+    const context = pick(envelope as Record<string, unknown>, 'Context');
+    const payload = pick(envelope as Record<string, unknown>, 'Payload');
+    let deadline: number | undefined;
+    if (context !== undefined && context !== null) {
+      if (typeof context !== 'object' || Array.isArray(context)) {
+        return this.sendError(req, res, answer('PLUGWIRE_VALIDATION', 'Context must be an object'));
+      }
+      const raw = pick(context as Record<string, unknown>, 'Deadline');
+      if (raw !== undefined && raw !== null) {
+        deadline = typeof raw === 'string' ? parseDeadline(raw) : undefined;
+        if (deadline === undefined) {
+          return this.sendError(req, res, answer('PLUGWIRE_VALIDATION', `Context.Deadline is not an RFC 3339 time: ${JSON.stringify(raw)?.slice(0, 80)}`));
+        }
+      }
+    }
+    const { definition } = entry;
+    const count = definition.params.length;
+    let args: unknown[];
+    if (count === 0) args = [];
+    else if (count === 1) args = [payload];
+    else if (Array.isArray(payload)) {
+      if (payload.length > count) {
+        return this.sendError(req, res, answer('PLUGWIRE_VALIDATION', `${route} takes ${count} parameters, got an array of ${payload.length}`));
+      }
+      args = payload;
+    } else if (payload === undefined || payload === null) args = [];
+    else {
+      return this.sendError(req, res, answer('PLUGWIRE_VALIDATION', `${route} takes ${count} parameters: the payload must be a JSON array`));
+    }
+
+    const timedOut = (): void => {
+      const error = new CallTimeoutError(GO_DEADLINE_MESSAGE, { route });
+      state.abort.abort(error);
+      this.finish(req, res, state, () => this.sendError(req, res, new Answer({ code: 'PLUGWIRE_TIMEOUT', message: GO_DEADLINE_MESSAGE }, ErrorCodes.PLUGWIRE_TIMEOUT)));
+    };
+    if (deadline !== undefined) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) return timedOut();
+      state.timer = setTimeout(timedOut, Math.ceil(remaining));
+    }
+    res.once('close', () => {
+      if (!res.writableFinished) state.abort.abort(new Error('the caller went away'));
+    });
+
+    try {
+      if (entry.convert) args = await convertArgs(definition, args, 'plugin');
+      const callContext: CallContext = {
+        route,
+        deadline: deadline === undefined ? undefined : new Date(Math.floor(deadline)),
+        signal: state.abort.signal,
+        headers: req.headers,
+      };
+      const result = await runInCallContext(callContext, () => entry.handler.apply(entry.target, args));
+      if (state.settled) return;
+      let text: string;
+      try {
+        text = `${JSON.stringify(resultToPlain(definition, result)) ?? 'null'}\n`;
+      } catch (error) {
+        throw new DefinitionError(`the result of ${route} cannot be encoded as JSON: ${(error as Error).message}`);
+      }
+      this.finish(req, res, state, () => {
+        res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) });
+        res.end(text);
+      });
+    } catch (error) {
+      this.finish(req, res, state, () => this.sendError(req, res, error));
+    }
+  }
+
+  private finish(_req: IncomingMessage, res: ServerResponse, state: CallState, send: () => void): void {
+    if (state.settled) return;
+    state.settled = true;
+    clearTimeout(state.timer);
+    if (res.headersSent || res.destroyed) return;
+    send();
+  }
+
+  private sendError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    if (res.headersSent || res.destroyed) return;
+    let wire: WireError;
+    let status: number;
+    if (error instanceof Answer) {
+      wire = error.wire;
+      status = error.status;
+    } else {
+      wire = toWireError(error);
+      status = PluginError.is(error) && wire.code !== 'PLUGWIRE_REMOTE' ? error.status : ErrorCodes.PLUGWIRE_REMOTE;
+    }
+    // A plugwire host gets the structured error inside the JSON string; a version 1
+    // host gets the message alone, as a Go plugin would send it.
+    const structured = req.headers[VERSION_HEADER] !== undefined;
+    const text = `${JSON.stringify(structured ? JSON.stringify(wire) : wire.message)}\n`;
+    const headers: Record<string, string | number> = { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) };
+    if (structured) headers[ERROR_HEADER] = '1';
+    if (status === 413 || status === 405 || !req.complete) headers['Connection'] = 'close';
+    res.writeHead(status, headers);
+    res.end(text);
+  }
+}
+
+/**
+ * Serves one or more plugin implementations on the Unix socket the host chose.
+ *
+ * @param implementation - an instance of a class that extends a `@Plugin()` contract, or
+ * several whose routes differ
+ * @param options - socket, limits and process behaviour; see {@link ServeOptions}
+ * @returns a handle that resolves once the server listens and the ready line is printed
+ * @throws {@link DefinitionError} (`PLUGWIRE_DEFINITION`) for a value without routes,
+ * routes served twice, or no socket path; {@link StartError} (`PLUGWIRE_START`) when it
+ * cannot listen (after printing `failed to listen on socket`)
+ *
+ * @remarks
+ * The route table is built once, here. Each call's payload is converted and validated
+ * before the method runs (422 with the field details when invalid); the method's
+ * deadline and an AbortSignal are available through {@link callContext}; at the
+ * deadline the caller gets a timeout answer even if the method ignores it. The socket is
+ * created with mode 0600. As a standalone process (the default) it exits with status 0
+ * on SIGTERM or SIGINT after in-flight calls finish, and when the plugwire host that
+ * started it dies.
+ *
+ * @example
+ * ```ts
+ * class ModifierImpl extends Modifier {
+ *   override async modify(value: string) { return `${value} decorated`; }
+ * }
+ * void serve(new ModifierImpl());
+ * ```
+ */
+export async function serve(implementation: object | readonly object[], options: ServeOptions = {}): Promise<PluginServer> {
+  const table = buildRouteTable(Array.isArray(implementation) ? implementation : [implementation]);
+  const socket = options.socket ?? process.env[SOCKET_ENV];
+  const announce = options.announce ?? true;
+  if (!socket) {
+    throw new DefinitionError(`no socket to listen on: set ${SOCKET_ENV} (a plugwire or Go host does) or pass { socket }`);
+  }
+  const server = new PluginHttpServer(socket, table, options);
+  try {
+    if (Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES) {
+      throw new StartError(`socket path is ${Buffer.byteLength(socket)} bytes, longer than the ${MAX_SOCKET_PATH_BYTES} a Unix socket allows: ${socket}`, 'socket');
+    }
+    try {
+      await server.listen();
+    } catch (error) {
+      // A socket file left by a dead plugin: nobody answers on it, so it is safe to replace.
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || (await isListening(socket))) throw error;
+      unlinkSync(socket);
+      await server.listen();
+    }
+  } catch (error) {
+    if (announce) process.stdout.write(`${FAILED_LINE}\n`);
+    if (PluginError.is(error)) throw error;
+    throw new StartError(`failed to listen on ${socket}: ${(error as Error).message}`, 'socket', { cause: error });
+  }
+  server.watch(options.standalone ?? true);
+  if (announce) process.stdout.write(`${READY_LINE}\n`);
+  return server;
+}
+
