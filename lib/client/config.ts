@@ -42,7 +42,7 @@ export interface PluginConfig {
   readonly maxResponseSize: number;
   /** Restart back-off and give-up; see {@link RestartPolicy}. */
   readonly restart: RestartPolicy;
-  /** Where client notices go (restarts, exits). Default: `console`. */
+  /** Where client notices go (a plugin gone, a restart that failed). Default: none. */
   readonly logger?: PluginLogger;
 }
 
@@ -84,14 +84,14 @@ const DURATIONS = ['timeout', 'connectTimeout', 'keepAlive', 'startTimeout', 'te
 export function resolveConfig(input: PluginConfigInput = {}): PluginConfig {
   const base = defaultConfig();
   const config: PluginConfig = { ...base, ...input, restart: { ...base.restart, ...input.restart } };
-  const check = (name: string, value: unknown, min: number): void => {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-      throw new TypeError(`plugwire config: ${name} must be a number >= ${min}, got ${String(value)}`);
+  const check = (name: string, value: unknown, min: number, max = 2 ** 31 - 1): void => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+      throw new TypeError(`plugwire config: ${name} must be a number from ${min} to ${max}, got ${String(value)}`);
     }
   };
   for (const key of DURATIONS) check(key, config[key], 0);
   check('connections', config.connections, 1);
-  check('maxResponseSize', config.maxResponseSize, 1);
+  check('maxResponseSize', config.maxResponseSize, 1, Number.MAX_SAFE_INTEGER);
   check('restart.maxRestarts', config.restart.maxRestarts, 0);
   check('restart.initialDelay', config.restart.initialDelay, 0);
   check('restart.maxDelay', config.restart.maxDelay, 0);

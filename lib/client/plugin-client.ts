@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { Pool } from 'undici';
 import { convertArgs, convertResult, needsConversion } from '../conversion/converter';
 import {
@@ -42,6 +43,7 @@ export interface PluginStats {
 // How a failed request relates to the plugin being gone.
 type Loss = 'unreached' | 'lost' | undefined;
 
+const MAX_TIMER = 2 ** 31 - 1;
 const UNREACHED = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTSOCK', 'EACCES']);
 const LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED']);
 
@@ -227,6 +229,9 @@ export class PluginClient {
   private async invoke(route: string, payload: unknown, definition: MethodDefinition | undefined, options: CallOptions): Promise<unknown> {
     if (this.closing) throw new ClosedError(`plugin ${this.name} was terminated: call to ${route} refused`, { route });
     const timeout = options.timeout ?? this.config.timeout;
+    if (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= MAX_TIMER)) {
+      throw new TypeError(`call to ${route}: timeout must be a number of ms from 0 to ${MAX_TIMER}, got ${String(timeout)}`);
+    }
     const deadline = timeout > 0 ? Date.now() + timeout : undefined;
     let body: string;
     try {
@@ -243,7 +248,7 @@ export class PluginClient {
     const onClose = (): void => controller.abort(new ClosedError(`plugin ${this.name} was terminated during the call to ${route}`, { route }));
     caller?.addEventListener('abort', onAbort, { once: true });
     this.closeController.signal.addEventListener('abort', onClose, { once: true });
-    const timer = deadline === undefined ? undefined : setTimeout(() => controller.abort(new CallTimeoutError(`call to ${route} timed out after ${timeout} ms`, { route })), timeout);
+    const timer = deadline === undefined || timeout === 0 ? undefined : setTimeout(() => controller.abort(new CallTimeoutError(`call to ${route} timed out after ${timeout} ms`, { route })), timeout);
     try {
       return await this.attempt(route, body, definition, signal);
     } catch (error) {
@@ -319,7 +324,16 @@ export class PluginClient {
       }
       chunks.push(chunk);
     }
-    const text = Buffer.concat(chunks).toString('utf8');
+    let raw = Buffer.concat(chunks);
+    // A Go plugin gzips its answer when the request accepts it; a Go host always does.
+    if (headers['content-encoding'] === 'gzip') {
+      try {
+        raw = gunzipSync(raw, { maxOutputLength: limit });
+      } catch (error) {
+        throw new ProtocolError(`answer from plugin ${this.name} to ${route} is not valid gzip or larger than maxResponseSize: ${(error as Error).message}`, { route, statusCode, cause: error });
+      }
+    }
+    const text = raw.toString('utf8');
     if (statusCode !== 200) {
       throw fromWireError(statusCode, text, headers[ERROR_HEADER] !== undefined, route);
     }
@@ -358,8 +372,9 @@ export class PluginClient {
     // keep-alive connection: nothing to restart.
     if (await isListening(this.socket)) return;
     if (generation !== this.generation || this.currentState !== 'running') return;
-    this.markGone(generation, 'it stopped accepting connections');
+    // Terminate first: a starter that reuses live processes must not be handed this one again.
     await instance?.term();
+    this.markGone(generation, 'it stopped accepting connections');
   }
 
   private markGone(generation: number, why: string): void {

@@ -50,12 +50,8 @@ function describeThrown(value: unknown): string {
   }
 }
 
-/** Describes anything a method threw, for the wire. @internal */
+/** Describes anything a plugin method threw, for the wire. @internal */
 export function toWireError(error: unknown): WireError {
-  if (PluginError.is(error) && error.code !== 'PLUGWIRE_REMOTE' && error.code !== 'PLUGWIRE_STUB') {
-    const violations = error instanceof PayloadValidationError ? error.violations : undefined;
-    return violations ? { code: error.code, message: error.message, violations } : { code: error.code, message: error.message };
-  }
   const remote = error instanceof RemoteError ? error.remote : remoteInfo(error);
   return { code: 'PLUGWIRE_REMOTE', message: remote.message, remote };
 }

@@ -3,7 +3,7 @@ import { Socket } from 'node:net';
 import { chmodSync, statSync, unlinkSync } from 'node:fs';
 import { convertArgs, resultToPlain } from '../conversion/converter';
 import { ErrorCodes } from '../errors/error-codes';
-import { CallTimeoutError, DefinitionError, PluginError, StartError } from '../errors/plugin-error';
+import { CallTimeoutError, DefinitionError, PayloadValidationError, PluginError, StartError } from '../errors/plugin-error';
 import { parseDeadline } from '../protocol/deadline';
 import {
   ERROR_HEADER,
@@ -42,7 +42,11 @@ export interface ServeOptions {
   readonly requestTimeout?: number;
   /** Open connections at most; further ones are refused. Default 1024. */
   readonly maxConnections?: number;
-  /** Idle keep-alive connections are closed after this, ms. Default 65000 (longer than the host's 30 s). */
+  /**
+   * Idle keep-alive connections are closed after this, ms; `0` never closes them. Default 0:
+   * the host closes idle connections. A Go host never does, and a connection that the
+   * plugin closes just as the host reuses it makes a Go host restart the plugin.
+   */
   readonly keepAliveTimeout?: number;
   /** Where server-side problems (unexpected exceptions) are reported. Default `console`. */
   readonly logger?: { error(message: string): void };
@@ -71,10 +75,11 @@ const DEFAULTS = {
   headersTimeout: 5000,
   requestTimeout: 30000,
   maxConnections: 1024,
-  keepAliveTimeout: 65000,
+  keepAliveTimeout: 0,
 };
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+const MAX_TIMER = 2 ** 31 - 1;
 
 class CallState {
   settled = false;
@@ -136,13 +141,13 @@ class PluginHttpServer implements PluginServer {
       {
         headersTimeout: this.options.headersTimeout,
         requestTimeout: this.options.requestTimeout,
-        keepAliveTimeout: this.options.keepAliveTimeout,
         connectionsCheckingInterval: Math.min(1000, this.options.headersTimeout),
         maxHeaderSize: 16 * 1024,
       },
       (req, res) => this.onRequest(req, res),
     );
     this.server.maxConnections = this.options.maxConnections;
+    this.server.keepAliveTimeout = this.options.keepAliveTimeout;
     this.server.maxHeadersCount = 100;
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onClientError(error, socket));
   }
@@ -370,43 +375,54 @@ class PluginHttpServer implements PluginServer {
     const timedOut = (): void => {
       const error = new CallTimeoutError(GO_DEADLINE_MESSAGE, { route });
       state.abort.abort(error);
-      this.finish(req, res, state, () => this.sendError(req, res, new Answer({ code: 'PLUGWIRE_TIMEOUT', message: GO_DEADLINE_MESSAGE }, ErrorCodes.PLUGWIRE_TIMEOUT)));
+      this.finish(res, state, () => this.sendError(req, res, new Answer({ code: 'PLUGWIRE_TIMEOUT', message: GO_DEADLINE_MESSAGE }, ErrorCodes.PLUGWIRE_TIMEOUT)));
     };
     if (deadline !== undefined) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) return timedOut();
-      state.timer = setTimeout(timedOut, Math.ceil(remaining));
+      // Beyond what a timer can hold (about 24.8 days) the deadline is as good as none.
+      if (remaining <= MAX_TIMER) state.timer = setTimeout(timedOut, Math.ceil(remaining));
     }
     res.once('close', () => {
       if (!res.writableFinished) state.abort.abort(new Error('the caller went away'));
     });
 
+    if (entry.convert) {
+      try {
+        args = await convertArgs(definition, args, 'plugin');
+      } catch (error) {
+        const violations = error instanceof PayloadValidationError ? error.violations : [];
+        return this.finish(res, state, () =>
+          this.sendError(req, res, new Answer({ code: 'PLUGWIRE_VALIDATION', message: (error as Error).message, violations }, ErrorCodes.PLUGWIRE_VALIDATION)),
+        );
+      }
+    }
+    const callContext: CallContext = {
+      route,
+      deadline: deadline === undefined ? undefined : new Date(Math.floor(deadline)),
+      signal: state.abort.signal,
+      headers: req.headers,
+    };
     try {
-      if (entry.convert) args = await convertArgs(definition, args, 'plugin');
-      const callContext: CallContext = {
-        route,
-        deadline: deadline === undefined ? undefined : new Date(Math.floor(deadline)),
-        signal: state.abort.signal,
-        headers: req.headers,
-      };
       const result = await runInCallContext(callContext, () => entry.handler.apply(entry.target, args));
       if (state.settled) return;
       let text: string;
       try {
         text = `${JSON.stringify(resultToPlain(definition, result)) ?? 'null'}\n`;
       } catch (error) {
-        throw new DefinitionError(`the result of ${route} cannot be encoded as JSON: ${(error as Error).message}`);
+        throw new TypeError(`the result of ${route} cannot be encoded as JSON: ${(error as Error).message}`);
       }
-      this.finish(req, res, state, () => {
+      this.finish(res, state, () => {
         res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) });
         res.end(text);
       });
     } catch (error) {
-      this.finish(req, res, state, () => this.sendError(req, res, error));
+      // Whatever the method threw is the plugin's error, even a plugwire error of a call it made.
+      this.finish(res, state, () => this.sendError(req, res, new Answer(toWireError(error), ErrorCodes.PLUGWIRE_REMOTE)));
     }
   }
 
-  private finish(_req: IncomingMessage, res: ServerResponse, state: CallState, send: () => void): void {
+  private finish(res: ServerResponse, state: CallState, send: () => void): void {
     if (state.settled) return;
     state.settled = true;
     clearTimeout(state.timer);
@@ -416,15 +432,7 @@ class PluginHttpServer implements PluginServer {
 
   private sendError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
     if (res.headersSent || res.destroyed) return;
-    let wire: WireError;
-    let status: number;
-    if (error instanceof Answer) {
-      wire = error.wire;
-      status = error.status;
-    } else {
-      wire = toWireError(error);
-      status = PluginError.is(error) && wire.code !== 'PLUGWIRE_REMOTE' ? error.status : ErrorCodes.PLUGWIRE_REMOTE;
-    }
+    const { wire, status } = error instanceof Answer ? error : new Answer(toWireError(error), ErrorCodes.PLUGWIRE_REMOTE);
     // A plugwire host gets the structured error inside the JSON string; a version 1
     // host gets the message alone, as a Go plugin would send it.
     const structured = req.headers[VERSION_HEADER] !== undefined;

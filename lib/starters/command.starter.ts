@@ -41,12 +41,18 @@ class CommandPlugin implements StartedPlugin {
 
   constructor(readonly child: ChildProcess, private readonly grace: number) {
     this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
+      const done = (code: number | null, signal: NodeJS.Signals | null): void => {
+        if (this.exit) return;
         this.exit = { code, signal };
         // The pipes may be held open by the plugin's own children: let go of them.
         for (const stream of child.stdio) stream?.destroy();
         untrackChild(child);
         resolve(this.exit);
+      };
+      child.once('exit', done);
+      // A process that could not be spawned emits 'error' and never 'exit'.
+      child.on('error', () => {
+        if (child.pid === undefined) done(null, null);
       });
     });
   }
@@ -109,13 +115,8 @@ class CommandStarter implements Starter {
     this.name = options.name ?? basename(/^node(js)?$|\/node$/.test(command) && script ? script : command).replace(/\.[cm]?js$/, '');
   }
 
-  async start(context: StartContext): Promise<StartedPlugin> {
-    const live = running.get(context.socket);
-    if (live?.alive) return live;
-    await clearStaleSocket(context.socket);
-    if (context.signal.aborted) throw new StartError(`start of ${this.name} was cancelled`, 'aborted');
-
-    const child = spawn(this.command, this.args, {
+  private spawn(context: StartContext): ChildProcess {
+    return spawn(this.command, this.args, {
       cwd: this.options.cwd,
       env: {
         ...process.env,
@@ -127,6 +128,20 @@ class CommandStarter implements Starter {
       // fd 3 is the lifeline: the plugin exits when it closes, i.e. when this host dies.
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
+  }
+
+  async start(context: StartContext): Promise<StartedPlugin> {
+    const live = running.get(context.socket);
+    if (live?.alive) return live;
+    await clearStaleSocket(context.socket);
+    if (context.signal.aborted) throw new StartError(`start of ${this.name} was cancelled`, 'aborted');
+
+    let child: ChildProcess;
+    try {
+      child = this.spawn(context);
+    } catch (error) {
+      throw new StartError(`plugin ${this.name} could not be started: ${(error as Error).message}`, 'spawn', { cause: error });
+    }
     trackChild(child);
     const plugin = new CommandPlugin(child, context.terminationGrace);
     const logger = this.options.logger === false ? undefined : (this.options.logger ?? FORWARD);
