@@ -34,6 +34,7 @@ import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { Client } from 'undici';
+import { goDecodeFirst, goEncode, goKind } from '../fixtures/go-json';
 
 const READY_LINE = 'plugin is ready';
 const FAILED_LINE = 'failed to listen on socket';
@@ -156,104 +157,14 @@ export function formatGoTime(d: Date, zoneOffsetMinutes = 0): string {
 
 /** json.Marshal: HTML-safe escaping; NaN/±Inf and unencodable values fail. */
 function goMarshal(value: unknown): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value, (_key, v: unknown) => {
-      if (typeof v === 'number' && !Number.isFinite(v)) {
-        throw new GoHostError('marshal', `json: unsupported value: ${v > 0 ? '+Inf' : v < 0 ? '-Inf' : 'NaN'}`);
-      }
-      return v;
-    });
-  } catch (err) {
-    if (err instanceof GoHostError) throw err;
-    throw new GoHostError('marshal', `json: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
+  const text = goEncode(value, (message, cause) => new GoHostError('marshal', message, { cause }));
   if (text === undefined) throw new GoHostError('marshal', `json: unsupported type: ${typeof value}`);
-  return text.replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text;
 }
 
-function goKind(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'boolean') return 'bool';
-  return typeof v; // string | number | object
-}
-
-function isJsonSpace(c: number): boolean {
-  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
-}
-
-/**
- * Decodes the first JSON value of `text` like Go's json.Decoder.Decode:
- * leading whitespace skipped, trailing data ignored, empty input `EOF`,
- * truncated input `unexpected EOF`.
- */
+/** Decodes the first JSON value of an answer, as Go's json.Decoder does. */
 function goDecode(text: string): unknown {
-  let i = 0;
-  while (i < text.length && isJsonSpace(text.charCodeAt(i))) i++;
-  if (i >= text.length) throw new GoHostError('decode', 'EOF');
-  const start = i;
-  const c = text.charAt(i);
-  let end = -1;
-  if (c === '{' || c === '[') {
-    let depth = 0;
-    let inString = false;
-    for (; i < text.length; i++) {
-      const ch = text.charAt(i);
-      if (inString) {
-        if (ch === '\\') i++;
-        else if (ch === '"') inString = false;
-      } else if (ch === '"') {
-        inString = true;
-      } else if (ch === '{' || ch === '[') {
-        depth++;
-      } else if (ch === '}' || ch === ']') {
-        depth--;
-        if (depth === 0) {
-          end = i + 1;
-          break;
-        }
-      }
-    }
-  } else if (c === '"') {
-    for (i = start + 1; i < text.length; i++) {
-      const ch = text.charAt(i);
-      if (ch === '\\') i++;
-      else if (ch === '"') {
-        end = i + 1;
-        break;
-      }
-    }
-  } else if (c === '-' || (c >= '0' && c <= '9')) {
-    const re = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-    re.lastIndex = start;
-    const m = re.exec(text);
-    if (m) {
-      end = start + m[0].length;
-      const next = text.charAt(end);
-      if (next === '.' || next === 'e' || next === 'E') {
-        throw new GoHostError('decode', `invalid character '${text.charAt(end + 1) || next}' in numeric literal`);
-      }
-    } else if (start + 1 < text.length) {
-      throw new GoHostError('decode', `invalid character '${text.charAt(start + 1)}' in numeric literal`);
-    }
-  } else if (c === 't' || c === 'f' || c === 'n') {
-    const literal = c === 't' ? 'true' : c === 'f' ? 'false' : 'null';
-    for (let k = 0; k < literal.length && start + k < text.length; k++) {
-      if (text.charAt(start + k) !== literal.charAt(k)) {
-        throw new GoHostError('decode', `invalid character '${text.charAt(start + k)}' in literal ${literal} (expecting '${literal.charAt(k)}')`);
-      }
-    }
-    if (start + literal.length <= text.length) end = start + literal.length;
-  } else {
-    throw new GoHostError('decode', `invalid character '${c}' looking for beginning of value`);
-  }
-  if (end < 0) throw new GoHostError('decode', 'unexpected EOF');
-  try {
-    return JSON.parse(text.slice(start, end)) as unknown;
-  } catch (err) {
-    throw new GoHostError('decode', `invalid JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
+  return goDecodeFirst(text, (message, cause) => new GoHostError('decode', message, { cause }));
 }
 
 // ---------------------------------------------------------------------------
