@@ -68,7 +68,9 @@ async function convertParam(
   switch (param.kind) {
     case 'string':
     case 'boolean':
-      if (typeof value !== param.kind) violations.push(violation(path, value, `is${param.kind}`, `expected a ${param.kind}, got ${describe(value)}`));
+      if (typeof value !== param.kind) {
+        violations.push(violation(path, value, param.kind === 'string' ? 'isString' : 'isBoolean', `expected a ${param.kind}, got ${describe(value)}`));
+      }
       return value;
     case 'number':
       if (typeof value !== 'number' || !Number.isFinite(value)) violations.push(violation(path, value, 'isNumber', `expected a finite number, got ${describe(value)}`));

@@ -51,11 +51,14 @@ function paramsOf(prototype: object, propertyKey: string, fn: (...args: never[])
     type: typeof type === 'function' ? (type as Type) : undefined,
   }));
   if (options.validate === false || options.params !== undefined) return params;
-  const untyped = params.filter((p) => p.type === Object).map((p) => p.index);
+  // TypeScript emits Object for interfaces and unions, and Function for a class that was
+  // imported with 'import type': neither can be converted or validated.
+  const untyped = params.filter((p) => p.type === Object || p.type === Function);
   if (untyped.length > 0) {
+    const types = [...new Set(untyped.map((p) => p.type?.name))].join(' or ');
     const message =
-      `parameter ${untyped.join(', ')} of ${where} has the design type Object (an interface, a union, ` +
-      `or a class imported with 'import type'), so it cannot be validated. Import the class as a value, ` +
+      `parameter ${untyped.map((p) => p.index).join(', ')} of ${where} has the design type ${types}, not a class: an interface, ` +
+      `a union, or a class imported with 'import type'. It cannot be validated. Import the class as a value, ` +
       `name the types in @Method({ params: [...] }), or set validate: false.`;
     if (options.validate === true) throw new DefinitionError(message);
     process.emitWarning(message, { code: 'PLUGWIRE_UNTYPED_PARAMETER' });
@@ -90,7 +93,7 @@ function paramsOf(prototype: object, propertyKey: string, fn: (...args: never[])
  */
 export function Method(route: string, options: MethodOptions = {}): MethodDecorator {
   return (prototype, propertyKey, descriptor) => {
-    const target = (prototype as { constructor: Type }).constructor;
+    const target = typeof prototype === 'function' ? (prototype as Type) : (prototype as { constructor: Type }).constructor;
     const where = `${target.name}.${String(propertyKey)}`;
     if (typeof prototype === 'function') {
       throw new DefinitionError(`@Method() on static member ${where}: only instance methods can be routes`);

@@ -1,6 +1,6 @@
 // Go encodes time.Time as RFC 3339 with up to nine fraction digits and either 'Z' or a
 // numeric offset; it accepts any number of fraction digits when decoding.
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 
 /**
  * Formats an epoch time in milliseconds as Go's RFC3339Nano encoding of a UTC time:
@@ -9,7 +9,7 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9
  */
 export function formatDeadline(epochMs: number): string {
   const iso = new Date(epochMs).toISOString(); // 2026-11-25T12:00:00.123Z
-  return iso.replace(/\.?0+Z$/, 'Z').replace(/\.Z$/, 'Z');
+  return iso.replace(/\.?0+Z$/, 'Z');
 }
 
 /**
@@ -32,6 +32,7 @@ export function parseDeadline(text: string): number | undefined {
     if (offH > 23 || offM > 59) return undefined;
     offsetMinutes = (sign === '-' ? -1 : 1) * (offH * 60 + offM);
   }
-  const fraction = frac ? Number(`0.${frac}`) * 1000 : 0;
+  // Go keeps nine digits and cuts off the rest.
+  const fraction = frac ? Number(`0.${frac.slice(0, 9)}`) * 1000 : 0;
   return base - offsetMinutes * 60_000 + fraction;
 }
