@@ -10,7 +10,7 @@ export interface PluginLogger {
 export interface RestartPolicy {
   /**
    * Restarts in a row, without a successful call in between, before the plugin is given
-   * up on with `PLUGWIRE_UNAVAILABLE`. Default 5.
+   * up on with `PLUGWIRE_UNAVAILABLE`. Default 5; `0` turns restarts off.
    */
   readonly maxRestarts: number;
   /** Wait before the second restart in a row, ms; it doubles with each further one. Default 100. */

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { gunzipSync } from 'node:zlib';
 import { Pool } from 'undici';
 import { convertArgs, convertResult, needsConversion } from '../conversion/converter';
@@ -155,6 +156,8 @@ export class PluginClient {
     this.config = init.config;
     this.env = init.env ?? {};
     this.onCloseHook = init.onClose;
+    // Every call in flight listens for close(): as many listeners as calls is not a leak.
+    setMaxListeners(0, this.closeController.signal);
     this.headers = { ...init.headers, 'content-type': 'application/json', [VERSION_HEADER]: EXTENSION_VERSION };
     this.pool = new Pool('http://plugin', {
       socketPath: init.socket,
@@ -263,10 +266,12 @@ export class PluginClient {
 
   private async attempt(route: string, body: string, definition: MethodDefinition | undefined, signal: AbortSignal): Promise<unknown> {
     let sent = 0;
+    let first: number | undefined;
     // Each pass either answers, throws, or replaces a plugin that is gone; the bound keeps
     // a plugin that dies on every request from looping until the timeout.
     for (let pass = 0; ; pass++) {
       const generation = await this.ensureRunning(route, signal);
+      first ??= generation;
       try {
         const answer = await this.send(route, body, signal);
         this.failures = 0;
@@ -288,6 +293,10 @@ export class PluginClient {
           }
         }
         if (sent >= 2 || pass >= 3) {
+          if (generation === first && this.currentState === 'running' && (await isListening(this.socket))) {
+            // Nothing was restarted: a live plugin that drops the connection without an answer is broken.
+            throw new ProtocolError(`plugin ${this.name} closed the connection without answering ${route}, twice, while still accepting connections (${code})`, { route, cause: error });
+          }
           throw new UnavailableError(`plugin ${this.name} went away again after a restart during ${route} (${code})`, { route, cause: error });
         }
         await race(this.recover(generation), signal);
@@ -316,13 +325,20 @@ export class PluginClient {
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) {
-        response.body.destroy();
-        throw new ProtocolError(`answer from plugin ${this.name} to ${route} is larger than maxResponseSize (${limit})`, { route, statusCode });
+    try {
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > limit) {
+          response.body.destroy();
+          throw new ProtocolError(`answer from plugin ${this.name} to ${route} is larger than maxResponseSize (${limit})`, { route, statusCode });
+        }
+        chunks.push(chunk);
       }
-      chunks.push(chunk);
+    } catch (error) {
+      if (PluginError.is(error) || signal.aborted) throw error;
+      // The plugin began to answer, so it has run the call: never send it again. A plugin
+      // that died meanwhile is noticed by its exit and restarted at the next call.
+      throw new ProtocolError(`answer from plugin ${this.name} to ${route} was cut off after ${size} bytes: ${(error as Error).message}`, { route, statusCode, cause: error });
     }
     let raw = Buffer.concat(chunks);
     // A Go plugin gzips its answer when the request accepts it; a Go host always does.
@@ -385,6 +401,10 @@ export class PluginClient {
 
   private async relaunch(): Promise<void> {
     const { maxRestarts, initialDelay, maxDelay, cooldown } = this.config.restart;
+    if (maxRestarts === 0) {
+      this.currentState = 'unavailable';
+      throw new UnavailableError(`plugin ${this.name} is gone, and restarts are turned off (restart.maxRestarts is 0)`);
+    }
     if (this.failures >= maxRestarts && Date.now() < this.unavailableUntil) {
       this.currentState = 'unavailable';
       throw new UnavailableError(

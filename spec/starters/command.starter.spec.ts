@@ -1,0 +1,265 @@
+// startWithCommand() through start()/connect(): real plugin processes on real sockets.
+import { existsSync, lstatSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, connect as netConnect, type Server } from 'node:net';
+import * as path from 'node:path';
+import { connect, PluginError, start, StartError, startWithCommand, type StartResult } from '../../lib';
+import { HostTest } from '../fixtures/contracts/host-contract';
+import {
+  collectingLogger,
+  fixture,
+  fixtureStarter,
+  pidAlive,
+  rejectionOf,
+  removeDir,
+  spawnNode,
+  tempDir,
+  waitFor,
+} from '../support/host-helpers';
+
+let dir: string;
+let socketCount = 0;
+/** A fresh socket path in this file's directory. */
+const socketPath = (): string => path.join(dir, `s${++socketCount}.sock`);
+
+/** Things to terminate after each test, whatever happened. */
+const started: StartResult[] = [];
+const listeners: Server[] = [];
+
+beforeAll(() => {
+  dir = tempDir();
+});
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.term()));
+  await Promise.all(listeners.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+});
+
+afterAll(() => removeDir(dir));
+
+function isConnectable(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = netConnect(socket);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+function expectStartError(error: unknown, reason: StartError['reason']): asserts error is StartError {
+  expect(PluginError.is(error, 'PLUGWIRE_START')).toBe(true);
+  expect((error as StartError).reason).toBe(reason);
+}
+
+describe('startWithCommand()', () => {
+  describe('start-up output and environment', () => {
+    it('accepts output before the ready line and forwards it, and stderr, with the "[name] " prefix', async () => {
+      const { starter, logger } = fixtureStarter('host-plugin', { name: 'echo', env: { HOST_FIXTURE_PRELUDE: 'loading config|warming caches' } });
+      const connection = await connect(HostTest, starter, { socket: socketPath() });
+      started.push(connection);
+
+      await expect(connection.plugin.echo('x')).resolves.toBe('x echoed');
+      expect(logger.lines).toEqual(['[echo] loading config', '[echo] warming caches']);
+      await waitFor(() => logger.errors.length > 0, 2000, 'the stderr line');
+      expect(logger.errors).toEqual(['[echo] prelude on stderr']);
+    });
+
+    it('forwards lines the plugin prints after it is ready', async () => {
+      const { starter, logger } = fixtureStarter('host-plugin', { name: 'echo' });
+      const connection = await connect(HostTest, starter, { socket: socketPath() });
+      started.push(connection);
+
+      await expect(connection.plugin.slow(0, 'a')).resolves.toBe('slow a');
+      await waitFor(() => logger.lines.includes('[echo] slow started a'), 2000, 'the forwarded line');
+      expect(logger.lines).not.toContain('[echo] plugin is ready');
+    });
+
+    it('names the plugin after its script when no name is given', async () => {
+      const logger = collectingLogger();
+      const starter = startWithCommand(process.execPath, [fixture('host-plugin')], { logger, env: { HOST_FIXTURE_PRELUDE: 'hello' } });
+      expect(starter.name).toBe('host-plugin');
+      const result = await start(starter, socketPath());
+      started.push(result);
+      expect(logger.lines).toEqual(['[host-plugin] hello']);
+    });
+
+    it('gives the plugin PLUGIN_SOCKET, the host environment and the extra env', async () => {
+      process.env['HOST_SPEC_INHERITED'] = 'from-host';
+      try {
+        const { starter } = fixtureStarter('host-plugin', { env: { HOST_SPEC_EXTRA: 'extra' } });
+        const connection = await connect(HostTest, starter, { socket: socketPath() });
+        started.push(connection);
+
+        await expect(connection.plugin.env('PLUGIN_SOCKET')).resolves.toBe(connection.client.socket);
+        await expect(connection.plugin.env('HOST_SPEC_EXTRA')).resolves.toBe('extra');
+        await expect(connection.plugin.env('HOST_SPEC_INHERITED')).resolves.toBe('from-host');
+      } finally {
+        delete process.env['HOST_SPEC_INHERITED'];
+      }
+    });
+  });
+
+  describe('the socket path', () => {
+    it('removes a stale socket file that nobody listens on, then starts the plugin', async () => {
+      const socket = socketPath();
+      // A process that listens on the path and is killed leaves the socket file behind.
+      const listener = spawnNode(['-e', `require('node:net').createServer().listen(process.argv[1], () => console.log('listening'))`, socket]);
+      await listener.line(/^listening$/);
+      listener.child.kill('SIGKILL');
+      await listener.exited;
+      expect(lstatSync(socket).isSocket()).toBe(true);
+      await expect(isConnectable(socket)).resolves.toBe(false);
+
+      const { starter } = fixtureStarter('host-plugin');
+      const connection = await connect(HostTest, starter, { socket });
+      started.push(connection);
+      await expect(connection.plugin.echo('after stale')).resolves.toBe('after stale echoed');
+    });
+
+    it("refuses a path another live process listens on, with reason 'socket', and leaves that listener alone", async () => {
+      const socket = socketPath();
+      const server = createServer((c) => {
+        c.on('error', () => undefined); // probes connect and hang up at once
+        c.end('still mine\n');
+      });
+      listeners.push(server);
+      await new Promise<void>((resolve) => server.listen(socket, resolve));
+
+      const { starter } = fixtureStarter('host-plugin');
+      const error = await rejectionOf(start(starter, socket));
+      expectStartError(error, 'socket');
+      expect(error.message).toContain(socket);
+
+      expect(server.listening).toBe(true);
+      expect(lstatSync(socket).isSocket()).toBe(true);
+      const greeting = await new Promise<string>((resolve, reject) => {
+        const c = netConnect(socket);
+        let text = '';
+        c.on('data', (chunk) => (text += String(chunk)));
+        c.on('end', () => resolve(text));
+        c.on('error', reject);
+      });
+      expect(greeting).toBe('still mine\n');
+    });
+
+    it("refuses a path that is a regular file, with reason 'socket', and leaves the file alone", async () => {
+      const socket = socketPath();
+      writeFileSync(socket, 'precious data');
+      const { starter } = fixtureStarter('host-plugin');
+      const error = await rejectionOf(start(starter, socket));
+      expectStartError(error, 'socket');
+      expect(statSync(socket).isFile()).toBe(true);
+    });
+
+    it("refuses a socket path longer than 107 bytes, with reason 'socket' and a message that says so", async () => {
+      const socket = path.join(dir, `${'x'.repeat(120)}.sock`);
+      const { starter } = fixtureStarter('host-plugin');
+      const error = await rejectionOf(start(starter, socket));
+      expectStartError(error, 'socket');
+      expect(error.message).toMatch(/\b\d{3} bytes, longer than the 107\b/);
+      expect(existsSync(socket)).toBe(false);
+    });
+
+    it('makes a private socket directory (0700) and socket (0600) when start() chooses the path', async () => {
+      const { starter } = fixtureStarter('host-plugin');
+      const result = await start(starter);
+      started.push(result);
+      const socket = result.client.socket;
+      expect(statSync(path.dirname(socket)).mode & 0o777).toBe(0o700);
+      expect(lstatSync(socket).isSocket()).toBe(true);
+      expect(lstatSync(socket).mode & 0o777).toBe(0o600);
+    });
+  });
+
+  describe('failed starts', () => {
+    it("rejects with reason 'timeout' within startTimeout when the ready line never comes, and kills the process", async () => {
+      const { starter, logger } = fixtureStarter('host-silent-plugin');
+      const before = Date.now();
+      const error = await rejectionOf(start(starter, socketPath(), { startTimeout: 500, terminationGrace: 500 }));
+      const elapsed = Date.now() - before;
+      expectStartError(error, 'timeout');
+      expect(elapsed).toBeGreaterThanOrEqual(450);
+      expect(elapsed).toBeLessThan(2500);
+
+      const pidLine = logger.lines.find((l) => /pid \d+$/.test(l));
+      expect(pidLine).toBeDefined();
+      const pid = Number(/pid (\d+)$/.exec(pidLine ?? '')?.[1]);
+      expect(pidAlive(pid)).toBe(false);
+    });
+
+    it("rejects with reason 'exited' and the exit code when the plugin exits before it is ready", async () => {
+      const { starter, logger } = fixtureStarter('host-exit-plugin');
+      const error = await rejectionOf(start(starter, socketPath()));
+      expectStartError(error, 'exited');
+      expect(error.exitCode).toBe(3);
+      await waitFor(() => logger.errors.length > 0, 2000, 'the stderr line');
+      expect(logger.errors).toEqual(['[host-exit-plugin] cannot start: missing configuration']);
+    });
+
+    // A Go plugin prints the failure line and exits at once; the line must win over the exit.
+    it.each([1, 2, 3, 4, 5])("rejects with reason 'failed-line' when the plugin prints 'failed to listen on socket' and exits (run %i)", async () => {
+      const { starter, logger } = fixtureStarter('host-failed-plugin');
+      const error = await rejectionOf(start(starter, socketPath()));
+      expectStartError(error, 'failed-line');
+      const pid = Number(/pid (\d+)$/.exec(logger.lines[0] ?? '')?.[1]);
+      expect(pidAlive(pid)).toBe(false);
+    });
+
+    it("rejects with reason 'spawn' when the command does not exist", async () => {
+      const starter = startWithCommand(path.join(dir, 'no-such-command'), [], { logger: false });
+      const error = await rejectionOf(start(starter, socketPath()));
+      expectStartError(error, 'spawn');
+      expect(error.message).toMatch(/ENOENT/);
+    });
+  });
+
+  describe('reuse', () => {
+    it('shares one process between two start() calls on the same explicit socket while it is alive', async () => {
+      const socket = socketPath();
+      const { starter } = fixtureStarter('host-plugin');
+      const first = await start(starter, socket);
+      started.push(first);
+      const second = await start(starter, socket);
+      started.push(second);
+
+      expect(first.client.pid).toBeDefined();
+      expect(second.client.pid).toBe(first.client.pid);
+      await expect(first.client.call('/pid')).resolves.toBe(first.client.pid);
+      await expect(second.client.call('/pid')).resolves.toBe(first.client.pid);
+    });
+  });
+
+  describe('term()', () => {
+    it('resolves once the process is gone, twice, leaving no socket file and no socket directory', async () => {
+      const { starter } = fixtureStarter('host-plugin');
+      const result = await start(starter);
+      const { client } = result;
+      const pid = client.pid!;
+      const socket = client.socket;
+      expect(pidAlive(pid)).toBe(true);
+
+      await result.term();
+      expect(pidAlive(pid)).toBe(false);
+      expect(existsSync(socket)).toBe(false);
+      expect(existsSync(path.dirname(socket))).toBe(false);
+      expect(client.state).toBe('closed');
+      await expect(result.term()).resolves.toBeUndefined();
+    });
+
+    it('sends SIGKILL after terminationGrace to a plugin that ignores SIGTERM, and still resolves', async () => {
+      const { starter, logger } = fixtureStarter('host-plugin', { env: { HOST_FIXTURE_IGNORE_SIGTERM: '1' } });
+      const result = await start(starter, socketPath(), { terminationGrace: 300 });
+      started.push(result);
+      const pid = result.client.pid!;
+
+      const before = Date.now();
+      await result.term();
+      const elapsed = Date.now() - before;
+      expect(pidAlive(pid)).toBe(false);
+      expect(elapsed).toBeGreaterThanOrEqual(250);
+      expect(elapsed).toBeLessThan(3000);
+      expect(logger.errors).toContain('[host-plugin] ignoring SIGTERM');
+    });
+  });
+});
