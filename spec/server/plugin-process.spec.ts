@@ -6,13 +6,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { rawRequest, type RawResponse } from '../support/raw-http';
+import { connectOutcome, within } from '../support/host-helpers';
 
 const FIXTURE = path.join(__dirname, '../../dist/spec/fixtures/server-slow-plugin.js');
 const READY = 'plugin is ready';
@@ -90,37 +91,14 @@ function spawnPlugin(socket: string, options: { lifeline?: boolean } = {}): Plug
 }
 
 /** Resolves with the promise's value, or fails after `ms` (a bound, not a wait). */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** 'accepted', or the error code of a refused connection. */
-function probe(socket: string): Promise<string> {
-  return new Promise((resolve) => {
-    const s = connect(socket);
-    s.once('connect', () => {
-      s.destroy();
-      resolve('accepted');
-    });
-    s.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-  });
-}
 
 /** Polls (every 20 ms, at most `ms`) until new connections to the socket are refused; returns the refusal code. */
 async function refusedWithin(socket: string, ms: number): Promise<string> {
   const until = Date.now() + ms;
   for (;;) {
-    const outcome = await probe(socket);
+    const outcome = await connectOutcome(socket);
     if (outcome !== 'accepted') return outcome;
     if (Date.now() > until) throw new Error(`${socket} still accepted connections after ${ms} ms`);
     await delay(20);

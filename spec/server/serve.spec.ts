@@ -8,6 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { callContext, Method, Plugin, PluginError, serve, stub, type CallContext, type PluginServer } from '../../lib';
 import { ServerPerson } from '../fixtures/contracts/server-dtos';
 import { rawRequest, startRawRequest, type RawResponse } from '../support/raw-http';
+import { connectOutcome, within } from '../support/host-helpers';
 
 // ---------------------------------------------------------------------------------------
 // Fixture plugins, served in-process
@@ -310,31 +311,8 @@ function goTime(epochMs: number, offsetMinutes: number, extraDigits: string | nu
 }
 
 /** Resolves with the promise's value, or fails after `ms` (a bound, not a wait). */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Whether a new connection to the socket is accepted. */
-function accepts(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = connect(socket);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-}
 
 // ---------------------------------------------------------------------------------------
 
@@ -688,7 +666,7 @@ describe('serve()', () => {
       await Promise.all([first, second, closing.closed]);
       expect(fs.existsSync(own)).toBe(false);
       await expect(closing.close()).resolves.toBeUndefined();
-      expect(await accepts(own)).toBe(false);
+      expect(await connectOutcome(own)).not.toBe('accepted');
     });
 
     it('replaces a stale socket file that nobody listens on', async () => {

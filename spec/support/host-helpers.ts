@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { CommandOptions, PluginLogger, Starter } from '../../lib';
 import { startWithCommand } from '../../lib';
@@ -150,4 +151,34 @@ export function spawnNode(args: readonly string[], env: NodeJS.ProcessEnv = {}):
     });
   };
   return { child, exited, stderr: () => stderr, lines: seen, line };
+}
+
+/** Resolves with the promise's value, or fails after `ms` (a bound, not a wait). */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** 'accepted', or the error code of a refused connection to a Unix socket. */
+export function connectOutcome(socket: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect(socket);
+    s.once('connect', () => {
+      s.destroy();
+      resolve('accepted');
+    });
+    s.once('error', (error: NodeJS.ErrnoException) => {
+      s.destroy();
+      resolve(error.code ?? error.message);
+    });
+  });
 }
