@@ -15,7 +15,7 @@ module.exports = {
     '@typescript-eslint/no-floating-promises': 'error',
     '@typescript-eslint/no-misused-promises': 'error',
     '@typescript-eslint/require-await': 'off',
-    '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
     'no-restricted-imports': ['error', {
       patterns: [{ group: ['fs', 'path', 'os', 'net', 'http', 'child_process', 'crypto', 'events', 'util', 'readline', 'async_hooks', 'stream', 'timers', 'timers/promises'], message: 'Use the node: prefix for core modules.' }],
     }],

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { gunzipSync } from 'node:zlib';
 import { Pool } from 'undici';
@@ -45,6 +46,7 @@ export interface PluginStats {
 type Loss = 'unreached' | 'lost' | undefined;
 
 const MAX_TIMER = 2 ** 31 - 1;
+const BASE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json', [VERSION_HEADER]: EXTENSION_VERSION });
 const UNREACHED = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTSOCK', 'EACCES']);
 const LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED']);
 
@@ -104,8 +106,6 @@ export interface ClientInit {
   readonly starter: Starter;
   readonly socket: string;
   readonly config: PluginConfig;
-  readonly env?: Readonly<Record<string, string>>;
-  readonly headers?: Readonly<Record<string, string>>;
   readonly onClose?: () => void;
 }
 
@@ -132,9 +132,8 @@ export class PluginClient {
   readonly config: PluginConfig;
 
   private readonly starter: Starter;
-  private readonly env: Readonly<Record<string, string>>;
   private readonly pool: Pool;
-  private readonly headers: Record<string, string>;
+  private headers: Record<string, string>;
   private readonly closeController = new AbortController();
   private readonly onCloseHook: (() => void) | undefined;
   private instance: StartedPlugin | undefined;
@@ -154,11 +153,10 @@ export class PluginClient {
     this.name = init.starter.name;
     this.socket = init.socket;
     this.config = init.config;
-    this.env = init.env ?? {};
     this.onCloseHook = init.onClose;
     // Every call in flight listens for close(): as many listeners as calls is not a leak.
     setMaxListeners(0, this.closeController.signal);
-    this.headers = { ...init.headers, 'content-type': 'application/json', [VERSION_HEADER]: EXTENSION_VERSION };
+    this.headers = BASE_HEADERS;
     this.pool = new Pool('http://plugin', {
       socketPath: init.socket,
       connections: init.config.connections,
@@ -434,13 +432,14 @@ export class PluginClient {
     this.currentState = 'starting';
     this.counters.starts++;
     let instance: StartedPlugin;
+    const token = randomBytes(32).toString('base64url');
     try {
       instance = await this.starter.start({
         socket: this.socket,
         startTimeout: this.config.startTimeout,
         terminationGrace: this.config.terminationGrace,
         signal: this.closeController.signal,
-        env: this.env,
+        token,
       });
     } catch (error) {
       this.counters.failedStarts++;
@@ -452,6 +451,7 @@ export class PluginClient {
       throw new ClosedError(`plugin ${this.name} was terminated while it started`);
     }
     this.instance = instance;
+    this.headers = { ...BASE_HEADERS, authorization: `Bearer ${instance.token ?? token}` };
     const generation = ++this.generation;
     this.currentState = 'running';
     // Notice an exit at once: the next call restarts without first failing on the socket.

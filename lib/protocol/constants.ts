@@ -12,6 +12,13 @@ export const FAILED_LINE = 'failed to listen on socket';
  */
 export const LIFELINE_ENV = 'PLUGWIRE_LIFELINE_FD';
 
+/**
+ * The environment variable that carries the access token a plugwire host gives the
+ * plugin it starts. A plugin that was given one answers only requests that carry it in
+ * `Authorization: Bearer <token>`. A Go host never sets it. @internal
+ */
+export const TOKEN_ENV = 'PLUGWIRE_TOKEN';
+
 /** Routes under this prefix are reserved for plugwire's own endpoints. @internal */
 export const RESERVED_ROUTE_PREFIX = '/.plugwire';
 

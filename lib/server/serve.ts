@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { chmodSync, statSync, unlinkSync } from 'node:fs';
 import { convertArgs, resultToPlain } from '../conversion/converter';
@@ -12,6 +13,7 @@ import {
   MAX_SOCKET_PATH_BYTES,
   READY_LINE,
   SOCKET_ENV,
+  TOKEN_ENV,
   VERSION_HEADER,
 } from '../protocol/constants';
 import { GO_DEADLINE_MESSAGE, toWireError, type WireError } from '../protocol/wire-error';
@@ -23,6 +25,13 @@ import { buildRouteTable, type Route } from './route-table';
 export interface ServeOptions {
   /** The socket path. Default: the `PLUGIN_SOCKET` environment variable that the host set. */
   readonly socket?: string;
+  /**
+   * The access token callers must send as `Authorization: Bearer <token>`; others get 401.
+   * Default: the `PLUGWIRE_TOKEN` environment variable a plugwire host sets (removed from
+   * the environment once read, so the plugin's children do not inherit it); none when
+   * unset, as under a Go host.
+   */
+  readonly token?: string;
   /** Print `plugin is ready` (or `failed to listen on socket`) on standard output. Default `true`. */
   readonly announce?: boolean;
   /**
@@ -111,6 +120,16 @@ function routeOf(url: string | undefined): string {
   }
 }
 
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+function withoutAuthorization(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  // The method sees the request headers, but never the host's token.
+  const { authorization: _token, ...rest } = headers;
+  return rest;
+}
+
 function pick(record: Record<string, unknown>, key: string): unknown {
   // Go matches JSON keys to struct fields case-insensitively.
   if (Object.prototype.hasOwnProperty.call(record, key)) return record[key];
@@ -131,9 +150,11 @@ class PluginHttpServer implements PluginServer {
   private readonly calls = new Set<CallState>();
   private idleWaiter: (() => void) | undefined;
   private readonly cleanups: Array<() => void> = [];
+  private readonly tokenDigest: Buffer | undefined;
 
-  constructor(readonly socket: string, table: Map<string, Route>, options: ServeOptions) {
+  constructor(readonly socket: string, table: Map<string, Route>, options: ServeOptions, token: string | undefined) {
     this.table = table;
+    this.tokenDigest = token ? digest(token) : undefined;
     this.routes = [...table.keys()];
     this.options = { ...DEFAULTS, ...options };
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -281,6 +302,10 @@ class PluginHttpServer implements PluginServer {
     if (this.closing) {
       res.setHeader('Connection', 'close');
     }
+    if (this.tokenDigest && !this.authorized(req.headers.authorization)) {
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      return this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', 'unauthorized: this plugin answers only the host that started it', 401));
+    }
     const route = routeOf(req.url);
     const entry = this.table.get(route);
     if (req.method !== 'POST') {
@@ -304,6 +329,12 @@ class PluginHttpServer implements PluginServer {
       clearTimeout(state.timer);
       if (--this.inflight === 0) this.idleWaiter?.();
     }
+  }
+
+  private authorized(header: string | undefined): boolean {
+    // Compare digests in constant time: neither the token nor its length leaks through timing.
+    const given = header?.startsWith('Bearer ') ? header.slice(7) : '';
+    return timingSafeEqual(digest(given), this.tokenDigest as Buffer);
   }
 
   private tooLarge(): Answer {
@@ -401,7 +432,7 @@ class PluginHttpServer implements PluginServer {
       route,
       deadline: deadline === undefined ? undefined : new Date(Math.floor(deadline)),
       signal: state.abort.signal,
-      headers: req.headers,
+      headers: this.tokenDigest ? withoutAuthorization(req.headers) : req.headers,
     };
     try {
       const result = await runInCallContext(callContext, () => entry.handler.apply(entry.target, args));
@@ -480,7 +511,10 @@ export async function serve(implementation: object | readonly object[], options:
   if (!socket) {
     throw new DefinitionError(`no socket to listen on: set ${SOCKET_ENV} (a plugwire or Go host does) or pass { socket }`);
   }
-  const server = new PluginHttpServer(socket, table, options);
+  const token = options.token ?? process.env[TOKEN_ENV];
+  // The token is this process's alone: children must not inherit it.
+  delete process.env[TOKEN_ENV];
+  const server = new PluginHttpServer(socket, table, options, token);
   try {
     if (Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES) {
       throw new StartError(`socket path is ${Buffer.byteLength(socket)} bytes, longer than the ${MAX_SOCKET_PATH_BYTES} a Unix socket allows: ${socket}`, 'socket');

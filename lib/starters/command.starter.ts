@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { PluginLogger } from '../client/config';
 import { StartError } from '../errors/plugin-error';
-import { FAILED_LINE, LIFELINE_ENV, READY_LINE, SOCKET_ENV } from '../protocol/constants';
+import { FAILED_LINE, LIFELINE_ENV, READY_LINE, SOCKET_ENV, TOKEN_ENV } from '../protocol/constants';
 import { isListening } from '../protocol/socket-probe';
 import { trackChild, untrackChild } from './process-registry';
 import type { PluginExit, StartContext, StartedPlugin, Starter } from './starter';
@@ -39,7 +39,7 @@ class CommandPlugin implements StartedPlugin {
   private terminating: Promise<void> | undefined;
   private exit: PluginExit | undefined;
 
-  constructor(readonly child: ChildProcess, private readonly grace: number) {
+  constructor(readonly child: ChildProcess, private readonly grace: number, readonly token: string) {
     this.exited = new Promise((resolve) => {
       const done = (code: number | null, signal: NodeJS.Signals | null): void => {
         if (this.exit) return;
@@ -121,8 +121,8 @@ class CommandStarter implements Starter {
       env: {
         ...process.env,
         ...this.options.env,
-        ...context.env,
         [SOCKET_ENV]: context.socket,
+        [TOKEN_ENV]: context.token,
         [LIFELINE_ENV]: '3',
       },
       // fd 3 is the lifeline: the plugin exits when it closes, i.e. when this host dies.
@@ -143,7 +143,7 @@ class CommandStarter implements Starter {
       throw new StartError(`plugin ${this.name} could not be started: ${(error as Error).message}`, 'spawn', { cause: error });
     }
     trackChild(child);
-    const plugin = new CommandPlugin(child, context.terminationGrace);
+    const plugin = new CommandPlugin(child, context.terminationGrace, context.token);
     const logger = this.options.logger === false ? undefined : (this.options.logger ?? FORWARD);
     const prefix = `[${this.name}] `;
 

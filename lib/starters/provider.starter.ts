@@ -17,7 +17,7 @@ import type { PluginExit, StartContext, StartedPlugin, Starter } from './starter
  */
 export function startWithProvider(
   implementation: object | readonly object[],
-  options: Omit<ServeOptions, 'socket' | 'announce' | 'standalone' | 'onShutdown'> = {},
+  options: Omit<ServeOptions, 'socket' | 'token' | 'announce' | 'standalone' | 'onShutdown'> = {},
 ): Starter {
   const first = (Array.isArray(implementation) ? implementation[0] : implementation) as object | undefined;
   const ctor = first?.constructor;
@@ -28,11 +28,12 @@ export function startWithProvider(
         grace: context.terminationGrace,
         ...options,
         socket: context.socket,
+        token: context.token,
         announce: false,
         standalone: false,
       });
       const exited: Promise<PluginExit> = server.closed.then(() => ({ code: 0, signal: null }));
-      return { exited, term: () => server.close() };
+      return { exited, token: context.token, term: () => server.close() };
     },
   };
 }

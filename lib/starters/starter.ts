@@ -16,14 +16,23 @@ export interface StartContext {
   readonly terminationGrace: number;
   /** Fires when the client is closed while the start is under way. */
   readonly signal: AbortSignal;
-  /** Extra environment plugwire wants the plugin process to have. */
-  readonly env: Readonly<Record<string, string>>;
+  /**
+   * A fresh random access token for this start. Hand it to the plugin (a process:
+   * environment variable `PLUGWIRE_TOKEN`; in-process: `serve({ token })`) and it answers
+   * only calls that carry it. Never log it.
+   */
+  readonly token: string;
 }
 
 /** A plugin that a {@link Starter} started. */
 export interface StartedPlugin {
   /** The process id, for a plugin that runs as a process. */
   readonly pid?: number;
+  /**
+   * The token the plugin expects, when it is not the one in the {@link StartContext}
+   * (a starter that reused a running plugin returns that plugin's token).
+   */
+  readonly token?: string;
   /** Settles (never rejects) once the plugin is gone, whoever ended it. */
   readonly exited: Promise<PluginExit>;
   /**
