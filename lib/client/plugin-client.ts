@@ -16,7 +16,7 @@ import {
 import type { MethodDefinition } from '../metadata/method-definition';
 import { ERROR_HEADER, EXTENSION_VERSION, VERSION_HEADER } from '../protocol/constants';
 import { formatDeadline } from '../protocol/deadline';
-import { isListening } from '../protocol/socket-probe';
+import { isListening, removeStaleSocket } from '../protocol/socket-probe';
 import { fromWireError } from '../protocol/wire-error';
 import type { StartedPlugin, Starter } from '../starters/starter';
 import type { PluginConfig } from './config';
@@ -65,6 +65,19 @@ function classify(code: string | undefined): Loss {
   if (UNREACHED.has(code)) return 'unreached';
   if (LOST.has(code)) return 'lost';
   return undefined;
+}
+
+/** How long a plugin that dropped a connection is given to show that it is exiting, ms. */
+const EXIT_WAIT = 100;
+
+/** Whether a started plugin exits within `ms`. */
+async function exitsWithin(instance: StartedPlugin | undefined, ms: number): Promise<boolean> {
+  if (!instance) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  const exited = await Promise.race([instance.exited.then(() => true), timeout]);
+  clearTimeout(timer);
+  return exited;
 }
 
 /** Waits for a promise, unless the signal fires first. */
@@ -141,7 +154,6 @@ export class PluginClient {
   private currentState: PluginState = 'starting';
   private starting: Promise<void> | undefined;
   private recovering: Promise<void> | undefined;
-  private recoveringGeneration = -1;
   private closing: Promise<void> | undefined;
   private failures = 0;
   private unavailableUntil = 0;
@@ -291,11 +303,14 @@ export class PluginClient {
           }
         }
         if (sent >= 2 || pass >= 3) {
-          if (generation === first && this.currentState === 'running' && (await isListening(this.socket))) {
+          if (generation !== first) {
+            throw new UnavailableError(`plugin ${this.name} went away again after a restart during ${route} (${code})`, { route, cause: error });
+          }
+          if (this.currentState === 'running' && (await isListening(this.socket))) {
             // Nothing was restarted: a live plugin that drops the connection without an answer is broken.
             throw new ProtocolError(`plugin ${this.name} closed the connection without answering ${route}, twice, while still accepting connections (${code})`, { route, cause: error });
           }
-          throw new UnavailableError(`plugin ${this.name} went away again after a restart during ${route} (${code})`, { route, cause: error });
+          throw new UnavailableError(`plugin ${this.name} is unreachable during ${route} (${code})`, { route, cause: error });
         }
         await race(this.recover(generation), signal);
       }
@@ -373,18 +388,17 @@ export class PluginClient {
   /** Decides, after a connection failure, whether the plugin of that generation is gone. */
   private recover(generation: number): Promise<void> {
     if (generation !== this.generation || this.currentState !== 'running') return Promise.resolve();
-    if (this.recoveringGeneration !== generation || !this.recovering) {
-      this.recoveringGeneration = generation;
-      this.recovering = this.probe(generation);
-    }
+    // Calls that fail together share one probe; a later failure probes afresh.
+    this.recovering ??= this.probe(generation).finally(() => (this.recovering = undefined));
     return this.recovering;
   }
 
   private async probe(generation: number): Promise<void> {
     const instance = this.instance;
-    // A connection that broke while the plugin still accepts new ones was a stale
-    // keep-alive connection: nothing to restart.
-    if (await isListening(this.socket)) return;
+    // A connection that broke while the plugin still accepts new ones, and the plugin does
+    // not exit, was a stale keep-alive connection: nothing to restart. A killed process
+    // resets its connections a moment before its listening socket goes, hence the wait.
+    if ((await isListening(this.socket)) && !(await exitsWithin(instance, EXIT_WAIT))) return;
     if (generation !== this.generation || this.currentState !== 'running') return;
     // Terminate first: a starter that reuses live processes must not be handed this one again.
     await instance?.term();
@@ -477,6 +491,8 @@ export class PluginClient {
     await this.starting?.catch(() => undefined);
     try {
       await this.instance?.term();
+      // A plugin that died without cleaning up leaves its socket file behind.
+      await removeStaleSocket(this.socket);
     } finally {
       this.currentState = 'closed';
       await this.pool.destroy().catch(() => undefined);

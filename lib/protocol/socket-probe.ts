@@ -1,3 +1,4 @@
+import { lstatSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 
 /**
@@ -16,4 +17,29 @@ export function isListening(path: string): Promise<boolean> {
       resolve(false);
     });
   });
+}
+
+/** What {@link removeStaleSocket} found at a path. @internal */
+export type SocketPathState = 'absent' | 'removed' | 'listening' | 'not-a-socket';
+
+/**
+ * Removes a socket file that nobody listens on any more (left by a dead plugin), and
+ * leaves alone a live socket or anything that is not a socket.
+ * @internal
+ */
+export async function removeStaleSocket(path: string): Promise<SocketPathState> {
+  let stats;
+  try {
+    stats = lstatSync(path);
+  } catch {
+    return 'absent';
+  }
+  if (!stats.isSocket()) return 'not-a-socket';
+  if (await isListening(path)) return 'listening';
+  try {
+    unlinkSync(path);
+  } catch {
+    // removed meanwhile
+  }
+  return 'removed';
 }

@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { lstatSync, unlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { PluginLogger } from '../client/config';
 import { StartError } from '../errors/plugin-error';
 import { FAILED_LINE, LIFELINE_ENV, READY_LINE, SOCKET_ENV, TOKEN_ENV } from '../protocol/constants';
-import { isListening } from '../protocol/socket-probe';
+import { removeStaleSocket } from '../protocol/socket-probe';
 import { trackChild, untrackChild } from './process-registry';
 import type { PluginExit, StartContext, StartedPlugin, Starter } from './starter';
 
@@ -88,22 +87,12 @@ function lines(stream: Readable | null, onLine: (line: string) => void): void {
 }
 
 async function clearStaleSocket(socket: string): Promise<void> {
-  let stats;
-  try {
-    stats = lstatSync(socket);
-  } catch {
-    return;
-  }
-  if (!stats.isSocket()) {
+  const state = await removeStaleSocket(socket);
+  if (state === 'not-a-socket') {
     throw new StartError(`${socket} exists and is not a socket: plugwire will not remove it`, 'socket');
   }
-  if (await isListening(socket)) {
+  if (state === 'listening') {
     throw new StartError(`another process is already listening on ${socket}`, 'socket');
-  }
-  try {
-    unlinkSync(socket);
-  } catch {
-    // removed meanwhile
   }
 }
 

@@ -94,6 +94,29 @@ describe('PluginClient restart', () => {
     await expect(plugin.echo('after')).resolves.toBe('after echoed');
   });
 
+  it('answers every idempotent call in flight right after a SIGKILL, round after round (the dying process is waited for)', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { plugin, client, logger, term } = await connectHost();
+      const pid = client.pid!;
+      const calls = Array.from({ length: 8 }, (_, i) => plugin.slow(300, `${round}.${i}`));
+      await waitFor(() => logger.lines.filter((l) => l.includes('slow started')).length >= 8, 3000, 'calls in flight');
+      process.kill(pid, 'SIGKILL');
+      await expect(Promise.all(calls)).resolves.toEqual(Array.from({ length: 8 }, (_, i) => `slow ${round}.${i}`));
+      expect(client.stats.restarts).toBe(1);
+      await term();
+    }
+  });
+
+  it('removes the socket file of a plugin that died, at a path the user chose, on term()', async () => {
+    const { client, term } = await connectHost();
+    const socket = client.socket;
+    process.kill(client.pid!, 'SIGKILL');
+    await waitFor(() => client.state === 'exited', 2000, "state 'exited'");
+    expect(existsSync(socket)).toBe(true);
+    await term();
+    expect(existsSync(socket)).toBe(false);
+  });
+
   it('rejects a non-idempotent call cut off by the plugin dying with PLUGWIRE_UNAVAILABLE, and the next call works', async () => {
     const { plugin, client, logger } = await connectHost();
     const pid = client.pid!;

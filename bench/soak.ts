@@ -1,0 +1,748 @@
+// The soak run: C callers call a plugin process in a loop with a random mix of methods
+// and payload sizes while a chaos loop kills it, freezes it and deletes its socket. Every
+// answer is checked against the value the caller knows is right. At the end it checks
+// that no call was left hanging and that nothing leaked (descriptors, processes, sockets).
+//
+//   npm run build && node dist/bench/soak.js --seconds 20 --concurrency 8 [--json path] [--seed S]
+//
+// Exit code 0: no wrong answer, no unsettled call, no leak; 1: otherwise (a line says
+// why); 2: bad arguments.
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { connect, PayloadValidationError, PluginError, startWithCommand, type PluginLogger, type Remote } from '../lib';
+import { pidAlive, waitFor, within } from '../spec/support/host-helpers';
+import { chargeOf, combined, receiptOf, slowAnswer, Soak, SoakOrder, SoakReceipt, type SoakCharge } from './soak-contract';
+
+/** Every call's timeout, ms. */
+const CALL_TIMEOUT = 2000;
+/** Time a call in flight at the end has beyond its timeout before it counts as unsettled, ms. */
+const SETTLE_GRACE = 2000;
+/** A call that settles this long after its timeout is reported as late (not a failure), ms. */
+const LATE_AFTER = CALL_TIMEOUT + 1000;
+const SAMPLE_EVERY = 200;
+const ECHO_MIN = 100;
+const ECHO_MAX = 256 * 1024;
+/** Allowed growth of the host's open descriptors (lazily opened by Node itself). */
+const FD_SLACK = 2;
+const PLUGIN_SCRIPT = path.join(__dirname, 'soak-plugin.js');
+const DEFAULT_JSON = path.join(__dirname, '../../bench/results/soak.json');
+
+const USAGE = `Usage: node dist/bench/soak.js [--seconds N] [--concurrency C] [--json path] [--seed S]
+
+Calls a plugin process from C concurrent callers for N seconds while killing (SIGKILL),
+freezing (SIGSTOP/SIGCONT) it and deleting its socket, and checks every answer.
+
+  --seconds N       how long to run, seconds (default 20; up to 86400)
+  --concurrency C   concurrent callers (default 8; 1 to 256)
+  --json path       where to write the results as JSON (default bench/results/soak.json)
+  --seed S          seed of the call mix and the chaos, an integer from 0 to 4294967295
+                    (default: random, printed)
+  -h, --help        show this help
+
+Exit code: 0 when there was no wrong answer, no unsettled call, no leaked descriptor,
+process or socket file; 1 otherwise; 2 for bad arguments.`;
+
+// ---------------------------------------------------------------------------------
+// Arguments
+
+interface Options {
+  readonly seconds: number;
+  readonly concurrency: number;
+  readonly json: string;
+  readonly seed: number;
+}
+
+class UsageError extends Error {}
+
+function numberOption(name: string, raw: string | undefined, fallback: number, pattern: RegExp, min: number, max: number, what: string): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!pattern.test(raw) || !(value >= min && value <= max)) {
+    throw new UsageError(`--${name} must be ${what} from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function parseOptions(args: readonly string[]): Options | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        seconds: { type: 'string' },
+        concurrency: { type: 'string' },
+        json: { type: 'string' },
+        seed: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) return 'help';
+  if (values.json === '') throw new UsageError('--json must be a file path, got an empty string');
+  return {
+    seconds: numberOption('seconds', values.seconds, 20, /^\d+(\.\d+)?$/, 0.1, 86_400, 'a number of seconds'),
+    concurrency: numberOption('concurrency', values.concurrency, 8, /^\d+$/, 1, 256, 'an integer'),
+    json: values.json === undefined ? DEFAULT_JSON : path.resolve(values.json),
+    seed: numberOption('seed', values.seed, Math.floor(Math.random() * 2 ** 32), /^\d+$/, 0, 2 ** 32 - 1, 'an integer'),
+  };
+}
+
+// ---------------------------------------------------------------------------------
+// Randomness: seeded, one generator per caller and one for the chaos, so that the mix
+// each of them draws does not depend on how their calls interleave.
+
+type Random = () => number;
+
+/** mulberry32: a small seeded generator of floats in [0, 1). */
+function generator(seed: number): Random {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function int(random: Random, min: number, max: number): number {
+  return min + Math.floor(random() * (max - min + 1));
+}
+
+// JSON escapes, multi-byte UTF-8 and a surrogate pair among plain letters: answers
+// cut at a chunk boundary or decoded wrongly do not compare equal.
+const ALPHABET = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;-_"\\/\n\té€ü😀'];
+
+function text(random: Random, length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += ALPHABET[Math.floor(random() * ALPHABET.length)] ?? 'x';
+  return out;
+}
+
+// ---------------------------------------------------------------------------------
+// The call mix
+
+type MethodName = 'echo' | 'register' | 'register-invalid' | 'combine' | 'slow' | 'charge';
+
+interface Plan {
+  readonly method: MethodName;
+  readonly run: () => Promise<unknown>;
+  /** Undefined when the answer is right, else what is wrong with it. */
+  readonly check: (answer: unknown) => string | undefined;
+  /** The call must fail with PLUGWIRE_VALIDATION found by the plugin. */
+  readonly expectRejection?: boolean;
+}
+
+function differs(expected: unknown, answer: unknown): string | undefined {
+  const a = JSON.stringify(answer) ?? String(answer);
+  const e = JSON.stringify(expected) ?? String(expected);
+  if (a === e) return undefined;
+  return `expected ${e.length > 160 ? `${e.slice(0, 160)}… (${e.length} chars)` : e}, got ${a.length > 160 ? `${a.slice(0, 160)}… (${a.length} chars)` : a}`;
+}
+
+class Mix {
+  private readonly bulk: string;
+
+  constructor(
+    private readonly plugin: Remote<Soak>,
+    private readonly rawCall: (route: string, payload: unknown) => Promise<unknown>,
+    seed: number,
+  ) {
+    this.bulk = text(generator(seed), ECHO_MAX + 1024);
+  }
+
+  plan(random: Random, id: string): Plan {
+    const r = random();
+    if (r < 0.35) return this.echo(random, id);
+    if (r < 0.47) return this.register(random, id);
+    if (r < 0.5) return this.invalidRegister(random, id);
+    if (r < 0.65) return this.combine(random, id);
+    if (r < 0.82) return this.slow(random, id);
+    return this.charge(random, id);
+  }
+
+  private echo(random: Random, id: string): Plan {
+    // Sizes spread evenly on a log scale: mostly small, some large.
+    const size = Math.round(ECHO_MIN * (ECHO_MAX / ECHO_MIN) ** random());
+    const offset = int(random, 0, this.bulk.length - size);
+    const data = `${id}|${this.bulk.slice(offset, offset + Math.max(0, size - id.length - 1))}`;
+    return {
+      method: 'echo',
+      run: () => this.plugin.echo(data),
+      check: (answer) => (answer === data ? undefined : differs(data, answer)),
+    };
+  }
+
+  private order(random: Random, id: string): SoakOrder {
+    const order = new SoakOrder();
+    order.id = id;
+    order.quantity = int(random, 1, 1000);
+    order.unitPrice = int(random, 0, 1_000_000);
+    order.tags = Array.from({ length: int(random, 0, 5) }, (_, i) => `t${i}-${int(random, 0, 99)}`);
+    return order;
+  }
+
+  private register(random: Random, id: string): Plan {
+    const order = this.order(random, id);
+    const expected = receiptOf(order);
+    return {
+      method: 'register',
+      run: () => this.plugin.register(order),
+      check: (answer) =>
+        answer instanceof SoakReceipt ? differs(expected, { ...answer }) : `expected a SoakReceipt instance, got ${JSON.stringify(answer)?.slice(0, 160) ?? String(answer)}`,
+    };
+  }
+
+  private invalidRegister(random: Random, id: string): Plan {
+    // Sent untyped, so that the host does not check it first: the plugin must refuse it.
+    const order = { ...this.order(random, id), quantity: 0, tags: 'not an array' };
+    return {
+      method: 'register-invalid',
+      run: () => this.rawCall('/register', order),
+      check: (answer) => `the plugin accepted an invalid order and answered ${JSON.stringify(answer)?.slice(0, 160) ?? String(answer)}`,
+      expectRejection: true,
+    };
+  }
+
+  private combine(random: Random, id: string): Plan {
+    const a = int(random, -1_000_000, 1_000_000);
+    const b = int(random, -1_000_000, 1_000_000);
+    const upper = random() < 0.5;
+    const expected = combined(id, a, b, upper);
+    return {
+      method: 'combine',
+      run: () => this.plugin.combine(id, a, b, upper),
+      check: (answer) => (answer === expected ? undefined : differs(expected, answer)),
+    };
+  }
+
+  private slow(random: Random, id: string): Plan {
+    const ms = int(random, 0, 50);
+    const expected = slowAnswer(ms, id);
+    return {
+      method: 'slow',
+      run: () => this.plugin.slow(ms, id),
+      check: (answer) => (answer === expected ? undefined : differs(expected, answer)),
+    };
+  }
+
+  private charge(random: Random, id: string): Plan {
+    const amount = int(random, 0, 1_000_000);
+    const expected: SoakCharge = chargeOf(id, amount);
+    return {
+      method: 'charge',
+      run: () => this.plugin.charge(id, amount),
+      check: (answer) => differs(expected, answer),
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Counting
+
+interface MethodCounts {
+  calls: number;
+  right: number;
+  wrong: number;
+  errors: Record<string, number>;
+}
+
+/** Error messages with ids and numbers blanked out, so that alike errors count together. */
+function kindOf(message: string): string {
+  return message.replace(/c\d+-\d+/g, '<id>').replace(/\d+/g, '#').slice(0, 240);
+}
+
+class Tally {
+  readonly perMethod: Record<string, MethodCounts> = {};
+  readonly errors: Record<string, number> = {};
+  readonly errorKinds: Record<string, Record<string, number>> = {};
+  readonly wrongSamples: string[] = [];
+  readonly uncodedSamples: string[] = [];
+  readonly latencies: number[] = [];
+  calls = 0;
+  right = 0;
+  expectedRejections = 0;
+  wrong = 0;
+  uncoded = 0;
+  late = 0;
+  settledAfterEnd = 0;
+  echoedChars = 0;
+  closed = false;
+
+  private counts(method: MethodName): MethodCounts {
+    return (this.perMethod[method] ??= { calls: 0, right: 0, wrong: 0, errors: {} });
+  }
+
+  record(plan: Plan, id: string, ms: number, outcome: { answer: unknown } | { error: unknown }): void {
+    if (this.closed) {
+      this.settledAfterEnd++;
+      return;
+    }
+    const counts = this.counts(plan.method);
+    this.calls++;
+    counts.calls++;
+    this.latencies.push(ms);
+    if (ms > LATE_AFTER) this.late++;
+    if ('answer' in outcome) {
+      const problem = plan.check(outcome.answer);
+      if (problem === undefined) {
+        this.right++;
+        counts.right++;
+        if (plan.method === 'echo' && typeof outcome.answer === 'string') this.echoedChars += outcome.answer.length;
+      } else {
+        this.wrong++;
+        counts.wrong++;
+        if (this.wrongSamples.length < 10) this.wrongSamples.push(`${plan.method} ${id}: ${problem}`);
+      }
+      return;
+    }
+    const { error } = outcome;
+    if (plan.expectRejection && error instanceof PayloadValidationError && error.side === 'plugin') {
+      this.right++;
+      this.expectedRejections++;
+      counts.right++;
+      return;
+    }
+    if (PluginError.is(error)) {
+      this.errors[error.code] = (this.errors[error.code] ?? 0) + 1;
+      counts.errors[error.code] = (counts.errors[error.code] ?? 0) + 1;
+      const kinds = (this.errorKinds[error.code] ??= {});
+      const kind = kindOf(error.message);
+      if (kinds[kind] !== undefined || Object.keys(kinds).length < 12) kinds[kind] = (kinds[kind] ?? 0) + 1;
+      return;
+    }
+    this.uncoded++;
+    counts.errors['(no code)'] = (counts.errors['(no code)'] ?? 0) + 1;
+    if (this.uncodedSamples.length < 10) this.uncodedSamples.push(`${plan.method} ${id}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+/** Keeps the first lines of some output, and counts all of them. */
+class Lines {
+  count = 0;
+  readonly first: string[] = [];
+  add(line: string): void {
+    this.count++;
+    if (this.first.length < 10) this.first.push(line.slice(0, 300));
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Processes, descriptors, memory
+
+/** Open descriptors of this process (the one readdir itself opens included, both times). */
+function fdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** Waits (bounded) until this process's descriptor count stops changing, and returns it. */
+async function settledFdCount(): Promise<number> {
+  let last = fdCount();
+  let stable = 0;
+  await waitFor(
+    () => {
+      const now = fdCount();
+      stable = now === last ? stable + 1 : 0;
+      last = now;
+      return stable >= 5;
+    },
+    5000,
+    'the descriptor count to settle',
+    50,
+  ).catch(() => undefined);
+  return last;
+}
+
+function procStat(pid: number): { ppid: number; state: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(ppid), state: state ?? '?' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether pid is a live (not zombie) child of this process: safe to signal. */
+function isLiveChild(pid: number | undefined): pid is number {
+  if (pid === undefined) return false;
+  const stat = procStat(pid);
+  return stat !== undefined && stat.ppid === process.pid && stat.state !== 'Z';
+}
+
+function childPids(): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => procStat(pid)?.ppid === process.pid);
+}
+
+function isSoakPlugin(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(PLUGIN_SCRIPT);
+  } catch {
+    return false;
+  }
+}
+
+/** Peak resident set of a process (VmHWM), bytes; 0 when it cannot be read. */
+function peakRss(pid: number): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match?.[1] === undefined ? 0 : Number(match[1]) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+function readLines(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter((line) => line !== '');
+  } catch {
+    return [];
+  }
+}
+
+function socketFiles(dir: string): string[] {
+  return readdirSync(dir).filter((name) => {
+    try {
+      return lstatSync(path.join(dir, name)).isSocket();
+    } catch {
+      return false;
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------
+// The chaos loop
+
+interface ChaosCounts {
+  kill: number;
+  stop: number;
+  unlink: number;
+  nothing: number;
+  /** Actions that found nothing to act on (no live plugin, no socket file). */
+  skipped: number;
+}
+
+/** Signals the plugin, only while it is a live child of this process (never a reused pid). */
+function signalPlugin(pid: number | undefined, signal: NodeJS.Signals): boolean {
+  if (!isLiveChild(pid)) return false;
+  try {
+    return process.kill(pid, signal);
+  } catch {
+    return false; // it ended meanwhile
+  }
+}
+
+async function chaos(random: Random, signal: AbortSignal, pid: () => number | undefined, socket: string, counts: ChaosCounts): Promise<void> {
+  const pause = (ms: number): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);
+  while (!signal.aborted) {
+    await pause(int(random, 500, 2000));
+    if (signal.aborted) return;
+    const r = random();
+    const target = pid();
+    if (r < 0.25) {
+      if (signalPlugin(target, 'SIGKILL')) counts.kill++;
+      else counts.skipped++;
+    } else if (r < 0.5) {
+      if (signalPlugin(target, 'SIGSTOP')) {
+        counts.stop++;
+        // Cut short when the run ends: the plugin is never left frozen.
+        await pause(int(random, 100, 1500));
+        signalPlugin(target, 'SIGCONT');
+      } else counts.skipped++;
+    } else if (r < 0.75) {
+      try {
+        unlinkSync(socket);
+        counts.unlink++;
+      } catch {
+        counts.skipped++;
+      }
+    } else {
+      counts.nothing++;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// The run
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+async function soak(options: Options): Promise<number> {
+  const began = new Date();
+  const fdStart = fdCount();
+  const work = mkdtempSync(path.join(tmpdir(), 'pw-soak-'));
+  const socket = path.join(work, 'plugin.sock');
+  const spawnLog = path.join(work, 'spawns.log');
+  const chargeLog = path.join(work, 'charges.log');
+  const failures: string[] = [];
+  const pluginOut = new Lines();
+  const pluginErr = new Lines();
+  const notices = new Lines();
+  const pluginLogger: PluginLogger = { log: (line) => pluginOut.add(line), error: (line) => pluginErr.add(line) };
+  const clientLogger: PluginLogger = { log: (line) => notices.add(line), error: (line) => notices.add(line) };
+  const tally = new Tally();
+  const chaosCounts: ChaosCounts = { kill: 0, stop: 0, unlink: 0, nothing: 0, skipped: 0 };
+  const inflight = new Map<string, { method: MethodName; started: number }>();
+  const pidsSeen = new Set<number>();
+  let hostPeak = process.memoryUsage.rss();
+  let pluginPeak = 0;
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+
+  console.log(`soak: ${options.seconds} s, ${options.concurrency} callers, seed ${options.seed}, call timeout ${CALL_TIMEOUT} ms`);
+  const { plugin, client, term } = await connect(
+    Soak,
+    startWithCommand(process.execPath, [PLUGIN_SCRIPT], { env: { SOAK_SPAWN_LOG: spawnLog, SOAK_CHARGE_LOG: chargeLog }, logger: pluginLogger }),
+    { socket, timeout: CALL_TIMEOUT, logger: clientLogger },
+  ).catch((error: unknown) => {
+    rmSync(work, { recursive: true, force: true });
+    throw error;
+  });
+
+  const sample = (): void => {
+    hostPeak = Math.max(hostPeak, process.memoryUsage.rss());
+    const pid = client.pid;
+    if (pid !== undefined && isLiveChild(pid)) {
+      pidsSeen.add(pid);
+      pluginPeak = Math.max(pluginPeak, peakRss(pid));
+    }
+  };
+  const sampler = setInterval(sample, SAMPLE_EVERY);
+  sample();
+
+  const mix = new Mix(plugin, (route, payload) => client.call(route, payload), options.seed);
+  let stopping = false;
+  const caller = async (index: number): Promise<void> => {
+    const random = generator((options.seed + Math.imul(index + 1, 0x9e3779b9)) >>> 0);
+    for (let n = 1; !stopping; n++) {
+      const id = `c${index}-${n}`;
+      const plan = mix.plan(random, id);
+      const started = performance.now();
+      inflight.set(id, { method: plan.method, started });
+      let outcome: { answer: unknown } | { error: unknown };
+      try {
+        outcome = { answer: await plan.run() };
+      } catch (error) {
+        outcome = { error };
+      }
+      inflight.delete(id);
+      tally.record(plan, id, performance.now() - started, outcome);
+    }
+  };
+
+  const chaosStop = new AbortController();
+  const chaosDone = chaos(generator(options.seed ^ 0x5eed), chaosStop.signal, () => client.pid, socket, chaosCounts);
+  const callers = Promise.all(Array.from({ length: options.concurrency }, (_, i) => caller(i)));
+
+  // Ctrl-C ends the run early, cleanly; a second one is Node's default.
+  const early = new AbortController();
+  const onSigint = (): void => {
+    console.log('\nsoak: interrupted: ending the run early');
+    early.abort();
+  };
+  process.once('SIGINT', onSigint);
+  const startedAt = performance.now();
+  const progress = setInterval(() => {
+    const errors = Object.values(tally.errors).reduce((a, b) => a + b, 0);
+    console.log(
+      `  ${((performance.now() - startedAt) / 1000).toFixed(0).padStart(5)} s: ${tally.calls} calls, ${tally.right} right, ${errors} errors, ` +
+        `${tally.wrong} wrong, ${client.stats.restarts} restarts, ${inflight.size} in flight`,
+    );
+  }, 10_000);
+  await delay(options.seconds * 1000, undefined, { signal: early.signal }).catch(() => undefined);
+  const ranMs = performance.now() - startedAt;
+  clearInterval(progress);
+  process.off('SIGINT', onSigint);
+
+  // The end: stop the chaos (it thaws a frozen plugin), let each caller finish its call.
+  chaosStop.abort();
+  await chaosDone;
+  stopping = true;
+  const settled = await within(callers, CALL_TIMEOUT + SETTLE_GRACE, 'the callers to finish').then(
+    () => true,
+    () => false,
+  );
+  tally.closed = true;
+  const now = performance.now();
+  const unsettled = [...inflight].map(([id, call]) => `${call.method} ${id}, pending for ${Math.round(now - call.started)} ms`);
+  if (!settled && unsettled.length === 0) failures.push('the callers did not finish, yet no call is pending');
+  const stats = client.stats;
+  sample();
+  clearInterval(sampler);
+
+  const grace = client.config.terminationGrace + 5000;
+  await within(term(), grace, 'term()').catch((error: Error) => failures.push(error.message));
+  const fdEnd = await settledFdCount();
+  loopDelay.disable();
+
+  const spawnPids = readLines(spawnLog).map(Number);
+  const candidates = new Set([...spawnPids, ...pidsSeen, ...childPids()]);
+  const processesLeft = [...candidates].filter((pid) => pidAlive(pid) && isSoakPlugin(pid));
+  const socketsLeft = socketFiles(work);
+  const charges = readLines(chargeLog);
+  const chargeDuplicates = charges.length - new Set(charges).size;
+  rmSync(work, { recursive: true, force: true });
+
+  const sorted = Float64Array.from(tally.latencies).sort();
+  const errorTotal = Object.values(tally.errors).reduce((a, b) => a + b, 0);
+  if (tally.wrong > 0) failures.push(`${tally.wrong} wrong answer(s)`);
+  if (tally.uncoded > 0) failures.push(`${tally.uncoded} call(s) failed with an error that is not a PluginError`);
+  if (unsettled.length > 0) failures.push(`${unsettled.length} call(s) never settled (within ${CALL_TIMEOUT + SETTLE_GRACE} ms of the end)`);
+  if (fdEnd > fdStart + FD_SLACK) failures.push(`descriptors leaked: ${fdStart} open at the start, ${fdEnd} at the end`);
+  if (processesLeft.length > 0) failures.push(`plugin process(es) left after term(): ${processesLeft.join(', ')}`);
+  if (socketsLeft.length > 0) failures.push(`socket file(s) left after term(): ${socketsLeft.join(', ')}`);
+  if (chargeDuplicates > 0) failures.push(`${chargeDuplicates} run(s) of the non-idempotent /charge were repeats of a call that had already run`);
+
+  const result = {
+    startedAt: began.toISOString(),
+    finishedAt: new Date().toISOString(),
+    node: process.version,
+    options: { seconds: options.seconds, concurrency: options.concurrency, seed: options.seed, callTimeoutMs: CALL_TIMEOUT },
+    ranMs: Math.round(ranMs),
+    calls: {
+      total: tally.calls,
+      right: tally.right,
+      expectedRejections: tally.expectedRejections,
+      errors: errorTotal,
+      wrong: tally.wrong,
+      uncoded: tally.uncoded,
+      unsettled: unsettled.length,
+      settledAfterEnd: tally.settledAfterEnd,
+      late: tally.late,
+      errorsByCode: tally.errors,
+      perMethod: tally.perMethod,
+      echoedChars: tally.echoedChars,
+      latencyMs: {
+        p50: Math.round(percentile(sorted, 50)),
+        p99: Math.round(percentile(sorted, 99)),
+        max: Math.round(sorted[sorted.length - 1] ?? 0),
+      },
+      ratePerSecond: Math.round(tally.calls / (ranMs / 1000)),
+    },
+    chaos: chaosCounts,
+    plugin: {
+      starts: stats.starts,
+      restarts: stats.restarts,
+      failedStarts: stats.failedStarts,
+      spawns: spawnPids.length,
+      peakRssBytes: pluginPeak,
+      processesLeft: processesLeft.length,
+      socketFilesLeft: socketsLeft.length,
+      chargeRuns: charges.length,
+      chargeDuplicates,
+      outputLines: pluginOut.count,
+      errorLines: pluginErr.count,
+    },
+    host: {
+      peakRssBytes: hostPeak,
+      fdStart,
+      fdEnd,
+      eventLoopDelayMs: { p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
+    },
+    samples: {
+      wrong: tally.wrongSamples,
+      uncoded: tally.uncodedSamples,
+      unsettled: unsettled.slice(0, 20),
+      errorKinds: tally.errorKinds,
+      clientNotices: { count: notices.count, first: notices.first },
+      pluginOutput: pluginOut.first,
+      pluginErrors: pluginErr.first,
+    },
+    passed: failures.length === 0,
+    failures,
+  };
+
+  const c = result.calls;
+  const lines = [
+    '',
+    `soak: ${(ranMs / 1000).toFixed(1)} s, ${options.concurrency} callers, seed ${options.seed}`,
+    `  calls          ${c.total} (${c.ratePerSecond}/s), latency p50 ${c.latencyMs.p50} ms, p99 ${c.latencyMs.p99} ms, max ${c.latencyMs.max} ms`,
+    `  right          ${c.right} (of which ${c.expectedRejections} invalid orders refused by the plugin, as they must be)`,
+    `  errors         ${c.errors}${errorTotal > 0 ? `: ${Object.entries(tally.errors).map(([code, n]) => `${code} ${n}`).join(', ')}` : ''}`,
+    `  WRONG          ${c.wrong}`,
+    `  not coded      ${c.uncoded}`,
+    `  unsettled      ${c.unsettled}`,
+    `  late           ${c.late} (settled more than ${LATE_AFTER} ms after the call)`,
+    `  per method     ${Object.entries(tally.perMethod).map(([m, n]) => `${m} ${n.right}/${n.calls}`).join(', ')} (right/calls)`,
+    `  chaos          ${chaosCounts.kill} SIGKILL, ${chaosCounts.stop} SIGSTOP/SIGCONT, ${chaosCounts.unlink} socket deleted, ${chaosCounts.nothing} nothing, ${chaosCounts.skipped} skipped`,
+    `  plugin         ${stats.starts} starts, ${stats.restarts} restarts, ${stats.failedStarts} failed starts, ${result.plugin.spawns} processes spawned, peak RSS ${mib(pluginPeak)}`,
+    `  /charge        ${charges.length} runs, ${chargeDuplicates} repeated`,
+    `  host           peak RSS ${mib(hostPeak)}, descriptors ${fdStart} at start, ${fdEnd} at end; event loop delay p99 ${result.host.eventLoopDelayMs.p99} ms, max ${result.host.eventLoopDelayMs.max} ms`,
+    `  left behind    ${processesLeft.length} plugin processes, ${socketsLeft.length} socket files`,
+  ];
+  for (const [code, kinds] of Object.entries(tally.errorKinds)) {
+    for (const [kind, n] of Object.entries(kinds)) lines.push(`    ${code} x${n}: ${kind}`);
+  }
+  for (const sample of [...tally.wrongSamples, ...tally.uncodedSamples, ...unsettled.slice(0, 10)]) lines.push(`  ! ${sample}`);
+  if (pluginErr.count > 0) lines.push(`  plugin stderr  ${pluginErr.count} lines, first: ${JSON.stringify(pluginErr.first.slice(0, 3))}`);
+  if (notices.count > 0) lines.push(`  client notices ${notices.count}, first: ${JSON.stringify(notices.first[0])}`);
+  lines.push(failures.length === 0 ? 'soak: PASS' : `soak: FAIL: ${failures.join('; ')}`);
+  console.log(lines.join('\n'));
+
+  mkdirSync(path.dirname(options.json), { recursive: true });
+  const tmp = `${options.json}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(result, null, 2)}\n`);
+  renameSync(tmp, options.json);
+  const shown = path.relative(process.cwd(), options.json);
+  console.log(`soak: results written to ${shown.startsWith('..') ? options.json : shown}`);
+  return failures.length === 0 ? 0 : 1;
+}
+
+function main(): void {
+  let options: Options | 'help';
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`soak: ${error.message}\n(node dist/bench/soak.js --help for the options)`);
+    process.exitCode = 2;
+    return;
+  }
+  if (options === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  // The run bounds itself; this is the backstop for a hang in the run's own ending.
+  const watchdog = setTimeout(() => {
+    console.error(`soak: FAIL: the run did not end within ${options.seconds} s + 120 s; resources still active: ${process.getActiveResourcesInfo().join(', ')}`);
+    process.exit(1);
+  }, options.seconds * 1000 + 120_000);
+  watchdog.unref();
+  soak(options).then(
+    (code) => {
+      clearTimeout(watchdog);
+      process.exitCode = code;
+      // Nothing of the run may keep the process alive; say so if something does.
+      setTimeout(() => {
+        console.error(`soak: note: the process was still held open 3 s after the end by: ${process.getActiveResourcesInfo().join(', ')}`);
+        process.exit(code);
+      }, 3000).unref();
+    },
+    (error: unknown) => {
+      clearTimeout(watchdog);
+      console.error(`soak: FAIL: the run itself failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      process.exit(1);
+    },
+  );
+}
+
+main();
