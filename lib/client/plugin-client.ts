@@ -47,8 +47,10 @@ type Loss = 'unreached' | 'lost' | undefined;
 
 const MAX_TIMER = 2 ** 31 - 1;
 const BASE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json', [VERSION_HEADER]: EXTENSION_VERSION });
-const UNREACHED = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTSOCK', 'EACCES']);
-const LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED']);
+// A failed write (EPIPE) means the request was never complete at the plugin, so its
+// method cannot have run: the same as a refused connection (Go's nothingWrittenError).
+const UNREACHED = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTSOCK', 'EACCES', 'EPIPE']);
+const LOST = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'ECONNABORTED']);
 
 function errorCode(error: unknown): string | undefined {
   let e: unknown = error;
@@ -333,6 +335,8 @@ export class PluginClient {
     const declared = Number(headers['content-length']);
     const limit = this.config.maxResponseSize;
     if (declared > limit) {
+      // Nothing reads the body: its abort error must not become an unhandled 'error' event.
+      response.body.on('error', () => undefined);
       response.body.destroy();
       throw new ProtocolError(`answer from plugin ${this.name} to ${route} is ${declared} bytes, more than maxResponseSize (${limit})`, { route, statusCode });
     }

@@ -28,7 +28,8 @@ function remoteInfo(error: unknown): RemoteErrorInfo {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     const details = (error as { details?: unknown }).details;
-    const info: { name: string; message: string; code?: string | number; details?: unknown } = { name: error.name, message: error.message };
+    // Name and message may be anything at run time; on the wire they are strings.
+    const info: { name: string; message: string; code?: string | number; details?: unknown } = { name: String(error.name), message: String(error.message) };
     if (typeof code === 'string' || typeof code === 'number') info.code = code;
     if (details !== undefined) {
       try {

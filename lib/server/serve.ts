@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { chmodSync, statSync, unlinkSync } from 'node:fs';
 import { convertArgs, resultToPlain } from '../conversion/converter';
@@ -88,6 +88,12 @@ const DEFAULTS = {
 };
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** After an early answer, a connection is closed once the client is silent this long, ms. */
+const LINGER_IDLE = 1000;
+/** ... or at the latest after this long, ms. */
+const LINGER_MAX = 5000;
+/** Connections answered outside a response object (clientError), answered once only. */
+const answeredRaw = new WeakSet<Socket>();
 const MAX_TIMER = 2 ** 31 - 1;
 
 class CallState {
@@ -118,6 +124,13 @@ function routeOf(url: string | undefined): string {
   } catch {
     return url;
   }
+}
+
+/** A whole HTTP answer with a JSON-string body, for the cases where Node gives no response object. */
+function rawAnswer(status: number, message: string): string {
+  const body = `${JSON.stringify(message)}\n`;
+  const allow = status === 405 ? 'Allow: POST\r\n' : '';
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${allow}Connection: close\r\n\r\n${body}`;
 }
 
 function digest(token: string): Buffer {
@@ -164,6 +177,8 @@ class PluginHttpServer implements PluginServer {
         requestTimeout: this.options.requestTimeout,
         connectionsCheckingInterval: Math.min(1000, this.options.headersTimeout),
         maxHeaderSize: 16 * 1024,
+        // A request without Host is answered like any other (the host name means nothing here).
+        requireHostHeader: false,
       },
       (req, res) => this.onRequest(req, res),
     );
@@ -171,6 +186,11 @@ class PluginHttpServer implements PluginServer {
     this.server.keepAliveTimeout = this.options.keepAliveTimeout;
     this.server.maxHeadersCount = 100;
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onClientError(error, socket));
+    // Node's own answers to these have empty bodies, or none at all: every answer must be a JSON string.
+    this.server.on('connect', (_req: IncomingMessage, socket: Socket) => socket.end(rawAnswer(405, 'method CONNECT not allowed: calls are POST requests')));
+    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
+      this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', `expectation not supported: ${String(req.headers.expect)}`, 417)),
+    );
   }
 
   async listen(): Promise<void> {
@@ -276,18 +296,27 @@ class PluginHttpServer implements PluginServer {
   }
 
   private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
-    if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+    // A request broken after its headers may already have a response object: answer as
+    // long as nothing of that response went out yet.
+    const response = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+    if (!socket.writable || response?.headersSent) {
       socket.destroy();
       return;
     }
-    const [status, text] =
-      error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large']
-      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout']
-      : [400, 'Bad Request'];
-    const body = `${JSON.stringify(`${text.toLowerCase()}: ${error.code ?? error.message}`)}\n`;
-    socket.end(
-      `HTTP/1.1 ${status} ${text}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    if (answeredRaw.has(socket)) return;
+    answeredRaw.add(socket);
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const text = rawAnswer(status, `${STATUS_CODES[status]?.toLowerCase() ?? 'bad request'}: ${error.code ?? error.message}`);
+    // The parser gave up on this connection: stop feeding it. A slow client (408) is cut
+    // off; one that may still be sending (400, 431) gets the time to read its answer.
+    socket.removeAllListeners('data');
+    if (status === 408) {
+      socket.end(text);
+      socket.destroySoon();
+      return;
+    }
+    socket.write(text);
+    this.linger(undefined, socket);
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -322,12 +351,21 @@ class PluginHttpServer implements PluginServer {
     this.inflight++;
     const state = new CallState(new AbortController());
     this.calls.add(state);
-    try {
-      await this.serveCall(req, res, entry, route, state);
-    } finally {
+    // A call stops counting as in flight once it is answered or its caller is gone (a
+    // host that died): a graceful close waits for callers, not for abandoned work.
+    let counted = true;
+    const done = (): void => {
+      if (!counted) return;
+      counted = false;
       this.calls.delete(state);
       clearTimeout(state.timer);
       if (--this.inflight === 0) this.idleWaiter?.();
+    };
+    res.once('close', done);
+    try {
+      await this.serveCall(req, res, entry, route, state);
+    } finally {
+      done();
     }
   }
 
@@ -348,9 +386,8 @@ class PluginHttpServer implements PluginServer {
       req.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > this.options.maxBodySize) {
-          resolve(this.tooLarge());
           req.removeAllListeners('data');
-          req.resume();
+          resolve(this.tooLarge());
           return;
         }
         chunks.push(chunk);
@@ -384,7 +421,7 @@ class PluginHttpServer implements PluginServer {
       if (raw !== undefined && raw !== null) {
         deadline = typeof raw === 'string' ? parseDeadline(raw) : undefined;
         if (deadline === undefined) {
-          return this.sendError(req, res, answer('PLUGWIRE_VALIDATION', `Context.Deadline is not an RFC 3339 time: ${JSON.stringify(raw)?.slice(0, 80)}`));
+          return this.sendError(req, res, answer('PLUGWIRE_VALIDATION', `Context.Deadline is not an RFC 3339 time: ${typeof raw === 'string' ? JSON.stringify(raw.slice(0, 80)) : `got ${Array.isArray(raw) ? 'an array' : typeof raw}`}`));
         }
       }
     }
@@ -470,9 +507,50 @@ class PluginHttpServer implements PluginServer {
     const text = `${JSON.stringify(structured ? JSON.stringify(wire) : wire.message)}\n`;
     const headers: Record<string, string | number> = { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) };
     if (structured) headers[ERROR_HEADER] = '1';
-    if (status === 413 || status === 405 || !req.complete) headers['Connection'] = 'close';
     res.writeHead(status, headers);
     res.end(text);
+    // An answer given before the whole body arrived (401, 404, 405, 413): closing at once
+    // would reset a client that is still sending, and it would never read the answer.
+    if (!req.complete) this.linger(req, req.socket);
+  }
+
+  /**
+   * Reads and discards what a client still sends after it was answered, for a bounded
+   * amount and time (RFC 9112 §9.6), then closes the connection. A request whose body
+   * ends in time leaves the connection open for the next one.
+   */
+  private linger(request: IncomingMessage | undefined, socket: Socket): void {
+    let discarded = 0;
+    let idle: NodeJS.Timeout | undefined;
+    const done = (): void => {
+      clearTimeout(idle);
+      clearTimeout(overall);
+      socket.removeListener('data', onData);
+      socket.removeListener('end', close);
+      socket.removeListener('close', done);
+      request?.removeListener('end', done);
+    };
+    const close = (): void => {
+      done();
+      socket.destroy();
+    };
+    const arm = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(close, LINGER_IDLE);
+    };
+    const onData = (chunk: Buffer): void => {
+      discarded += chunk.length;
+      if (discarded > this.options.maxBodySize) close();
+      else arm();
+    };
+    const overall = setTimeout(close, LINGER_MAX);
+    // Count raw bytes on the socket: Node itself drains the request body (req._dump).
+    socket.on('data', onData);
+    socket.once('end', close);
+    socket.once('close', done);
+    request?.once('end', done);
+    if (!request) socket.resume();
+    arm();
   }
 }
 

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PluginError, connect, start, startWithProvider, type Connection, type ProtocolError, type Starter } from '../../lib';
-import { TokenContract } from '../fixtures/token-plugin';
+import { TokenContract } from '../fixtures/contracts/token-contract';
 import { fixtureStarter, removeDir, tempDir, type CollectingLogger } from '../support/host-helpers';
 import { rawRequest } from '../support/raw-http';
 

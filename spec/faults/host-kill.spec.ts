@@ -1,0 +1,53 @@
+// Fault: the host killed with SIGKILL (no exit handler runs) while it has three plugins
+// running, one idle, one busy with a long call, one already restarted once. All three
+// plugin processes end within a few seconds, and remove their socket files: the idle ones
+// at once, the busy one once its call has had the server's grace period (serve()'s
+// `grace`, 5 s by default) to finish.
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { fixture, pidAlive, removeDir, spawnNode, waitFor, waitForPidGone, type Spawned } from '../support/host-helpers';
+
+/** serve()'s default grace for calls in flight when the plugin closes. */
+const GRACE = 5000;
+
+describe('a host killed with SIGKILL', () => {
+  let host: Spawned | undefined;
+  let plugins: Array<{ pid: number; socket: string }> = [];
+
+  afterEach(async () => {
+    if (host && host.child.exitCode === null && host.child.signalCode === null) {
+      host.child.kill('SIGKILL');
+      await host.exited;
+    }
+    for (const { pid, socket } of plugins) {
+      if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+      // start() made a private directory per socket; the dead host could not remove it.
+      removeDir(path.dirname(socket));
+    }
+    host = undefined;
+    plugins = [];
+  });
+
+  it('with 3 plugins running (idle, busy with a 30 s call, restarted once): the idle and the restarted one exit within 2 s, the busy one within its 5 s grace, and all remove their socket files', async () => {
+    host = spawnNode([fixture('fault-host')]);
+    const line = await host.line(/^plugins /);
+    const fields = line.split(' ').slice(1);
+    for (let i = 0; i < fields.length; i += 2) plugins.push({ pid: Number(fields[i]), socket: fields[i + 1] ?? '' });
+    expect(plugins).toHaveLength(3);
+    for (const { pid, socket } of plugins) {
+      expect(pidAlive(pid)).toBe(true);
+      expect(existsSync(socket)).toBe(true);
+    }
+
+    const killedAt = Date.now();
+    host.child.kill('SIGKILL');
+    await host.exited;
+
+    const goneAfter = await Promise.all(plugins.map(({ pid }) => waitForPidGone(pid, GRACE + 2000).then(() => Date.now() - killedAt)));
+    const [idle, busy, restarted] = goneAfter;
+    expect(idle).toBeLessThan(2000);
+    expect(restarted).toBeLessThan(2000);
+    expect(busy).toBeLessThan(GRACE + 1500);
+    await waitFor(() => plugins.every(({ socket }) => !existsSync(socket)), 1000, 'the socket files to be removed');
+  });
+});
