@@ -157,6 +157,8 @@ export class PluginClient {
   private starting: Promise<void> | undefined;
   private recovering: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  /** The abort controllers of the calls in flight, aborted by close(). */
+  private readonly inflight = new Map<AbortController, string>();
   private failures = 0;
   private unavailableUntil = 0;
   private counters = { starts: 0, restarts: 0, failedStarts: 0 };
@@ -168,7 +170,7 @@ export class PluginClient {
     this.socket = init.socket;
     this.config = init.config;
     this.onCloseHook = init.onClose;
-    // Every call in flight listens for close(): as many listeners as calls is not a leak.
+    // Calls waiting for a start or a back-off listen to it: as many listeners as calls is not a leak.
     setMaxListeners(0, this.closeController.signal);
     this.headers = BASE_HEADERS;
     this.pool = new Pool('http://plugin', {
@@ -177,6 +179,7 @@ export class PluginClient {
       connectTimeout: init.config.connectTimeout,
       keepAliveTimeout: init.config.keepAlive,
       keepAliveMaxTimeout: init.config.keepAlive,
+      maxResponseSize: init.config.maxResponseSize,
       // The client enforces the whole-call timeout itself, restarts included.
       headersTimeout: 0,
       bodyTimeout: 0,
@@ -260,9 +263,8 @@ export class PluginClient {
     const caller = options.signal;
     if (caller?.aborted) throw new CallAbortedError(`call to ${route} was aborted`, { route, cause: caller.reason });
     const onAbort = (): void => controller.abort(new CallAbortedError(`call to ${route} was aborted`, { route, cause: caller?.reason }));
-    const onClose = (): void => controller.abort(new ClosedError(`plugin ${this.name} was terminated during the call to ${route}`, { route }));
     caller?.addEventListener('abort', onAbort, { once: true });
-    this.closeController.signal.addEventListener('abort', onClose, { once: true });
+    this.inflight.set(controller, route);
     const timer = deadline === undefined || timeout === 0 ? undefined : setTimeout(() => controller.abort(new CallTimeoutError(`call to ${route} timed out after ${timeout} ms`, { route })), timeout);
     try {
       return await this.attempt(route, body, definition, signal);
@@ -272,7 +274,7 @@ export class PluginClient {
     } finally {
       clearTimeout(timer);
       caller?.removeEventListener('abort', onAbort);
-      this.closeController.signal.removeEventListener('abort', onClose);
+      this.inflight.delete(controller);
     }
   }
 
@@ -282,7 +284,7 @@ export class PluginClient {
     // Each pass either answers, throws, or replaces a plugin that is gone; the bound keeps
     // a plugin that dies on every request from looping until the timeout.
     for (let pass = 0; ; pass++) {
-      const generation = await this.ensureRunning(route, signal);
+      const generation = this.currentState === 'running' ? this.generation : await this.ensureRunning(route, signal);
       first ??= generation;
       try {
         const answer = await this.send(route, body, signal);
@@ -340,24 +342,19 @@ export class PluginClient {
       response.body.destroy();
       throw new ProtocolError(`answer from plugin ${this.name} to ${route} is ${declared} bytes, more than maxResponseSize (${limit})`, { route, statusCode });
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
+    let raw: Buffer;
     try {
-      for await (const chunk of response.body as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > limit) {
-          response.body.destroy();
-          throw new ProtocolError(`answer from plugin ${this.name} to ${route} is larger than maxResponseSize (${limit})`, { route, statusCode });
-        }
-        chunks.push(chunk);
-      }
+      // The pool enforces maxResponseSize while the body arrives (UND_ERR_RES_EXCEEDED_MAX_SIZE).
+      raw = Buffer.from(await response.body.arrayBuffer());
     } catch (error) {
-      if (PluginError.is(error) || signal.aborted) throw error;
+      if (signal.aborted) throw error;
+      if (errorCode(error) === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+        throw new ProtocolError(`answer from plugin ${this.name} to ${route} is larger than maxResponseSize (${limit})`, { route, statusCode, cause: error });
+      }
       // The plugin began to answer, so it has run the call: never send it again. A plugin
       // that died meanwhile is noticed by its exit and restarted at the next call.
-      throw new ProtocolError(`answer from plugin ${this.name} to ${route} was cut off after ${size} bytes: ${(error as Error).message}`, { route, statusCode, cause: error });
+      throw new ProtocolError(`answer from plugin ${this.name} to ${route} was cut off: ${(error as Error).message}`, { route, statusCode, cause: error });
     }
-    let raw = Buffer.concat(chunks);
     // A Go plugin gzips its answer when the request accepts it; a Go host always does.
     if (headers['content-encoding'] === 'gzip') {
       try {
@@ -492,6 +489,7 @@ export class PluginClient {
 
   private async shutdown(): Promise<void> {
     this.closeController.abort(new ClosedError(`plugin ${this.name} was terminated`));
+    for (const [call, route] of this.inflight) call.abort(new ClosedError(`plugin ${this.name} was terminated during the call to ${route}`, { route }));
     await this.starting?.catch(() => undefined);
     try {
       await this.instance?.term();

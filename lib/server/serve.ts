@@ -96,10 +96,43 @@ const LINGER_MAX = 5000;
 const answeredRaw = new WeakSet<Socket>();
 const MAX_TIMER = 2 ** 31 - 1;
 
-class CallState {
+/**
+ * One call being served. It is also the method's {@link CallContext}: the AbortSignal,
+ * the deadline's Date and the filtered headers are made only if the method asks.
+ */
+class CallState implements CallContext {
   settled = false;
   timer: NodeJS.Timeout | undefined;
-  constructor(readonly abort: AbortController) {}
+  route = '';
+  deadlineMs: number | undefined;
+  private controller: AbortController | undefined;
+  private abortReason: unknown;
+  private aborted = false;
+
+  constructor(private readonly req: IncomingMessage, private readonly hideAuthorization: boolean) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  get deadline(): Date | undefined {
+    return this.deadlineMs === undefined ? undefined : new Date(Math.floor(this.deadlineMs));
+  }
+
+  get headers(): IncomingHttpHeaders {
+    return this.hideAuthorization ? withoutAuthorization(this.req.headers) : this.req.headers;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
 }
 
 /** Thrown inside the pipeline to answer with a given status and message. */
@@ -274,7 +307,7 @@ class PluginHttpServer implements PluginServer {
       clearTimeout(timer);
       this.idleWaiter = undefined;
     }
-    for (const call of this.calls) call.abort.abort(new Error('plugin server is closing'));
+    for (const call of this.calls) call.abort(new Error('plugin server is closing'));
     this.server.closeAllConnections();
     await stopped;
     this.removeSocket();
@@ -349,7 +382,7 @@ class PluginHttpServer implements PluginServer {
       return this.sendError(req, res, this.tooLarge());
     }
     this.inflight++;
-    const state = new CallState(new AbortController());
+    const state = new CallState(req, this.tokenDigest !== undefined);
     this.calls.add(state);
     // A call stops counting as in flight once it is answered or its caller is gone (a
     // host that died): a graceful close waits for callers, not for abandoned work.
@@ -442,7 +475,7 @@ class PluginHttpServer implements PluginServer {
 
     const timedOut = (): void => {
       const error = new CallTimeoutError(GO_DEADLINE_MESSAGE, { route });
-      state.abort.abort(error);
+      state.abort(error);
       this.finish(res, state, () => this.sendError(req, res, new Answer({ code: 'PLUGWIRE_TIMEOUT', message: GO_DEADLINE_MESSAGE }, ErrorCodes.PLUGWIRE_TIMEOUT)));
     };
     if (deadline !== undefined) {
@@ -452,7 +485,7 @@ class PluginHttpServer implements PluginServer {
       if (remaining <= MAX_TIMER) state.timer = setTimeout(timedOut, Math.ceil(remaining));
     }
     res.once('close', () => {
-      if (!res.writableFinished) state.abort.abort(new Error('the caller went away'));
+      if (!res.writableFinished) state.abort(new Error('the caller went away'));
     });
 
     if (entry.convert) {
@@ -465,14 +498,10 @@ class PluginHttpServer implements PluginServer {
         );
       }
     }
-    const callContext: CallContext = {
-      route,
-      deadline: deadline === undefined ? undefined : new Date(Math.floor(deadline)),
-      signal: state.abort.signal,
-      headers: this.tokenDigest ? withoutAuthorization(req.headers) : req.headers,
-    };
+    state.route = route;
+    state.deadlineMs = deadline;
     try {
-      const result = await runInCallContext(callContext, () => entry.handler.apply(entry.target, args));
+      const result = await runInCallContext(state, () => entry.handler.apply(entry.target, args));
       if (state.settled) return;
       let text: string;
       try {
