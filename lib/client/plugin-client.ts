@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { gunzipSync } from 'node:zlib';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { convertArgs, convertResult, needsConversion } from '../conversion/converter';
 import {
   CallAbortedError,
@@ -173,7 +173,10 @@ export class PluginClient {
     // Calls waiting for a start or a back-off listen to it: as many listeners as calls is not a leak.
     setMaxListeners(0, this.closeController.signal);
     this.headers = BASE_HEADERS;
-    this.pool = new Pool('http://plugin', {
+    // undici is loaded by the first client, not by the package root: a plugin process never needs it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Pool: UndiciPool } = require('undici') as typeof import('undici');
+    this.pool = new UndiciPool('http://plugin', {
       socketPath: init.socket,
       connections: init.config.connections,
       connectTimeout: init.config.connectTimeout,

@@ -1,5 +1,5 @@
 import { instanceToPlain, plainToInstance } from 'class-transformer';
-import { validate, type ValidationError as ClassValidationError, type ValidatorOptions } from 'class-validator';
+import type { ValidationError as ClassValidationError, ValidatorOptions } from 'class-validator';
 import { PayloadValidationError, type FieldViolation } from '../errors/plugin-error';
 import type { MethodDefinition, ParamDefinition, Type } from '../metadata/method-definition';
 
@@ -10,6 +10,19 @@ export const DEFAULT_VALIDATOR_OPTIONS: ValidatorOptions = Object.freeze({
 });
 
 type Side = 'host' | 'plugin';
+
+let validatorModule: typeof import('class-validator') | undefined;
+
+/**
+ * class-validator, loaded at the first validation: it takes about 50 ms to load, which a
+ * plugin without DTOs (and a host calling one) should not pay at every start. A contract
+ * with DTOs has loaded it already through its decorators.
+ */
+function classValidator(): typeof import('class-validator') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  validatorModule ??= require('class-validator') as typeof import('class-validator');
+  return validatorModule;
+}
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -48,7 +61,7 @@ function violation(path: string, value: unknown, constraint: string, message: st
 
 async function toInstance(type: Type, value: unknown, options: ValidatorOptions, path: string): Promise<{ instance: object; violations: FieldViolation[] }> {
   const instance: object = value instanceof type ? (value as object) : plainToInstance(type as new () => object, value as object);
-  const errors = await validate(instance, options);
+  const errors = await classValidator().validate(instance, options);
   return { instance, violations: flattenViolations(errors, path) };
 }
 
