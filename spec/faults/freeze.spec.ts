@@ -213,6 +213,8 @@ describe('a kept-alive connection the plugin closes while the host is idle', () 
       await expect(plugin.echo('after busy')).resolves.toBe('after busy echoed');
       busyHost(IDLE + 300);
       await expect(plugin.record('after busy')).resolves.toBe('after busy recorded');
+      // The plugin's output comes through its stdout pipe, which may arrive after the answer.
+      await waitFor(() => logger.lines.includes('[fault-plugin] record after busy'), 2000, 'the record line');
       expect(logger.lines.filter((l) => l === '[fault-plugin] record after busy')).toHaveLength(1);
       expect(client.stats.restarts).toBe(0);
     });
