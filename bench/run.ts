@@ -1,0 +1,578 @@
+// The benchmark of issue 4: plugwire against the floor (a bare node:http server and an
+// undici client carrying the same JSON body) and against @grpc/grpc-js, every server a
+// process of its own on a Unix socket in a fresh temporary directory, this process the
+// host. Scenarios: sequential latency, throughput at 1, 16 and 64 callers, payload sizes,
+// a validated ten-field DTO, cold start, restart after kill -9, memory. Each figure is
+// measured in several rounds (contenders interleaved, their order rotated each round);
+// the table shows medians, the min–max of the rounds, and the ratio to the floor of the
+// same round. Compare only figures of one run: the machine is noisy.
+//
+//   npm run build && node dist/bench/run.js [--quick] [--only scenario,...] [--json path]
+//
+// Exit code 0 when every figure was measured (targets missed included); 1 when a run
+// failed; 2 for bad arguments.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { serverNodeArgs, type Contender, type ContenderName, type Session, type Workload } from './contenders/contender';
+import { floorContender, type FloorApi } from './contenders/floor';
+import { grpcJs } from './contenders/grpc';
+import { plugwire } from './contenders/plugwire';
+import { plugwireDto } from './contenders/plugwire-dto';
+import { gc, latencyOf, pinMainThread, rssOf, rssSampler, sequential, summarize, throughput, type Call } from './measure';
+import { drawSvg, evaluateTargets, formatResults, formatTargets, metric, record, resultsOf, type Metric } from './report';
+import { PAYLOAD_SIZES, echoPayload, orderAnswer, orderFields, type PayloadSize } from './workloads';
+
+const DEFAULT_JSON = path.join(__dirname, '../../bench/results/bench.json');
+const SCENARIOS = ['sequential', 'throughput', 'payload', 'dto', 'cold-start', 'restart', 'memory'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+const ORDER: readonly ContenderName[] = ['floor', 'plugwire', 'plugwire-dto', 'grpc'];
+const LEVELS = [1, 16, 64] as const;
+
+const USAGE = `Usage: node dist/bench/run.js [--quick] [--only scenario,...] [--json path]
+         [--contenders name,...] [--rounds N] [--floor dispatch|request] [--no-pin]
+         [--server-cpu-prof dir]
+
+Measures plugwire against the floor (bare node:http + undici, same JSON body) and
+@grpc/grpc-js, each server a separate process on a Unix socket, and prints a table of
+medians with ratios to the floor, and the targets of issue 4.
+
+  --quick              fewer rounds and shorter measurements (under a minute)
+  --only s,...         scenarios to run (default all): ${SCENARIOS.join(', ')}
+  --contenders c,...   contenders to run (default all): ${ORDER.join(', ')};
+                       without floor there are no ratios
+  --rounds N           rounds of each call scenario (default 7, quick 2; 1 to 50)
+  --floor api          the floor's client: dispatch (default, the tightest: undici
+                       dispatch() with a body-collecting handler) or request
+                       (request() + body.text())
+  --server-cpu-prof d  run every server process with node --cpu-prof, profiles to
+                       directory d (profile the host with node --cpu-prof itself)
+  --no-pin             do not pin the main threads during the call scenarios (by
+                       default the host's runs on CPU 0 and every server's on CPU 1,
+                       with taskset: a host and a server that happen to share a CPU
+                       answer about 3 times faster, which makes rounds bimodal)
+  --json path          where to write the figures (default bench/results/bench.json);
+                       the chart goes next to it, with the extension .svg
+  -h, --help           show this help
+
+Exit code: 0 when every figure was measured (whether or not the targets are met);
+1 when the run failed; 2 for bad arguments.`;
+
+// ---------------------------------------------------------------------------------
+// Arguments
+
+interface Options {
+  readonly quick: boolean;
+  readonly only: ReadonlySet<Scenario>;
+  readonly contenders: ReadonlySet<ContenderName>;
+  readonly rounds: number | undefined;
+  readonly floor: FloorApi;
+  readonly pin: boolean;
+  readonly serverProfiles: string | undefined;
+  readonly json: string;
+}
+
+class UsageError extends Error {}
+
+function listOption<T extends string>(name: string, raw: string | undefined, allowed: readonly T[]): ReadonlySet<T> {
+  if (raw === undefined) return new Set(allowed);
+  const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = items.filter((s) => !(allowed as readonly string[]).includes(s));
+  if (items.length === 0 || bad.length > 0) {
+    throw new UsageError(`--${name} takes a comma-separated list of ${allowed.join(', ')}; got ${JSON.stringify(raw)}`);
+  }
+  return new Set(items as T[]);
+}
+
+function parseOptions(args: readonly string[]): Options | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        quick: { type: 'boolean' },
+        only: { type: 'string' },
+        contenders: { type: 'string' },
+        rounds: { type: 'string' },
+        floor: { type: 'string' },
+        'no-pin': { type: 'boolean' },
+        'server-cpu-prof': { type: 'string' },
+        json: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) return 'help';
+  if (values.json === '') throw new UsageError('--json must be a file path, got an empty string');
+  let rounds: number | undefined;
+  if (values.rounds !== undefined) {
+    rounds = Number(values.rounds);
+    if (!/^\d+$/.test(values.rounds) || rounds < 1 || rounds > 50) throw new UsageError(`--rounds must be an integer from 1 to 50, got ${JSON.stringify(values.rounds)}`);
+  }
+  if (values.floor !== undefined && values.floor !== 'dispatch' && values.floor !== 'request') {
+    throw new UsageError(`--floor must be dispatch or request, got ${JSON.stringify(values.floor)}`);
+  }
+  return {
+    quick: values.quick ?? false,
+    floor: values.floor ?? 'dispatch',
+    pin: !(values['no-pin'] ?? false),
+    serverProfiles: values['server-cpu-prof'] === undefined || values['server-cpu-prof'] === '' ? undefined : path.resolve(values['server-cpu-prof']),
+    only: listOption('only', values.only, SCENARIOS),
+    contenders: listOption('contenders', values.contenders, ORDER),
+    rounds,
+    json: values.json === undefined ? DEFAULT_JSON : path.resolve(values.json),
+  };
+}
+
+// ---------------------------------------------------------------------------------
+// How much to measure
+
+interface Plan {
+  /** Rounds of every call scenario (latency, throughput, payload, DTO). */
+  readonly rounds: number;
+  /** Timed sequential calls per round (100 B and the DTO), and untimed ones before them. */
+  readonly seqCalls: number;
+  readonly seqWarm: number;
+  /** Sequential calls per round for the larger payloads. */
+  readonly payloadCalls: Readonly<Record<Exclude<PayloadSize, '100 B'>, number>>;
+  /** Throughput: uncounted ramp, then the counted window, ms. */
+  readonly rampMs: number;
+  readonly windowMs: number;
+  /** Warm-up of each started contender and workload: sequential calls, then ms at 16 callers. */
+  readonly warmCalls: number;
+  readonly warmMs: number;
+  readonly coldSamples: number;
+  readonly restartSamples: number;
+  /** Measured rounds of the memory scenario (after one unrecorded round), plugins started in each. */
+  readonly memoryRounds: number;
+  readonly memoryPlugins: number;
+  /** How long the plugin is loaded while its resident set is sampled, ms. */
+  readonly loadMs: number;
+}
+
+const FULL: Plan = {
+  rounds: 7,
+  seqCalls: 3000,
+  seqWarm: 200,
+  payloadCalls: { '10 KB': 1000, '1 MB': 30 },
+  rampMs: 250,
+  windowMs: 1500,
+  warmCalls: 2000,
+  warmMs: 1000,
+  coldSamples: 10,
+  restartSamples: 10,
+  memoryRounds: 3,
+  memoryPlugins: 10,
+  loadMs: 1000,
+};
+
+const QUICK: Plan = {
+  rounds: 2,
+  seqCalls: 1000,
+  seqWarm: 100,
+  payloadCalls: { '10 KB': 300, '1 MB': 8 },
+  rampMs: 100,
+  windowMs: 400,
+  warmCalls: 500,
+  warmMs: 300,
+  coldSamples: 3,
+  restartSamples: 3,
+  memoryRounds: 1,
+  memoryPlugins: 4,
+  loadMs: 400,
+};
+
+// ---------------------------------------------------------------------------------
+// Helpers
+
+const began = performance.now();
+
+function progress(text: string): void {
+  console.log(`[${((performance.now() - began) / 1000).toFixed(1).padStart(6)} s] ${text}`);
+}
+
+/** The list rotated by `n`: each round starts with another contender. */
+function rotate<T>(list: readonly T[], n: number): T[] {
+  if (list.length === 0) return [];
+  const k = n % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+}
+
+const expected = new WeakMap<Workload, string>();
+
+/** Makes one call and checks its answer against what the workload must answer. */
+async function checkedCall(call: Call, workload: Workload, who: string): Promise<void> {
+  let want = expected.get(workload);
+  if (want === undefined) {
+    want = JSON.stringify(workload.kind === 'echo' ? workload.payload : orderAnswer(workload.order));
+    expected.set(workload, want);
+  }
+  const answer = JSON.stringify(await call());
+  if (answer !== want) {
+    throw new Error(`${who}: wrong answer to ${workload.kind}: expected ${want.slice(0, 120)}… (${want.length} chars), got ${String(answer).slice(0, 120)}… (${String(answer).length} chars)`);
+  }
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+// ---------------------------------------------------------------------------------
+// The run
+
+async function run(options: Options): Promise<number> {
+  const startedAt = new Date();
+  if (options.serverProfiles !== undefined) {
+    mkdirSync(options.serverProfiles, { recursive: true });
+    serverNodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.serverProfiles}`);
+  }
+  const plan: Plan = { ...(options.quick ? QUICK : FULL), ...(options.rounds === undefined ? {} : { rounds: options.rounds }) };
+  const all: readonly Contender[] = [floorContender(options.floor), plugwire, plugwireDto, grpcJs];
+  const selected = all.filter((c) => options.contenders.has(c.name));
+  const can = (kind: Workload['kind']): Contender[] => selected.filter((c) => c.workloads.has(kind));
+  const only = options.only;
+
+  const payloads = {} as Record<PayloadSize, Workload>;
+  for (const size of Object.keys(PAYLOAD_SIZES) as PayloadSize[]) payloads[size] = { kind: 'echo', payload: echoPayload(PAYLOAD_SIZES[size]) };
+  const small = payloads['100 B'];
+  const order: Workload = { kind: 'order', order: orderFields() };
+  const sizeOf = (w: Workload): number => Buffer.byteLength(JSON.stringify(w.kind === 'echo' ? w.payload : w.order));
+
+  const cpu = cpus();
+  const machine = {
+    cpus: cpu.length,
+    model: cpu[0]?.model ?? 'unknown',
+    memory: mib(totalmem()),
+    node: process.version,
+    platform: `${process.platform} ${release()}`,
+    loadavg: loadavg().map((v) => Number(v.toFixed(2))),
+  };
+  console.log(`bench: ${options.quick ? 'quick' : 'full'} run, ${plan.rounds} rounds; scenarios ${[...only].join(', ')}; contenders ${selected.map((c) => c.name).join(', ')}`);
+  console.log(`bench: ${machine.cpus} × ${machine.model}, ${machine.memory}, Node ${machine.node}, ${machine.platform}, load ${machine.loadavg.join(' ')}`);
+  console.log(
+    `bench: payloads ${(Object.keys(payloads) as PayloadSize[]).map((s) => `${s} = ${sizeOf(payloads[s])} B`).join(', ')}; order ${sizeOf(order)} B of JSON, answer: its id`,
+  );
+
+  const metrics: Metric[] = [];
+  const add = (m: Metric): Metric => {
+    metrics.push(m);
+    return m;
+  };
+  const sessions = new Map<ContenderName, Session>();
+  const callers = new Map<string, Call>();
+  /** The call of a long-running session, made once per contender, workload and caller count. */
+  const callOf = (c: Contender, w: Workload, n = 1): Call => {
+    const session = sessions.get(c.name);
+    if (!session) throw new Error(`${c.name} is not started`);
+    const key = `${c.name}|${w.kind}|${w.kind === 'echo' ? w.payload.items.length : 0}|${n}`;
+    let call = callers.get(key);
+    if (!call) {
+      call = session.caller(w, n);
+      callers.set(key, call);
+    }
+    return call;
+  };
+
+  let pinned = false;
+  try {
+    // The long-running sessions of the call scenarios, warmed up.
+    const echoRuns = only.has('sequential') || only.has('throughput') || only.has('payload');
+    const needed = selected.filter((c) => (echoRuns && c.workloads.has('echo')) || (only.has('dto') && c.workloads.has('order')));
+    for (const c of needed) sessions.set(c.name, await c.start());
+    // Pinned main threads (host on CPU 0, servers on CPU 1): see --no-pin. Started
+    // unpinned, since a child inherits the affinity of the thread that spawns it.
+    const cpuCount = cpus().length;
+    if (sessions.size > 0 && options.pin && cpuCount >= 2) {
+      const ok = [...sessions.values()].every((s) => pinMainThread(s.pid, '1')) && pinMainThread(process.pid, '0');
+      pinned = ok;
+      if (!ok) {
+        pinMainThread(process.pid, `0-${cpuCount - 1}`);
+        for (const s of sessions.values()) pinMainThread(s.pid, `0-${cpuCount - 1}`);
+      }
+      progress(ok ? 'main threads pinned: host on CPU 0, servers on CPU 1' : 'note: could not pin the main threads (taskset missing?): running unpinned');
+    }
+    for (const c of needed) {
+      const uses: Workload[] = [];
+      if (echoRuns && c.workloads.has('echo')) uses.push(small);
+      if (only.has('payload') && c.workloads.has('echo')) uses.push(payloads['10 KB'], payloads['1 MB']);
+      if (only.has('dto') && c.workloads.has('order')) uses.push(order);
+      for (const w of uses) {
+        const big = w.kind === 'echo' && sizeOf(w) > 100_000;
+        await checkedCall(callOf(c, w), w, c.name);
+        await sequential(callOf(c, w), big ? 5 : plan.warmCalls, 0);
+        // Concurrent callers only where a scenario has them (a profile of the sequential scenario stays clean).
+        const concurrent = w === small ? only.has('throughput') : w === order;
+        if (concurrent && !big) {
+          await checkedCall(callOf(c, w, 16), w, c.name);
+          await throughput(callOf(c, w, 16), 16, 0, plan.warmMs);
+        }
+      }
+      progress(`${c.name}: started (pid ${sessions.get(c.name)?.pid}) and warmed up`);
+    }
+
+    if (only.has('sequential')) {
+      const p50 = add(metric('sequential.p50', 'sequential', 'sequential, 100 B: p50 latency', 'ms', 'lower'));
+      const p99 = add(metric('sequential.p99', 'sequential', 'sequential, 100 B: p99 latency', 'ms', 'lower'));
+      const list = can('echo');
+      for (let r = 0; r < plan.rounds; r++) {
+        for (const c of rotate(list, r)) {
+          const lat = latencyOf(await sequential(callOf(c, small), plan.seqCalls, plan.seqWarm));
+          record(p50, c.name, r, lat.p50);
+          record(p99, c.name, r, lat.p99);
+        }
+      }
+      progress(`sequential: ${plan.rounds} rounds × ${plan.seqCalls} calls`);
+    }
+
+    if (only.has('throughput')) {
+      const per = new Map(LEVELS.map((n) => [n, add(metric(`throughput.${n}`, 'throughput', `throughput, 100 B, ${n} caller${n === 1 ? '' : 's'}`, 'calls/s', 'higher'))]));
+      const list = can('echo');
+      for (let r = 0; r < plan.rounds; r++) {
+        for (const n of LEVELS) {
+          for (const c of rotate(list, r)) {
+            record(per.get(n) as Metric, c.name, r, await throughput(callOf(c, small, n), n, plan.rampMs, plan.windowMs));
+          }
+        }
+      }
+      progress(`throughput: ${plan.rounds} rounds × ${LEVELS.join('/')} callers × ${plan.windowMs} ms`);
+    }
+
+    if (only.has('payload')) {
+      const sizes = ['10 KB', '1 MB'] as const;
+      const per = new Map(sizes.map((s) => [s, add(metric(`payload.${s.replace(' ', '')}.p50`, 'payload', `sequential, ${s}: p50 latency`, 'ms', 'lower'))]));
+      const list = can('echo');
+      for (let r = 0; r < plan.rounds; r++) {
+        for (const s of sizes) {
+          for (const c of rotate(list, r)) {
+            const count = plan.payloadCalls[s];
+            const lat = latencyOf(await sequential(callOf(c, payloads[s]), count, Math.max(2, Math.round(count / 20))));
+            record(per.get(s) as Metric, c.name, r, lat.p50);
+          }
+        }
+      }
+      progress(`payload: ${plan.rounds} rounds × (${plan.payloadCalls['10 KB']} × 10 KB, ${plan.payloadCalls['1 MB']} × 1 MB)`);
+    }
+
+    if (only.has('dto')) {
+      const base = { contender: 'floor' as const, label: 'floor (same ten-field body)' };
+      const p50 = add(metric('dto.p50', 'dto', 'ten-field DTO, sequential: p50 latency', 'ms', 'lower', base));
+      const p99 = add(metric('dto.p99', 'dto', 'ten-field DTO, sequential: p99 latency', 'ms', 'lower', base));
+      const t16 = add(metric('dto.throughput.16', 'dto', 'ten-field DTO, throughput, 16 callers', 'calls/s', 'higher', base));
+      const list = can('order');
+      for (let r = 0; r < plan.rounds; r++) {
+        for (const c of rotate(list, r)) {
+          const lat = latencyOf(await sequential(callOf(c, order), plan.seqCalls, plan.seqWarm));
+          record(p50, c.name, r, lat.p50);
+          record(p99, c.name, r, lat.p99);
+        }
+        for (const c of rotate(list, r)) record(t16, c.name, r, await throughput(callOf(c, order, 16), 16, plan.rampMs, plan.windowMs));
+      }
+      progress(`dto: ${plan.rounds} rounds × (${plan.seqCalls} calls, ${plan.windowMs} ms at 16 callers)`);
+    }
+
+    // The call scenarios are done: their processes must not disturb what follows, and
+    // the processes started from now on must not inherit the pinning.
+    if (pinned) pinMainThread(process.pid, `0-${cpuCount - 1}`);
+    for (const [name, session] of sessions) {
+      await session.close();
+      sessions.delete(name);
+    }
+
+    if (only.has('cold-start')) {
+      const cold = add(metric('cold-start', 'cold-start', 'cold start: start() to first answer', 'ms', 'lower'));
+      const list = selected.filter((c) => c.name !== 'plugwire-dto');
+      // One unrecorded start each: the host's first start loads code the later ones reuse.
+      for (let i = -1; i < plan.coldSamples; i++) {
+        for (const c of rotate(list, Math.max(0, i))) {
+          const t0 = performance.now();
+          const session = await c.start();
+          try {
+            await checkedCall(session.caller(small), small, c.name);
+            if (i >= 0) record(cold, c.name, i, performance.now() - t0);
+          } finally {
+            await session.close();
+          }
+        }
+      }
+      progress(`cold start: ${plan.coldSamples} starts each`);
+    }
+
+    if (only.has('restart') && options.contenders.has('plugwire')) {
+      const restart = add(metric('restart', 'restart', 'restart: kill -9 to next answer', 'ms', 'lower', { contender: 'floor', label: 'floor cold start', metric: 'cold-start' }));
+      const session = await plugwire.start();
+      try {
+        const call = session.caller(small);
+        await checkedCall(call, small, 'plugwire');
+        for (let i = 0; i < plan.restartSamples; i++) {
+          // A plugin in steady use, with connections open, as when it is killed in service.
+          await throughput(session.caller(small, 16), 16, 0, 50);
+          await sequential(call, 20, 0);
+          const pid = session.pid;
+          if (pid === undefined) throw new Error('plugwire: no pid to kill');
+          process.kill(pid, 'SIGKILL');
+          const t0 = performance.now();
+          await checkedCall(call, small, 'plugwire after kill -9');
+          record(restart, 'plugwire', i, performance.now() - t0);
+          if (session.pid === pid) throw new Error(`plugwire: answered after kill -9 of ${pid} without a new process`);
+        }
+      } finally {
+        await session.close();
+      }
+      progress(`restart: ${plan.restartSamples} kills`);
+    }
+
+    if (only.has('memory')) {
+      const host = add(metric('memory.host', 'memory', 'host RSS per started plugin', 'bytes', 'lower'));
+      const heap = add(metric('memory.host-heap', 'memory', 'host JS heap + external per started plugin', 'bytes', 'lower'));
+      const idle = add(metric('memory.idle', 'memory', 'plugin RSS, idle after its first answer', 'bytes', 'lower'));
+      const load = add(metric('memory.load', 'memory', 'plugin RSS, peak under load (16 callers, 10 KB)', 'bytes', 'lower'));
+      const list = selected.filter((c) => c.name !== 'plugwire-dto');
+      const heapNow = (): number => {
+        const m = process.memoryUsage();
+        return m.heapUsed + m.external;
+      };
+      // What closed sessions still hold (sockets closing, timers) lets go within a few turns.
+      const settled = async (): Promise<void> => {
+        await delay(100);
+        gc();
+      };
+      // Round 0 is not recorded: it loads and compiles what later rounds reuse.
+      for (let r = 0; r <= plan.memoryRounds; r++) {
+        for (const c of rotate(list, r)) {
+          await settled();
+          const rss0 = process.memoryUsage.rss();
+          const started: Session[] = [];
+          let hostRss = NaN;
+          let heapOpen = NaN;
+          let idleRss = NaN;
+          let peak = NaN;
+          try {
+            for (let k = 0; k < plan.memoryPlugins; k++) {
+              const session = await c.start();
+              started.push(session);
+              await checkedCall(session.caller(small), small, c.name);
+            }
+            gc();
+            hostRss = (process.memoryUsage.rss() - rss0) / plan.memoryPlugins;
+            idleRss = summarize(started.map((s) => rssOf(s.pid))).median;
+            const loaded = started[0] as Session;
+            const sampler = rssSampler(loaded.pid, 20);
+            await throughput(loaded.caller(payloads['10 KB'], 16), 16, 0, plan.loadMs);
+            peak = sampler.stop();
+            // After the load, so that what it leaves behind for good is in both readings.
+            await settled();
+            heapOpen = heapNow();
+          } finally {
+            for (const s of started) await s.close();
+          }
+          // The heap each open session held: with them open, less once they are closed.
+          await settled();
+          const heapPer = (heapOpen - heapNow()) / plan.memoryPlugins;
+          if (r > 0) {
+            record(host, c.name, r - 1, hostRss);
+            record(heap, c.name, r - 1, heapPer);
+            record(idle, c.name, r - 1, idleRss);
+            record(load, c.name, r - 1, peak);
+          }
+        }
+      }
+      progress(`memory: ${plan.memoryRounds} rounds × ${plan.memoryPlugins} plugins each`);
+    }
+  } finally {
+    for (const session of sessions.values()) await session.close().catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // The report
+
+  const results = resultsOf(metrics);
+  const targets = evaluateTargets(results);
+  const present = ORDER.filter((n) => results.some((r) => r.contenders[n]));
+  console.log('');
+  console.log(formatResults(results, present).join('\n'));
+  console.log('');
+  console.log(formatTargets(targets).join('\n'));
+  console.log('');
+  if (pinned) console.log('Call scenarios ran with pinned main threads (host CPU 0, servers CPU 1); cold start, restart and memory unpinned.');
+  console.log('× floor: ratio to the floor of the same round (DTO rows: the floor carrying the same ten-field body; restart: the');
+  console.log("floor's median cold start). Spreads are the min – max over the rounds (cold start, restart: over the starts).");
+
+  const finishedAt = new Date();
+  const report = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    seconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000),
+    command: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
+    machine,
+    plan,
+    floorApi: options.floor,
+    pinned,
+    scenarios: [...only],
+    contenders: Object.fromEntries(selected.map((c) => [c.name, c.description])),
+    payloadBytes: { ...Object.fromEntries((Object.keys(payloads) as PayloadSize[]).map((s) => [s, sizeOf(payloads[s])])), order: sizeOf(order) },
+    units: { ms: 'milliseconds', 'calls/s': 'answers per second', bytes: 'bytes' },
+    metrics: results,
+    targets,
+  };
+  mkdirSync(path.dirname(options.json), { recursive: true });
+  const tmp = `${options.json}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(report, null, 2)}\n`);
+  renameSync(tmp, options.json);
+  const svgPath = options.json.replace(/\.json$/i, '') + '.svg';
+  const subtitle = `${startedAt.toISOString().slice(0, 10)} · ${machine.cpus} × ${machine.model} · Node ${machine.node} · ${options.quick ? 'quick' : 'full'} run, ${plan.rounds} rounds · floor: undici ${options.floor}()`;
+  writeFileSync(`${svgPath}.tmp`, drawSvg(results, targets, present, subtitle));
+  renameSync(`${svgPath}.tmp`, svgPath);
+  const shown = (p: string): string => {
+    const rel = path.relative(process.cwd(), p);
+    return rel.startsWith('..') ? p : rel;
+  };
+  console.log(`bench: figures written to ${shown(options.json)}, chart to ${shown(svgPath)} (${((performance.now() - began) / 1000).toFixed(0)} s)`);
+  return 0;
+}
+
+function main(): void {
+  let options: Options | 'help';
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`bench: ${error.message}\n(node dist/bench/run.js --help for the options)`);
+    process.exitCode = 2;
+    return;
+  }
+  if (options === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  // The run bounds itself; this is the backstop for a hang.
+  const bound = options.quick ? 5 * 60_000 : 20 * 60_000;
+  const watchdog = setTimeout(() => {
+    console.error(`bench: FAIL: the run did not end within ${bound / 60_000} minutes; resources still active: ${process.getActiveResourcesInfo().join(', ')}`);
+    process.exit(1);
+  }, bound);
+  watchdog.unref();
+  run(options).then(
+    (code) => {
+      clearTimeout(watchdog);
+      process.exitCode = code;
+      setTimeout(() => {
+        console.error(`bench: note: the process was still held open 3 s after the end by: ${process.getActiveResourcesInfo().join(', ')}`);
+        process.exit(code);
+      }, 3000).unref();
+    },
+    (error: unknown) => {
+      clearTimeout(watchdog);
+      console.error(`bench: FAIL: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      process.exit(1);
+    },
+  );
+}
+
+main();

@@ -1,0 +1,80 @@
+// What the benchmark sends (bench/run.ts): the echo payloads of three sizes and the
+// ten fields of the order. Plain values only: nothing here loads class-validator, so the
+// contenders that do not validate do not pay for it.
+
+/** One line of an echo payload: about 65 bytes of JSON. */
+export interface EchoItem {
+  readonly sku: string;
+  readonly qty: number;
+  readonly price: number;
+  readonly label: string;
+}
+
+/** The echo payload: a plain object the plugin sends back unchanged. */
+export interface EchoPayload {
+  readonly id: number;
+  readonly name: string;
+  readonly items: readonly EchoItem[];
+}
+
+/** The payload sizes the benchmark uses, bytes of JSON. */
+export const PAYLOAD_SIZES = { '100 B': 100, '10 KB': 10 * 1024, '1 MB': 1024 * 1024 } as const;
+export type PayloadSize = keyof typeof PAYLOAD_SIZES;
+
+/**
+ * An echo payload whose JSON is `bytes` long (to the byte for sizes of 90 bytes and more):
+ * lines of small records, so that JSON encoding and decoding cost what they cost in real
+ * payloads, padded with the name.
+ */
+export function echoPayload(bytes: number): EchoPayload {
+  const items: EchoItem[] = [];
+  const empty = Buffer.byteLength(JSON.stringify({ id: 1, name: '', items }));
+  // Add lines while they fit, leaving at least ~24 bytes for the name; each line after
+  // the first costs its JSON and a comma.
+  let size = empty;
+  for (let i = 0; ; i++) {
+    const item: EchoItem = { sku: `SKU-${String(i).padStart(6, '0')}`, qty: (i % 9) + 1, price: Math.round(((i * 7919) % 100_000) / 10) / 100 + 0.01, label: `item ${i}` };
+    const cost = Buffer.byteLength(JSON.stringify(item)) + (i === 0 ? 0 : 1);
+    if (i > 0 && size + cost > bytes - 24) break;
+    items.push(item);
+    size += cost;
+    if (size > bytes - 24) break;
+  }
+  const pad = Math.max(1, bytes - size);
+  return { id: 1, name: 'n'.repeat(pad), items };
+}
+
+/** The ten fields of the order, as plain data. */
+export interface OrderFields {
+  id: string;
+  customer: string;
+  email: string;
+  quantity: number;
+  unitPrice: number;
+  currency: string;
+  express: boolean;
+  placedAt: string;
+  tags: string[];
+  note: string;
+}
+
+/** A valid order. */
+export function orderFields(): OrderFields {
+  return {
+    id: 'order-000042',
+    customer: 'Ada Lovelace',
+    email: 'ada@example.com',
+    quantity: 3,
+    unitPrice: 19.99,
+    currency: 'EUR',
+    express: true,
+    placedAt: '2026-01-15T10:30:00.000Z',
+    tags: ['books', 'gift', 'priority'],
+    note: 'Leave at the door, please.',
+  };
+}
+
+/** What every contender answers to an order: its id. */
+export function orderAnswer(order: OrderFields): string {
+  return order.id;
+}
