@@ -8,9 +8,16 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?
  * @internal
  */
 export function formatDeadline(epochMs: number): string {
-  const iso = new Date(epochMs).toISOString(); // 2026-11-25T12:00:00.123Z
-  return iso.replace(/\.?0+Z$/, 'Z');
+  // Calls made in the same millisecond share the string: under load, most do.
+  if (epochMs !== lastMs) {
+    lastMs = epochMs;
+    lastText = new Date(epochMs).toISOString().replace(/\.?0+Z$/, 'Z'); // 2026-11-25T12:00:00.123Z
+  }
+  return lastText;
 }
+
+let lastMs = NaN;
+let lastText = '';
 
 /**
  * Parses an RFC 3339 timestamp as Go writes it. Returns the epoch time in milliseconds
