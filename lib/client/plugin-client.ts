@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { gunzipSync } from 'node:zlib';
-import type { Pool } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher, Pool } from 'undici';
 import { convertArgs, convertResult, needsConversion } from '../conversion/converter';
 import {
   CallAbortedError,
@@ -67,6 +68,60 @@ function classify(code: string | undefined): Loss {
   if (UNREACHED.has(code)) return 'unreached';
   if (LOST.has(code)) return 'lost';
   return undefined;
+}
+
+/** An answer as it came off the socket; `failure` when it broke after its headers. */
+interface RawAnswer {
+  readonly statusCode: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly chunks: Buffer[];
+  readonly failure?: Error;
+}
+
+/**
+ * One request through undici's dispatch(): the body is collected as it arrives, without
+ * a stream or a copy. Rejects when the request fails before an answer began (connection
+ * refused or lost: the caller decides about a retry); resolves with `failure` when the
+ * answer broke off after its headers (the plugin has run the call).
+ */
+function exchange(pool: Pool, options: Dispatcher.DispatchOptions, signal: AbortSignal, limit: number): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    let statusCode = 0;
+    let headers: IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    let answering = false;
+    let control: Dispatcher.DispatchController | undefined;
+    const onAbort = (): void => control?.abort(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const settle = (): void => signal.removeEventListener('abort', onAbort);
+    pool.dispatch(options, {
+      onRequestStart(controller) {
+        control = controller;
+        if (signal.aborted) controller.abort(signal.reason as Error);
+      },
+      onResponseStart(controller, status, responseHeaders) {
+        if (status < 200) return; // 1xx: the real answer follows
+        statusCode = status;
+        headers = responseHeaders;
+        answering = true;
+        if (Number(responseHeaders['content-length']) > limit) {
+          controller.abort(new ProtocolError(`answer is ${String(responseHeaders['content-length'])} bytes, more than maxResponseSize (${limit})`, { statusCode: status }));
+        }
+      },
+      onResponseData(_controller, chunk) {
+        chunks.push(chunk);
+      },
+      onResponseEnd() {
+        settle();
+        resolve({ statusCode, headers, chunks });
+      },
+      onResponseError(_controller, error) {
+        settle();
+        if (answering) resolve({ statusCode, headers, chunks, failure: error });
+        else reject(error);
+      },
+    });
+  });
 }
 
 /** How long a plugin that dropped a connection is given to show that it is exiting, ms. */
@@ -335,29 +390,21 @@ export class PluginClient {
   }
 
   private async send(route: string, body: string, signal: AbortSignal): Promise<unknown> {
-    const response = await this.pool.request({ path: route, method: 'POST', headers: this.headers, body, signal });
-    const { statusCode, headers } = response;
-    const declared = Number(headers['content-length']);
     const limit = this.config.maxResponseSize;
-    if (declared > limit) {
-      // Nothing reads the body: its abort error must not become an unhandled 'error' event.
-      response.body.on('error', () => undefined);
-      response.body.destroy();
-      throw new ProtocolError(`answer from plugin ${this.name} to ${route} is ${declared} bytes, more than maxResponseSize (${limit})`, { route, statusCode });
-    }
-    let raw: Buffer;
-    try {
-      // The pool enforces maxResponseSize while the body arrives (UND_ERR_RES_EXCEEDED_MAX_SIZE).
-      raw = Buffer.from(await response.body.arrayBuffer());
-    } catch (error) {
-      if (signal.aborted) throw error;
-      if (errorCode(error) === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
-        throw new ProtocolError(`answer from plugin ${this.name} to ${route} is larger than maxResponseSize (${limit})`, { route, statusCode, cause: error });
+    const { statusCode, headers, chunks, failure } = await exchange(this.pool, { path: route, method: 'POST', headers: this.headers, body }, signal, limit);
+    if (failure) {
+      if (signal.aborted) throw failure;
+      if (PluginError.is(failure)) {
+        throw new ProtocolError(`${failure.message.replace(/^answer/, `answer from plugin ${this.name} to ${route}`)}`, { route, statusCode, cause: failure });
+      }
+      if (errorCode(failure) === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+        throw new ProtocolError(`answer from plugin ${this.name} to ${route} is larger than maxResponseSize (${limit})`, { route, statusCode, cause: failure });
       }
       // The plugin began to answer, so it has run the call: never send it again. A plugin
       // that died meanwhile is noticed by its exit and restarted at the next call.
-      throw new ProtocolError(`answer from plugin ${this.name} to ${route} was cut off: ${(error as Error).message}`, { route, statusCode, cause: error });
+      throw new ProtocolError(`answer from plugin ${this.name} to ${route} was cut off: ${failure.message}`, { route, statusCode, cause: failure });
     }
+    let raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
     // A Go plugin gzips its answer when the request accepts it; a Go host always does.
     if (headers['content-encoding'] === 'gzip') {
       try {
