@@ -25,6 +25,7 @@ import { plugwireDto } from './contenders/plugwire-dto';
 import { gc, latencyOf, pinMainThread, rssOf, rssSampler, sequential, summarize, throughput, type Call } from './measure';
 import { drawSvg, evaluateTargets, formatResults, formatTargets, metric, record, resultsOf, type Metric } from './report';
 import { PAYLOAD_SIZES, echoPayload, orderAnswer, orderFields, type PayloadSize } from './workloads';
+import { runCli, UsageError } from './cli';
 
 const DEFAULT_JSON = path.join(__dirname, '../../bench/results/bench.json');
 const SCENARIOS = ['sequential', 'throughput', 'payload', 'dto', 'cold-start', 'restart', 'memory'] as const;
@@ -75,7 +76,6 @@ interface Options {
   readonly json: string;
 }
 
-class UsageError extends Error {}
 
 function listOption<T extends string>(name: string, raw: string | undefined, allowed: readonly T[]): ReadonlySet<T> {
   if (raw === undefined) return new Set(allowed);
@@ -537,42 +537,14 @@ async function run(options: Options): Promise<number> {
   return 0;
 }
 
-function main(): void {
-  let options: Options | 'help';
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`bench: ${error.message}\n(node dist/bench/run.js --help for the options)`);
-    process.exitCode = 2;
-    return;
-  }
-  if (options === 'help') {
-    console.log(USAGE);
-    return;
-  }
-  // The run bounds itself; this is the backstop for a hang.
-  const bound = options.quick ? 5 * 60_000 : 20 * 60_000;
-  const watchdog = setTimeout(() => {
-    console.error(`bench: FAIL: the run did not end within ${bound / 60_000} minutes; resources still active: ${process.getActiveResourcesInfo().join(', ')}`);
-    process.exit(1);
-  }, bound);
-  watchdog.unref();
-  run(options).then(
-    (code) => {
-      clearTimeout(watchdog);
-      process.exitCode = code;
-      setTimeout(() => {
-        console.error(`bench: note: the process was still held open 3 s after the end by: ${process.getActiveResourcesInfo().join(', ')}`);
-        process.exit(code);
-      }, 3000).unref();
-    },
-    (error: unknown) => {
-      clearTimeout(watchdog);
-      console.error(`bench: FAIL: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      process.exit(1);
-    },
-  );
-}
-
-main();
+runCli<Options>({
+  name: 'bench',
+  script: 'dist/bench/run.js',
+  usage: USAGE,
+  parse: parseOptions,
+  bound: (options) => {
+    const ms = options.quick ? 5 * 60_000 : 20 * 60_000;
+    return { ms, text: `${ms / 60_000} minutes` };
+  },
+  run: run,
+});

@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { connect, PayloadValidationError, PluginError, startWithCommand, type PluginLogger, type Remote } from '../lib';
 import { pidAlive, waitFor, within } from '../spec/support/host-helpers';
 import { chargeOf, combined, receiptOf, slowAnswer, Soak, SoakOrder, SoakReceipt, type SoakCharge } from './soak-contract';
+import { runCli, UsageError } from './cli';
 
 /** Every call's timeout, ms. */
 const CALL_TIMEOUT = 2000;
@@ -56,7 +57,6 @@ interface Options {
   readonly seed: number;
 }
 
-class UsageError extends Error {}
 
 function numberOption(name: string, raw: string | undefined, fallback: number, pattern: RegExp, min: number, max: number, what: string): number {
   if (raw === undefined) return fallback;
@@ -707,42 +707,11 @@ async function soak(options: Options): Promise<number> {
   return failures.length === 0 ? 0 : 1;
 }
 
-function main(): void {
-  let options: Options | 'help';
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`soak: ${error.message}\n(node dist/bench/soak.js --help for the options)`);
-    process.exitCode = 2;
-    return;
-  }
-  if (options === 'help') {
-    console.log(USAGE);
-    return;
-  }
-  // The run bounds itself; this is the backstop for a hang in the run's own ending.
-  const watchdog = setTimeout(() => {
-    console.error(`soak: FAIL: the run did not end within ${options.seconds} s + 120 s; resources still active: ${process.getActiveResourcesInfo().join(', ')}`);
-    process.exit(1);
-  }, options.seconds * 1000 + 120_000);
-  watchdog.unref();
-  soak(options).then(
-    (code) => {
-      clearTimeout(watchdog);
-      process.exitCode = code;
-      // Nothing of the run may keep the process alive; say so if something does.
-      setTimeout(() => {
-        console.error(`soak: note: the process was still held open 3 s after the end by: ${process.getActiveResourcesInfo().join(', ')}`);
-        process.exit(code);
-      }, 3000).unref();
-    },
-    (error: unknown) => {
-      clearTimeout(watchdog);
-      console.error(`soak: FAIL: the run itself failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      process.exit(1);
-    },
-  );
-}
-
-main();
+runCli<Options>({
+  name: 'soak',
+  script: 'dist/bench/soak.js',
+  usage: USAGE,
+  parse: parseOptions,
+  bound: (options) => ({ ms: options.seconds * 1000 + 120_000, text: `${options.seconds} s + 120 s` }),
+  run: soak,
+});
