@@ -2,7 +2,7 @@
 // contenders whose server is a process of their own (the floor and gRPC).
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { tempDir } from '../../spec/support/host-helpers';
+import { removeDir, tempDir } from '../../spec/support/host-helpers';
 import type { EchoPayload, OrderFields } from '../workloads';
 
 export type ContenderName = 'floor' | 'plugwire' | 'plugwire-dto' | 'grpc';
@@ -43,6 +43,17 @@ export const serverNodeArgs: string[] = [];
 export function socketDir(): { dir: string; socket: string } {
   const dir = tempDir();
   return { dir, socket: path.join(dir, 'bench.sock') };
+}
+
+/** Starts a server script on a socket in a fresh directory, removing the directory again if the start fails. */
+export async function startServer(script: string): Promise<{ dir: string; socket: string; server: ServerProcess }> {
+  const { dir, socket } = socketDir();
+  try {
+    return { dir, socket, server: await spawnServer(script, socket) };
+  } catch (error) {
+    removeDir(dir);
+    throw error;
+  }
 }
 
 /** A server process started by {@link spawnServer}. */

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { Client, Pool, type Dispatcher } from 'undici';
 import { removeDir } from '../../spec/support/host-helpers';
 import type { EchoPayload, OrderFields } from '../workloads';
-import { socketDir, spawnServer, type Contender, type Session, type Workload } from './contender';
+import { startServer, type Contender, type Session, type Workload } from './contender';
 
 export type FloorApi = 'dispatch' | 'request';
 
@@ -89,14 +89,7 @@ export function floorContender(api: FloorApi): Contender {
     description: `bare node:http server + undici ${api}() over a Unix socket (Client; Pool of ${CONNECTIONS} for concurrent callers), same JSON body, no validation`,
     workloads: new Set(['echo', 'order']),
     async start(): Promise<Session> {
-      const { dir, socket } = socketDir();
-      let server;
-      try {
-        server = await spawnServer(SERVER, socket);
-      } catch (error) {
-        removeDir(dir);
-        throw error;
-      }
+      const { dir, socket, server } = await startServer(SERVER);
       const options = { socketPath: socket, keepAliveTimeout: KEEP_ALIVE, keepAliveMaxTimeout: KEEP_ALIVE };
       const client = new Client(ORIGIN, options);
       let pool: Pool | undefined;

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { removeDir } from '../../spec/support/host-helpers';
 import { ECHO_PATH, GRPC_OPTIONS, deserialize, serialize } from '../contracts/grpc-service';
 import type { EchoPayload } from '../workloads';
-import { socketDir, spawnServer, type Contender, type Session, type Workload } from './contender';
+import { startServer, type Contender, type Session, type Workload } from './contender';
 
 const SERVER = path.join(__dirname, '../servers/grpc-server.js');
 
@@ -17,14 +17,7 @@ export const grpcJs: Contender = {
   description: '@grpc/grpc-js 1.14 unary call over unix://, JSON serialize/deserialize, no codegen',
   workloads: new Set(['echo']),
   async start(): Promise<Session> {
-    const { dir, socket } = socketDir();
-    let server;
-    try {
-      server = await spawnServer(SERVER, socket);
-    } catch (error) {
-      removeDir(dir);
-      throw error;
-    }
+    const { dir, socket, server } = await startServer(SERVER);
     const client = new grpc.Client(`unix://${socket}`, grpc.credentials.createInsecure(), GRPC_OPTIONS);
     const stopped = server;
     return {
