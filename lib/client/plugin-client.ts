@@ -295,7 +295,11 @@ export class PluginClient {
    * the answer into the `returns` class. @internal
    */
   async callMethod(definition: MethodDefinition, args: readonly unknown[], options: CallOptions = {}): Promise<unknown> {
-    const values = needsConversion(definition) && definition.validate ? await convertArgs(definition, args, 'host') : args;
+    let values = args;
+    if (needsConversion(definition) && definition.validate) {
+      const converted = convertArgs(definition, args, 'host');
+      values = converted instanceof Promise ? await converted : converted;
+    }
     const count = definition.params.length;
     const payload = count === 0 ? null : count === 1 ? values[0] : Array.from({ length: count }, (_, i) => values[i]);
     const answer = await this.invoke(definition.route, payload, definition, options);

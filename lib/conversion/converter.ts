@@ -69,13 +69,13 @@ async function toInstance(type: Type, value: unknown, options: ValidatorOptions,
  * Converts and checks one argument. Absent values (`undefined`, `null`) pass: optional
  * parameters cannot be told from required ones at run time.
  */
-async function convertParam(
+function convertParam(
   definition: MethodDefinition,
   param: ParamDefinition,
   value: unknown,
   side: Side,
   violations: FieldViolation[],
-): Promise<unknown> {
+): unknown {
   if (value === undefined || value === null) return value;
   const path = paramPath(definition, param);
   switch (param.kind) {
@@ -97,19 +97,23 @@ async function convertParam(
       if (!date || Number.isNaN(date.getTime())) violations.push(violation(path, value, 'isDate', `expected a date, got ${describe(value)}`));
       return date;
     }
-    case 'class': {
-      if (!definition.validate) return side === 'plugin' && param.type ? plainToInstance(param.type as new () => object, value) : value;
-      if (typeof value !== 'object' || Array.isArray(value)) {
-        violations.push(violation(path, value, 'isObject', `expected an object for ${param.type?.name ?? 'the parameter'}, got ${describe(value)}`));
-        return value;
-      }
-      const { instance, violations: found } = await toInstance(param.type as Type, value, definition.validator ?? DEFAULT_VALIDATOR_OPTIONS, path);
-      violations.push(...found);
-      return side === 'host' ? instanceToPlain(instance) : instance;
-    }
+    case 'class':
+      return convertClass(definition, param, value, side, violations, path);
     default:
       return value;
   }
+}
+
+/** A class-typed argument: converted and validated by class-validator, which may be asynchronous. */
+async function convertClass(definition: MethodDefinition, param: ParamDefinition, value: unknown, side: Side, violations: FieldViolation[], path: string): Promise<unknown> {
+  if (!definition.validate) return side === 'plugin' && param.type ? plainToInstance(param.type as new () => object, value) : value;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    violations.push(violation(path, value, 'isObject', `expected an object for ${param.type?.name ?? 'the parameter'}, got ${describe(value)}`));
+    return value;
+  }
+  const { instance, violations: found } = await toInstance(param.type as Type, value, definition.validator ?? DEFAULT_VALIDATOR_OPTIONS, path);
+  violations.push(...found);
+  return side === 'host' ? instanceToPlain(instance) : instance;
 }
 
 function failure(definition: MethodDefinition, side: 'host' | 'plugin' | 'result', violations: FieldViolation[]): PayloadValidationError {
@@ -125,14 +129,21 @@ function failure(definition: MethodDefinition, side: 'host' | 'plugin' | 'result
  * @throws {@link PayloadValidationError} listing every failed field
  * @internal
  */
-export async function convertArgs(definition: MethodDefinition, args: readonly unknown[], side: Side): Promise<unknown[]> {
+export function convertArgs(definition: MethodDefinition, args: readonly unknown[], side: Side): unknown[] | Promise<unknown[]> {
   const violations: FieldViolation[] = [];
   const out = new Array<unknown>(definition.params.length);
+  let pending: Array<Promise<void>> | undefined;
   for (const param of definition.params) {
-    out[param.index] = await convertParam(definition, param, args[param.index], side, violations);
+    const value = convertParam(definition, param, args[param.index], side, violations);
+    // Only DTOs make the check asynchronous: primitives are answered without a promise.
+    if (value instanceof Promise) (pending ??= []).push(value.then((v) => void (out[param.index] = v)));
+    else out[param.index] = value;
   }
-  if (violations.length > 0) throw failure(definition, side, violations);
-  return out;
+  const finish = (): unknown[] => {
+    if (violations.length > 0) throw failure(definition, side, violations);
+    return out;
+  };
+  return pending ? Promise.all(pending).then(finish) : finish();
 }
 
 /** Whether any parameter of a method needs conversion. @internal */

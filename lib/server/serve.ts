@@ -489,7 +489,8 @@ class PluginHttpServer implements PluginServer {
 
     if (entry.convert) {
       try {
-        args = await convertArgs(definition, args, 'plugin');
+        const converted = convertArgs(definition, args, 'plugin');
+        args = converted instanceof Promise ? await converted : converted;
       } catch (error) {
         const violations = error instanceof PayloadValidationError ? error.violations : [];
         return this.finish(res, state, () =>
