@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { gunzipSync } from 'node:zlib';
-import type { IncomingHttpHeaders } from 'node:http';
-import type { Dispatcher, Pool } from 'undici';
+import type { Pool } from 'undici';
+import { Call, type CallOwner, type Exchange } from './call';
 import { convertArgs, convertResult, needsConversion } from '../conversion/converter';
 import {
   CallAbortedError,
@@ -68,60 +68,6 @@ function classify(code: string | undefined): Loss {
   if (UNREACHED.has(code)) return 'unreached';
   if (LOST.has(code)) return 'lost';
   return undefined;
-}
-
-/** An answer as it came off the socket; `failure` when it broke after its headers. */
-interface RawAnswer {
-  readonly statusCode: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly chunks: Buffer[];
-  readonly failure?: Error;
-}
-
-/**
- * One request through undici's dispatch(): the body is collected as it arrives, without
- * a stream or a copy. Rejects when the request fails before an answer began (connection
- * refused or lost: the caller decides about a retry); resolves with `failure` when the
- * answer broke off after its headers (the plugin has run the call).
- */
-function exchange(pool: Pool, options: Dispatcher.DispatchOptions, signal: AbortSignal, limit: number): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    let statusCode = 0;
-    let headers: IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    let answering = false;
-    let control: Dispatcher.DispatchController | undefined;
-    const onAbort = (): void => control?.abort(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    const settle = (): void => signal.removeEventListener('abort', onAbort);
-    pool.dispatch(options, {
-      onRequestStart(controller) {
-        control = controller;
-        if (signal.aborted) controller.abort(signal.reason as Error);
-      },
-      onResponseStart(controller, status, responseHeaders) {
-        if (status < 200) return; // 1xx: the real answer follows
-        statusCode = status;
-        headers = responseHeaders;
-        answering = true;
-        if (Number(responseHeaders['content-length']) > limit) {
-          controller.abort(new ProtocolError(`answer is ${String(responseHeaders['content-length'])} bytes, more than maxResponseSize (${limit})`, { statusCode: status }));
-        }
-      },
-      onResponseData(_controller, chunk) {
-        chunks.push(chunk);
-      },
-      onResponseEnd() {
-        settle();
-        resolve({ statusCode, headers, chunks });
-      },
-      onResponseError(_controller, error) {
-        settle();
-        if (answering) resolve({ statusCode, headers, chunks, failure: error });
-        else reject(error);
-      },
-    });
-  });
 }
 
 /** How long a plugin that dropped a connection is given to show that it is exiting, ms. */
@@ -212,8 +158,10 @@ export class PluginClient {
   private starting: Promise<void> | undefined;
   private recovering: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
-  /** The abort controllers of the calls in flight, aborted by close(). */
-  private readonly inflight = new Map<AbortController, string>();
+  /** The calls in flight, aborted by close(). */
+  private readonly inflight = new Set<Call>();
+  /** What the calls of this client see of it (kept off the public surface). */
+  private readonly owner: CallOwner;
   private failures = 0;
   private unavailableUntil = 0;
   private counters = { starts: 0, restarts: 0, failedStarts: 0 };
@@ -228,6 +176,21 @@ export class PluginClient {
     // Calls waiting for a start or a back-off listen to it: as many listeners as calls is not a leak.
     setMaxListeners(0, this.closeController.signal);
     this.headers = BASE_HEADERS;
+    this.owner = {
+      maxResponseSize: init.config.maxResponseSize,
+      dispatch: (route, body, handler) => this.pool.dispatch({ path: route, method: 'POST', headers: this.headers, body }, handler),
+      decode: (call, exchange) => this.decode(call, exchange),
+      recover: (call, failure) => {
+        this.attempt(call, failure).then(
+          (value) => call.succeed(value),
+          (error: Error) => call.fail(error),
+        );
+      },
+      settled: (call, ok) => {
+        this.inflight.delete(call);
+        if (ok) this.failures = 0;
+      },
+    };
     // undici is loaded by the first client, not by the package root: a plugin process never needs it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Pool: UndiciPool } = require('undici') as typeof import('undici');
@@ -294,66 +257,70 @@ export class PluginClient {
    * Calls a contract method: checks and converts the arguments, sends them, and converts
    * the answer into the `returns` class. @internal
    */
-  async callMethod(definition: MethodDefinition, args: readonly unknown[], options: CallOptions = {}): Promise<unknown> {
-    let values = args;
+  callMethod(definition: MethodDefinition, args: readonly unknown[], options: CallOptions = {}): Promise<unknown> {
     if (needsConversion(definition) && definition.validate) {
-      const converted = convertArgs(definition, args, 'host');
-      values = converted instanceof Promise ? await converted : converted;
+      let converted: unknown[] | Promise<unknown[]>;
+      try {
+        converted = convertArgs(definition, args, 'host');
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+      if (converted instanceof Promise) return converted.then((values) => this.callConverted(definition, values, options));
+      return this.callConverted(definition, converted, options);
     }
+    return this.callConverted(definition, args, options);
+  }
+
+  private callConverted(definition: MethodDefinition, values: readonly unknown[], options: CallOptions): Promise<unknown> {
     const count = definition.params.length;
     const payload = count === 0 ? null : count === 1 ? values[0] : Array.from({ length: count }, (_, i) => values[i]);
-    const answer = await this.invoke(definition.route, payload, definition, options);
-    return definition.returns ? convertResult(definition, answer) : answer;
+    const answer = this.invoke(definition.route, payload, definition, options);
+    return definition.returns ? answer.then((value) => convertResult(definition, value)) : answer;
   }
 
-  private async invoke(route: string, payload: unknown, definition: MethodDefinition | undefined, options: CallOptions): Promise<unknown> {
-    if (this.closing) throw new ClosedError(`plugin ${this.name} was terminated: call to ${route} refused`, { route });
+  private invoke(route: string, payload: unknown, definition: MethodDefinition | undefined, options: CallOptions): Promise<unknown> {
+    if (this.closing) return Promise.reject(new ClosedError(`plugin ${this.name} was terminated: call to ${route} refused`, { route }));
     const timeout = options.timeout ?? this.config.timeout;
     if (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= MAX_TIMER)) {
-      throw new TypeError(`call to ${route}: timeout must be a number of ms from 0 to ${MAX_TIMER}, got ${String(timeout)}`);
+      return Promise.reject(new TypeError(`call to ${route}: timeout must be a number of ms from 0 to ${MAX_TIMER}, got ${String(timeout)}`));
     }
-    const deadline = timeout > 0 ? Date.now() + timeout : undefined;
+    const caller = options.signal;
+    if (caller?.aborted) return Promise.reject(new CallAbortedError(`call to ${route} was aborted`, { route, cause: caller.reason }));
     let body: string;
     try {
-      body = `{"Context":{"Deadline":${deadline === undefined ? 'null' : `"${formatDeadline(deadline)}"`}},"Payload":${JSON.stringify(payload) ?? 'null'}}`;
+      body = `{"Context":{"Deadline":${timeout > 0 ? `"${formatDeadline(Date.now() + timeout)}"` : 'null'}},"Payload":${JSON.stringify(payload) ?? 'null'}}`;
     } catch (error) {
-      throw new PayloadValidationError(`payload for ${route} cannot be encoded as JSON: ${(error as Error).message}`, 'host', [], { route, cause: error });
+      return Promise.reject(new PayloadValidationError(`payload for ${route} cannot be encoded as JSON: ${(error as Error).message}`, 'host', [], { route, cause: error }));
     }
-
-    const controller = new AbortController();
-    const { signal } = controller;
-    const caller = options.signal;
-    if (caller?.aborted) throw new CallAbortedError(`call to ${route} was aborted`, { route, cause: caller.reason });
-    const onAbort = (): void => controller.abort(new CallAbortedError(`call to ${route} was aborted`, { route, cause: caller?.reason }));
-    caller?.addEventListener('abort', onAbort, { once: true });
-    this.inflight.set(controller, route);
-    const timer = deadline === undefined || timeout === 0 ? undefined : setTimeout(() => controller.abort(new CallTimeoutError(`call to ${route} timed out after ${timeout} ms`, { route })), timeout);
-    try {
-      return await this.attempt(route, body, definition, signal);
-    } catch (error) {
-      if (signal.aborted && !(PluginError.is(error) && error.code === 'PLUGWIRE_TIMEOUT')) throw signal.reason as Error;
-      throw error;
-    } finally {
-      clearTimeout(timer);
-      caller?.removeEventListener('abort', onAbort);
-      this.inflight.delete(controller);
-    }
+    const call = new Call(this.owner, route, body, definition, timeout, caller);
+    this.inflight.add(call);
+    if (this.currentState === 'running') call.send(this.generation);
+    else this.owner.recover(call, undefined);
+    return call.promise;
   }
 
-  private async attempt(route: string, body: string, definition: MethodDefinition | undefined, signal: AbortSignal): Promise<unknown> {
+  /**
+   * The slow path of a call whose request failed before an answer began, or that was made
+   * while no plugin ran: restarts the plugin when it is gone and sends the call again.
+   */
+  private async attempt(call: Call, failure: Error | undefined): Promise<unknown> {
+    const { route, definition } = call;
+    let pending = failure;
     let sent = 0;
     let first: number | undefined;
     // Each pass either answers, throws, or replaces a plugin that is gone; the bound keeps
     // a plugin that dies on every request from looping until the timeout.
     for (let pass = 0; ; pass++) {
-      const generation = this.currentState === 'running' ? this.generation : await this.ensureRunning(route, signal);
+      const generation = pending ? call.generation : this.currentState === 'running' ? this.generation : await this.ensureRunning(route, call.signal);
       first ??= generation;
       try {
-        const answer = await this.send(route, body, signal);
-        this.failures = 0;
-        return answer;
+        if (pending) throw pending;
+        const exchange = await call.exchange(generation);
+        if (exchange.failure && !exchange.answering) throw exchange.failure;
+        return this.decode(call, exchange);
       } catch (error) {
-        if (signal.aborted) throw signal.reason as Error;
+        pending = undefined;
+        if (call.reason) throw call.reason;
         if (PluginError.is(error)) throw error;
         const code = errorCode(error);
         const loss = classify(code);
@@ -378,7 +345,7 @@ export class PluginClient {
           }
           throw new UnavailableError(`plugin ${this.name} is unreachable during ${route} (${code})`, { route, cause: error });
         }
-        await race(this.recover(generation), signal);
+        await race(this.recover(generation), call.signal);
       }
     }
   }
@@ -393,11 +360,13 @@ export class PluginClient {
     return new ProtocolError(`malformed answer from plugin ${this.name} to ${route}: ${(error as Error).message}`, { route, cause: error });
   }
 
-  private async send(route: string, body: string, signal: AbortSignal): Promise<unknown> {
+  /** Turns an answer that began into the call's value, or throws its error. */
+  private decode(call: Call, exchange: Exchange): unknown {
+    const { route } = call;
+    const { statusCode, headers, chunks, failure } = exchange;
     const limit = this.config.maxResponseSize;
-    const { statusCode, headers, chunks, failure } = await exchange(this.pool, { path: route, method: 'POST', headers: this.headers, body }, signal, limit);
+    if (call.reason) throw call.reason;
     if (failure) {
-      if (signal.aborted) throw failure;
       if (PluginError.is(failure)) {
         throw new ProtocolError(`${failure.message.replace(/^answer/, `answer from plugin ${this.name} to ${route}`)}`, { route, statusCode, cause: failure });
       }
@@ -543,7 +512,7 @@ export class PluginClient {
 
   private async shutdown(): Promise<void> {
     this.closeController.abort(new ClosedError(`plugin ${this.name} was terminated`));
-    for (const [call, route] of this.inflight) call.abort(new ClosedError(`plugin ${this.name} was terminated during the call to ${route}`, { route }));
+    for (const call of this.inflight) call.abort(new ClosedError(`plugin ${this.name} was terminated during the call to ${call.route}`, { route: call.route }));
     await this.starting?.catch(() => undefined);
     try {
       await this.instance?.term();

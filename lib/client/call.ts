@@ -1,0 +1,210 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { CallAbortedError, CallTimeoutError, ProtocolError } from '../errors/plugin-error';
+import type { MethodDefinition } from '../metadata/method-definition';
+
+/** What a call needs from its client. @internal */
+export interface CallOwner {
+  readonly maxResponseSize: number;
+  /** Sends one request of the call through the connection pool, with the current plugin's headers. */
+  dispatch(route: string, body: string, handler: Dispatcher.DispatchHandler): void;
+  /** Turns a complete (or cut-off) answer into the call's value; throws its error. */
+  decode(call: Call, exchange: Exchange): unknown;
+  /** Takes over a call whose request failed before an answer began (the slow path). */
+  recover(call: Call, failure: Error | undefined): void;
+  /** A call settled (answered, failed or aborted). */
+  settled(call: Call, ok: boolean): void;
+}
+
+/**
+ * One request of a call through undici's dispatch(): it collects the answer's status,
+ * headers and body chunks in place, without a stream or a copy.
+ * @internal
+ */
+export class Exchange implements Dispatcher.DispatchHandler {
+  statusCode = 0;
+  headers: IncomingHttpHeaders = {};
+  readonly chunks: Buffer[] = [];
+  /** The answer began: the plugin has run the call, so it is never sent again. */
+  answering = false;
+  /** Why the request or its answer broke off. */
+  failure: Error | undefined;
+  control: Dispatcher.DispatchController | undefined;
+
+  constructor(private readonly call: Call) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.control = controller;
+    const reason = this.call.current === this ? this.call.reason : new CallAbortedError('request no longer wanted');
+    if (reason) controller.abort(reason);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    if (status < 200) return; // 1xx: the real answer follows
+    this.statusCode = status;
+    this.headers = headers;
+    this.answering = true;
+    const limit = this.call.owner.maxResponseSize;
+    if (Number(headers['content-length']) > limit) {
+      controller.abort(new ProtocolError(`answer is ${String(headers['content-length'])} bytes, more than maxResponseSize (${limit})`, { statusCode: status }));
+    }
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.call.exchanged(this);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.failure = error;
+    this.call.exchanged(this);
+  }
+}
+
+function onTimer(call: Call): void {
+  call.abort(call.timeoutError());
+}
+
+/**
+ * One call of a client: its outcome, its timer, its caller's AbortSignal and the
+ * request in flight. The common case (the plugin runs and answers) costs one promise, one
+ * timer and two small objects; an AbortController is made only for a call that has to
+ * wait for a restart.
+ * @internal
+ */
+export class Call {
+  readonly promise: Promise<unknown>;
+  /** The request in flight, if any. */
+  current: Exchange | undefined;
+  /** Why the call was aborted (timeout, caller, close); set once. */
+  reason: Error | undefined;
+  /** The plugin generation the last request went to. */
+  generation = 0;
+  private resolve!: (value: unknown) => void;
+  private reject!: (error: Error) => void;
+  private done = false;
+  private timer: NodeJS.Timeout | undefined;
+  private controller: AbortController | undefined;
+  private waiter: ((exchange: Exchange) => void) | undefined;
+
+  constructor(
+    readonly owner: CallOwner,
+    readonly route: string,
+    private readonly body: string,
+    readonly definition: MethodDefinition | undefined,
+    private readonly timeout: number,
+    private readonly caller: AbortSignal | undefined,
+  ) {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    if (timeout > 0) this.timer = setTimeout(onTimer, timeout, this);
+    caller?.addEventListener('abort', this, { once: true });
+  }
+
+  /** The caller's AbortSignal fired (EventListener object: no closure per call). */
+  handleEvent(): void {
+    this.abort(new CallAbortedError(`call to ${this.route} was aborted`, { route: this.route, cause: this.caller?.reason }));
+  }
+
+  timeoutError(): Error {
+    return new CallTimeoutError(`call to ${this.route} timed out after ${this.timeout} ms`, { route: this.route });
+  }
+
+  /** An AbortSignal for the slow path's waits (restarts, back-off); made on first use. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  get settled(): boolean {
+    return this.done;
+  }
+
+  /** Sends the request; its outcome settles the call, or hands it to the slow path. */
+  send(generation: number): void {
+    this.generation = generation;
+    const exchange = new Exchange(this);
+    this.current = exchange;
+    this.owner.dispatch(this.route, this.body, exchange);
+  }
+
+  /** Sends the request once for the slow path and resolves with its exchange. */
+  exchange(generation: number): Promise<Exchange> {
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+      this.send(generation);
+    });
+  }
+
+  /** @internal called by the exchange when its request is over. */
+  exchanged(exchange: Exchange): void {
+    if (exchange !== this.current) return;
+    this.current = undefined;
+    const waiter = this.waiter;
+    if (waiter) {
+      this.waiter = undefined;
+      waiter(exchange);
+      return;
+    }
+    if (this.done) return;
+    if (this.reason) {
+      this.fail(this.reason);
+    } else if (!exchange.failure || exchange.answering) {
+      let value: unknown;
+      try {
+        value = this.owner.decode(this, exchange);
+      } catch (error) {
+        this.fail(error as Error);
+        return;
+      }
+      this.succeed(value);
+    } else {
+      this.owner.recover(this, exchange.failure);
+    }
+  }
+
+  /** Aborts the call: the request in flight is cut, the call rejects with `reason`. */
+  abort(reason: Error): void {
+    if (this.done || this.reason) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    const exchange = this.current;
+    if (exchange?.control) {
+      exchange.control.abort(reason); // undici reports it through onResponseError
+    } else if (exchange) {
+      // Still queued in the pool: settle now; the request is dropped when it starts.
+      exchange.failure = reason;
+      this.exchanged(exchange);
+    } else if (!this.controller) {
+      this.fail(reason);
+    }
+  }
+
+  succeed(value: unknown): void {
+    if (this.done) return;
+    this.finish();
+    this.owner.settled(this, true);
+    this.resolve(value);
+  }
+
+  fail(error: Error): void {
+    if (this.done) return;
+    this.finish();
+    this.owner.settled(this, false);
+    this.reject(error);
+  }
+
+  private finish(): void {
+    this.done = true;
+    clearTimeout(this.timer);
+    this.caller?.removeEventListener('abort', this);
+  }
+}
