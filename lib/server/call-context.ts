@@ -22,8 +22,8 @@ export interface CallContext {
 const storage = new AsyncLocalStorage<CallContext>();
 
 /** @internal */
-export function runInCallContext<R>(context: CallContext, fn: () => R): R {
-  return storage.run(context, fn);
+export function runInCallContext<A extends unknown[], R>(context: CallContext, fn: (...args: A) => R, ...args: A): R {
+  return storage.run(context, fn, ...args);
 }
 
 /**

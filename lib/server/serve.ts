@@ -102,6 +102,8 @@ const MAX_TIMER = 2 ** 31 - 1;
  */
 class CallState implements CallContext {
   settled = false;
+  /** Still counted in flight: not yet answered, and its caller still there. */
+  counted = true;
   timer: NodeJS.Timeout | undefined;
   route = '';
   deadlineMs: number | undefined;
@@ -109,7 +111,12 @@ class CallState implements CallContext {
   private abortReason: unknown;
   private aborted = false;
 
-  constructor(private readonly req: IncomingMessage, private readonly hideAuthorization: boolean) {}
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly entry: Route,
+    private readonly hideAuthorization: boolean,
+  ) {}
 
   get signal(): AbortSignal {
     if (!this.controller) {
@@ -134,6 +141,12 @@ class CallState implements CallContext {
     this.controller?.abort(reason);
   }
 }
+
+function callHandler(entry: Route, args: unknown[]): unknown {
+  return entry.handler.apply(entry.target, args);
+}
+
+function ignore(): void {}
 
 /** Thrown inside the pipeline to answer with a given status and message. */
 class Answer extends Error {
@@ -351,14 +364,22 @@ class PluginHttpServer implements PluginServer {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    res.on('error', () => undefined); // a caller that went away is not the plugin's problem
-    this.handle(req, res).catch((error: unknown) => {
-      this.report(`unexpected failure serving ${req.url ?? ''}`, error);
-      this.sendError(req, res, answer('PLUGWIRE_REMOTE', 'internal plugin server error'));
-    });
+    res.on('error', ignore); // a caller that went away is not the plugin's problem
+    try {
+      this.handle(req, res);
+    } catch (error) {
+      this.unexpected(req, res, error);
+    }
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private unexpected(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    this.report(`unexpected failure serving ${req.url ?? ''}`, error);
+    this.sendError(req, res, answer('PLUGWIRE_REMOTE', 'internal plugin server error'));
+  }
+
+  // The pipeline of a call runs in callbacks, not in async functions: a call that is
+  // answered at once costs no promise of plugwire's own.
+  private handle(req: IncomingMessage, res: ServerResponse): void {
     if (this.closing) {
       res.setHeader('Connection', 'close');
     }
@@ -380,24 +401,44 @@ class PluginHttpServer implements PluginServer {
       return this.sendError(req, res, this.tooLarge());
     }
     this.inflight++;
-    const state = new CallState(req, this.expectedAuthorization !== undefined);
+    const state = new CallState(req, res, entry, this.expectedAuthorization !== undefined);
+    state.route = route;
     this.calls.add(state);
-    // A call stops counting as in flight once it is answered or its caller is gone (a
-    // host that died): a graceful close waits for callers, not for abandoned work.
-    let counted = true;
-    const done = (): void => {
-      if (!counted) return;
-      counted = false;
-      this.calls.delete(state);
-      clearTimeout(state.timer);
-      if (--this.inflight === 0) this.idleWaiter?.();
-    };
-    res.once('close', done);
-    try {
-      await this.serveCall(req, res, entry, route, state);
-    } finally {
-      done();
-    }
+    res.once('close', () => {
+      // A call stops counting as in flight once it is answered or its caller is gone (a
+      // host that died): a graceful close waits for callers, not for abandoned work.
+      if (!res.writableFinished) state.abort(new Error('the caller went away'));
+      this.release(state);
+    });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > this.options.maxBodySize) {
+        req.removeAllListeners('data');
+        this.finish(state, () => this.sendError(req, res, this.tooLarge()));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    // A request that breaks off before its end closes the response: 'close' above.
+    req.on('end', () => {
+      if (state.settled) return;
+      try {
+        this.onBody(state, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+      } catch (error) {
+        this.unexpected(req, res, error);
+        this.release(state);
+      }
+    });
+  }
+
+  private release(state: CallState): void {
+    if (!state.counted) return;
+    state.counted = false;
+    this.calls.delete(state);
+    clearTimeout(state.timer);
+    if (--this.inflight === 0) this.idleWaiter?.();
   }
 
   private authorized(header: string | undefined, expected: Buffer): boolean {
@@ -411,49 +452,31 @@ class PluginHttpServer implements PluginServer {
     return answer('PLUGWIRE_PROTOCOL', `request body larger than ${this.options.maxBodySize} bytes`, 413);
   }
 
-  private readBody(req: IncomingMessage): Promise<string | Answer> {
-    return new Promise((resolve) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > this.options.maxBodySize) {
-          req.removeAllListeners('data');
-          resolve(this.tooLarge());
-          return;
-        }
-        chunks.push(chunk);
-      });
-      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      req.on('error', () => resolve(answer('PLUGWIRE_PROTOCOL', 'request body could not be read', 400)));
-      req.on('aborted', () => resolve(answer('PLUGWIRE_PROTOCOL', 'request aborted', 400)));
-    });
-  }
-
-  private async serveCall(req: IncomingMessage, res: ServerResponse, entry: Route, route: string, state: CallState): Promise<void> {
-    const body = await this.readBody(req);
-    if (body instanceof Answer) return this.sendError(req, res, body);
+  /** Reads the envelope, arms the deadline, converts the arguments and runs the method. */
+  private onBody(state: CallState, body: Buffer): void {
+    const { req, res, entry, route } = state;
+    const reject = (error: Answer): void => this.finish(state, () => this.sendError(req, res, error));
     let envelope: unknown;
     try {
-      envelope = JSON.parse(body);
+      envelope = JSON.parse(body.toString('utf8'));
     } catch (error) {
-      return this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', `request body is not valid JSON: ${(error as Error).message}`, 400));
+      return reject(answer('PLUGWIRE_PROTOCOL', `request body is not valid JSON: ${(error as Error).message}`, 400));
     }
     if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) {
-      return this.sendError(req, res, answer('PLUGWIRE_VALIDATION', 'request body must be a JSON object with Context and Payload'));
+      return reject(answer('PLUGWIRE_VALIDATION', 'request body must be a JSON object with Context and Payload'));
     }
     const context = pick(envelope as Record<string, unknown>, 'Context');
     const payload = pick(envelope as Record<string, unknown>, 'Payload');
     let deadline: number | undefined;
     if (context !== undefined && context !== null) {
       if (typeof context !== 'object' || Array.isArray(context)) {
-        return this.sendError(req, res, answer('PLUGWIRE_VALIDATION', 'Context must be an object'));
+        return reject(answer('PLUGWIRE_VALIDATION', 'Context must be an object'));
       }
       const raw = pick(context as Record<string, unknown>, 'Deadline');
       if (raw !== undefined && raw !== null) {
         deadline = typeof raw === 'string' ? parseDeadline(raw) : undefined;
         if (deadline === undefined) {
-          return this.sendError(req, res, answer('PLUGWIRE_VALIDATION', `Context.Deadline is not an RFC 3339 time: ${typeof raw === 'string' ? JSON.stringify(raw.slice(0, 80)) : `got ${Array.isArray(raw) ? 'an array' : typeof raw}`}`));
+          return reject(answer('PLUGWIRE_VALIDATION', `Context.Deadline is not an RFC 3339 time: ${typeof raw === 'string' ? JSON.stringify(raw.slice(0, 80)) : `got ${Array.isArray(raw) ? 'an array' : typeof raw}`}`));
         }
       }
     }
@@ -464,67 +487,99 @@ class PluginHttpServer implements PluginServer {
     else if (count === 1) args = [payload];
     else if (Array.isArray(payload)) {
       if (payload.length > count) {
-        return this.sendError(req, res, answer('PLUGWIRE_VALIDATION', `${route} takes ${count} parameters, got an array of ${payload.length}`));
+        return reject(answer('PLUGWIRE_VALIDATION', `${route} takes ${count} parameters, got an array of ${payload.length}`));
       }
       args = payload;
     } else if (payload === undefined || payload === null) args = [];
     else {
-      return this.sendError(req, res, answer('PLUGWIRE_VALIDATION', `${route} takes ${count} parameters: the payload must be a JSON array`));
+      return reject(answer('PLUGWIRE_VALIDATION', `${route} takes ${count} parameters: the payload must be a JSON array`));
     }
 
-    const timedOut = (): void => {
-      const error = new CallTimeoutError(GO_DEADLINE_MESSAGE, { route });
-      state.abort(error);
-      this.finish(res, state, () => this.sendError(req, res, new Answer({ code: 'PLUGWIRE_TIMEOUT', message: GO_DEADLINE_MESSAGE }, ErrorCodes.PLUGWIRE_TIMEOUT)));
-    };
     if (deadline !== undefined) {
       const remaining = deadline - Date.now();
-      if (remaining <= 0) return timedOut();
+      if (remaining <= 0) return this.timedOut(state);
       // Beyond what a timer can hold (about 24.8 days) the deadline is as good as none.
-      if (remaining <= MAX_TIMER) state.timer = setTimeout(timedOut, Math.ceil(remaining));
+      if (remaining <= MAX_TIMER) state.timer = setTimeout(() => this.timedOut(state), Math.ceil(remaining));
     }
-    res.once('close', () => {
-      if (!res.writableFinished) state.abort(new Error('the caller went away'));
-    });
+    state.deadlineMs = deadline;
 
     if (entry.convert) {
+      let converted: unknown[] | Promise<unknown[]>;
       try {
-        const converted = convertArgs(definition, args, 'plugin');
-        args = converted instanceof Promise ? await converted : converted;
+        converted = convertArgs(definition, args, 'plugin');
       } catch (error) {
-        const violations = error instanceof PayloadValidationError ? error.violations : [];
-        return this.finish(res, state, () =>
-          this.sendError(req, res, new Answer({ code: 'PLUGWIRE_VALIDATION', message: (error as Error).message, violations }, ErrorCodes.PLUGWIRE_VALIDATION)),
+        return this.invalid(state, error);
+      }
+      if (converted instanceof Promise) {
+        converted.then(
+          (values) => this.run(state, values),
+          (error: unknown) => this.invalid(state, error),
         );
+        return;
       }
+      args = converted;
     }
-    state.route = route;
-    state.deadlineMs = deadline;
-    try {
-      const result = await runInCallContext(state, () => entry.handler.apply(entry.target, args));
-      if (state.settled) return;
-      let text: string;
-      try {
-        text = `${JSON.stringify(resultToPlain(definition, result)) ?? 'null'}\n`;
-      } catch (error) {
-        throw new TypeError(`the result of ${route} cannot be encoded as JSON: ${(error as Error).message}`);
-      }
-      this.finish(res, state, () => {
-        res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) });
-        res.end(text);
-      });
-    } catch (error) {
-      // Whatever the method threw is the plugin's error, even a plugwire error of a call it made.
-      this.finish(res, state, () => this.sendError(req, res, new Answer(toWireError(error), ErrorCodes.PLUGWIRE_REMOTE)));
-    }
+    this.run(state, args);
   }
 
-  private finish(res: ServerResponse, state: CallState, send: () => void): void {
+  private timedOut(state: CallState): void {
+    const error = new CallTimeoutError(GO_DEADLINE_MESSAGE, { route: state.route });
+    state.abort(error);
+    this.finish(state, () => this.sendError(state.req, state.res, new Answer({ code: 'PLUGWIRE_TIMEOUT', message: GO_DEADLINE_MESSAGE }, ErrorCodes.PLUGWIRE_TIMEOUT)));
+  }
+
+  private invalid(state: CallState, error: unknown): void {
+    const violations = error instanceof PayloadValidationError ? error.violations : [];
+    this.finish(state, () =>
+      this.sendError(state.req, state.res, new Answer({ code: 'PLUGWIRE_VALIDATION', message: (error as Error).message, violations }, ErrorCodes.PLUGWIRE_VALIDATION)),
+    );
+  }
+
+  /** Runs the method in its call context and answers with its result or its error. */
+  private run(state: CallState, args: unknown[]): void {
+    if (state.settled) return; // timed out or gone while the arguments were checked
+    let result: unknown;
+    try {
+      result = runInCallContext(state, callHandler, state.entry, args);
+    } catch (error) {
+      return this.failed(state, error);
+    }
+    if (result instanceof Promise || (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function')) {
+      Promise.resolve(result as PromiseLike<unknown>).then(
+        (value) => this.succeeded(state, value),
+        (error: unknown) => this.failed(state, error),
+      );
+      return;
+    }
+    this.succeeded(state, result);
+  }
+
+  private succeeded(state: CallState, result: unknown): void {
+    if (state.settled) return;
+    let text: string;
+    try {
+      text = `${JSON.stringify(resultToPlain(state.entry.definition, result)) ?? 'null'}\n`;
+    } catch (error) {
+      return this.failed(state, new TypeError(`the result of ${state.route} cannot be encoded as JSON: ${(error as Error).message}`));
+    }
+    const { res } = state;
+    this.finish(state, () => {
+      res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+    });
+  }
+
+  private failed(state: CallState, error: unknown): void {
+    // Whatever the method threw is the plugin's error, even a plugwire error of a call it made.
+    this.finish(state, () => this.sendError(state.req, state.res, new Answer(toWireError(error), ErrorCodes.PLUGWIRE_REMOTE)));
+  }
+
+  private finish(state: CallState, send: () => void): void {
     if (state.settled) return;
     state.settled = true;
     clearTimeout(state.timer);
-    if (res.headersSent || res.destroyed) return;
-    send();
+    if (!state.res.headersSent && !state.res.destroyed) send();
+    this.release(state);
   }
 
   private sendError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
