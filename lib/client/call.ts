@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { CallAbortedError, CallTimeoutError, ProtocolError } from '../errors/plugin-error';
 import type { MethodDefinition } from '../metadata/method-definition';
+import { DeadlineWatch, type Expiring } from '../protocol/deadline';
 
 /** What a call needs from its client. @internal */
 export interface CallOwner {
@@ -64,18 +65,17 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 }
 
-function onTimer(call: Call): void {
-  call.abort(call.timeoutError());
-}
+/** The timeouts of every client's calls, on one timer. */
+const timeouts = new DeadlineWatch();
 
 /**
- * One call of a client: its outcome, its timer, its caller's AbortSignal and the
- * request in flight. The common case (the plugin runs and answers) costs one promise, one
- * timer and two small objects; an AbortController is made only for a call that has to
- * wait for a restart.
+ * One call of a client: its outcome, its timeout, its caller's AbortSignal and the
+ * request in flight. The common case (the plugin runs and answers) costs one promise and
+ * two small objects (timeouts share one timer); an AbortController is made only for a
+ * call that has to wait for a restart.
  * @internal
  */
-export class Call {
+export class Call implements Expiring {
   readonly promise: Promise<unknown>;
   /** The request in flight, if any. */
   current: Exchange | undefined;
@@ -86,7 +86,6 @@ export class Call {
   private resolve!: (value: unknown) => void;
   private reject!: (error: Error) => void;
   private done = false;
-  private timer: NodeJS.Timeout | undefined;
   private controller: AbortController | undefined;
   private waiter: ((exchange: Exchange) => void) | undefined;
 
@@ -96,13 +95,15 @@ export class Call {
     private readonly body: string,
     readonly definition: MethodDefinition | undefined,
     private readonly timeout: number,
+    /** When the call times out (epoch ms); 0 for never. */
+    readonly expiresAt: number,
     private readonly caller: AbortSignal | undefined,
   ) {
     this.promise = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
-    if (timeout > 0) this.timer = setTimeout(onTimer, timeout, this);
+    if (expiresAt > 0) timeouts.add(this);
     caller?.addEventListener('abort', this, { once: true });
   }
 
@@ -111,8 +112,9 @@ export class Call {
     this.abort(new CallAbortedError(`call to ${this.route} was aborted`, { route: this.route, cause: this.caller?.reason }));
   }
 
-  timeoutError(): Error {
-    return new CallTimeoutError(`call to ${this.route} timed out after ${this.timeout} ms`, { route: this.route });
+  /** The call's timeout passed. */
+  expire(): void {
+    this.abort(new CallTimeoutError(`call to ${this.route} timed out after ${this.timeout} ms`, { route: this.route }));
   }
 
   /** An AbortSignal for the slow path's waits (restarts, back-off); made on first use. */
@@ -204,7 +206,7 @@ export class Call {
 
   private finish(): void {
     this.done = true;
-    clearTimeout(this.timer);
+    if (this.expiresAt > 0) timeouts.delete(this);
     this.caller?.removeEventListener('abort', this);
   }
 }

@@ -286,13 +286,14 @@ export class PluginClient {
     }
     const caller = options.signal;
     if (caller?.aborted) return Promise.reject(new CallAbortedError(`call to ${route} was aborted`, { route, cause: caller.reason }));
+    const deadline = timeout > 0 ? Date.now() + timeout : 0;
     let body: string;
     try {
-      body = `{"Context":{"Deadline":${timeout > 0 ? `"${formatDeadline(Date.now() + timeout)}"` : 'null'}},"Payload":${JSON.stringify(payload) ?? 'null'}}`;
+      body = `{"Context":{"Deadline":${deadline > 0 ? `"${formatDeadline(deadline)}"` : 'null'}},"Payload":${JSON.stringify(payload) ?? 'null'}}`;
     } catch (error) {
       return Promise.reject(new PayloadValidationError(`payload for ${route} cannot be encoded as JSON: ${(error as Error).message}`, 'host', [], { route, cause: error }));
     }
-    const call = new Call(this.owner, route, body, definition, timeout, caller);
+    const call = new Call(this.owner, route, body, definition, timeout, deadline, caller);
     this.inflight.add(call);
     if (this.currentState === 'running') call.send(this.generation);
     else this.owner.recover(call, undefined);

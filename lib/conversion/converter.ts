@@ -1,4 +1,3 @@
-import { instanceToPlain, plainToInstance } from 'class-transformer';
 import type { ValidationError as ClassValidationError, ValidatorOptions } from 'class-validator';
 import { PayloadValidationError, type FieldViolation } from '../errors/plugin-error';
 import type { MethodDefinition, ParamDefinition, Type } from '../metadata/method-definition';
@@ -12,6 +11,7 @@ export const DEFAULT_VALIDATOR_OPTIONS: ValidatorOptions = Object.freeze({
 type Side = 'host' | 'plugin';
 
 let validatorModule: typeof import('class-validator') | undefined;
+let transformerModule: typeof import('class-transformer') | undefined;
 
 /**
  * class-validator, loaded at the first validation: it takes about 50 ms to load, which a
@@ -22,6 +22,21 @@ function classValidator(): typeof import('class-validator') {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   validatorModule ??= require('class-validator') as typeof import('class-validator');
   return validatorModule;
+}
+
+/** class-transformer, loaded at the first conversion of a class (about 10 ms), for the same reason. */
+function classTransformer(): typeof import('class-transformer') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  transformerModule ??= require('class-transformer') as typeof import('class-transformer');
+  return transformerModule;
+}
+
+function plainToInstance(type: Type, value: unknown): object {
+  return classTransformer().plainToInstance(type as new () => object, value as object);
+}
+
+function instanceToPlain(value: object): unknown {
+  return classTransformer().instanceToPlain(value);
 }
 
 function describe(value: unknown): string {
@@ -59,10 +74,39 @@ function violation(path: string, value: unknown, constraint: string, message: st
   return v === undefined ? { path: path || '(payload)', constraints: { [constraint]: message } } : { path: path || '(payload)', value: v, constraints: { [constraint]: message } };
 }
 
-async function toInstance(type: Type, value: unknown, options: ValidatorOptions, path: string): Promise<{ instance: object; violations: FieldViolation[] }> {
-  const instance: object = value instanceof type ? (value as object) : plainToInstance(type as new () => object, value as object);
-  const errors = await classValidator().validate(instance, options);
-  return { instance, violations: flattenViolations(errors, path) };
+const synchronous = new WeakMap<Type, boolean>();
+
+/**
+ * Whether class-validator's validateSync() gives the same answer as validate() for a
+ * class: none of its constraints is declared asynchronous, and it has no nested objects
+ * (whose classes are only known from the values). Worked out once per class.
+ */
+function validatesSynchronously(type: Type): boolean {
+  let known = synchronous.get(type);
+  if (known === undefined) {
+    const storage = classValidator().getMetadataStorage();
+    known = storage
+      .getTargetValidationMetadatas(type, '', true, false)
+      .every((m) => m.type !== 'nestedValidation' && (!m.constraintCls || storage.getTargetValidatorConstraints(m.constraintCls).every((c) => !c.async)));
+    synchronous.set(type, known);
+  }
+  return known;
+}
+
+interface Checked {
+  readonly instance: object;
+  readonly violations: FieldViolation[];
+}
+
+/**
+ * Converts a value into its class and validates it: synchronously when the class allows
+ * it (no promise, no extra turn of the event loop), else with class-validator's validate().
+ */
+function toInstance(type: Type, value: unknown, options: ValidatorOptions, path: string): Checked | Promise<Checked> {
+  const instance: object = value instanceof type ? (value as object) : plainToInstance(type, value);
+  const validator = classValidator();
+  if (validatesSynchronously(type)) return { instance, violations: flattenViolations(validator.validateSync(instance, options), path) };
+  return validator.validate(instance, options).then((errors) => ({ instance, violations: flattenViolations(errors, path) }));
 }
 
 /**
@@ -105,15 +149,18 @@ function convertParam(
 }
 
 /** A class-typed argument: converted and validated by class-validator, which may be asynchronous. */
-async function convertClass(definition: MethodDefinition, param: ParamDefinition, value: unknown, side: Side, violations: FieldViolation[], path: string): Promise<unknown> {
-  if (!definition.validate) return side === 'plugin' && param.type ? plainToInstance(param.type as new () => object, value) : value;
+function convertClass(definition: MethodDefinition, param: ParamDefinition, value: unknown, side: Side, violations: FieldViolation[], path: string): unknown {
+  if (!definition.validate) return side === 'plugin' && param.type ? plainToInstance(param.type, value) : value;
   if (typeof value !== 'object' || Array.isArray(value)) {
     violations.push(violation(path, value, 'isObject', `expected an object for ${param.type?.name ?? 'the parameter'}, got ${describe(value)}`));
     return value;
   }
-  const { instance, violations: found } = await toInstance(param.type as Type, value, definition.validator ?? DEFAULT_VALIDATOR_OPTIONS, path);
-  violations.push(...found);
-  return side === 'host' ? instanceToPlain(instance) : instance;
+  const done = ({ instance, violations: found }: Checked): unknown => {
+    violations.push(...found);
+    return side === 'host' ? instanceToPlain(instance) : instance;
+  };
+  const checked = toInstance(param.type as Type, value, definition.validator ?? DEFAULT_VALIDATOR_OPTIONS, path);
+  return checked instanceof Promise ? checked.then(done) : done(checked);
 }
 
 function failure(definition: MethodDefinition, side: 'host' | 'plugin' | 'result', violations: FieldViolation[]): PayloadValidationError {

@@ -25,6 +25,17 @@ let lastText = '';
  * @internal
  */
 export function parseDeadline(text: string): number | undefined {
+  // Calls sent in the same millisecond carry the same text: under load, most do.
+  if (text === lastParsedText) return lastParsed;
+  lastParsed = parseRfc3339(text);
+  lastParsedText = text;
+  return lastParsed;
+}
+
+let lastParsedText: string | undefined;
+let lastParsed: number | undefined;
+
+function parseRfc3339(text: string): number | undefined {
   const m = RFC3339.exec(text);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac, z, sign, oh, om] = m as unknown as string[];
@@ -43,3 +54,66 @@ export function parseDeadline(text: string): number | undefined {
   const fraction = frac ? Number(`0.${frac.slice(0, 9)}`) * 1000 : 0;
   return base - offsetMinutes * 60_000 + fraction;
 }
+
+/** Something that must be told when its deadline (epoch ms) passes. @internal */
+export interface Expiring {
+  readonly expiresAt: number;
+  expire(): void;
+}
+
+/**
+ * Watches many deadlines with one timer instead of one timer each: adding and removing an
+ * entry is a Set operation. The timer is armed for the earliest deadline it knows of; when
+ * it fires it expires every entry that is due and arms itself for the earliest left. Calls
+ * made with one timeout arrive in deadline order, so in the common case a new entry never
+ * re-arms the timer, and an entry that settles costs nothing more. The timer does not keep
+ * the process alive: whatever the entry waits for (a socket, a start) does.
+ * @internal
+ */
+export class DeadlineWatch {
+  private readonly entries = new Set<Expiring>();
+  private timer: NodeJS.Timeout | undefined;
+  private armedAt = Infinity;
+  private readonly onTimer = (): void => this.fire();
+
+  add(entry: Expiring): void {
+    this.entries.add(entry);
+    if (entry.expiresAt < this.armedAt) this.arm(entry.expiresAt);
+  }
+
+  delete(entry: Expiring): void {
+    this.entries.delete(entry);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private arm(at: number): void {
+    clearTimeout(this.timer);
+    this.armedAt = at;
+    // Beyond what a timer can hold (about 24.8 days) a deadline is as good as none.
+    this.timer = setTimeout(this.onTimer, Math.min(MAX_TIMER, Math.max(0, Math.ceil(at - Date.now()))));
+    this.timer.unref();
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.armedAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    const due: Expiring[] = [];
+    for (const entry of this.entries) {
+      if (entry.expiresAt <= now) due.push(entry);
+      else if (entry.expiresAt < next) next = entry.expiresAt;
+    }
+    for (const entry of due) {
+      this.entries.delete(entry);
+      entry.expire();
+    }
+    // An entry added by an expire() callback may have armed the timer already.
+    if (next < this.armedAt) this.arm(next);
+  }
+}
+
+const MAX_TIMER = 2 ** 31 - 1;

@@ -5,7 +5,7 @@ import { chmodSync, statSync, unlinkSync } from 'node:fs';
 import { convertArgs, resultToPlain } from '../conversion/converter';
 import { ErrorCodes } from '../errors/error-codes';
 import { CallTimeoutError, DefinitionError, PayloadValidationError, PluginError, StartError } from '../errors/plugin-error';
-import { parseDeadline } from '../protocol/deadline';
+import { DeadlineWatch, parseDeadline, type Expiring } from '../protocol/deadline';
 import {
   ERROR_HEADER,
   FAILED_LINE,
@@ -94,24 +94,26 @@ const LINGER_IDLE = 1000;
 const LINGER_MAX = 5000;
 /** Connections answered outside a response object (clientError), answered once only. */
 const answeredRaw = new WeakSet<Socket>();
-const MAX_TIMER = 2 ** 31 - 1;
+/** The deadlines of the calls being served, on one timer. */
+const deadlines = new DeadlineWatch();
 
 /**
  * One call being served. It is also the method's {@link CallContext}: the AbortSignal,
  * the deadline's Date and the filtered headers are made only if the method asks.
  */
-class CallState implements CallContext {
+class CallState implements CallContext, Expiring {
   settled = false;
+  /** When the caller's deadline passes (epoch ms), if it set one. */
+  expiresAt = Infinity;
   /** Still counted in flight: not yet answered, and its caller still there. */
   counted = true;
-  timer: NodeJS.Timeout | undefined;
   route = '';
-  deadlineMs: number | undefined;
   private controller: AbortController | undefined;
   private abortReason: unknown;
   private aborted = false;
 
   constructor(
+    private readonly server: PluginHttpServer,
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     readonly entry: Route,
@@ -127,11 +129,15 @@ class CallState implements CallContext {
   }
 
   get deadline(): Date | undefined {
-    return this.deadlineMs === undefined ? undefined : new Date(Math.floor(this.deadlineMs));
+    return this.expiresAt === Infinity ? undefined : new Date(Math.floor(this.expiresAt));
   }
 
   get headers(): IncomingHttpHeaders {
     return this.hideAuthorization ? withoutAuthorization(this.req.headers) : this.req.headers;
+  }
+
+  expire(): void {
+    this.server.timedOut(this);
   }
 
   abort(reason: unknown): void {
@@ -401,7 +407,7 @@ class PluginHttpServer implements PluginServer {
       return this.sendError(req, res, this.tooLarge());
     }
     this.inflight++;
-    const state = new CallState(req, res, entry, this.expectedAuthorization !== undefined);
+    const state = new CallState(this, req, res, entry, this.expectedAuthorization !== undefined);
     state.route = route;
     this.calls.add(state);
     res.once('close', () => {
@@ -437,7 +443,7 @@ class PluginHttpServer implements PluginServer {
     if (!state.counted) return;
     state.counted = false;
     this.calls.delete(state);
-    clearTimeout(state.timer);
+    deadlines.delete(state);
     if (--this.inflight === 0) this.idleWaiter?.();
   }
 
@@ -496,12 +502,10 @@ class PluginHttpServer implements PluginServer {
     }
 
     if (deadline !== undefined) {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) return this.timedOut(state);
-      // Beyond what a timer can hold (about 24.8 days) the deadline is as good as none.
-      if (remaining <= MAX_TIMER) state.timer = setTimeout(() => this.timedOut(state), Math.ceil(remaining));
+      if (deadline <= Date.now()) return this.timedOut(state);
+      state.expiresAt = deadline;
+      deadlines.add(state);
     }
-    state.deadlineMs = deadline;
 
     if (entry.convert) {
       let converted: unknown[] | Promise<unknown[]>;
@@ -522,7 +526,8 @@ class PluginHttpServer implements PluginServer {
     this.run(state, args);
   }
 
-  private timedOut(state: CallState): void {
+  /** @internal the caller's deadline passed: answer 504 whatever the method does. */
+  timedOut(state: CallState): void {
     const error = new CallTimeoutError(GO_DEADLINE_MESSAGE, { route: state.route });
     state.abort(error);
     this.finish(state, () => this.sendError(state.req, state.res, new Answer({ code: 'PLUGWIRE_TIMEOUT', message: GO_DEADLINE_MESSAGE }, ErrorCodes.PLUGWIRE_TIMEOUT)));
@@ -577,7 +582,7 @@ class PluginHttpServer implements PluginServer {
   private finish(state: CallState, send: () => void): void {
     if (state.settled) return;
     state.settled = true;
-    clearTimeout(state.timer);
+    deadlines.delete(state);
     if (!state.res.headersSent && !state.res.destroyed) send();
     this.release(state);
   }

@@ -102,6 +102,23 @@ describe('an answer that comes after the host timed out', () => {
     expect(logger.errors).toEqual([]);
   });
 
+  it('a call queued behind a busy connection times out at its own timeout, not when the connection frees; the queued request is never sent', async () => {
+    const { starter, logger } = faultStarter();
+    const connection = await connect(FaultTest, starter, { ...FAULT_CONFIG, timeout: TIMEOUT, connections: 1, socket: path.join(dir, `l${++count}.sock`) });
+    open.push(connection);
+    const { plugin, client } = connection;
+
+    // The busy call may take longer than the queued one's timeout.
+    const busy = timed(() => client.call('/slow', [TIMEOUT * 2, 'busy'], { timeout: TIMEOUT * 4 }));
+    await waitFor(() => logger.lines.includes('[fault-plugin] slow started busy'), 3000, 'the first call to run');
+    const queued = await timed(() => plugin.slow(0, 'queued'));
+    expect(codeOf(queued)).toBe('PLUGWIRE_TIMEOUT');
+    expect(queued.ms).toBeLessThanOrEqual(TIMEOUT + MARGIN);
+    expect(shown(await busy)).toBe('slow busy');
+    await expect(plugin.echo('next')).resolves.toBe('next echoed');
+    expect(logger.lines).not.toContain('[fault-plugin] slow started queued');
+  });
+
   it('in a host process of its own: the same, with no unhandled rejection, no uncaught exception and no warning', async () => {
     const host = spawnNode([fixture('fault-probe-host'), 'late']);
     const { code } = await host.exited;
