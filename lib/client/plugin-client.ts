@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { gunzipSync } from 'node:zlib';
 import type { Pool } from 'undici';
 import { Call, type CallOwner, type Exchange } from './call';
 import { convertArgs, convertResult, needsConversion } from '../conversion/converter';
@@ -257,8 +255,8 @@ export class PluginClient {
    * Calls a contract method: checks and converts the arguments, sends them, and converts
    * the answer into the `returns` class. @internal
    */
-  callMethod(definition: MethodDefinition, args: readonly unknown[], options: CallOptions = {}): Promise<unknown> {
-    if (needsConversion(definition) && definition.validate) {
+  callMethod(definition: MethodDefinition, args: readonly unknown[], options: CallOptions = {}, convert = needsConversion(definition) && definition.validate): Promise<unknown> {
+    if (convert) {
       let converted: unknown[] | Promise<unknown[]>;
       try {
         converted = convertArgs(definition, args, 'host');
@@ -382,7 +380,8 @@ export class PluginClient {
     // A Go plugin gzips its answer when the request accepts it; a Go host always does.
     if (headers['content-encoding'] === 'gzip') {
       try {
-        raw = gunzipSync(raw, { maxOutputLength: limit });
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- only a Go plugin gzips: loaded when one does
+        raw = (require('node:zlib') as typeof import('node:zlib')).gunzipSync(raw, { maxOutputLength: limit });
       } catch (error) {
         throw new ProtocolError(`answer from plugin ${this.name} to ${route} is not valid gzip or larger than maxResponseSize: ${(error as Error).message}`, { route, statusCode, cause: error });
       }
@@ -471,7 +470,8 @@ export class PluginClient {
     this.currentState = 'starting';
     this.counters.starts++;
     let instance: StartedPlugin;
-    const token = randomBytes(32).toString('base64url');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded by the first start, not by a plugin importing plugwire
+    const token = (require('node:crypto') as typeof import('node:crypto')).randomBytes(32).toString('base64url');
     try {
       instance = await this.starter.start({
         socket: this.socket,

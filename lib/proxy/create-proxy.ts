@@ -1,4 +1,5 @@
 import type { CallOptions, PluginClient } from '../client/plugin-client';
+import { needsConversion } from '../conversion/converter';
 import { ClosedError, DefinitionError } from '../errors/plugin-error';
 import type { MethodDefinition, Type } from '../metadata/method-definition';
 import { readMethods } from '../metadata/reflection-helpers';
@@ -70,7 +71,9 @@ export function createProxy<T>(client: PluginClient, contract?: Type<T>, options
     const definition = methods?.get(name);
     if (methods && !definition) return undefined;
     if (definition) {
-      stub = (...args) => (state.released ? released(definition.route) : client.callMethod(definition, args, options));
+      // Worked out once per method, not per call.
+      const convert = needsConversion(definition) && definition.validate;
+      stub = (...args) => (state.released ? released(definition.route) : client.callMethod(definition, args, options, convert));
     } else {
       const route = `/${name}`;
       stub = (...args) => (state.released ? released(route) : client.call(route, args.length === 0 ? null : args.length === 1 ? args[0] : args, options));

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES, createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { chmodSync, statSync, unlinkSync } from 'node:fs';
@@ -94,6 +93,15 @@ const LINGER_IDLE = 1000;
 const LINGER_MAX = 5000;
 /** Connections answered outside a response object (clientError), answered once only. */
 const answeredRaw = new WeakSet<Socket>();
+let cryptoModule: typeof import('node:crypto') | undefined;
+
+/** node:crypto, loaded just after the ready line (not before: a plugin's start waits for what it loads). */
+function crypto(): typeof import('node:crypto') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  cryptoModule ??= require('node:crypto') as typeof import('node:crypto');
+  return cryptoModule;
+}
+
 /** The deadlines of the calls being served, on one timer. */
 const deadlines = new DeadlineWatch();
 
@@ -451,7 +459,7 @@ class PluginHttpServer implements PluginServer {
     // Constant time for a header of the right length; the length itself (43 characters of
     // base64url for a plugwire host's token) is no secret.
     const given = Buffer.from(header ?? '');
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return given.length === expected.length && crypto().timingSafeEqual(given, expected);
   }
 
   private tooLarge(): Answer {
@@ -701,6 +709,8 @@ export async function serve(implementation: object | readonly object[], options:
   }
   server.watch(options.standalone ?? true);
   if (announce) process.stdout.write(`${READY_LINE}\n`);
+  // Load what the first call needs while the host reads the ready line and connects.
+  if (token) setImmediate(crypto);
   return server;
 }
 

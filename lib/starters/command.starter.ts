@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { basename } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { PluginLogger } from '../client/config';
 import { StartError } from '../errors/plugin-error';
@@ -81,7 +80,8 @@ class CommandPlugin implements StartedPlugin {
 
 function lines(stream: Readable | null, onLine: (line: string) => void): void {
   if (!stream) return;
-  const reader = createInterface({ input: stream, crlfDelay: Infinity });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- host-only: not loaded by a plugin importing plugwire
+  const reader = (require('node:readline') as typeof import('node:readline')).createInterface({ input: stream, crlfDelay: Infinity });
   reader.on('line', onLine);
   stream.once('close', () => reader.close());
 }
@@ -105,7 +105,8 @@ class CommandStarter implements Starter {
   }
 
   private spawn(context: StartContext): ChildProcess {
-    return spawn(this.command, this.args, {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- host-only: not loaded by a plugin importing plugwire
+    return (require('node:child_process') as typeof import('node:child_process')).spawn(this.command, this.args, {
       cwd: this.options.cwd,
       env: {
         ...process.env,
