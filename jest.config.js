@@ -8,6 +8,7 @@ module.exports = {
   },
   moduleNameMapper: {
     '^plugwire$': '<rootDir>/lib/index.ts',
+    '^plugwire/nest$': '<rootDir>/lib/nest/index.ts',
   },
   // Every spec starts real processes; two workers match the two cores CI has.
   maxWorkers: 2,

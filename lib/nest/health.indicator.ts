@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import type { PluginStatus } from './plugwire.interfaces';
+import { PlugwireRegistry } from './plugwire.registry';
+
+/** A terminus health indicator result: `{ [key]: { status, ...details } }`. */
+export type PlugwireHealthResult<Key extends string = string> = Record<
+  Key,
+  { status: 'up' | 'down'; plugins: Record<string, Pick<PluginStatus, 'state' | 'pid' | 'restarts' | 'error'>> }
+>;
+
+const HEALTHY = new Set<PluginStatus['state']>(['running', 'starting', 'exited']);
+
+/**
+ * A health indicator for @nestjs/terminus reporting each plugin's state. `up` when every
+ * plugin runs or can run at the next call (`exited` restarts at the next call; a lazy
+ * plugin not started yet is `idle`); `down` when one is `unavailable` (given up on after
+ * repeated restarts), `failed` (its start failed) or `closed`. It returns the down result
+ * rather than throwing, as terminus 11's HealthIndicatorService does, and does not import
+ * terminus: the module works without it.
+ *
+ * @example
+ * ```ts
+ * @Get('health') @HealthCheck()
+ * check() { return this.health.check([() => this.plugins.isHealthy('plugins')]); }
+ * ```
+ */
+@Injectable()
+export class PlugwireHealthIndicator {
+  constructor(private readonly registry: PlugwireRegistry) {}
+
+  isHealthy<Key extends string = 'plugins'>(key: Key = 'plugins' as Key): Promise<PlugwireHealthResult<Key>> {
+    const plugins: Record<string, Pick<PluginStatus, 'state' | 'pid' | 'restarts' | 'error'>> = {};
+    let up = true;
+    for (const [id, s] of Object.entries(this.registry.statuses())) {
+      plugins[id] = { state: s.state, restarts: s.restarts, ...(s.pid === undefined ? {} : { pid: s.pid }), ...(s.error === undefined ? {} : { error: s.error }) };
+      if (!(HEALTHY.has(s.state) || (s.state === 'idle' && s.lazy))) up = false;
+    }
+    return Promise.resolve({ [key]: { status: up ? 'up' : 'down', plugins } } as PlugwireHealthResult<Key>);
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * plugwire for NestJS: plugins as injectable providers (`PlugwireModule`), plugins written
+ * as Nest application contexts (`servePlugins`), and a terminus health indicator.
+ * Import it as `plugwire/nest`; the package root never loads it.
+ * @packageDocumentation
+ */
+export { PlugwireModule } from './plugwire.module';
+export { PlugwireRegistry } from './plugwire.registry';
+export { PlugwireHealthIndicator } from './health.indicator';
+export type { PlugwireHealthResult } from './health.indicator';
+export { InjectPlugin, getPluginToken } from './plugin-token';
+export { servePlugins } from './serve-plugins';
+export type { PluginEntry, PluginRef, PluginStatus, PlugwireModuleAsyncOptions, PlugwireModuleOptions } from './plugwire.interfaces';

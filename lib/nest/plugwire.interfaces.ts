@@ -1,0 +1,79 @@
+import type { ModuleMetadata } from '@nestjs/common';
+import type { ConnectOptions } from '../client/connect';
+import type { PluginLogger } from '../client/config';
+import type { Type } from '../metadata/method-definition';
+import type { Starter } from '../starters/starter';
+
+/** One plugin of a {@link PlugwireModule}: its contract, how to start it, its configuration. */
+export interface PluginEntry<T = unknown> {
+  /** The `@Plugin()` contract class. It is also the injection token, unless `name` is set. */
+  readonly contract: Type<T>;
+  /**
+   * A name for a second plugin with the same contract: inject it with
+   * `@InjectPlugin(Contract, name)`.
+   */
+  readonly name?: string;
+  /** The command that starts the plugin (or give `starter`). */
+  readonly command?: string;
+  /** Arguments of `command`. */
+  readonly args?: readonly string[];
+  /** Environment added to the host's for `command`. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Working directory of `command`. */
+  readonly cwd?: string;
+  /** Where the output of `command` goes; default: the host's standard output and error. */
+  readonly logger?: PluginLogger | false;
+  /** Any plugwire starter, instead of `command`. */
+  readonly starter?: Starter;
+  /** plugwire's configuration: timeout, restart policy, socket, ... */
+  readonly config?: ConnectOptions;
+  /** Start at the first call instead of when the module initialises. Default `false`. */
+  readonly lazy?: boolean;
+  /**
+   * A plugin that cannot start does not fail the application's start: calls try to start
+   * it again and reject while it cannot. Default `false`.
+   */
+  readonly optional?: boolean;
+}
+
+/** A contract class, or a contract with a name: a plugin that {@link PlugwireModule.registerAsync} provides. */
+export type PluginRef = Type | { readonly contract: Type; readonly name?: string };
+
+/** Options of {@link PlugwireModule.register}. */
+export interface PlugwireModuleOptions {
+  readonly plugins: readonly PluginEntry[];
+  /** Make the proxies injectable everywhere without importing the module. Default `false`. */
+  readonly isGlobal?: boolean;
+}
+
+/** Options of {@link PlugwireModule.registerAsync}. */
+export interface PlugwireModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  /**
+   * The plugins whose proxies the module provides. Nest needs the injection tokens before
+   * the factory runs; the factory's entries must match them.
+   */
+  readonly contracts: readonly PluginRef[];
+  /** Builds the entries, e.g. from a ConfigService. */
+  readonly useFactory: (...args: never[]) => { readonly plugins: readonly PluginEntry[] } | Promise<{ readonly plugins: readonly PluginEntry[] }>;
+  /** The providers passed to `useFactory`. */
+  readonly inject?: readonly unknown[];
+  readonly isGlobal?: boolean;
+}
+
+/** What the registry tells of one plugin (see {@link PlugwireRegistry.list}). */
+export interface PluginStatus {
+  /** The contract class's name. */
+  readonly contract: string;
+  readonly name?: string;
+  /**
+   * plugwire's client state, or `idle` (lazy, not started yet) or `failed` (its start
+   * failed; the next call tries again).
+   */
+  readonly state: 'idle' | 'failed' | 'starting' | 'running' | 'exited' | 'unavailable' | 'closed';
+  readonly pid?: number;
+  readonly restarts: number;
+  readonly lazy: boolean;
+  readonly optional: boolean;
+  /** Why the last start failed, when `state` is `failed`. */
+  readonly error?: string;
+}

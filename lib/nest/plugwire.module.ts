@@ -1,0 +1,88 @@
+import { Module, type DynamicModule, type FactoryProvider, type Provider } from '@nestjs/common';
+import { DefinitionError } from '../errors/plugin-error';
+import type { Type } from '../metadata/method-definition';
+import { PlugwireHealthIndicator } from './health.indicator';
+import { describeEntry } from './plugin-handle';
+import { getPluginToken } from './plugin-token';
+import type { PluginEntry, PluginRef, PlugwireModuleAsyncOptions, PlugwireModuleOptions } from './plugwire.interfaces';
+import { PlugwireRegistry } from './plugwire.registry';
+
+type PluginEntries = { readonly plugins: readonly PluginEntry[] };
+
+function refOf(ref: PluginRef): { contract: Type; name?: string } {
+  return typeof ref === 'function' ? { contract: ref } : ref;
+}
+
+async function startedRegistry(entries: readonly PluginEntry[]): Promise<PlugwireRegistry> {
+  const registry = new PlugwireRegistry(entries);
+  await registry.startEager();
+  return registry;
+}
+
+/** One provider per plugin: its token gives the proxy. */
+function proxyProviders(refs: ReadonlyArray<{ contract: Type; name?: string }>): FactoryProvider[] {
+  return refs.map(({ contract, name }) => ({
+    provide: getPluginToken(contract, name),
+    useFactory: (registry: PlugwireRegistry) => registry.handle(contract, name).proxy(),
+    inject: [PlugwireRegistry],
+  }));
+}
+
+function dynamicModule(registry: Provider, refs: ReadonlyArray<{ contract: Type; name?: string }>, imports: DynamicModule['imports'], global: boolean | undefined): DynamicModule {
+  const proxies = proxyProviders(refs);
+  return {
+    module: PlugwireModule,
+    global: global === true,
+    imports: imports ?? [],
+    providers: [registry, PlugwireHealthIndicator, ...proxies],
+    exports: [PlugwireRegistry, PlugwireHealthIndicator, ...proxies.map((p) => p.provide)],
+  };
+}
+
+/**
+ * Plugins as injectable providers. Each plugin's proxy is injected by its contract class
+ * (or with {@link InjectPlugin} for a named one); plugins start when the module
+ * initialises (or at their first call, `lazy`), and are terminated when the application
+ * shuts down.
+ *
+ * @example
+ * ```ts
+ * @Module({
+ *   imports: [PlugwireModule.register({ plugins: [{ contract: Modifier, command: './modifier-plugin' }] })],
+ *   controllers: [ModifyController],
+ * })
+ * export class AppModule {}
+ * ```
+ */
+@Module({})
+export class PlugwireModule {
+  /** Registers plugins whose commands and configuration are known up front. */
+  static register(options: PlugwireModuleOptions): DynamicModule {
+    const registry: FactoryProvider = { provide: PlugwireRegistry, useFactory: () => startedRegistry(options.plugins) };
+    return dynamicModule(registry, (options.plugins ?? []).map((e) => ({ contract: e.contract, name: e.name })), [], options.isGlobal);
+  }
+
+  /**
+   * Registers plugins whose entries a factory builds, e.g. from a ConfigService. The
+   * factory's entries must match `contracts`, the plugins the module provides.
+   */
+  static registerAsync(options: PlugwireModuleAsyncOptions): DynamicModule {
+    const refs = (options.contracts ?? []).map(refOf);
+    const registry: FactoryProvider = {
+      provide: PlugwireRegistry,
+      inject: [...(options.inject ?? [])] as FactoryProvider['inject'],
+      useFactory: async (...deps: unknown[]) => {
+        const factory = options.useFactory as (...args: unknown[]) => PluginEntries | Promise<PluginEntries> | undefined;
+        const built = await factory(...deps);
+        const entries: readonly PluginEntry[] = built?.plugins ?? [];
+        for (const ref of refs) {
+          if (!entries.some((e) => e.contract === ref.contract && e.name === ref.name)) {
+            throw new DefinitionError(`PlugwireModule.registerAsync(): the factory gave no entry for plugin ${describeEntry(ref)}, which contracts names`);
+          }
+        }
+        return startedRegistry(entries);
+      },
+    };
+    return dynamicModule(registry, refs, options.imports, options.isGlobal);
+  }
+}

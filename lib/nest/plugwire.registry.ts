@@ -1,0 +1,88 @@
+import type { OnApplicationShutdown } from '@nestjs/common';
+import type { PluginClient } from '../client/plugin-client';
+import { DefinitionError } from '../errors/plugin-error';
+import type { Type } from '../metadata/method-definition';
+import { describeEntry, PluginHandle } from './plugin-handle';
+import type { PluginEntry, PluginStatus } from './plugwire.interfaces';
+
+function keyOf(contract: Type, name: string | undefined): string {
+  return name === undefined ? contract.name : `${contract.name}:${name}`;
+}
+
+/**
+ * The plugins of one {@link PlugwireModule}: injectable, for their states and clients.
+ * Terminates every plugin when the application shuts down (`app.close()`, or a signal
+ * with `enableShutdownHooks()`).
+ */
+export class PlugwireRegistry implements OnApplicationShutdown {
+  private readonly handles = new Map<Type, Map<string | undefined, PluginHandle>>();
+
+  /** @internal */
+  constructor(entries: readonly PluginEntry[]) {
+    const list: unknown = entries;
+    if (!Array.isArray(list) || entries.length === 0) throw new DefinitionError('PlugwireModule: plugins must be a non-empty array of entries');
+    for (const entry of entries) {
+      if (!entry || typeof entry.contract !== 'function') throw new DefinitionError('PlugwireModule: every plugin entry needs a contract class');
+      const byName = this.handles.get(entry.contract) ?? new Map<string | undefined, PluginHandle>();
+      if (byName.has(entry.name)) throw new DefinitionError(`PlugwireModule: plugin ${describeEntry(entry)} is registered twice; give one a name`);
+      byName.set(entry.name, new PluginHandle(entry));
+      this.handles.set(entry.contract, byName);
+    }
+  }
+
+  /**
+   * Starts every plugin that is neither lazy nor optional-and-failing; on a failure,
+   * terminates those already started and rejects naming the plugin. @internal
+   */
+  async startEager(): Promise<void> {
+    const eager = this.all().filter((h) => h.entry.lazy !== true);
+    const results = await Promise.allSettled(eager.map((h) => h.start()));
+    const failed = results.findIndex((r, i) => r.status === 'rejected' && eager[i]?.entry.optional !== true);
+    if (failed === -1) return;
+    await this.close();
+    throw (results[failed] as PromiseRejectedResult).reason;
+  }
+
+  /** @internal */
+  handle(contract: Type, name?: string): PluginHandle {
+    const handle = this.handles.get(contract)?.get(name);
+    if (!handle) throw new DefinitionError(`PlugwireModule: no plugin ${describeEntry({ contract, name })} is registered`);
+    return handle;
+  }
+
+  /** @internal */
+  has(contract: Type, name?: string): boolean {
+    return this.handles.get(contract)?.has(name) ?? false;
+  }
+
+  /** The plugwire client of a plugin; `undefined` while it has not started. */
+  client(contract: Type, name?: string): PluginClient | undefined {
+    return this.handle(contract, name).client;
+  }
+
+  /** The state of every plugin. */
+  list(): PluginStatus[] {
+    return this.all().map((h) => h.status);
+  }
+
+  /** The state of every plugin by key (`Modifier`, `Modifier:second`). */
+  statuses(): Record<string, PluginStatus> {
+    const out: Record<string, PluginStatus> = {};
+    for (const h of this.all()) out[keyOf(h.entry.contract, h.entry.name)] = h.status;
+    return out;
+  }
+
+  /** Terminates every plugin. Safe to call more than once. */
+  async close(): Promise<void> {
+    await Promise.all(this.all().map((h) => h.close()));
+  }
+
+  /** @internal Nest's shutdown hook. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+
+  private all(): PluginHandle[] {
+    return [...this.handles.values()].flatMap((byName) => [...byName.values()]);
+  }
+}

@@ -1,0 +1,50 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
+import { DefinitionError } from '../errors/plugin-error';
+import { hasMethods } from '../metadata/reflection-helpers';
+import { serve, type PluginServer, type ServeOptions } from '../server/serve';
+
+/** The provider instances of a context whose classes have `@Method()` routes. */
+function pluginProviders(app: INestApplicationContext): object[] {
+  const found = new Set<object>();
+  for (const module of app.get(ModulesContainer, { strict: false }).values()) {
+    for (const wrapper of module.providers.values()) {
+      const instance: unknown = wrapper.instance;
+      if (instance && typeof instance === 'object' && hasMethods(instance.constructor)) found.add(instance);
+    }
+  }
+  return [...found];
+}
+
+/**
+ * Serves the plugin implementations of a Nest application context on the socket the host
+ * chose: every provider whose class extends a `@Plugin()` contract. On SIGTERM or SIGINT,
+ * or when the host dies, it stops accepting calls, lets those in flight finish, closes the
+ * context (its onModuleDestroy/onApplicationShutdown hooks run) and exits with status 0.
+ * Do not also call `app.enableShutdownHooks()`: the plugin server owns the signals.
+ *
+ * @param app - a context from `NestFactory.createApplicationContext(PluginModule)`
+ * @param options - plugwire's {@link ServeOptions}; `onShutdown` runs after the context closed
+ * @returns the running plugin server
+ * @throws {@link DefinitionError} when the context has no plugin implementation
+ *
+ * @example
+ * ```ts
+ * const app = await NestFactory.createApplicationContext(PluginModule);
+ * await servePlugins(app);
+ * ```
+ */
+export async function servePlugins(app: INestApplicationContext, options: ServeOptions = {}): Promise<PluginServer> {
+  const implementations = pluginProviders(app);
+  if (implementations.length === 0) {
+    throw new DefinitionError('servePlugins(): the application context has no provider that extends a @Plugin() contract');
+  }
+  const { onShutdown } = options;
+  return serve(implementations, {
+    ...options,
+    onShutdown: async () => {
+      await app.close();
+      await onShutdown?.();
+    },
+  });
+}
