@@ -21,7 +21,7 @@ export type { Connection, ConnectOptions } from './client/connect';
 export { PluginClient } from './client/plugin-client';
 export type { CallOptions, PluginState, PluginStats } from './client/plugin-client';
 export { defaultConfig } from './client/config';
-export type { PluginConfig, PluginConfigInput, PluginLogger, RestartPolicy } from './client/config';
+export type { ContractCheck, PluginConfig, PluginConfigInput, PluginLogger, RestartPolicy } from './client/config';
 
 export { createProxy, releaseProxy } from './proxy/create-proxy';
 export type { ProxyOptions } from './proxy/create-proxy';
@@ -38,6 +38,7 @@ export {
   CallAbortedError,
   CallTimeoutError,
   ClosedError,
+  ContractError,
   DefinitionError,
   MethodNotFoundError,
   PayloadValidationError,
@@ -51,3 +52,7 @@ export {
 export type { FieldViolation, PluginErrorOptions, RemoteErrorInfo, StartFailure } from './errors/plugin-error';
 
 export { READY_LINE, FAILED_LINE, SOCKET_ENV } from './protocol/constants';
+
+export { MANIFEST_ROUTE } from './manifest/manifest';
+export type { JsonSchema, Manifest, ManifestMethod, ManifestValue } from './manifest/manifest';
+export { readManifest } from './manifest/contract-check';

@@ -44,7 +44,17 @@ export interface PluginConfig {
   readonly restart: RestartPolicy;
   /** Where client notices go (a plugin gone, a restart that failed). Default: none. */
   readonly logger?: PluginLogger;
+  /**
+   * What `connect()` does when the plugin's manifest lacks routes of the contract:
+   * `strict` fails the start with `PLUGWIRE_CONTRACT`, `warn` reports it (to `logger`, else
+   * `console.warn`) and goes on, `off` does not ask for the manifest. A plugin without a
+   * manifest (a Go plugin) is accepted as version 1 either way. Default `strict`.
+   */
+  readonly contractCheck: ContractCheck;
 }
+
+/** See {@link PluginConfig.contractCheck}. */
+export type ContractCheck = 'strict' | 'warn' | 'off';
 
 /** A partial configuration: whatever is left out takes its default. */
 export type PluginConfigInput = Partial<Omit<PluginConfig, 'restart'>> & { readonly restart?: Partial<RestartPolicy> };
@@ -71,6 +81,7 @@ export function defaultConfig(): PluginConfig {
     connections: 32,
     maxResponseSize: 16 * 1024 * 1024,
     restart: { maxRestarts: 5, initialDelay: 100, maxDelay: 2_000, cooldown: 10_000 },
+    contractCheck: 'strict',
   };
 }
 
@@ -96,5 +107,8 @@ export function resolveConfig(input: PluginConfigInput = {}): PluginConfig {
   check('restart.initialDelay', config.restart.initialDelay, 0);
   check('restart.maxDelay', config.restart.maxDelay, 0);
   check('restart.cooldown', config.restart.cooldown, 0);
+  if (!['strict', 'warn', 'off'].includes(config.contractCheck)) {
+    throw new TypeError(`plugwire config: contractCheck must be 'strict', 'warn' or 'off', got ${String(config.contractCheck)}`);
+  }
   return config;
 }

@@ -4,6 +4,7 @@ import type { Remote } from '../proxy/remote';
 import type { Starter } from '../starters/starter';
 import type { PluginConfigInput } from './config';
 import type { PluginClient } from './plugin-client';
+import { checkContract } from '../manifest/contract-check';
 import { start } from './start';
 
 /** Options of {@link connect}: the configuration plus a socket path. */
@@ -30,7 +31,8 @@ export interface Connection<T> {
  * @param starter - how to start the plugin
  * @param config - overrides of {@link defaultConfig}, and `socket`
  * @returns the proxy, the client and `term()`
- * @throws {@link StartError} when the plugin does not become ready
+ * @throws {@link StartError} when the plugin does not become ready; {@link ContractError}
+ * (`PLUGWIRE_CONTRACT`) when its manifest lacks routes of the contract (see `contractCheck`)
  *
  * @example
  * ```ts
@@ -44,5 +46,11 @@ export async function connect<T>(contract: Type<T>, starter: Starter, config: Co
   // Check the contract before anything is spawned.
   createProxy(undefined as unknown as PluginClient, contract);
   const { client, term } = await start(starter, socket, rest);
+  try {
+    await checkContract(client, contract);
+  } catch (error) {
+    await term();
+    throw error;
+  }
   return { plugin: createProxy(client, contract), client, term };
 }

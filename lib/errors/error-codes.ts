@@ -29,6 +29,8 @@ export const ErrorCodes = {
   PLUGWIRE_DEFINITION: 500,
   /** A contract's placeholder method body ({@link stub}) was run locally. */
   PLUGWIRE_STUB: 500,
+  /** The plugin's manifest lacks routes of the host's contract (checked at start). */
+  PLUGWIRE_CONTRACT: 409,
 } as const;
 
 /** The union of all error codes. */

@@ -193,6 +193,17 @@ export class DefinitionError extends PluginError {
   }
 }
 
+/** `PLUGWIRE_CONTRACT`: the plugin does not serve routes of the host's contract. */
+export class ContractError extends PluginError {
+  override name = 'ContractError';
+  /** The routes the contract needs and the plugin's manifest lacks. */
+  readonly missing: readonly string[];
+  constructor(message: string, missing: readonly string[], options: PluginErrorOptions = {}) {
+    super('PLUGWIRE_CONTRACT', message, options);
+    this.missing = [...missing];
+  }
+}
+
 /** `PLUGWIRE_STUB`: a contract's placeholder body ran locally. */
 export class StubCalledError extends PluginError {
   override name = 'StubCalledError';

@@ -17,6 +17,7 @@ import {
 } from '../protocol/constants';
 import { GO_DEADLINE_MESSAGE, toWireError, type WireError } from '../protocol/wire-error';
 import { isListening } from '../protocol/socket-probe';
+import { buildManifest, MANIFEST_ROUTE, type Manifest } from '../manifest/manifest';
 import { runInCallContext, type CallContext } from './call-context';
 import { buildRouteTable, type Route } from './route-table';
 
@@ -58,6 +59,10 @@ export interface ServeOptions {
   readonly keepAliveTimeout?: number;
   /** Where server-side problems (unexpected exceptions) are reported. Default `console`. */
   readonly logger?: { error(message: string): void };
+  /** The plugin's name in its manifest. Default: the `@Plugin()` names of the implementations. */
+  readonly name?: string;
+  /** The plugin's version in its manifest (e.g. your package.json's). Default: none (`null`). */
+  readonly version?: string;
 }
 
 /** A running plugin server, as returned by {@link serve}. */
@@ -222,6 +227,7 @@ class PluginHttpServer implements PluginServer {
   private readonly cleanups: Array<() => void> = [];
   /** `Bearer <token>`, when the plugin has a token. */
   private readonly expectedAuthorization: Buffer | undefined;
+  private manifestText: string | undefined;
 
   constructor(readonly socket: string, table: Map<string, Route>, options: ServeOptions, token: string | undefined) {
     this.table = table;
@@ -402,6 +408,9 @@ class PluginHttpServer implements PluginServer {
       return this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', 'unauthorized: this plugin answers only the host that started it', 401));
     }
     const route = routeOf(req.url);
+    if (route === MANIFEST_ROUTE && (req.method === 'GET' || req.method === 'POST')) {
+      return this.sendManifest(req, res);
+    }
     const entry = this.table.get(route);
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST');
@@ -445,6 +454,27 @@ class PluginHttpServer implements PluginServer {
         this.release(state);
       }
     });
+  }
+
+  /** Answers the manifest (built at the first request: it loads the schema generator) once the request is read. */
+  private sendManifest(req: IncomingMessage, res: ServerResponse): void {
+    req.on('end', () => {
+      try {
+        this.manifestText ??= `${JSON.stringify(this.buildManifest())}\n`;
+      } catch (error) {
+        this.unexpected(req, res, error);
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(this.manifestText) });
+      res.end(this.manifestText);
+    });
+    req.resume();
+  }
+
+  private buildManifest(): Manifest {
+    const sources = [...this.table.values()].map((r) => ({ definition: r.definition, contract: r.plugin }));
+    const name = this.options.name ?? [...new Set(sources.map((s) => s.contract))].join(', ');
+    return buildManifest(sources, { name, version: this.options.version ?? null });
   }
 
   private release(state: CallState): void {

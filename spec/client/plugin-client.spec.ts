@@ -101,7 +101,8 @@ function recordingStarter(bodies: unknown[]): Starter {
         const chunks: Buffer[] = [];
         req.on('data', (chunk: Buffer) => chunks.push(chunk));
         req.on('end', () => {
-          bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          // Not the manifest request that connect() makes at start.
+          if (!req.url?.startsWith('/.plugwire/')) bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
           res.writeHead(200, { 'Content-Type': 'application/json' });
           res.end('"recorded"\n');
         });

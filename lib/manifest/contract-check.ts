@@ -1,0 +1,61 @@
+import type { PluginClient } from '../client/plugin-client';
+import { ContractError, PluginError } from '../errors/plugin-error';
+import type { Type } from '../metadata/method-definition';
+import { readMethods } from '../metadata/reflection-helpers';
+import { MANIFEST_ROUTE, type Manifest } from './manifest';
+
+function isManifest(value: unknown): value is Manifest {
+  if (typeof value !== 'object' || value === null) return false;
+  const { methods } = value as { methods?: unknown };
+  return Array.isArray(methods) && methods.every((m) => typeof m === 'object' && m !== null && typeof (m as { route?: unknown }).route === 'string');
+}
+
+/**
+ * Asks a plugin for its manifest.
+ *
+ * @param client - a started client
+ * @returns the manifest, or `undefined` for a plugin that has none (a version 1 plugin,
+ * such as a Go plugin, answers 404 or an error)
+ * @throws {@link PluginError} when the plugin cannot be reached (`PLUGWIRE_UNAVAILABLE`,
+ * `PLUGWIRE_TIMEOUT`, `PLUGWIRE_CLOSED`)
+ */
+export async function readManifest(client: PluginClient): Promise<Manifest | undefined> {
+  let answer: unknown;
+  try {
+    answer = await client.call(MANIFEST_ROUTE);
+  } catch (error) {
+    if (PluginError.is(error) && ['PLUGWIRE_METHOD_NOT_FOUND', 'PLUGWIRE_REMOTE', 'PLUGWIRE_PROTOCOL', 'PLUGWIRE_VALIDATION'].includes(error.code)) return undefined;
+    throw error;
+  }
+  return isManifest(answer) ? answer : undefined;
+}
+
+/**
+ * Compares a contract with the plugin's manifest, as `connect()` does at start.
+ * @returns the routes the contract needs and the plugin lacks (empty when it has them
+ * all, or has no manifest)
+ * @internal
+ */
+export async function missingRoutes(client: PluginClient, contract: Type): Promise<string[]> {
+  const manifest = await readManifest(client);
+  if (!manifest) return [];
+  const served = new Set(manifest.methods.map((m) => m.route));
+  return [...(readMethods(contract)?.keys() ?? [])].filter((route) => !served.has(route));
+}
+
+/**
+ * Applies the client's `contractCheck` to a freshly started plugin.
+ * @throws {@link ContractError} in `strict` mode when routes are missing
+ * @internal
+ */
+export async function checkContract(client: PluginClient, contract: Type): Promise<void> {
+  const mode = client.config.contractCheck;
+  if (mode === 'off') return;
+  const missing = await missingRoutes(client, contract);
+  if (missing.length === 0) return;
+  const message = `plugin ${client.name} does not serve ${missing.length === 1 ? 'the route' : 'the routes'} ${missing.join(', ')} of the contract ${contract.name}`;
+  if (mode === 'strict') throw new ContractError(message, missing);
+  const logger = client.config.logger;
+  if (logger) logger.error(`[${client.name}] ${message}`);
+  else console.warn(`plugwire: ${message}`);
+}
