@@ -3,7 +3,7 @@
 import { existsSync, lstatSync, statSync, unlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import * as path from 'node:path';
-import { connect, PluginError, start, startWithCommand, startWithProvider, StartError, type Connection, type Starter } from '../../lib';
+import { connect, PluginError, start, startWithCommand, startWithProvider, StartError, type Connection, type ContractCheck, type Starter } from '../../lib';
 import { FaultTest } from '../fixtures/fault-contract';
 import { FAULT_CONFIG, faultStarter, openFds, shown, timed } from '../support/fault-helpers';
 import {
@@ -42,7 +42,7 @@ afterEach(async () => {
 
 afterAll(() => removeDir(dir));
 
-async function connectFault(config: { socket?: string; keepAlive?: number; connections?: number } = {}): Promise<Connection<FaultTest> & { logger: CollectingLogger }> {
+async function connectFault(config: { socket?: string; keepAlive?: number; connections?: number; contractCheck?: ContractCheck } = {}): Promise<Connection<FaultTest> & { logger: CollectingLogger }> {
   const { starter, logger } = faultStarter();
   const connection = await connect(FaultTest, starter, { ...FAULT_CONFIG, socket: socketPath(), ...config });
   open.push(connection);
