@@ -8,13 +8,11 @@ export type PlugwireHealthResult<Key extends string = string> = Record<
   { status: 'up' | 'down'; plugins: Record<string, Pick<PluginStatus, 'state' | 'pid' | 'restarts' | 'error'>> }
 >;
 
-const HEALTHY = new Set<PluginStatus['state']>(['running', 'starting', 'exited']);
-
 /**
  * A health indicator for @nestjs/terminus reporting each plugin's state. `up` when every
- * plugin runs or can run at the next call (`exited` restarts at the next call; a lazy
- * plugin not started yet is `idle`); `down` when one is `unavailable` (given up on after
- * repeated restarts), `failed` (its start failed) or `closed`. It returns the down result
+ * plugin runs or comes back at its next call (`exited` with restarts on; a lazy plugin
+ * not started yet is `idle`); `down` when one is `unavailable` (given up on after
+ * repeated restarts), `exited` with restarts off, `failed` (its start failed) or `closed`. It returns the down result
  * rather than throwing, as terminus 11's HealthIndicatorService does, and does not import
  * terminus: the module works without it.
  *
@@ -33,7 +31,7 @@ export class PlugwireHealthIndicator {
     let up = true;
     for (const [id, s] of Object.entries(this.registry.statuses())) {
       plugins[id] = { state: s.state, restarts: s.restarts, ...(s.pid === undefined ? {} : { pid: s.pid }), ...(s.error === undefined ? {} : { error: s.error }) };
-      if (!(HEALTHY.has(s.state) || (s.state === 'idle' && s.lazy))) up = false;
+      if (!s.healthy) up = false;
     }
     return Promise.resolve({ [key]: { status: up ? 'up' : 'down', plugins } } as PlugwireHealthResult<Key>);
   }

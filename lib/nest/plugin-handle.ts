@@ -1,5 +1,5 @@
 import { connect, type Connection } from '../client/connect';
-import { DefinitionError, PluginError, StartError } from '../errors/plugin-error';
+import { ClosedError, DefinitionError, PluginError, StartError } from '../errors/plugin-error';
 import { readMethods } from '../metadata/reflection-helpers';
 import type { Remote } from '../proxy/remote';
 import { startWithCommand } from '../starters/command.starter';
@@ -11,6 +11,21 @@ export function describeEntry(entry: Pick<PluginEntry, 'contract' | 'name'>): st
   return entry.name === undefined ? entry.contract.name : `${entry.contract.name} (named '${entry.name}')`;
 }
 
+/** The name in the plugin's log lines: `Modifier`, or `Modifier:second`. */
+function starterName(entry: PluginEntry): string {
+  return entry.name === undefined ? entry.contract.name : `${entry.contract.name}:${entry.name}`;
+}
+
+/** A start failure, named after the entry: `plugin Modifier (named 'second') could not be started: ...`. */
+function startFailure(entry: PluginEntry, starter: Starter, error: unknown): Error {
+  const cause = error instanceof Error ? error : new Error(String(error));
+  if (PluginError.is(cause) && cause.code !== 'PLUGWIRE_START') return cause; // e.g. PLUGWIRE_CONTRACT
+  // The starter's own message names the plugin already: keep what follows the name.
+  const detail = cause.message.replace(new RegExp(`^plugin ${starter.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (could not be started: )?`), '');
+  const reason = cause instanceof StartError ? cause.reason : 'spawn';
+  return new StartError(`plugin ${describeEntry(entry)} could not be started: ${detail}`, reason, { cause });
+}
+
 function starterOf(entry: PluginEntry): Starter {
   const what = `plugin ${describeEntry(entry)}`;
   if (entry.starter && entry.command !== undefined) throw new DefinitionError(`${what}: give a command or a starter, not both`);
@@ -20,7 +35,7 @@ function starterOf(entry: PluginEntry): Starter {
   }
   if (typeof entry.command !== 'string' || entry.command === '') throw new DefinitionError(`${what}: give a command or a starter`);
   return startWithCommand(entry.command, entry.args ?? [], {
-    name: entry.name ?? entry.contract.name,
+    name: starterName(entry),
     env: entry.env,
     cwd: entry.cwd,
     logger: entry.logger,
@@ -38,7 +53,7 @@ export class PluginHandle<T = unknown> {
   private starting: Promise<Connection<T>> | undefined;
   private failure: Error | undefined;
   private closed = false;
-  private deferred: Remote<T> | undefined;
+  private forwarding: Remote<T> | undefined;
 
   constructor(readonly entry: PluginEntry<T>) {
     const methods = readMethods(entry.contract);
@@ -52,6 +67,9 @@ export class PluginHandle<T = unknown> {
     const { entry } = this;
     const client = this.connection?.client;
     const state = client ? client.state : this.starting ? 'starting' : this.failure ? 'failed' : this.closed ? 'closed' : 'idle';
+    // Runs, or comes back at its next call: an exited plugin only if restarts are on.
+    const healthy =
+      state === 'running' || state === 'starting' || (state === 'idle' && entry.lazy === true) || (state === 'exited' && (client?.config.restart.maxRestarts ?? 0) > 0);
     return {
       contract: entry.contract.name,
       ...(entry.name === undefined ? {} : { name: entry.name }),
@@ -60,6 +78,7 @@ export class PluginHandle<T = unknown> {
       restarts: client?.stats.restarts ?? 0,
       lazy: entry.lazy === true,
       optional: entry.optional === true,
+      healthy,
       ...(state === 'failed' && this.failure ? { error: this.failure.message } : {}),
     };
   }
@@ -71,14 +90,14 @@ export class PluginHandle<T = unknown> {
   /** Starts the plugin (once; concurrent callers share the start). */
   start(): Promise<Connection<T>> {
     if (this.connection) return Promise.resolve(this.connection);
-    if (this.closed) return Promise.reject(new StartError(`plugin ${describeEntry(this.entry)} was not started: the application is shutting down`, 'spawn'));
+    if (this.closed) return Promise.reject(new ClosedError(`plugin ${describeEntry(this.entry)} was terminated: the application shut down`));
     this.starting ??= connect(this.entry.contract, this.starter, this.entry.config ?? {}).then(
       (connection) => {
         this.starting = undefined;
         this.failure = undefined;
         if (this.closed) {
           return connection.term().then(() => {
-            throw new StartError(`plugin ${describeEntry(this.entry)} was started while the application shut down`, 'spawn');
+            throw new ClosedError(`plugin ${describeEntry(this.entry)} was terminated: the application shut down while it started`);
           });
         }
         this.connection = connection;
@@ -86,30 +105,33 @@ export class PluginHandle<T = unknown> {
       },
       (error: unknown) => {
         this.starting = undefined;
-        const cause = error instanceof Error ? error : new Error(String(error));
-        const failure = PluginError.is(cause) && cause.code !== 'PLUGWIRE_START'
-          ? cause
-          : new StartError(`plugin ${describeEntry(this.entry)} could not be started: ${cause.message}`, PluginError.is(cause, 'PLUGWIRE_START') ? (cause as StartError).reason : 'spawn', { cause });
-        this.failure = failure;
-        throw failure;
+        this.failure = startFailure(this.entry, this.starter, error);
+        throw this.failure;
       },
     );
     return this.starting;
   }
 
-  /** The proxy to inject: the client's own once started, else one that starts the plugin at its first call. */
+  /**
+   * The proxy to inject, made before the plugin starts: each method calls the running
+   * plugin's proxy, or starts the plugin first (a lazy plugin, or an optional one whose
+   * start failed). After shutdown its calls reject with `PLUGWIRE_CLOSED`.
+   */
   proxy(): Remote<T> {
-    if (this.connection) return this.connection.plugin;
-    this.deferred ??= this.deferredProxy();
-    return this.deferred;
+    this.forwarding ??= this.forwardingProxy();
+    return this.forwarding;
   }
 
-  private deferredProxy(): Remote<T> {
-    const target = Object.create(null) as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  private forwardingProxy(): Remote<T> {
+    type Methods = Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const target = Object.create(null) as Methods;
     for (const definition of readMethods(this.entry.contract)?.values() ?? []) {
       const key = definition.propertyKey;
-      target[key] = (...args: unknown[]) =>
-        this.start().then((connection) => (connection.plugin as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[key]!(...args));
+      target[key] = (...args: unknown[]) => {
+        const running = this.connection;
+        if (running) return (running.plugin as unknown as Methods)[key]!(...args);
+        return this.start().then((connection) => (connection.plugin as unknown as Methods)[key]!(...args));
+      };
     }
     return Object.freeze(target) as unknown as Remote<T>;
   }

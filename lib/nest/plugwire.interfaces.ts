@@ -74,6 +74,11 @@ export interface PluginStatus {
   readonly restarts: number;
   readonly lazy: boolean;
   readonly optional: boolean;
+  /**
+   * Whether it runs or comes back at its next call: `running`, `starting`, a lazy plugin
+   * still `idle`, or `exited` with restarts on.
+   */
+  readonly healthy: boolean;
   /** Why the last start failed, when `state` is `failed`. */
   readonly error?: string;
 }

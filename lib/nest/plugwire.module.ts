@@ -1,4 +1,5 @@
 import { Module, type DynamicModule, type FactoryProvider, type Provider } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import { DefinitionError } from '../errors/plugin-error';
 import type { Type } from '../metadata/method-definition';
 import { PlugwireHealthIndicator } from './health.indicator';
@@ -11,12 +12,6 @@ type PluginEntries = { readonly plugins: readonly PluginEntry[] };
 
 function refOf(ref: PluginRef): { contract: Type; name?: string } {
   return typeof ref === 'function' ? { contract: ref } : ref;
-}
-
-async function startedRegistry(entries: readonly PluginEntry[]): Promise<PlugwireRegistry> {
-  const registry = new PlugwireRegistry(entries);
-  await registry.startEager();
-  return registry;
 }
 
 /** One provider per plugin: its token gives the proxy. */
@@ -58,7 +53,11 @@ function dynamicModule(registry: Provider, refs: ReadonlyArray<{ contract: Type;
 export class PlugwireModule {
   /** Registers plugins whose commands and configuration are known up front. */
   static register(options: PlugwireModuleOptions): DynamicModule {
-    const registry: FactoryProvider = { provide: PlugwireRegistry, useFactory: () => startedRegistry(options.plugins) };
+    const registry: FactoryProvider = {
+      provide: PlugwireRegistry,
+      inject: [ModulesContainer],
+      useFactory: (modules: ModulesContainer) => new PlugwireRegistry(options.plugins, modules),
+    };
     return dynamicModule(registry, (options.plugins ?? []).map((e) => ({ contract: e.contract, name: e.name })), [], options.isGlobal);
   }
 
@@ -70,8 +69,8 @@ export class PlugwireModule {
     const refs = (options.contracts ?? []).map(refOf);
     const registry: FactoryProvider = {
       provide: PlugwireRegistry,
-      inject: [...(options.inject ?? [])] as FactoryProvider['inject'],
-      useFactory: async (...deps: unknown[]) => {
+      inject: [ModulesContainer, ...(options.inject ?? [])] as FactoryProvider['inject'],
+      useFactory: async (modules: ModulesContainer, ...deps: unknown[]) => {
         const factory = options.useFactory as (...args: unknown[]) => PluginEntries | Promise<PluginEntries> | undefined;
         const built = await factory(...deps);
         const entries: readonly PluginEntry[] = built?.plugins ?? [];
@@ -80,7 +79,7 @@ export class PlugwireModule {
             throw new DefinitionError(`PlugwireModule.registerAsync(): the factory gave no entry for plugin ${describeEntry(ref)}, which contracts names`);
           }
         }
-        return startedRegistry(entries);
+        return new PlugwireRegistry(entries, modules);
       },
     };
     return dynamicModule(registry, refs, options.imports, options.isGlobal);

@@ -1,4 +1,5 @@
-import type { OnApplicationShutdown } from '@nestjs/common';
+import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { ModulesContainer } from '@nestjs/core';
 import type { PluginClient } from '../client/plugin-client';
 import { DefinitionError } from '../errors/plugin-error';
 import type { Type } from '../metadata/method-definition';
@@ -14,11 +15,14 @@ function keyOf(contract: Type, name: string | undefined): string {
  * Terminates every plugin when the application shuts down (`app.close()`, or a signal
  * with `enableShutdownHooks()`).
  */
-export class PlugwireRegistry implements OnApplicationShutdown {
+export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly handles = new Map<Type, Map<string | undefined, PluginHandle>>();
 
   /** @internal */
-  constructor(entries: readonly PluginEntry[]) {
+  constructor(
+    entries: readonly PluginEntry[],
+    private readonly modules?: ModulesContainer,
+  ) {
     const list: unknown = entries;
     if (!Array.isArray(list) || entries.length === 0) throw new DefinitionError('PlugwireModule: plugins must be a non-empty array of entries');
     for (const entry of entries) {
@@ -39,7 +43,9 @@ export class PlugwireRegistry implements OnApplicationShutdown {
     const results = await Promise.allSettled(eager.map((h) => h.start()));
     const failed = results.findIndex((r, i) => r.status === 'rejected' && eager[i]?.entry.optional !== true);
     if (failed === -1) return;
-    await this.close();
+    // Nest does not run shutdown hooks after a failed init (close() rethrows the init
+    // error): end the plugins of every PlugwireModule of the application here.
+    await Promise.all(this.siblings().map((registry) => registry.close()));
     throw (results[failed] as PromiseRejectedResult).reason;
   }
 
@@ -75,6 +81,27 @@ export class PlugwireRegistry implements OnApplicationShutdown {
   /** Terminates every plugin. Safe to call more than once. */
   async close(): Promise<void> {
     await Promise.all(this.all().map((h) => h.close()));
+  }
+
+  /**
+   * @internal Nest's last init hook: the plugins start once every provider is made and
+   * every onModuleInit hook has run, so that an application whose start fails before
+   * has no process to leave behind. A provider that calls a plugin earlier (in its own
+   * onModuleInit) starts that plugin through the proxy.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.startEager();
+  }
+
+  /** This registry and the other PlugwireModules' of the same application. */
+  private siblings(): PlugwireRegistry[] {
+    const found = new Set<PlugwireRegistry>([this]);
+    for (const module of this.modules?.values() ?? []) {
+      for (const wrapper of module.providers.values()) {
+        if (wrapper.instance instanceof PlugwireRegistry) found.add(wrapper.instance);
+      }
+    }
+    return [...found];
   }
 
   /** @internal Nest's shutdown hook. */
