@@ -30,6 +30,8 @@ export type { Remote } from './proxy/remote';
 export { startWithCommand } from './starters/command.starter';
 export type { CommandOptions } from './starters/command.starter';
 export { startWithProvider } from './starters/provider.starter';
+export { startRunning } from './starters/running.starter';
+export type { RunningOptions } from './starters/running.starter';
 export type { PluginExit, StartContext, StartedPlugin, Starter } from './starters/starter';
 
 export { ErrorCodes } from './errors/error-codes';

@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+// The plugwire command: inspect a plugin and call it from the shell.
+//   plugwire inspect [--json] -- <plugin command...>
+//   plugwire call <route> [json] -- <plugin command...>
+//   plugwire call <route> [json] --socket <path>
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { start, type StartResult } from '../client/start';
+import { PluginError } from '../errors/plugin-error';
+import { readManifest } from '../manifest/contract-check';
+import { startWithCommand } from '../starters/command.starter';
+import { startRunning } from '../starters/running.starter';
+import { EXIT_CODES } from './exit-codes';
+import { renderManifest } from './render';
+
+/** Where the command writes; the tests pass their own. */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Standard input, when it is not a terminal; `undefined` for a terminal. */
+  readonly stdin: () => Promise<string | undefined>;
+}
+
+interface TargetOptions {
+  readonly socket?: string;
+  readonly token?: string;
+  readonly timeout: number;
+  readonly quiet?: boolean;
+}
+
+class Usage extends Error {}
+
+function milliseconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) throw new InvalidArgumentError('expected a whole number of milliseconds');
+  return n;
+}
+
+function version(): string {
+  // dist/lib/cli -> the package root
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../../../package.json') as { version: string }).version;
+}
+
+/** Starts the plugin command (or attaches to --socket) with plugin output on stderr. */
+async function open(command: readonly string[], options: TargetOptions, io: CliIo): Promise<StartResult> {
+  const config = { timeout: options.timeout, startTimeout: options.timeout > 0 ? options.timeout : undefined, contractCheck: 'off' as const };
+  if (options.socket !== undefined) {
+    if (command.length > 0) throw new Usage('give either --socket or a plugin command after --, not both');
+    return start(startRunning({ token: options.token }), options.socket, config);
+  }
+  const [program, ...args] = command;
+  if (program === undefined) throw new Usage('no plugin: give its command after -- (e.g. -- node plugin.js), or --socket PATH');
+  const forward = options.quiet ? false : { log: (line: string) => io.stderr(`${line}\n`), error: (line: string) => io.stderr(`${line}\n`) };
+  return start(startWithCommand(program, args, { logger: forward }), undefined, config);
+}
+
+async function inspect(command: readonly string[], options: TargetOptions & { json?: boolean }, io: CliIo): Promise<void> {
+  const { client, term } = await open(command, options, io);
+  try {
+    const manifest = await readManifest(client);
+    if (options.json) io.stdout(`${JSON.stringify(manifest ?? null, null, 2)}\n`);
+    else if (!manifest) io.stdout(`plugin ${client.name} has no manifest: it speaks protocol version 1 only (a Go plugin, or an older plugwire); its methods are not listed\n`);
+    else io.stdout(`${renderManifest(manifest)}\n`);
+  } finally {
+    await term();
+  }
+}
+
+async function call(route: string, json: string | undefined, command: readonly string[], options: TargetOptions, io: CliIo): Promise<void> {
+  if (!route.startsWith('/')) throw new Usage(`the route must start with '/', got ${JSON.stringify(route)}`);
+  const text = json ?? (await io.stdin());
+  let payload: unknown = null;
+  if (text !== undefined && text.trim() !== '') {
+    try {
+      payload = JSON.parse(text);
+    } catch (error) {
+      throw new Usage(`the payload is not JSON: ${(error as Error).message}`);
+    }
+  }
+  const { client, term } = await open(command, options, io);
+  try {
+    const answer = await client.call(route, payload);
+    io.stdout(`${JSON.stringify(answer, null, 2) ?? 'null'}\n`);
+  } finally {
+    await term();
+  }
+}
+
+function program(io: CliIo, command: readonly string[], done: (work: Promise<void>) => void): Command {
+  const cli = new Command('plugwire')
+    .description('Inspect and call plugwire (and go-plugin) plugins from the shell.')
+    .version(version(), '-V, --version')
+    .showHelpAfterError()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride()
+    .addHelpText('after', `
+The plugin command comes after --; with --socket, a plugin that already runs is used.
+Exit status: 0 success, ${EXIT_CODES.USAGE} usage, ${EXIT_CODES.PLUGWIRE_START} start failed, ${EXIT_CODES.PLUGWIRE_UNAVAILABLE} unavailable, ${EXIT_CODES.PLUGWIRE_TIMEOUT} timeout,
+${EXIT_CODES.PLUGWIRE_METHOD_NOT_FOUND} method not found, ${EXIT_CODES.PLUGWIRE_VALIDATION} validation, ${EXIT_CODES.PLUGWIRE_REMOTE} the method failed, ${EXIT_CODES.PLUGWIRE_PROTOCOL} protocol error,
+${EXIT_CODES.PLUGWIRE_CONTRACT} contract, ${EXIT_CODES.PLUGWIRE_CLOSED} closed, ${EXIT_CODES.UNEXPECTED} anything else. See the README.`);
+  const target = (c: Command): Command =>
+    c
+      .option('--socket <path>', 'use the plugin already listening on this socket instead of starting one')
+      .option('--token <token>', 'the access token of a plugin started with PLUGWIRE_TOKEN (with --socket)')
+      .option('--timeout <ms>', 'timeout of the start and of the call, ms (0: none)', milliseconds, 10_000)
+      .option('-q, --quiet', "drop the plugin's own output (default: on standard error)");
+
+  target(cli.command('inspect').description("start the plugin, print its methods and their parameter and result schemas, and stop it"))
+    .usage('[options] -- <plugin command...>')
+    .option('--json', 'print the manifest as JSON')
+    .action((options: TargetOptions & { json?: boolean }) => done(inspect(command, options, io)));
+
+  target(cli.command('call').description('call a route and print the answer as JSON'))
+    .usage('[options] <route> [json] -- <plugin command...>')
+    .argument('<route>', "the method's route, e.g. /modify")
+    .argument('[json]', 'the payload as JSON (default: standard input when it is not a terminal, else null)')
+    .addHelpText('after', `\nExamples:\n  plugwire call /modify '"some value"' -- node plugin.js\n  echo '{"name":"Ada","age":36}' | plugwire call /greet -- ./plugin\n  plugwire call /modify '"x"' --socket /tmp/modifier.sock`)
+    .action((route: string, json: string | undefined, options: TargetOptions) => done(call(route, json, command, options, io)));
+  return cli;
+}
+
+function failure(error: unknown, io: CliIo): number {
+  if (error instanceof Usage) {
+    io.stderr(`plugwire: ${error.message}\n`);
+    return EXIT_CODES.USAGE;
+  }
+  if (PluginError.is(error)) {
+    io.stderr(`plugwire: ${error.code}: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
+    return EXIT_CODES[error.code];
+  }
+  io.stderr(`plugwire: ${error instanceof Error ? error.message : String(error)}\n`);
+  return EXIT_CODES.UNEXPECTED;
+}
+
+/**
+ * Runs the command with its arguments (without `node` and the script).
+ * @returns the exit status
+ */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  // What follows the first -- is the plugin's command line, untouched.
+  const split = argv.indexOf('--');
+  const own = split === -1 ? argv : argv.slice(0, split);
+  const command = split === -1 ? [] : argv.slice(split + 1);
+  let work: Promise<void> | undefined;
+  try {
+    program(io, command, (w) => {
+      work = w;
+    }).parse([...own], { from: 'user' });
+    if (!work) return 0; // --help or --version
+    await work;
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : EXIT_CODES.USAGE;
+    }
+    return failure(error, io);
+  }
+}
+
+function readStdin(): Promise<string | undefined> {
+  if (process.stdin.isTTY) return Promise.resolve(undefined);
+  return Promise.resolve(readFileSync(0, 'utf8'));
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2), {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    stdin: readStdin,
+  }).then((status) => {
+    process.exitCode = status;
+  });
+}
