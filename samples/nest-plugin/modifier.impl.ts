@@ -1,7 +1,7 @@
-// The modifier plugin as a Nest provider: the implementation extends the shared contract
-// and gets its own dependencies injected.
+// The modifier plugin as a Nest provider: the sample implementation, with a dependency
+// injected by Nest.
 import { Injectable } from '@nestjs/common';
-import { Greeting, Modifier, type Person } from '../modifier/contract';
+import { ModifierPlugin } from '../modifier/modifier.plugin';
 
 /** A dependency of the implementation, to show that injection works inside a plugin. */
 @Injectable()
@@ -10,23 +10,12 @@ export class Suffix {
 }
 
 @Injectable()
-export class ModifierImpl extends Modifier {
+export class ModifierImpl extends ModifierPlugin {
   constructor(private readonly suffix: Suffix) {
     super();
   }
 
   override async modify(value: string): Promise<string> {
     return `${value}${this.suffix.text}`;
-  }
-
-  override async greet(person: Person): Promise<Greeting> {
-    const greeting = new Greeting();
-    greeting.text = `hello ${person.name}${person.address ? ` from ${person.address.city}` : ''}`;
-    greeting.length = greeting.text.length;
-    return greeting;
-  }
-
-  override async join(values: string[], separator: string, times: number): Promise<string> {
-    return Array.from({ length: times }, () => values.join(separator)).join(separator);
   }
 }

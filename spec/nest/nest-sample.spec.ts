@@ -1,32 +1,11 @@
 // The NestJS sample end to end: the compiled HTTP host (samples/nest-host) starts the
 // compiled Nest plugin (samples/nest-plugin) and answers through it; SIGTERM stops both.
 import { readFileSync, readdirSync } from 'node:fs';
-import { request } from 'node:http';
 import * as path from 'node:path';
-import { pidAlive, spawnNode, waitForPidGone, within, type Spawned } from '../support/host-helpers';
+import { pidAlive, spawnNode, waitForPidGone, within, type Spawned, httpGet } from '../support/host-helpers';
 
 const HOST = path.join(__dirname, '../../dist/samples/nest-host/main.js');
 
-/** A GET over a fresh connection (no agent: nothing stays open), with the JSON body. */
-function httpGet(port: number, urlPath: string): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: urlPath, agent: false, headers: { connection: 'close' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown });
-        } catch (error) {
-          reject(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** The pids whose parent is `ppid`, from /proc/<pid>/stat ("pid (comm) state ppid ..."). */
 function childrenOf(ppid: number): number[] {

@@ -2,7 +2,6 @@
 // lifecycle (start at init, termination at close, start failures, optional and lazy
 // plugins) and the health indicator, all with real plugin processes.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { Controller, Get, Injectable, Module, type INestApplication, type LoggerService, type ModuleMetadata, type Type } from '@nestjs/common';
@@ -11,7 +10,7 @@ import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminu
 import { DefinitionError, Method, Plugin, PluginError, StartError, startWithCommand, stub, type Remote } from '../../lib';
 import { InjectPlugin, PlugwireHealthIndicator, PlugwireModule, PlugwireRegistry, getPluginToken } from '../../lib/nest';
 import { Greeting, Modifier } from '../../samples/modifier/contract';
-import { countLines, fixture, pidAlive, rejectionOf, removeDir, spawnNode, tempDir, waitFor, waitForPidGone } from '../support/host-helpers';
+import { countLines, fixture, pidAlive, rejectionOf, removeDir, spawnNode, tempDir, waitFor, waitForPidGone, httpGet } from '../support/host-helpers';
 
 /** The sample plugin written as a Nest application context. */
 const NEST_PLUGIN = path.join(__dirname, '../../dist/samples/nest-plugin/main.js');
@@ -51,26 +50,6 @@ function counterPids(file: string): number[] {
   return pids;
 }
 
-/** A GET over a fresh connection (no agent: nothing stays open), with the JSON body. */
-function httpGet(port: number, urlPath: string): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: urlPath, agent: false, headers: { connection: 'close' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown });
-        } catch (error) {
-          reject(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 beforeEach(() => {
   dir = tempDir();

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { connect } from 'node:net';
+import { request } from 'node:http';
 import { createInterface } from 'node:readline';
 import type { CommandOptions, PluginLogger, Starter } from '../../lib';
 import { startWithCommand } from '../../lib';
@@ -180,5 +181,26 @@ export function connectOutcome(socket: string): Promise<string> {
       s.destroy();
       resolve(error.code ?? error.message);
     });
+  });
+}
+
+/** A GET over a fresh connection (no agent: nothing stays open), with the JSON body. */
+export function httpGet(port: number, urlPath: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: urlPath, agent: false, headers: { connection: 'close' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown });
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
