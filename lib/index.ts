@@ -58,3 +58,4 @@ export { READY_LINE, FAILED_LINE, SOCKET_ENV } from './protocol/constants';
 export { MANIFEST_ROUTE } from './manifest/manifest';
 export type { JsonSchema, Manifest, ManifestMethod, ManifestValue } from './manifest/manifest';
 export { readManifest } from './manifest/contract-check';
+export type { ReadManifestOptions } from './manifest/contract-check';

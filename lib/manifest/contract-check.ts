@@ -10,19 +10,26 @@ function isManifest(value: unknown): value is Manifest {
   return Array.isArray(methods) && methods.every((m) => typeof m === 'object' && m !== null && typeof (m as { route?: unknown }).route === 'string');
 }
 
+/** Options of {@link readManifest}. */
+export interface ReadManifestOptions {
+  /** Ask for the JSON Schemas too. Default `true`; `false` is cheaper for the plugin (no schema generator). */
+  readonly schemas?: boolean;
+}
+
 /**
  * Asks a plugin for its manifest.
  *
  * @param client - a started client
+ * @param options - `{ schemas: false }` for the routes and types only
  * @returns the manifest, or `undefined` for a plugin that has none (a version 1 plugin,
  * such as a Go plugin, answers 404 or an error)
  * @throws {@link PluginError} when the plugin cannot be reached (`PLUGWIRE_UNAVAILABLE`,
  * `PLUGWIRE_TIMEOUT`, `PLUGWIRE_CLOSED`)
  */
-export async function readManifest(client: PluginClient): Promise<Manifest | undefined> {
+export async function readManifest(client: PluginClient, options: ReadManifestOptions = {}): Promise<Manifest | undefined> {
   let answer: unknown;
   try {
-    answer = await client.call(MANIFEST_ROUTE);
+    answer = await client.call(options.schemas === false ? `${MANIFEST_ROUTE}?schemas=false` : MANIFEST_ROUTE);
   } catch (error) {
     if (PluginError.is(error) && ['PLUGWIRE_METHOD_NOT_FOUND', 'PLUGWIRE_REMOTE', 'PLUGWIRE_PROTOCOL', 'PLUGWIRE_VALIDATION'].includes(error.code)) return undefined;
     throw error;
@@ -37,7 +44,7 @@ export async function readManifest(client: PluginClient): Promise<Manifest | und
  * @internal
  */
 export async function missingRoutes(client: PluginClient, contract: Type): Promise<string[]> {
-  const manifest = await readManifest(client);
+  const manifest = await readManifest(client, { schemas: false });
   if (!manifest) return [];
   const served = new Set(manifest.methods.map((m) => m.route));
   return [...(readMethods(contract)?.keys() ?? [])].filter((route) => !served.has(route));

@@ -11,8 +11,11 @@ export type JsonSchema = Record<string, unknown>;
 export interface ManifestValue {
   /** The TypeScript type: `string`, `number`, `boolean`, `Date`, `array`, `unknown`, or a class name (`Person`, `Greeting[]`). */
   readonly type: string;
-  /** Its JSON Schema; class schemas refer to `definitions` with `$ref: '#/definitions/<Class>'`. */
-  readonly schema: JsonSchema;
+  /**
+   * Its JSON Schema; class schemas refer to `definitions` with `$ref: '#/definitions/<Class>'`.
+   * Absent in a manifest asked for without schemas (`?schemas=false`).
+   */
+  readonly schema?: JsonSchema;
 }
 
 /** One method in a {@link Manifest}. */
@@ -45,7 +48,7 @@ export interface Manifest {
   readonly extensions: string;
   readonly plugin: { readonly name: string; readonly version: string | null };
   readonly methods: readonly ManifestMethod[];
-  /** The JSON Schemas of the classes that parameters and results refer to. */
+  /** The JSON Schemas of the classes that parameters and results refer to (empty without schemas). */
   readonly definitions: Readonly<Record<string, JsonSchema>>;
 }
 
@@ -80,7 +83,8 @@ const PRIMITIVES: Record<Exclude<ParamDefinition['kind'], 'class'>, ManifestValu
   any: { type: 'unknown', schema: {} },
 };
 
-function classValue(type: Type, array: boolean, used: Set<string>): ManifestValue {
+function classValue(type: Type, array: boolean, used: Set<string> | undefined): ManifestValue {
+  if (!used) return { type: array ? `${type.name}[]` : type.name };
   used.add(type.name);
   const ref = { $ref: `#/definitions/${type.name}` };
   return array ? { type: `${type.name}[]`, schema: { type: 'array', items: ref } } : { type: type.name, schema: ref };
@@ -95,23 +99,29 @@ function collect(name: string, schemas: Record<string, JsonSchema>, into: Record
   for (const m of text.matchAll(/"#\/definitions\/([^"]+)"/g)) collect(m[1] as string, schemas, into);
 }
 
+function primitive(kind: ParamDefinition['kind'], schemas: boolean): ManifestValue {
+  const value = PRIMITIVES[kind === 'class' ? 'any' : kind];
+  return schemas ? value : { type: value.type };
+}
+
 /**
- * Builds a plugin's manifest from its route table.
+ * Builds a plugin's manifest from its route table; without schemas (what a host's
+ * contract check asks for) it does not load the schema generator.
  * @internal
  */
-export function buildManifest(sources: readonly ManifestSource[], plugin: { name: string; version: string | null }): Manifest {
-  const used = new Set<string>();
+export function buildManifest(sources: readonly ManifestSource[], plugin: { name: string; version: string | null }, schemas = true): Manifest {
+  const used = schemas ? new Set<string>() : undefined;
   const methods = sources.map(({ definition, contract }): ManifestMethod => ({
     route: definition.route,
     name: definition.propertyKey,
     contract,
     idempotent: definition.idempotent,
     validated: definition.validate,
-    params: definition.params.map((p) => (p.kind === 'class' && p.type ? classValue(p.type, false, used) : PRIMITIVES[p.kind === 'class' ? 'any' : p.kind])),
-    result: definition.returns ? classValue(definition.returns, definition.returnsArray, used) : PRIMITIVES.any,
+    params: definition.params.map((p) => (p.kind === 'class' && p.type ? classValue(p.type, false, used) : primitive(p.kind, schemas))),
+    result: definition.returns ? classValue(definition.returns, definition.returnsArray, used) : primitive('any', schemas),
   }));
   const definitions: Record<string, JsonSchema> = {};
-  if (used.size > 0) {
+  if (used && used.size > 0) {
     const { schemas } = schemaTools();
     for (const name of used) collect(name, schemas, definitions);
   }

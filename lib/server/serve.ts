@@ -227,7 +227,8 @@ class PluginHttpServer implements PluginServer {
   private readonly cleanups: Array<() => void> = [];
   /** `Bearer <token>`, when the plugin has a token. */
   private readonly expectedAuthorization: Buffer | undefined;
-  private manifestText: string | undefined;
+  /** The manifest's JSON without and with schemas, once built. */
+  private readonly manifestTexts: [string | undefined, string | undefined] = [undefined, undefined];
 
   constructor(readonly socket: string, table: Map<string, Route>, options: ServeOptions, token: string | undefined) {
     this.table = table;
@@ -456,25 +457,31 @@ class PluginHttpServer implements PluginServer {
     });
   }
 
-  /** Answers the manifest (built at the first request: it loads the schema generator) once the request is read. */
+  /**
+   * Answers the manifest once the request is read. Built at the first request for it
+   * (the schemas load their generator) and kept; `?schemas=false` (a host's contract
+   * check) leaves the schemas out and loads nothing.
+   */
   private sendManifest(req: IncomingMessage, res: ServerResponse): void {
+    const schemas = !/[?&]schemas=false(&|$)/.test(req.url ?? '');
     req.on('end', () => {
+      let text: string;
       try {
-        this.manifestText ??= `${JSON.stringify(this.buildManifest())}\n`;
+        text = this.manifestTexts[schemas ? 1 : 0] ??= `${JSON.stringify(this.buildManifest(schemas))}\n`;
       } catch (error) {
         this.unexpected(req, res, error);
         return;
       }
-      res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(this.manifestText) });
-      res.end(this.manifestText);
+      res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
     });
     req.resume();
   }
 
-  private buildManifest(): Manifest {
+  private buildManifest(schemas: boolean): Manifest {
     const sources = [...this.table.values()].map((r) => ({ definition: r.definition, contract: r.plugin }));
     const name = this.options.name ?? [...new Set(sources.map((s) => s.contract))].join(', ');
-    return buildManifest(sources, { name, version: this.options.version ?? null });
+    return buildManifest(sources, { name, version: this.options.version ?? null }, schemas);
   }
 
   private release(state: CallState): void {
