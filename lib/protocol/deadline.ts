@@ -42,8 +42,12 @@ function parseRfc3339(text: string): number | undefined {
   const year = Number(y), month = Number(mo), day = Number(d);
   const hour = Number(h), minute = Number(mi), second = Number(s);
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
-  const base = Date.UTC(year, month - 1, day, hour, minute, second);
-  if (new Date(base).getUTCDate() !== day) return undefined; // 31 June and the like
+  // setUTCFullYear, not Date.UTC: Date.UTC reads the years 0 to 99 as 1900 to 1999.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  if (date.getUTCDate() !== day) return undefined; // 31 June and the like
+  const base = date.getTime();
   let offsetMinutes = 0;
   if (!z) {
     const offH = Number(oh), offM = Number(om);

@@ -16,7 +16,7 @@ import {
   VERSION_HEADER,
 } from '../protocol/constants';
 import { GO_DEADLINE_MESSAGE, toWireError, type WireError } from '../protocol/wire-error';
-import { isListening } from '../protocol/socket-probe';
+import { removeStaleSocket } from '../protocol/socket-probe';
 import { buildManifest, MANIFEST_ROUTE, type Manifest } from '../manifest/manifest';
 import { runInCallContext, type CallContext } from './call-context';
 import { buildRouteTable, type Route } from './route-table';
@@ -734,9 +734,9 @@ export async function serve(implementation: object | readonly object[], options:
     try {
       await server.listen();
     } catch (error) {
-      // A socket file left by a dead plugin: nobody answers on it, so it is safe to replace.
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || (await isListening(socket))) throw error;
-      unlinkSync(socket);
+      // A socket file left by a dead plugin: nobody answers on it, so it is safe to
+      // replace. Anything else at the path (a live socket, a regular file) is left alone.
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || (await removeStaleSocket(socket)) !== 'removed') throw error;
       await server.listen();
     }
   } catch (error) {

@@ -698,6 +698,20 @@ describe('serve()', () => {
       expect(PluginError.is(error, 'PLUGWIRE_START')).toBe(true);
       await expectStillServing();
     });
+
+    it('never deletes a file that is not a socket at the path: it fails to start and the file stays', async () => {
+      const file = path.join(dir, 'notes.txt');
+      fs.writeFileSync(file, 'keep me');
+      const error = await serve(new EchoPlugin(), { socket: file, standalone: false, announce: false }).then(
+        async (server) => {
+          await server.close();
+          return undefined;
+        },
+        (e: unknown) => e,
+      );
+      expect(PluginError.is(error, 'PLUGWIRE_START')).toBe(true);
+      expect(fs.readFileSync(file, 'utf8')).toBe('keep me');
+    });
   });
 
   describe('requests that are not HTTP', () => {
