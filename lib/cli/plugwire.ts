@@ -3,7 +3,6 @@
 //   plugwire inspect [--json] -- <plugin command...>
 //   plugwire call <route> [json] -- <plugin command...>
 //   plugwire call <route> [json] --socket <path>
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { start, type StartResult } from '../client/start';
 import { PluginError } from '../errors/plugin-error';
@@ -47,7 +46,7 @@ async function open(command: readonly string[], options: TargetOptions, io: CliI
   const config = { timeout: options.timeout, startTimeout: options.timeout > 0 ? options.timeout : undefined, contractCheck: 'off' as const };
   if (options.socket !== undefined) {
     if (command.length > 0) throw new Usage('give either --socket or a plugin command after --, not both');
-    return start(startRunning({ token: options.token }), options.socket, config);
+    return start(startRunning({ name: options.socket, token: options.token }), options.socket, config);
   }
   const [program, ...args] = command;
   if (program === undefined) throw new Usage('no plugin: give its command after -- (e.g. -- node plugin.js), or --socket PATH');
@@ -87,6 +86,11 @@ async function call(route: string, json: string | undefined, command: readonly s
   }
 }
 
+const EXIT_HELP = `
+Exit status: 0 success, ${EXIT_CODES.USAGE} usage, ${EXIT_CODES.PLUGWIRE_START} start failed, ${EXIT_CODES.PLUGWIRE_UNAVAILABLE} unavailable, ${EXIT_CODES.PLUGWIRE_TIMEOUT} timeout,
+${EXIT_CODES.PLUGWIRE_METHOD_NOT_FOUND} method not found, ${EXIT_CODES.PLUGWIRE_VALIDATION} validation, ${EXIT_CODES.PLUGWIRE_REMOTE} the method failed, ${EXIT_CODES.PLUGWIRE_PROTOCOL} protocol error,
+${EXIT_CODES.PLUGWIRE_CONTRACT} contract, ${EXIT_CODES.PLUGWIRE_CLOSED} closed, ${EXIT_CODES.UNEXPECTED} anything else. See the README.`;
+
 function program(io: CliIo, command: readonly string[], done: (work: Promise<void>) => void): Command {
   const cli = new Command('plugwire')
     .description('Inspect and call plugwire (and go-plugin) plugins from the shell.')
@@ -94,17 +98,14 @@ function program(io: CliIo, command: readonly string[], done: (work: Promise<voi
     .showHelpAfterError()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride()
-    .addHelpText('after', `
-The plugin command comes after --; with --socket, a plugin that already runs is used.
-Exit status: 0 success, ${EXIT_CODES.USAGE} usage, ${EXIT_CODES.PLUGWIRE_START} start failed, ${EXIT_CODES.PLUGWIRE_UNAVAILABLE} unavailable, ${EXIT_CODES.PLUGWIRE_TIMEOUT} timeout,
-${EXIT_CODES.PLUGWIRE_METHOD_NOT_FOUND} method not found, ${EXIT_CODES.PLUGWIRE_VALIDATION} validation, ${EXIT_CODES.PLUGWIRE_REMOTE} the method failed, ${EXIT_CODES.PLUGWIRE_PROTOCOL} protocol error,
-${EXIT_CODES.PLUGWIRE_CONTRACT} contract, ${EXIT_CODES.PLUGWIRE_CLOSED} closed, ${EXIT_CODES.UNEXPECTED} anything else. See the README.`);
+    .addHelpText('after', `\nThe plugin command comes after --; with --socket, a plugin that already runs is used.${EXIT_HELP}`);
   const target = (c: Command): Command =>
     c
       .option('--socket <path>', 'use the plugin already listening on this socket instead of starting one')
       .option('--token <token>', 'the access token of a plugin started with PLUGWIRE_TOKEN (with --socket)')
       .option('--timeout <ms>', 'timeout of the start and of the call, ms (0: none)', milliseconds, 10_000)
-      .option('-q, --quiet', "drop the plugin's own output (default: on standard error)");
+      .option('-q, --quiet', "drop the plugin's own output (default: on standard error)")
+      .addHelpText('after', EXIT_HELP);
 
   target(cli.command('inspect').description("start the plugin, print its methods and their parameter and result schemas, and stop it"))
     .usage('[options] -- <plugin command...>')
@@ -158,12 +159,22 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
-function readStdin(): Promise<string | undefined> {
-  if (process.stdin.isTTY) return Promise.resolve(undefined);
-  return Promise.resolve(readFileSync(0, 'utf8'));
+/** Standard input to its end (a producer may write late), or `undefined` for a terminal. */
+async function readStdin(): Promise<string | undefined> {
+  if (process.stdin.isTTY) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 if (require.main === module) {
+  // Output into a closed pipe (plugwire --help | head -3) is not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
   void main(process.argv.slice(2), {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),

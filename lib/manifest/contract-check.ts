@@ -1,8 +1,17 @@
 import type { PluginClient } from '../client/plugin-client';
-import { ContractError, PluginError } from '../errors/plugin-error';
+import { ContractError, PluginError, ProtocolError } from '../errors/plugin-error';
 import type { Type } from '../metadata/method-definition';
 import { readMethods } from '../metadata/reflection-helpers';
 import { MANIFEST_ROUTE, type Manifest } from './manifest';
+
+/**
+ * Whether an error answer means "no manifest here" (a version 1 plugin: 404, or any
+ * answer but a refusal), rather than a refused or failed request.
+ */
+function withoutManifest(error: PluginError): boolean {
+  if (error instanceof ProtocolError) return error.statusCode !== undefined && error.statusCode !== 401;
+  return error.code === 'PLUGWIRE_METHOD_NOT_FOUND' || error.code === 'PLUGWIRE_REMOTE' || error.code === 'PLUGWIRE_VALIDATION';
+}
 
 function isManifest(value: unknown): value is Manifest {
   if (typeof value !== 'object' || value === null) return false;
@@ -23,15 +32,16 @@ export interface ReadManifestOptions {
  * @param options - `{ schemas: false }` for the routes and types only
  * @returns the manifest, or `undefined` for a plugin that has none (a version 1 plugin,
  * such as a Go plugin, answers 404 or an error)
- * @throws {@link PluginError} when the plugin cannot be reached (`PLUGWIRE_UNAVAILABLE`,
- * `PLUGWIRE_TIMEOUT`, `PLUGWIRE_CLOSED`)
+ * @throws {@link PluginError} when the plugin refuses the request (401: `PLUGWIRE_PROTOCOL`)
+ * or cannot be reached (`PLUGWIRE_UNAVAILABLE`, `PLUGWIRE_TIMEOUT`, `PLUGWIRE_CLOSED`), or
+ * the answer is broken (`PLUGWIRE_PROTOCOL`)
  */
 export async function readManifest(client: PluginClient, options: ReadManifestOptions = {}): Promise<Manifest | undefined> {
   let answer: unknown;
   try {
     answer = await client.call(options.schemas === false ? `${MANIFEST_ROUTE}?schemas=false` : MANIFEST_ROUTE);
   } catch (error) {
-    if (PluginError.is(error) && ['PLUGWIRE_METHOD_NOT_FOUND', 'PLUGWIRE_REMOTE', 'PLUGWIRE_PROTOCOL', 'PLUGWIRE_VALIDATION'].includes(error.code)) return undefined;
+    if (PluginError.is(error) && withoutManifest(error)) return undefined;
     throw error;
   }
   return isManifest(answer) ? answer : undefined;

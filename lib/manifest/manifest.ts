@@ -58,9 +58,12 @@ export interface ManifestSource {
   readonly contract: string;
 }
 
-type SchemaTools = {
-  schemas: Record<string, JsonSchema>;
-};
+interface SchemaTools {
+  /** The schema of one class, from its own metadata. */
+  of(type: Type): JsonSchema;
+  /** Every class's schema by class name (for the nested classes a schema refers to). */
+  byName: Record<string, JsonSchema>;
+}
 
 /**
  * class-validator-jsonschema, loaded when a manifest is first asked for: it loads
@@ -68,10 +71,31 @@ type SchemaTools = {
  */
 function schemaTools(): SchemaTools {
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { validationMetadatasToSchemas } = require('class-validator-jsonschema') as typeof import('class-validator-jsonschema');
+  const { targetConstructorToSchema, validationMetadatasToSchemas } = require('class-validator-jsonschema') as typeof import('class-validator-jsonschema');
   const { defaultMetadataStorage } = require('class-transformer/cjs/storage') as typeof import('class-transformer/types/storage');
   /* eslint-enable @typescript-eslint/no-require-imports */
-  return { schemas: validationMetadatasToSchemas({ refPointerPrefix: '#/definitions/', classTransformerMetadataStorage: defaultMetadataStorage }) as Record<string, JsonSchema> };
+  const options = { refPointerPrefix: '#/definitions/', classTransformerMetadataStorage: defaultMetadataStorage };
+  return {
+    of: (type) => targetConstructorToSchema(type, options) as JsonSchema,
+    byName: validationMetadatasToSchemas(options) as Record<string, JsonSchema>,
+  };
+}
+
+/** The classes a manifest refers to, each under a name of its own (`Options`, `Options_2`). */
+class ClassNames {
+  readonly names = new Map<Type, string>();
+  private readonly taken = new Set<string>();
+
+  of(type: Type): string {
+    let name = this.names.get(type);
+    if (name === undefined) {
+      name = type.name;
+      for (let i = 2; this.taken.has(name); i++) name = `${type.name}_${i}`;
+      this.names.set(type, name);
+      this.taken.add(name);
+    }
+    return name;
+  }
 }
 
 const PRIMITIVES: Record<Exclude<ParamDefinition['kind'], 'class'>, ManifestValue> = {
@@ -83,20 +107,21 @@ const PRIMITIVES: Record<Exclude<ParamDefinition['kind'], 'class'>, ManifestValu
   any: { type: 'unknown', schema: {} },
 };
 
-function classValue(type: Type, array: boolean, used: Set<string> | undefined): ManifestValue {
+function classValue(type: Type, array: boolean, used: ClassNames | undefined): ManifestValue {
   if (!used) return { type: array ? `${type.name}[]` : type.name };
-  used.add(type.name);
-  const ref = { $ref: `#/definitions/${type.name}` };
+  const ref = { $ref: `#/definitions/${used.of(type)}` };
   return array ? { type: `${type.name}[]`, schema: { type: 'array', items: ref } } : { type: type.name, schema: ref };
 }
 
-function collect(name: string, schemas: Record<string, JsonSchema>, into: Record<string, JsonSchema>): void {
+/** Adds a schema and, by name, the schemas of the nested classes it refers to. */
+function collect(name: string, schema: JsonSchema | undefined, byName: Record<string, JsonSchema>, into: Record<string, JsonSchema>): void {
   if (into[name] !== undefined) return;
   // A class without any class-validator decorator has no schema of its own.
-  const schema = schemas[name] ?? { type: 'object' };
-  into[name] = schema;
-  const text = JSON.stringify(schema);
-  for (const m of text.matchAll(/"#\/definitions\/([^"]+)"/g)) collect(m[1] as string, schemas, into);
+  into[name] = schema ?? { type: 'object' };
+  for (const m of JSON.stringify(into[name]).matchAll(/"#\/definitions\/([^"]+)"/g)) {
+    const nested = m[1] as string;
+    collect(nested, byName[nested], byName, into);
+  }
 }
 
 function primitive(kind: ParamDefinition['kind'], schemas: boolean): ManifestValue {
@@ -110,7 +135,7 @@ function primitive(kind: ParamDefinition['kind'], schemas: boolean): ManifestVal
  * @internal
  */
 export function buildManifest(sources: readonly ManifestSource[], plugin: { name: string; version: string | null }, schemas = true): Manifest {
-  const used = schemas ? new Set<string>() : undefined;
+  const used = schemas ? new ClassNames() : undefined;
   const methods = sources.map(({ definition, contract }): ManifestMethod => ({
     route: definition.route,
     name: definition.propertyKey,
@@ -121,9 +146,18 @@ export function buildManifest(sources: readonly ManifestSource[], plugin: { name
     result: definition.returns ? classValue(definition.returns, definition.returnsArray, used) : primitive('any', schemas),
   }));
   const definitions: Record<string, JsonSchema> = {};
-  if (used && used.size > 0) {
-    const { schemas } = schemaTools();
-    for (const name of used) collect(name, schemas, definitions);
+  if (used && used.names.size > 0) {
+    const tools = schemaTools();
+    // Each parameter and result class from its own metadata (two classes may share a name).
+    for (const [type, name] of used.names) {
+      const schema = tools.of(type);
+      // A class without any class-validator decorator has no schema of its own.
+      definitions[name] = Object.keys(schema).length === 0 ? { type: 'object' } : schema;
+    }
+    for (const [name, schema] of Object.entries({ ...definitions })) {
+      delete definitions[name];
+      collect(name, schema, tools.byName, definitions);
+    }
   }
   return { manifest: 1, protocol: 1, extensions: EXTENSION_VERSION, plugin, methods, definitions };
 }

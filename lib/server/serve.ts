@@ -18,6 +18,7 @@ import {
 import { GO_DEADLINE_MESSAGE, toWireError, type WireError } from '../protocol/wire-error';
 import { removeStaleSocket } from '../protocol/socket-probe';
 import { buildManifest, MANIFEST_ROUTE, type Manifest } from '../manifest/manifest';
+import { readPlugin } from '../metadata/reflection-helpers';
 import { runInCallContext, type CallContext } from './call-context';
 import { buildRouteTable, type Route } from './route-table';
 
@@ -479,8 +480,13 @@ class PluginHttpServer implements PluginServer {
   }
 
   private buildManifest(schemas: boolean): Manifest {
-    const sources = [...this.table.values()].map((r) => ({ definition: r.definition, contract: r.plugin }));
-    const name = this.options.name ?? [...new Set(sources.map((s) => s.contract))].join(', ');
+    // Each method is named after the @Plugin() contract that declares it (an inherited
+    // route after its base contract), not after the implementation.
+    const sources = [...this.table.values()].map((r) => ({
+      definition: r.definition,
+      contract: readPlugin(r.definition.declaringClass)?.name ?? r.definition.declaringClass.name,
+    }));
+    const name = this.options.name ?? [...new Set([...this.table.values()].map((r) => r.plugin))].join(', ');
     return buildManifest(sources, { name, version: this.options.version ?? null }, schemas);
   }
 
