@@ -190,8 +190,8 @@ describe('a kept-alive connection the plugin closes while the host is idle', () 
       await expect(plugin.echo('warm')).resolves.toBe('warm');
       busyHost(300);
       await expect(plugin.echo('after busy')).resolves.toBe('after busy');
-      // The manifest probe of connect() is answered 404 by a Go-style plugin, as by Go.
-      await expect(plugin.requests()).resolves.toEqual({ '/.plugwire/manifest': 1, '/echo': 3, '/requests': 1 });
+      // The manifest probe of connect() (without schemas) is answered 404 by a Go-style plugin, as by Go.
+      await expect(plugin.requests()).resolves.toEqual({ '/.plugwire/manifest?schemas=false': 1, '/echo': 3, '/requests': 1 });
       expect(client.stats.restarts).toBe(0);
     });
 
@@ -202,7 +202,7 @@ describe('a kept-alive connection the plugin closes while the host is idle', () 
       busyHost(300);
       const outcome = await timed(() => plugin.echoOnce('after busy'));
       expect(shown(outcome)).toBe('after busy');
-      await expect(plugin.requests()).resolves.toEqual({ '/.plugwire/manifest': 1, '/echo': 2, '/echo-once': 1, '/requests': 1 });
+      await expect(plugin.requests()).resolves.toEqual({ '/.plugwire/manifest?schemas=false': 1, '/echo': 2, '/echo-once': 1, '/requests': 1 });
       expect(client.stats.restarts).toBe(0);
     });
 
