@@ -2,7 +2,6 @@
 // sends, how arguments travel and how results are converted. In-process plugins
 // (startWithProvider, or a raw node:http server behind a custom Starter) where no process
 // behaviour is under test; fixture processes for start failures and malformed answers.
-import { createServer, type Server } from 'node:http';
 import * as path from 'node:path';
 import {
   callContext,
@@ -15,14 +14,13 @@ import {
   startWithProvider,
   type Connection,
   type ErrorCode,
-  type PluginExit,
   type StartContext,
   type StartedPlugin,
   type Starter,
   type StartResult,
 } from '../../lib';
 import { HostGreeting, HostTest, QuotaExceeded, type DeadlineReport, type HostPerson } from '../fixtures/contracts/host-contract';
-import { fixture, fixtureStarter, rejectionOf, removeDir, spawnNode, tempDir, waitFor } from '../support/host-helpers';
+import { bareHttpStarter, fixture, fixtureStarter, rejectionOf, removeDir, spawnNode, tempDir, waitFor } from '../support/host-helpers';
 
 /** The in-process implementation: counts what reaches it and records the signals it saw. */
 class InProcessHost extends HostTest {
@@ -94,33 +92,12 @@ class InProcessHost extends HostTest {
 
 /** A plugin made of a bare node:http server that records the request bodies it gets. */
 function recordingStarter(bodies: unknown[]): Starter {
-  return {
-    name: 'recorder',
-    async start(context: StartContext): Promise<StartedPlugin> {
-      const server: Server = createServer((req, res) => {
-        const chunks: Buffer[] = [];
-        req.on('data', (chunk: Buffer) => chunks.push(chunk));
-        req.on('end', () => {
-          // Not the manifest request that connect() makes at start.
-          if (!req.url?.startsWith('/.plugwire/')) bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-          res.writeHead(200, { 'Content-Type': 'application/json' });
-          res.end('"recorded"\n');
-        });
-      });
-      await new Promise<void>((resolve) => server.listen(context.socket, resolve));
-      let close: Promise<void> | undefined;
-      let closed!: (exit: PluginExit) => void;
-      const exited = new Promise<PluginExit>((resolve) => (closed = resolve));
-      const term = (): Promise<void> => {
-        close ??= new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }).then(() => closed({ code: 0, signal: null }));
-        return close;
-      };
-      return { exited, term };
-    },
-  };
+  return bareHttpStarter('recorder', (req, body, res) => {
+    // Not the manifest request that connect() makes at start.
+    if (!req.url?.startsWith('/.plugwire/')) bodies.push(JSON.parse(body.toString('utf8')));
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end('"recorded"\n');
+  });
 }
 
 /** A provider starter whose later starts fail while `broken` is set, and whose instance can be ended. */

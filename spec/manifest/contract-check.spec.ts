@@ -3,7 +3,6 @@
 // terminates it, 'warn' reports them and goes on, 'off' never asks. A plugin without a
 // manifest (a Go plugin) is accepted either way.
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import * as path from 'node:path';
 import {
   connect,
@@ -17,14 +16,13 @@ import {
   startWithCommand,
   stub,
   type ContractCheck,
-  type PluginExit,
   type StartContext,
   type StartedPlugin,
   type Starter,
 } from 'plugwire';
 import { Modifier } from '../../samples/modifier/contract';
 import { ManifestBase } from '../fixtures/manifest-contract';
-import { collectingLogger, fixture, pidAlive, rejectionOf, removeDir, spawnNode, tempDir, type Spawned } from '../support/host-helpers';
+import { bareHttpStarter, collectingLogger, fixture, pidAlive, rejectionOf, removeDir, spawnNode, tempDir, type Spawned } from '../support/host-helpers';
 
 const SAMPLE = path.join(__dirname, '../../dist/samples/modifier/plugin.js');
 
@@ -91,44 +89,23 @@ function sampleStarter(): Starter {
  * request (without the query). `manifest` overrides the answer at /.plugwire/manifest.
  */
 function rawStarter(requests: string[], manifest?: { status: number; body: string }): Starter {
-  return {
-    name: 'raw-go',
-    async start(context: StartContext): Promise<StartedPlugin> {
-      const server: Server = createServer((req, res) => {
-        const chunks: Buffer[] = [];
-        req.on('data', (chunk: Buffer) => chunks.push(chunk));
-        req.on('end', () => {
-          // The path, as a Go plugin sees it (the query is not part of the route).
-          const url = (req.url ?? '/').split('?')[0] as string;
-          requests.push(`${req.method ?? ''} ${url}`);
-          const answer = (status: number, body: string): void => {
-            res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-            res.end(body);
-          };
-          if (url === '/modify') {
-            const { Payload } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Payload: string };
-            answer(200, `${JSON.stringify(`${Payload} decorated`)}\n`);
-          } else if (url === '/.plugwire/manifest' && manifest) {
-            answer(manifest.status, manifest.body);
-          } else {
-            answer(404, `${JSON.stringify(`method not found: ${url}`)}\n`);
-          }
-        });
-      });
-      await new Promise<void>((resolve) => server.listen(context.socket, resolve));
-      let closing: Promise<void> | undefined;
-      let closed!: (exit: PluginExit) => void;
-      const exited = new Promise<PluginExit>((resolve) => (closed = resolve));
-      const term = (): Promise<void> => {
-        closing ??= new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }).then(() => closed({ code: 0, signal: null }));
-        return closing;
-      };
-      return { exited, term };
-    },
-  };
+  return bareHttpStarter('raw-go', (req, body, res) => {
+    // The path, as a Go plugin sees it (the query is not part of the route).
+    const url = (req.url ?? '/').split('?')[0] as string;
+    requests.push(`${req.method ?? ''} ${url}`);
+    const answer = (status: number, text: string): void => {
+      res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    if (url === '/modify') {
+      const { Payload } = JSON.parse(body.toString('utf8')) as { Payload: string };
+      answer(200, `${JSON.stringify(`${Payload} decorated`)}\n`);
+    } else if (url === '/.plugwire/manifest' && manifest) {
+      answer(manifest.status, manifest.body);
+    } else {
+      answer(404, `${JSON.stringify(`method not found: ${url}`)}\n`);
+    }
+  });
 }
 
 describe('the contract check of connect()', () => {

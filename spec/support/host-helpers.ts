@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { connect } from 'node:net';
-import { request } from 'node:http';
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createInterface } from 'node:readline';
-import type { CommandOptions, PluginLogger, Starter } from '../../lib';
+import type { CommandOptions, PluginExit, PluginLogger, StartContext, StartedPlugin, Starter } from '../../lib';
 import { startWithCommand } from '../../lib';
 
 /**
@@ -203,4 +203,33 @@ export function httpGet(port: number, urlPath: string): Promise<{ status: number
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * A starter whose plugin is a bare node:http server in this process, answering every
+ * request (its whole body read) with `answer`: a stand-in for a plugin written by hand.
+ */
+export function bareHttpStarter(name: string, answer: (req: IncomingMessage, body: Buffer, res: ServerResponse) => void): Starter {
+  return {
+    name,
+    async start(context: StartContext): Promise<StartedPlugin> {
+      const server = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => answer(req, Buffer.concat(chunks), res));
+      });
+      await new Promise<void>((resolve) => server.listen(context.socket, resolve));
+      let closing: Promise<void> | undefined;
+      let closed!: (exit: PluginExit) => void;
+      const exited = new Promise<PluginExit>((resolve) => (closed = resolve));
+      const term = (): Promise<void> => {
+        closing ??= new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }).then(() => closed({ code: 0, signal: null }));
+        return closing;
+      };
+      return { exited, term };
+    },
+  };
 }
