@@ -36,7 +36,14 @@ export async function sequential(call: Call, count: number, warm: number): Promi
  * counts the answers that arrive during `measureMs`, after `rampMs` of uncounted calls.
  * @returns answers per second
  */
-export async function throughput(call: Call, callers: number, rampMs: number, measureMs: number): Promise<number> {
+/** Hooks around the measured window of {@link throughput} (after the ramp). */
+export interface WindowProbe {
+  begin(): void;
+  /** `answered`: the calls answered within the window. */
+  end(answered: number): void;
+}
+
+export async function throughput(call: Call, callers: number, rampMs: number, measureMs: number, probe?: WindowProbe): Promise<number> {
   let counting = false;
   let stop = false;
   let count = 0;
@@ -55,15 +62,50 @@ export async function throughput(call: Call, callers: number, rampMs: number, me
   const loops = Promise.all(Array.from({ length: callers }, loop));
   await delay(rampMs);
   counting = true;
+  probe?.begin();
   const started = performance.now();
   const before = count;
   await delay(measureMs);
   const answered = count - before;
   const elapsed = performance.now() - started;
+  probe?.end(answered);
   stop = true;
   await loops;
   if (failure !== undefined) throw failure;
   return answered / (elapsed / 1000);
+}
+
+/** The CPU time (user + system) a process has used, ms, from /proc (clock ticks of 10 ms); NaN when it cannot be read. */
+export function cpuOf(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * A {@link WindowProbe} that measures the CPU time per answered call of this process
+ * (the host) and of the server process `pid`, ms; read `result` after the run.
+ */
+export function cpuProbe(pid: number | undefined): WindowProbe & { result: { host: number; server: number } } {
+  let host = process.cpuUsage();
+  let server = NaN;
+  const probe = {
+    result: { host: NaN, server: NaN },
+    begin(): void {
+      host = process.cpuUsage();
+      server = cpuOf(pid);
+    },
+    end(answered: number): void {
+      const used = process.cpuUsage(host);
+      probe.result = { host: (used.user + used.system) / 1000 / answered, server: (cpuOf(pid) - server) / answered };
+    },
+  };
+  return probe;
 }
 
 /** The resident set of a process, bytes (VmRSS); NaN when it cannot be read. */

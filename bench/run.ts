@@ -22,7 +22,7 @@ import { floorContender, type FloorApi } from './contenders/floor';
 import { grpcJs } from './contenders/grpc';
 import { plugwire } from './contenders/plugwire';
 import { plugwireDto } from './contenders/plugwire-dto';
-import { gc, latencyOf, pinMainThread, rssOf, rssSampler, sequential, summarize, throughput, type Call } from './measure';
+import { cpuProbe, gc, latencyOf, pinMainThread, rssOf, rssSampler, sequential, summarize, throughput, type Call } from './measure';
 import { drawSvg, evaluateTargets, formatResults, formatTargets, metric, record, resultsOf, type Metric } from './report';
 import { PAYLOAD_SIZES, echoPayload, orderAnswer, orderFields, type PayloadSize } from './workloads';
 import { runCli, UsageError } from './cli';
@@ -333,11 +333,19 @@ async function run(options: Options): Promise<number> {
 
     if (only.has('throughput')) {
       const per = new Map(LEVELS.map((n) => [n, add(metric(`throughput.${n}`, 'throughput', `throughput, 100 B, ${n} caller${n === 1 ? '' : 's'}`, 'calls/s', 'higher'))]));
+      // Where a saturated call's time goes: CPU per call of each side at 16 callers.
+      const hostCpu = add(metric('cpu.host.16', 'throughput', 'host CPU per call, 16 callers', 'ms', 'lower'));
+      const serverCpu = add(metric('cpu.server.16', 'throughput', 'plugin (server) CPU per call, 16 callers', 'ms', 'lower'));
       const list = can('echo');
       for (let r = 0; r < plan.rounds; r++) {
         for (const n of LEVELS) {
           for (const c of rotate(list, r)) {
-            record(per.get(n) as Metric, c.name, r, await throughput(callOf(c, small, n), n, plan.rampMs, plan.windowMs));
+            const probe = n === 16 ? cpuProbe(sessions.get(c.name)?.pid) : undefined;
+            record(per.get(n) as Metric, c.name, r, await throughput(callOf(c, small, n), n, plan.rampMs, plan.windowMs, probe));
+            if (probe) {
+              record(hostCpu, c.name, r, probe.result.host);
+              record(serverCpu, c.name, r, probe.result.server);
+            }
           }
         }
       }
