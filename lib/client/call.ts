@@ -126,10 +126,6 @@ export class Call implements Expiring {
     return this.controller.signal;
   }
 
-  get settled(): boolean {
-    return this.done;
-  }
-
   /** Sends the request; its outcome settles the call, or hands it to the slow path. */
   send(generation: number): void {
     this.generation = generation;

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Pool } from 'undici';
 import { Call, type CallOwner, type Exchange } from './call';
-import { convertArgs, convertResult, needsConversion } from '../conversion/converter';
+import { convertArgs, convertResult } from '../conversion/converter';
 import {
   CallAbortedError,
   CallTimeoutError,
@@ -252,10 +252,11 @@ export class PluginClient {
   }
 
   /**
-   * Calls a contract method: checks and converts the arguments, sends them, and converts
-   * the answer into the `returns` class. @internal
+   * Calls a contract method: checks and converts the arguments (when `convert`, which the
+   * proxy works out once per method), sends them, and converts the answer into the
+   * `returns` class. @internal
    */
-  callMethod(definition: MethodDefinition, args: readonly unknown[], options: CallOptions = {}, convert = needsConversion(definition) && definition.validate): Promise<unknown> {
+  callMethod(definition: MethodDefinition, args: readonly unknown[], options: CallOptions, convert: boolean): Promise<unknown> {
     if (convert) {
       let converted: unknown[] | Promise<unknown[]>;
       try {

@@ -11,8 +11,8 @@ export function describeEntry(entry: Pick<PluginEntry, 'contract' | 'name'>): st
   return entry.name === undefined ? entry.contract.name : `${entry.contract.name} (named '${entry.name}')`;
 }
 
-/** The name in the plugin's log lines: `Modifier`, or `Modifier:second`. */
-function starterName(entry: PluginEntry): string {
+/** A plugin's key: its log prefix and its key in the registry's statuses: `Modifier`, or `Modifier:second`. */
+export function entryKey(entry: Pick<PluginEntry, 'contract' | 'name'>): string {
   return entry.name === undefined ? entry.contract.name : `${entry.contract.name}:${entry.name}`;
 }
 
@@ -35,7 +35,7 @@ function starterOf(entry: PluginEntry): Starter {
   }
   if (typeof entry.command !== 'string' || entry.command === '') throw new DefinitionError(`${what}: give a command or a starter`);
   return startWithCommand(entry.command, entry.args ?? [], {
-    name: starterName(entry),
+    name: entryKey(entry),
     env: entry.env,
     cwd: entry.cwd,
     logger: entry.logger,

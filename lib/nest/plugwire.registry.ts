@@ -3,12 +3,8 @@ import type { ModulesContainer } from '@nestjs/core';
 import type { PluginClient } from '../client/plugin-client';
 import { DefinitionError } from '../errors/plugin-error';
 import type { Type } from '../metadata/method-definition';
-import { describeEntry, PluginHandle } from './plugin-handle';
+import { describeEntry, entryKey, PluginHandle } from './plugin-handle';
 import type { PluginEntry, PluginStatus } from './plugwire.interfaces';
-
-function keyOf(contract: Type, name: string | undefined): string {
-  return name === undefined ? contract.name : `${contract.name}:${name}`;
-}
 
 /**
  * The plugins of one {@link PlugwireModule}: injectable, for their states and clients.
@@ -56,11 +52,6 @@ export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationSh
     return handle;
   }
 
-  /** @internal */
-  has(contract: Type, name?: string): boolean {
-    return this.handles.get(contract)?.has(name) ?? false;
-  }
-
   /** The plugwire client of a plugin; `undefined` while it has not started. */
   client(contract: Type, name?: string): PluginClient | undefined {
     return this.handle(contract, name).client;
@@ -74,7 +65,7 @@ export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationSh
   /** The state of every plugin by key (`Modifier`, `Modifier:second`). */
   statuses(): Record<string, PluginStatus> {
     const out: Record<string, PluginStatus> = {};
-    for (const h of this.all()) out[keyOf(h.entry.contract, h.entry.name)] = h.status;
+    for (const h of this.all()) out[entryKey(h.entry)] = h.status;
     return out;
   }
 
