@@ -1,8 +1,28 @@
 // The command-line frame shared by the bench scripts (run.ts, soak.ts): arguments,
 // --help, exit codes, and a watchdog so that a run that hangs still ends.
 
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
 /** A bad argument: the script prints it with a pointer to --help and exits with code 2. */
 export class UsageError extends Error {}
+
+/**
+ * util.parseArgs (strict, no positionals) with its errors as {@link UsageError}s, and the
+ * check every bench script makes of `--json`: a path, never an empty string.
+ */
+export function parseArgsOrUsage<T extends Options & { json: { type: 'string' } }>(args: readonly string[], options: T): ReturnType<typeof parseArgs<Config<T>>>['values'] {
+  let parsed: ReturnType<typeof parseArgs<Config<T>>>;
+  try {
+    parsed = parseArgs<Config<T>>({ args: [...args], options, strict: true, allowPositionals: false });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if ((parsed.values as { json?: string }).json === '') throw new UsageError('--json must be a file path, got an empty string');
+  return parsed.values;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Config<T extends Options> = { args: string[]; options: T; strict: true; allowPositionals: false };
 
 /** What a bench script plugs into {@link runCli}. */
 export interface CliSpec<O> {

@@ -16,7 +16,6 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { serverNodeArgs, type Contender, type ContenderName, type Session, type Workload } from './contenders/contender';
 import { floorContender, type FloorApi } from './contenders/floor';
 import { grpcJs } from './contenders/grpc';
@@ -25,7 +24,7 @@ import { plugwireDto } from './contenders/plugwire-dto';
 import { cpuProbe, gc, latencyOf, pinMainThread, rssOf, rssSampler, sequential, summarize, throughput, type Call } from './measure';
 import { drawSvg, evaluateTargets, formatResults, formatTargets, metric, record, resultsOf, type Metric } from './report';
 import { PAYLOAD_SIZES, echoPayload, orderAnswer, orderFields, type PayloadSize } from './workloads';
-import { runCli, UsageError } from './cli';
+import { parseArgsOrUsage, runCli, UsageError } from './cli';
 
 const DEFAULT_JSON = path.join(__dirname, '../../bench/results/bench.json');
 const SCENARIOS = ['sequential', 'throughput', 'payload', 'dto', 'cold-start', 'restart', 'memory'] as const;
@@ -88,29 +87,18 @@ function listOption<T extends string>(name: string, raw: string | undefined, all
 }
 
 function parseOptions(args: readonly string[]): Options | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        quick: { type: 'boolean' },
-        only: { type: 'string' },
-        contenders: { type: 'string' },
-        rounds: { type: 'string' },
-        floor: { type: 'string' },
-        'no-pin': { type: 'boolean' },
-        'server-cpu-prof': { type: 'string' },
-        json: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const values = parseArgsOrUsage(args, {
+    quick: { type: 'boolean' },
+    only: { type: 'string' },
+    contenders: { type: 'string' },
+    rounds: { type: 'string' },
+    floor: { type: 'string' },
+    'no-pin': { type: 'boolean' },
+    'server-cpu-prof': { type: 'string' },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  } as const);
   if (values.help) return 'help';
-  if (values.json === '') throw new UsageError('--json must be a file path, got an empty string');
   let rounds: number | undefined;
   if (values.rounds !== undefined) {
     rounds = Number(values.rounds);

@@ -12,11 +12,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { connect, PayloadValidationError, PluginError, startWithCommand, type PluginLogger, type Remote } from '../lib';
 import { pidAlive, waitFor, within } from '../spec/support/host-helpers';
 import { chargeOf, combined, receiptOf, slowAnswer, Soak, SoakOrder, SoakReceipt, type SoakCharge } from './soak-contract';
-import { runCli, UsageError } from './cli';
+import { parseArgsOrUsage, runCli, UsageError } from './cli';
 
 /** Every call's timeout, ms. */
 const CALL_TIMEOUT = 2000;
@@ -68,25 +67,14 @@ function numberOption(name: string, raw: string | undefined, fallback: number, p
 }
 
 function parseOptions(args: readonly string[]): Options | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        seconds: { type: 'string' },
-        concurrency: { type: 'string' },
-        json: { type: 'string' },
-        seed: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const values = parseArgsOrUsage(args, {
+    seconds: { type: 'string' },
+    concurrency: { type: 'string' },
+    json: { type: 'string' },
+    seed: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  } as const);
   if (values.help) return 'help';
-  if (values.json === '') throw new UsageError('--json must be a file path, got an empty string');
   return {
     seconds: numberOption('seconds', values.seconds, 20, /^\d+(\.\d+)?$/, 0.1, 86_400, 'a number of seconds'),
     concurrency: numberOption('concurrency', values.concurrency, 8, /^\d+$/, 1, 256, 'an integer'),
