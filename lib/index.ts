@@ -55,6 +55,13 @@ export type { FieldViolation, PluginErrorOptions, RemoteErrorInfo, StartFailure 
 
 export { READY_LINE, FAILED_LINE, SOCKET_ENV } from './protocol/constants';
 
+/**
+ * For `plugwire/nest` and the `plugwire` command, which take all of plugwire's code from
+ * this module: the package's main file is one bundle, and a second copy of a module
+ * would mean a second copy of its classes and state. @internal
+ */
+export { hasMethods, readMethods } from './metadata/reflection-helpers';
+
 export { MANIFEST_ROUTE } from './manifest/manifest';
 export type { JsonSchema, Manifest, ManifestMethod, ManifestValue } from './manifest/manifest';
 export { readManifest } from './manifest/contract-check';

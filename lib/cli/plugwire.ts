@@ -4,11 +4,7 @@
 //   plugwire call <route> [json] -- <plugin command...>
 //   plugwire call <route> [json] --socket <path>
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { start, type StartResult } from '../client/start';
-import { PluginError } from '../errors/plugin-error';
-import { readManifest } from '../manifest/contract-check';
-import { startWithCommand } from '../starters/command.starter';
-import { startRunning } from '../starters/running.starter';
+import { PluginError, readManifest, start, startRunning, startWithCommand, type StartResult } from '../index';
 import { EXIT_CODES } from './exit-codes';
 import { renderManifest } from './render';
 

@@ -1,9 +1,4 @@
-import { connect, type Connection } from '../client/connect';
-import { ClosedError, DefinitionError, PluginError, StartError } from '../errors/plugin-error';
-import { readMethods } from '../metadata/reflection-helpers';
-import type { Remote } from '../proxy/remote';
-import { startWithCommand } from '../starters/command.starter';
-import type { Starter } from '../starters/starter';
+import { ClosedError, connect, DefinitionError, PluginError, readMethods, StartError, startWithCommand, type Connection, type Remote, type Starter } from '../index';
 import type { PluginEntry, PluginStatus } from './plugwire.interfaces';
 
 /** How a plugin is named in messages: `Modifier`, or `Modifier (named 'second')`. */

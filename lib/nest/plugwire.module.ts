@@ -1,6 +1,6 @@
 import { Module, type DynamicModule, type FactoryProvider, type Provider } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
-import { DefinitionError } from '../errors/plugin-error';
+import { DefinitionError } from '../index';
 import type { Type } from '../metadata/method-definition';
 import { PlugwireHealthIndicator } from './health.indicator';
 import { describeEntry } from './plugin-handle';

@@ -1,7 +1,7 @@
 import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { ModulesContainer } from '@nestjs/core';
 import type { PluginClient } from '../client/plugin-client';
-import { DefinitionError } from '../errors/plugin-error';
+import { DefinitionError } from '../index';
 import type { Type } from '../metadata/method-definition';
 import { describeEntry, entryKey, PluginHandle } from './plugin-handle';
 import type { PluginEntry, PluginStatus } from './plugwire.interfaces';

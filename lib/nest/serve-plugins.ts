@@ -1,8 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
-import { DefinitionError } from '../errors/plugin-error';
-import { hasMethods } from '../metadata/reflection-helpers';
-import { serve, type PluginServer, type ServeOptions } from '../server/serve';
+import { DefinitionError, hasMethods, serve, type PluginServer, type ServeOptions } from '../index';
 
 /** The provider instances of a context whose classes have `@Method()` routes. */
 function pluginProviders(app: INestApplicationContext): object[] {
