@@ -1,6 +1,7 @@
 import type { ValidationError as ClassValidationError, ValidatorOptions } from 'class-validator';
 import { PayloadValidationError, type FieldViolation } from '../errors/plugin-error';
 import type { MethodDefinition, ParamDefinition, Type } from '../metadata/method-definition';
+import { plainToInstance, toJsonValue } from './transformer';
 
 /** The class-validator options plugwire uses unless a method names its own. */
 export const DEFAULT_VALIDATOR_OPTIONS: ValidatorOptions = Object.freeze({
@@ -11,7 +12,6 @@ export const DEFAULT_VALIDATOR_OPTIONS: ValidatorOptions = Object.freeze({
 type Side = 'host' | 'plugin';
 
 let validatorModule: typeof import('class-validator') | undefined;
-let transformerModule: typeof import('class-transformer') | undefined;
 
 /**
  * class-validator, loaded at the first validation: it takes about 50 ms to load, which a
@@ -22,21 +22,6 @@ function classValidator(): typeof import('class-validator') {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   validatorModule ??= require('class-validator') as typeof import('class-validator');
   return validatorModule;
-}
-
-/** class-transformer, loaded at the first conversion of a class (about 10 ms), for the same reason. */
-function classTransformer(): typeof import('class-transformer') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  transformerModule ??= require('class-transformer') as typeof import('class-transformer');
-  return transformerModule;
-}
-
-function plainToInstance(type: Type, value: unknown): object {
-  return classTransformer().plainToInstance(type as new () => object, value as object);
-}
-
-function instanceToPlain(value: object): unknown {
-  return classTransformer().instanceToPlain(value);
 }
 
 function describe(value: unknown): string {
@@ -103,7 +88,7 @@ interface Checked {
  * it (no promise, no extra turn of the event loop), else with class-validator's validate().
  */
 function toInstance(type: Type, value: unknown, options: ValidatorOptions, path: string): Checked | Promise<Checked> {
-  const instance: object = value instanceof type ? (value as object) : plainToInstance(type, value);
+  const instance: object = value instanceof type ? (value as object) : plainToInstance(type, value as object);
   const validator = classValidator();
   if (validatesSynchronously(type)) return { instance, violations: flattenViolations(validator.validateSync(instance, options), path) };
   return validator.validate(instance, options).then((errors) => ({ instance, violations: flattenViolations(errors, path) }));
@@ -150,14 +135,14 @@ function convertParam(
 
 /** A class-typed argument: converted and validated by class-validator, which may be asynchronous. */
 function convertClass(definition: MethodDefinition, param: ParamDefinition, value: unknown, side: Side, violations: FieldViolation[], path: string): unknown {
-  if (!definition.validate) return side === 'plugin' && param.type ? plainToInstance(param.type, value) : value;
+  if (!definition.validate) return side === 'plugin' && param.type && typeof value === 'object' && value !== null ? plainToInstance(param.type, value) : value;
   if (typeof value !== 'object' || Array.isArray(value)) {
     violations.push(violation(path, value, 'isObject', `expected an object for ${param.type?.name ?? 'the parameter'}, got ${describe(value)}`));
     return value;
   }
   const done = ({ instance, violations: found }: Checked): unknown => {
     violations.push(...found);
-    return side === 'host' ? instanceToPlain(instance) : instance;
+    return side === 'host' ? toJsonValue(instance) : instance;
   };
   const checked = toInstance(param.type as Type, value, definition.validator ?? DEFAULT_VALIDATOR_OPTIONS, path);
   return checked instanceof Promise ? checked.then(done) : done(checked);
@@ -234,6 +219,6 @@ export async function convertResult(definition: MethodDefinition, value: unknown
 
 /** Turns a method's result into what is sent (plugin side). @internal */
 export function resultToPlain(definition: MethodDefinition, value: unknown): unknown {
-  if (definition.returns && value !== null && typeof value === 'object') return instanceToPlain(value);
+  if (definition.returns && value !== null && typeof value === 'object') return toJsonValue(value);
   return value;
 }

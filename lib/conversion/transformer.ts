@@ -1,0 +1,178 @@
+import type { Type } from '../metadata/method-definition';
+
+// class-transformer converts between JSON values and DTO instances. For a class that has
+// none of its decorators (@Type, @Transform, @Expose, @Exclude) and a value whose fields
+// are JSON primitives or arrays of them, what it does comes down to copying the fields,
+// yet it costs about 3 µs for ten fields each way (it looks up the metadata of every
+// field, every time). Such a class is recognised once, and such values are copied as
+// class-transformer would copy them; anything else goes through class-transformer.
+
+let transformerModule: typeof import('class-transformer') | undefined;
+
+/** class-transformer, loaded at the first conversion it is needed for (about 10 ms). */
+function classTransformer(): typeof import('class-transformer') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  transformerModule ??= require('class-transformer') as typeof import('class-transformer');
+  return transformerModule;
+}
+
+/** The part of class-transformer's metadata storage that says whether a class has any of its decorators. */
+interface TransformerStorage {
+  getStrategy(target: Type): string;
+  getExposedMetadatas(target: Type): unknown[];
+  getExcludedMetadatas(target: Type): unknown[];
+  readonly _typeMetadatas: Map<unknown, unknown>;
+  readonly _transformMetadatas: Map<unknown, unknown>;
+}
+
+let storage: TransformerStorage | null | undefined;
+
+/**
+ * class-transformer's metadata storage, or `null` when it is not as expected (another
+ * major version): then every conversion goes through class-transformer. The package root
+ * does not export it; the module is small, and loading it does not load the rest.
+ */
+function transformerStorage(): TransformerStorage | null {
+  if (storage === undefined) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const found = (require('class-transformer/cjs/storage') as { defaultMetadataStorage?: Partial<TransformerStorage> }).defaultMetadataStorage;
+      const usable =
+        found !== undefined &&
+        typeof found.getStrategy === 'function' &&
+        typeof found.getExposedMetadatas === 'function' &&
+        typeof found.getExcludedMetadatas === 'function' &&
+        found._typeMetadatas instanceof Map &&
+        found._transformMetadatas instanceof Map;
+      storage = usable ? (found as TransformerStorage) : null;
+    } catch {
+      storage = null;
+    }
+  }
+  return storage;
+}
+
+const undecorated = new WeakMap<Type, boolean>();
+
+/**
+ * Whether class-transformer has no metadata for a class or its ancestors, i.e. converts
+ * it field by field without renaming, skipping or changing a field. Worked out once per
+ * class: decorators run when a class is defined, before any of its values is converted.
+ * @internal
+ */
+export function withoutTransformerMetadata(type: Type): boolean {
+  let known = undecorated.get(type);
+  if (known === undefined) {
+    const found = transformerStorage();
+    known = found !== null && found.getStrategy(type) === 'none' && found.getExposedMetadatas(type).length === 0 && found.getExcludedMetadatas(type).length === 0;
+    for (let t: unknown = type; known && typeof t === 'function' && t !== Function.prototype; t = Object.getPrototypeOf(t)) {
+      if (found?._typeMetadatas.has(t) || found?._transformMetadatas.has(t)) known = false;
+    }
+    undecorated.set(type, known);
+  }
+  return known;
+}
+
+const NATIVE = /\{\s*\[native code\]\s*\}\s*$/;
+const plainClasses = new WeakMap<Type, boolean>();
+
+/**
+ * Whether the fast paths may take a class: no class-transformer metadata, and no built-in
+ * class (String, Date, Map, an Array subclass...) in its chain but Object, which
+ * class-transformer and JSON.stringify treat each their own way. Once per class.
+ */
+function plainClass(type: Type): boolean {
+  let known = plainClasses.get(type);
+  if (known === undefined) {
+    known = withoutTransformerMetadata(type);
+    for (let p: unknown = type.prototype; known && p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+      const ctor = typeof p === 'object' ? (p as { constructor?: unknown }).constructor : undefined;
+      if (typeof p !== 'object' || (typeof ctor === 'function' && NATIVE.test(Function.prototype.toString.call(ctor)))) known = false;
+    }
+    plainClasses.set(type, known);
+  }
+  return known;
+}
+
+function isPrimitive(value: unknown): boolean {
+  return value === null || (typeof value !== 'object' && typeof value !== 'function');
+}
+
+/** An array as JSON.parse makes them: a plain Array without holes or toJSON, of primitives. */
+function isPrimitiveArray(value: unknown): value is unknown[] {
+  if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  for (let i = 0; i < value.length; i++) {
+    if (!(i in value) || !isPrimitive(value[i])) return false;
+  }
+  return true;
+}
+
+/** Whether a field is a primitive or an array of them, as JSON.parse makes them. */
+function isFlat(field: unknown): boolean {
+  return isPrimitive(field) || isPrimitiveArray(field);
+}
+
+/** Whether every field of an object is {@link isFlat}. */
+function hasFlatFields(value: object): boolean {
+  for (const key of Object.keys(value)) {
+    if (!isFlat((value as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
+/**
+ * class-transformer's plainToInstance(type, value), copying the fields itself when that
+ * is all class-transformer would do (a plain object, as JSON.parse makes them, of
+ * {@link isFlat} fields, and a {@link plainClass}): `new type()`, then each field of the
+ * value but those class-transformer leaves alone (`__proto__`, `constructor`, a name the
+ * prototype of the instance's constructor defines, other than by a setter, and a name
+ * whose value on the new instance is a function); arrays are copied. Each field is read
+ * once.
+ * @internal
+ */
+export function plainToInstance(type: Type, value: object): object {
+  if (Object.getPrototypeOf(value) !== Object.prototype || !plainClass(type)) return classTransformer().plainToInstance(type as new () => object, value);
+  const keys = Object.keys(value);
+  const fields = new Array<unknown>(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const field: unknown = (value as Record<string, unknown>)[keys[i] as string];
+    if (!isFlat(field)) return classTransformer().plainToInstance(type as new () => object, value);
+    fields[i] = field;
+  }
+  const instance = new (type as new () => object)() as Record<string, unknown>;
+  const prototype = (instance.constructor as { prototype?: object } | undefined)?.prototype;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    if (key === '__proto__' || key === 'constructor') continue;
+    const descriptor = prototype ? Object.getOwnPropertyDescriptor(prototype, key) : undefined;
+    if ((descriptor && !descriptor.set) || instance[key] instanceof Function) continue;
+    const field = fields[i];
+    instance[key] = Array.isArray(field) ? field.slice() : field;
+  }
+  return instance;
+}
+
+/**
+ * What to JSON-encode for an object: the object itself when class-transformer's
+ * instanceToPlain() would only copy its fields, else instanceToPlain()'s result; both
+ * encode to the same JSON. Copying is all it does for a plain object or an instance of a
+ * {@link plainClass} whose fields are primitives or arrays of them, without `toJSON`
+ * and without an own `constructor` or `__proto__` field (which class-transformer treats
+ * its own way).
+ * @internal
+ */
+export function toJsonValue(value: object): unknown {
+  const type = (value as { constructor?: unknown }).constructor;
+  if (
+    typeof type === 'function' &&
+    plainClass(type as Type) &&
+    typeof (value as { toJSON?: unknown }).toJSON !== 'function' &&
+    typeof (value as { then?: unknown }).then !== 'function' &&
+    !Object.prototype.hasOwnProperty.call(value, 'constructor') &&
+    !Object.prototype.hasOwnProperty.call(value, '__proto__') &&
+    hasFlatFields(value)
+  ) {
+    return value;
+  }
+  return classTransformer().instanceToPlain(value);
+}
