@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import { CallAbortedError, CallTimeoutError, ProtocolError } from '../errors/plugin-error';
 import type { MethodDefinition } from '../metadata/method-definition';
 import { DeadlineWatch, type Expiring } from '../protocol/deadline';
+import { Link } from '../protocol/linked-list';
 
 /** What a call needs from its client. @internal */
 export interface CallOwner {
@@ -83,6 +84,9 @@ export class Call implements Expiring {
   reason: Error | undefined;
   /** The plugin generation the last request went to. */
   generation = 0;
+  /** Its place among its client's calls in flight. */
+  readonly inflightLink: Link<Call> = new Link<Call>(this);
+  readonly deadlineLink: Link<Expiring> = new Link<Expiring>(this);
   private resolve!: (value: unknown) => void;
   private reject!: (error: Error) => void;
   private done = false;

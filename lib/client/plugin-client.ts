@@ -15,6 +15,7 @@ import {
 import type { MethodDefinition } from '../metadata/method-definition';
 import { ERROR_HEADER, EXTENSION_VERSION, VERSION_HEADER } from '../protocol/constants';
 import { formatDeadline } from '../protocol/deadline';
+import { LinkedList } from '../protocol/linked-list';
 import { isListening, removeStaleSocket } from '../protocol/socket-probe';
 import { fromWireError } from '../protocol/wire-error';
 import type { StartedPlugin, Starter } from '../starters/starter';
@@ -157,7 +158,7 @@ export class PluginClient {
   private recovering: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   /** The calls in flight, aborted by close(). */
-  private readonly inflight = new Set<Call>();
+  private readonly inflight = new LinkedList<Call>();
   /** What the calls of this client see of it (kept off the public surface). */
   private readonly owner: CallOwner;
   private failures = 0;
@@ -185,7 +186,7 @@ export class PluginClient {
         );
       },
       settled: (call, ok) => {
-        this.inflight.delete(call);
+        this.inflight.delete(call.inflightLink);
         if (ok) this.failures = 0;
       },
     };
@@ -293,7 +294,7 @@ export class PluginClient {
       return Promise.reject(new PayloadValidationError(`payload for ${route} cannot be encoded as JSON: ${(error as Error).message}`, 'host', [], { route, cause: error }));
     }
     const call = new Call(this.owner, route, body, definition, timeout, deadline, caller);
-    this.inflight.add(call);
+    this.inflight.add(call.inflightLink);
     if (this.currentState === 'running') call.send(this.generation);
     else this.owner.recover(call, undefined);
     return call.promise;
@@ -514,7 +515,7 @@ export class PluginClient {
 
   private async shutdown(): Promise<void> {
     this.closeController.abort(new ClosedError(`plugin ${this.name} was terminated`));
-    for (const call of this.inflight) call.abort(new ClosedError(`plugin ${this.name} was terminated during the call to ${call.route}`, { route: call.route }));
+    for (const call of this.inflight.values()) call.abort(new ClosedError(`plugin ${this.name} was terminated during the call to ${call.route}`, { route: call.route }));
     await this.starting?.catch(() => undefined);
     try {
       await this.instance?.term();

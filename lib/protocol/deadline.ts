@@ -1,3 +1,5 @@
+import { Link, LinkedList } from './linked-list';
+
 // Go encodes time.Time as RFC 3339 with up to nine fraction digits and either 'Z' or a
 // numeric offset; it accepts any number of fraction digits when decoding.
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
@@ -63,30 +65,33 @@ function parseRfc3339(text: string): number | undefined {
 export interface Expiring {
   readonly expiresAt: number;
   expire(): void;
+  /** Its place in a watch; made with it (`new Link(this)`). */
+  readonly deadlineLink: Link<Expiring>;
 }
 
 /**
  * Watches many deadlines with one timer instead of one timer each: adding and removing an
- * entry is a Set operation. The timer is armed for the earliest deadline it knows of; when
- * it fires it expires every entry that is due and arms itself for the earliest left. Calls
- * made with one timeout arrive in deadline order, so in the common case a new entry never
- * re-arms the timer, and an entry that settles costs nothing more. The timer does not keep
- * the process alive: whatever the entry waits for (a socket, a start) does.
+ * entry relinks it in a list, allocating nothing. The timer is armed for the earliest
+ * deadline it knows of; when it fires it expires every entry that is due and arms itself
+ * for the earliest left. Calls made with one timeout arrive in deadline order, so in the
+ * common case a new entry never re-arms the timer, and an entry that settles costs
+ * nothing more. The timer does not keep the process alive: whatever the entry waits for
+ * (a socket, a start) does.
  * @internal
  */
 export class DeadlineWatch {
-  private readonly entries = new Set<Expiring>();
+  private readonly entries = new LinkedList<Expiring>();
   private timer: NodeJS.Timeout | undefined;
   private armedAt = Infinity;
   private readonly onTimer = (): void => this.fire();
 
   add(entry: Expiring): void {
-    this.entries.add(entry);
+    this.entries.add(entry.deadlineLink);
     if (entry.expiresAt < this.armedAt) this.arm(entry.expiresAt);
   }
 
   delete(entry: Expiring): void {
-    this.entries.delete(entry);
+    this.entries.delete(entry.deadlineLink);
   }
 
   get size(): number {
@@ -107,12 +112,12 @@ export class DeadlineWatch {
     const now = Date.now();
     let next = Infinity;
     const due: Expiring[] = [];
-    for (const entry of this.entries) {
+    for (const entry of this.entries.values()) {
       if (entry.expiresAt <= now) due.push(entry);
       else if (entry.expiresAt < next) next = entry.expiresAt;
     }
     for (const entry of due) {
-      this.entries.delete(entry);
+      this.entries.delete(entry.deadlineLink);
       entry.expire();
     }
     // An entry added by an expire() callback may have armed the timer already.

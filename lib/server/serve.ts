@@ -5,6 +5,7 @@ import { convertArgs, resultToPlain } from '../conversion/converter';
 import { ErrorCodes } from '../errors/error-codes';
 import { CallTimeoutError, DefinitionError, PayloadValidationError, PluginError, StartError } from '../errors/plugin-error';
 import { DeadlineWatch, parseDeadline, type Expiring } from '../protocol/deadline';
+import { Link, LinkedList } from '../protocol/linked-list';
 import {
   ERROR_HEADER,
   FAILED_LINE,
@@ -122,6 +123,9 @@ class CallState implements CallContext, Expiring {
   /** Still counted in flight: not yet answered, and its caller still there. */
   counted = true;
   route = '';
+  /** Its place among the server's calls, and under the deadline watch. */
+  readonly callLink: Link<CallState> = new Link<CallState>(this);
+  readonly deadlineLink: Link<Expiring> = new Link<Expiring>(this);
   private controller: AbortController | undefined;
   private abortReason: unknown;
   private aborted = false;
@@ -223,7 +227,7 @@ class PluginHttpServer implements PluginServer {
   private closing: Promise<void> | undefined;
   private resolveClosed!: () => void;
   private socketIno: number | undefined;
-  private readonly calls = new Set<CallState>();
+  private readonly calls = new LinkedList<CallState>();
   private idleWaiter: (() => void) | undefined;
   private readonly cleanups: Array<() => void> = [];
   /** `Bearer <token>`, when the plugin has a token. */
@@ -340,7 +344,7 @@ class PluginHttpServer implements PluginServer {
       clearTimeout(timer);
       this.idleWaiter = undefined;
     }
-    for (const call of this.calls) call.abort(new Error('plugin server is closing'));
+    for (const call of this.calls.values()) call.abort(new Error('plugin server is closing'));
     this.server.closeAllConnections();
     await stopped;
     this.removeSocket();
@@ -428,7 +432,7 @@ class PluginHttpServer implements PluginServer {
     this.inflight++;
     const state = new CallState(this, req, res, entry, this.expectedAuthorization !== undefined);
     state.route = route;
-    this.calls.add(state);
+    this.calls.add(state.callLink);
     res.once('close', () => {
       // A call stops counting as in flight once it is answered or its caller is gone (a
       // host that died): a graceful close waits for callers, not for abandoned work.
@@ -493,7 +497,7 @@ class PluginHttpServer implements PluginServer {
   private release(state: CallState): void {
     if (!state.counted) return;
     state.counted = false;
-    this.calls.delete(state);
+    this.calls.delete(state.callLink);
     deadlines.delete(state);
     if (--this.inflight === 0) this.idleWaiter?.();
   }

@@ -1,9 +1,17 @@
 // One timer for many deadlines: entries expire in deadline order, whatever order they
 // were added in; removed entries never expire; no timer is left behind.
 import { DeadlineWatch, type Expiring } from '../../lib/protocol/deadline';
+import { Link } from '../../lib/protocol/linked-list';
+
+/** An entry with its link, as Call and the server's CallState make them. */
+function expiring(expiresAt: number, expire: () => void): Expiring {
+  const e = { expiresAt, expire } as Expiring & { deadlineLink: Link<Expiring> };
+  e.deadlineLink = new Link<Expiring>(e);
+  return e;
+}
 
 function entry(inMs: number, expired: string[], name: string): Expiring & { readonly name: string } {
-  return { name, expiresAt: Date.now() + inMs, expire: () => expired.push(name) };
+  return Object.assign(expiring(Date.now() + inMs, () => expired.push(name)), { name });
 }
 
 function until(check: () => boolean): Promise<void> {
@@ -44,10 +52,12 @@ describe('DeadlineWatch', () => {
   it('expires a deadline already past at the next turn, and one added from an expire() callback', async () => {
     const watch = new DeadlineWatch();
     const expired: string[] = [];
-    watch.add({ expiresAt: Date.now() - 5, expire: () => {
-      expired.push('past');
-      watch.add(entry(20, expired, 'chained'));
-    } });
+    watch.add(
+      expiring(Date.now() - 5, () => {
+        expired.push('past');
+        watch.add(entry(20, expired, 'chained'));
+      }),
+    );
     await until(() => expired.length === 2);
     expect(expired).toEqual(['past', 'chained']);
   });
