@@ -1,5 +1,4 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { StartError } from '../errors/plugin-error';
 import { MAX_SOCKET_PATH_BYTES } from '../protocol/constants';
@@ -24,7 +23,8 @@ function tooLong(path: string): boolean {
 
 /** Makes a fresh private directory (mode 0700) for the socket. */
 function privateSocket(): { socket: string; dir: string } {
-  for (const base of [tmpdir(), '/tmp']) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- host-only: not loaded by a plugin importing plugwire
+  for (const base of [(require('node:os') as typeof import('node:os')).tmpdir(), '/tmp']) {
     const dir = mkdtempSync(join(base, 'plugwire-'));
     const socket = join(dir, SOCKET_NAME);
     if (!tooLong(socket)) return { socket, dir };
