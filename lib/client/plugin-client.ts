@@ -120,6 +120,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export interface ClientInit {
   readonly starter: Starter;
   readonly socket: string;
+  /** The private directory start() made for the socket, if it did. */
+  readonly socketDir?: string;
   readonly config: PluginConfig;
   readonly onClose?: () => void;
 }
@@ -141,6 +143,7 @@ export interface ClientInit {
 export class PluginClient {
   /** The socket path the plugin listens on. */
   readonly socket: string;
+  private readonly socketDir: string | undefined;
   /** The plugin's name, from its starter. */
   readonly name: string;
   /** The configuration in force. */
@@ -170,6 +173,7 @@ export class PluginClient {
     this.starter = init.starter;
     this.name = init.starter.name;
     this.socket = init.socket;
+    this.socketDir = init.socketDir;
     this.config = init.config;
     this.onCloseHook = init.onClose;
     // Calls waiting for a start or a back-off listen to it: as many listeners as calls is not a leak.
@@ -477,6 +481,7 @@ export class PluginClient {
     try {
       instance = await this.starter.start({
         socket: this.socket,
+        socketDir: this.socketDir,
         startTimeout: this.config.startTimeout,
         terminationGrace: this.config.terminationGrace,
         signal: this.closeController.signal,

@@ -73,6 +73,7 @@ export async function start(starter: Starter, socket?: string, config?: PluginCo
   const client = new PluginClient({
     starter,
     socket: path,
+    socketDir: dir,
     config: resolved,
     onClose: () => {
       if (dir === undefined) return;

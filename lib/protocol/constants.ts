@@ -19,6 +19,14 @@ export const LIFELINE_ENV = 'PLUGWIRE_LIFELINE_FD';
  */
 export const TOKEN_ENV = 'PLUGWIRE_TOKEN';
 
+/**
+ * The environment variable that names the private directory a plugwire host made for
+ * the plugin's socket (`start()` without a socket path). A plugin whose host died (its
+ * lifeline closed) removes it, once empty, after its socket file: a host killed with
+ * SIGKILL cannot. A version 1 plugin never reads it. @internal
+ */
+export const SOCKET_DIR_ENV = 'PLUGWIRE_SOCKET_DIR';
+
 /** Routes under this prefix are reserved for plugwire's own endpoints. @internal */
 export const RESERVED_ROUTE_PREFIX = '/.plugwire';
 

@@ -1,6 +1,7 @@
 import { STATUS_CODES, createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import { chmodSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { convertArgs, resultToPlain } from '../conversion/converter';
 import { ErrorCodes } from '../errors/error-codes';
 import { CallTimeoutError, DefinitionError, PayloadValidationError, PluginError, StartError } from '../errors/plugin-error';
@@ -10,6 +11,7 @@ import {
   ERROR_HEADER,
   FAILED_LINE,
   LIFELINE_ENV,
+  SOCKET_DIR_ENV,
   MAX_SOCKET_PATH_BYTES,
   READY_LINE,
   SOCKET_ENV,
@@ -227,6 +229,8 @@ class PluginHttpServer implements PluginServer {
   private closing: Promise<void> | undefined;
   private resolveClosed!: () => void;
   private socketIno: number | undefined;
+  /** The directory the host made for the socket, to remove after it once the host is gone. */
+  private orphanedDir: string | undefined;
   private readonly calls = new LinkedList<CallState>();
   private idleWaiter: (() => void) | undefined;
   private readonly cleanups: Array<() => void> = [];
@@ -306,18 +310,25 @@ class PluginHttpServer implements PluginServer {
       this.cleanups.push(() => process.off(signal, shutdown));
     }
     const fd = Number(process.env[LIFELINE_ENV]);
-    // The variable names a descriptor of this process only: children must not inherit it.
+    const socketDir = process.env[SOCKET_DIR_ENV];
+    // The variables name things of this process only: children must not inherit them.
     delete process.env[LIFELINE_ENV];
+    delete process.env[SOCKET_DIR_ENV];
     if (Number.isInteger(fd) && fd > 2) {
+      // The host died: nobody else will remove the directory it made for the socket.
+      const hostGone = (): void => {
+        if (socketDir !== undefined && dirname(this.socket) === socketDir) this.orphanedDir = socketDir;
+        shutdown();
+      };
       try {
         const lifeline = new Socket({ fd, readable: true, writable: false });
-        lifeline.on('error', shutdown);
-        lifeline.on('close', shutdown);
+        lifeline.on('error', hostGone);
+        lifeline.on('close', hostGone);
         lifeline.on('data', () => undefined); // the host never writes; reading lets EOF arrive
         lifeline.unref();
         this.cleanups.push(() => {
-          lifeline.off('close', shutdown);
-          lifeline.off('error', shutdown);
+          lifeline.off('close', hostGone);
+          lifeline.off('error', hostGone);
           lifeline.destroy();
         });
       } catch {
@@ -348,6 +359,13 @@ class PluginHttpServer implements PluginServer {
     this.server.closeAllConnections();
     await stopped;
     this.removeSocket();
+    if (this.orphanedDir !== undefined) {
+      try {
+        rmdirSync(this.orphanedDir); // only if empty: anything else in it is not ours
+      } catch {
+        // not empty, or already gone
+      }
+    }
     this.resolveClosed();
   }
 

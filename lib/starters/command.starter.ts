@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { PluginLogger } from '../client/config';
 import { StartError } from '../errors/plugin-error';
-import { FAILED_LINE, LIFELINE_ENV, READY_LINE, SOCKET_ENV, TOKEN_ENV } from '../protocol/constants';
+import { FAILED_LINE, LIFELINE_ENV, READY_LINE, SOCKET_DIR_ENV, SOCKET_ENV, TOKEN_ENV } from '../protocol/constants';
 import { removeStaleSocket } from '../protocol/socket-probe';
 import { trackChild, untrackChild } from './process-registry';
 import type { PluginExit, StartContext, StartedPlugin, Starter } from './starter';
@@ -114,6 +114,7 @@ class CommandStarter implements Starter {
         [SOCKET_ENV]: context.socket,
         [TOKEN_ENV]: context.token,
         [LIFELINE_ENV]: '3',
+        ...(context.socketDir === undefined ? {} : { [SOCKET_DIR_ENV]: context.socketDir }),
       },
       // fd 3 is the lifeline: the plugin exits when it closes, i.e. when this host dies.
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],

@@ -10,6 +10,11 @@ export interface PluginExit {
 export interface StartContext {
   /** The socket path the plugin must listen on (for a process: `PLUGIN_SOCKET`). */
   readonly socket: string;
+  /**
+   * The private directory plugwire made for the socket, when it made one. A process is
+   * told in `PLUGWIRE_SOCKET_DIR`, so that it removes the directory if its host dies.
+   */
+  readonly socketDir?: string;
   /** Time the plugin has to become ready, ms. */
   readonly startTimeout: number;
   /** Time between SIGTERM and SIGKILL when terminating, ms. */

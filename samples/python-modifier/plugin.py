@@ -689,6 +689,8 @@ def main():
     # The token and the lifeline are this process's alone: its children must not inherit them.
     token = os.environ.pop('PLUGWIRE_TOKEN', '')
     lifeline = os.environ.pop('PLUGWIRE_LIFELINE_FD', '')
+    socket_dir = os.environ.pop('PLUGWIRE_SOCKET_DIR', '')
+    host_gone = threading.Event()
     if token:
         Handler.token = f'Bearer {token}'.encode('latin-1')
 
@@ -721,6 +723,7 @@ def main():
                     pass
             except OSError:
                 pass
+            host_gone.set()
             stop()
 
         try:
@@ -745,6 +748,12 @@ def main():
             os.unlink(path)
     except FileNotFoundError:
         pass
+    # The host died: nobody else removes the directory it made for the socket (if empty).
+    if host_gone.is_set() and socket_dir and os.path.dirname(path) == socket_dir:
+        try:
+            os.rmdir(socket_dir)
+        except OSError:
+            pass
     sys.exit(0)
 
 

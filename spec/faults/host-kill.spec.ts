@@ -1,8 +1,9 @@
 // Fault: the host killed with SIGKILL (no exit handler runs) while it has three plugins
 // running, one idle, one busy with a long call, one already restarted once. All three
-// plugin processes end within a few seconds, and remove their socket files: the idle ones
-// at once, the busy one once its call has had the server's grace period (serve()'s
-// `grace`, 5 s by default) to finish.
+// plugin processes end within a few seconds, and remove their socket files and the
+// private directories start() made for them (PLUGWIRE_SOCKET_DIR): the idle ones at once,
+// the busy one once its call has had the server's grace period (serve()'s `grace`, 5 s by
+// default) to finish.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fixture, pidAlive, removeDir, spawnNode, waitFor, waitForPidGone, type Spawned } from '../support/host-helpers';
@@ -21,14 +22,14 @@ describe('a host killed with SIGKILL', () => {
     }
     for (const { pid, socket } of plugins) {
       if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
-      // start() made a private directory per socket; the dead host could not remove it.
+      // Should a plugin not have removed the private directory start() made, the test does.
       removeDir(path.dirname(socket));
     }
     host = undefined;
     plugins = [];
   });
 
-  it('with 3 plugins running (idle, busy with a 30 s call, restarted once): the idle and the restarted one exit within 2 s, the busy one within its 5 s grace, and all remove their socket files', async () => {
+  it('with 3 plugins running (idle, busy with a 30 s call, restarted once): the idle and the restarted one exit within 2 s, the busy one within its 5 s grace, and all remove their socket files and directories', async () => {
     host = spawnNode([fixture('fault-host')]);
     const line = await host.line(/^plugins /);
     const fields = line.split(' ').slice(1);
@@ -49,5 +50,6 @@ describe('a host killed with SIGKILL', () => {
     expect(restarted).toBeLessThan(2000);
     expect(busy).toBeLessThan(GRACE + 1500);
     await waitFor(() => plugins.every(({ socket }) => !existsSync(socket)), 1000, 'the socket files to be removed');
+    await waitFor(() => plugins.every(({ socket }) => !existsSync(path.dirname(socket))), 1000, 'the socket directories to be removed');
   });
 });

@@ -332,7 +332,7 @@ describe('samples/python-modifier: the Modifier plugin in Python', () => {
     }
   });
 
-  it('dies with its host: SIGKILL the host, and the python process exits and removes its socket', async () => {
+  it('dies with its host: SIGKILL the host, and the python process exits and removes its socket and its directory', async () => {
     const host = spawnNode([fixture('python-host'), PLUGIN]);
     let plugin: { pid: number; socket: string } | undefined;
     try {
@@ -345,6 +345,7 @@ describe('samples/python-modifier: the Modifier plugin in Python', () => {
       await waitForPidGone(plugin.pid, 5000);
       const { socket: file } = plugin;
       await waitFor(() => !existsSync(file), 1000, 'the socket file to be removed');
+      await waitFor(() => !existsSync(path.dirname(file)), 1000, 'the socket directory to be removed');
     } finally {
       if (host.child.exitCode === null && host.child.signalCode === null) {
         host.child.kill('SIGKILL');
@@ -352,7 +353,7 @@ describe('samples/python-modifier: the Modifier plugin in Python', () => {
       }
       if (plugin) {
         if (pidAlive(plugin.pid)) process.kill(plugin.pid, 'SIGKILL');
-        removeDir(path.dirname(plugin.socket)); // the dead host could not remove its socket directory
+        removeDir(path.dirname(plugin.socket)); // in case the plugin did not
       }
     }
   });
