@@ -75,10 +75,10 @@ export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /**
-   * @internal Nest's last init hook: the plugins start once every provider is made and
-   * every onModuleInit hook has run, so that an application whose start fails before
-   * has no process to leave behind. A provider that calls a plugin earlier (in its own
-   * onModuleInit) starts that plugin through the proxy.
+   * Nest's last init hook, not to be called by hand: the plugins start once every
+   * provider is made and every onModuleInit hook has run, so that an application whose
+   * start fails before has no process to leave behind. A provider that calls a plugin
+   * earlier (in its own onModuleInit) starts that plugin through the proxy.
    */
   async onApplicationBootstrap(): Promise<void> {
     await this.startEager();
@@ -95,7 +95,7 @@ export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationSh
     return [...found];
   }
 
-  /** @internal Nest's shutdown hook. */
+  /** Nest's shutdown hook, not to be called by hand: terminates the plugins. */
   async onApplicationShutdown(): Promise<void> {
     await this.close();
   }

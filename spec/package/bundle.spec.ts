@@ -5,7 +5,8 @@
 // exports, `plugwire/nest` and the command sharing the bundle's classes (a second copy
 // of a module would mean a second PluginError class), and the package's self-reference.
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 const ROOT = path.join(__dirname, '../..');
@@ -91,4 +92,59 @@ describe('the built package', () => {
     visit(path.join(ROOT, 'lib'));
     expect(decorated).toEqual([]);
   });
+
+  it('has declaration files that type-check in a project that checks libraries too (skipLibCheck off)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pw-dts-'));
+    try {
+      writeFileSync(
+        path.join(dir, 'consumer.ts'),
+        `import { connect, Method, Plugin, PluginError, serve, startWithCommand, stub, type Remote } from 'plugwire';
+import { InjectPlugin, PlugwireHealthIndicator, PlugwireModule, PlugwireRegistry, servePlugins } from 'plugwire/nest';
+
+@Plugin('consumer')
+export class Consumer {
+  @Method('/shout')
+  shout(text: string): Promise<string> {
+    return stub(text);
+  }
+}
+
+export async function use(): Promise<string> {
+  const { plugin, term } = await connect(Consumer, startWithCommand('node', ['plugin.js']));
+  const remote: Remote<Consumer> = plugin;
+  const text: string = await remote.shout('hi');
+  await term();
+  void [serve, PluginError, InjectPlugin, PlugwireHealthIndicator, PlugwireModule, PlugwireRegistry, servePlugins];
+  return text;
+}
+`,
+      );
+      const dist = path.join(ROOT, 'dist/lib');
+      writeFileSync(
+        path.join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            module: 'node16',
+            moduleResolution: 'node16',
+            strict: true,
+            experimentalDecorators: true,
+            emitDecoratorMetadata: true,
+            noEmit: true,
+            skipLibCheck: false,
+            types: ['node'],
+            typeRoots: [path.join(ROOT, 'node_modules/@types')],
+            paths: { plugwire: [path.join(dist, 'index.d.ts')], 'plugwire/nest': [path.join(dist, 'nest/index.d.ts')] },
+          },
+          files: ['consumer.ts'],
+        }),
+      );
+      const output = await new Promise<string>((resolve) => {
+        execFile(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir], (error, stdout, stderr) => resolve(error ? `${stdout}${stderr}` : ''));
+      });
+      expect(output).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
