@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { rmSync } from 'node:fs';
 import type { Pool } from 'undici';
 import { Call, type CallOwner, type Exchange } from './call';
 import { convertArgs, convertResult } from '../conversion/converter';
@@ -17,6 +18,7 @@ import { ERROR_HEADER, EXTENSION_VERSION, VERSION_HEADER } from '../protocol/con
 import { formatDeadline } from '../protocol/deadline';
 import { LinkedList } from '../protocol/linked-list';
 import { isListening, removeStaleSocket } from '../protocol/socket-probe';
+import { untrackDirectory } from '../starters/process-registry';
 import { fromWireError } from '../protocol/wire-error';
 import type { StartedPlugin, Starter } from '../starters/starter';
 import type { PluginConfig } from './config';
@@ -120,10 +122,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export interface ClientInit {
   readonly starter: Starter;
   readonly socket: string;
-  /** The private directory start() made for the socket, if it did. */
+  /** The private directory start() made for the socket, if it did: removed by close(). */
   readonly socketDir?: string;
   readonly config: PluginConfig;
-  readonly onClose?: () => void;
 }
 
 /**
@@ -153,7 +154,6 @@ export class PluginClient {
   private readonly pool: Pool;
   private headers: Record<string, string>;
   private readonly closeController = new AbortController();
-  private readonly onCloseHook: (() => void) | undefined;
   private instance: StartedPlugin | undefined;
   private generation = 0;
   private currentState: PluginState = 'starting';
@@ -175,7 +175,6 @@ export class PluginClient {
     this.socket = init.socket;
     this.socketDir = init.socketDir;
     this.config = init.config;
-    this.onCloseHook = init.onClose;
     // Calls waiting for a start or a back-off listen to it: as many listeners as calls is not a leak.
     setMaxListeners(0, this.closeController.signal);
     this.headers = BASE_HEADERS;
@@ -529,7 +528,10 @@ export class PluginClient {
     } finally {
       this.currentState = 'closed';
       await this.pool.destroy().catch(() => undefined);
-      this.onCloseHook?.();
+      if (this.socketDir !== undefined) {
+        rmSync(this.socketDir, { recursive: true, force: true });
+        untrackDirectory(this.socketDir);
+      }
     }
   }
 }

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { StartError } from '../errors/plugin-error';
 import { MAX_SOCKET_PATH_BYTES } from '../protocol/constants';
-import { trackDirectory, untrackDirectory } from '../starters/process-registry';
+import { trackDirectory } from '../starters/process-registry';
 import type { Starter } from '../starters/starter';
 import { resolveConfig, type PluginConfigInput } from './config';
 import { PluginClient } from './plugin-client';
@@ -75,11 +75,6 @@ export async function start(starter: Starter, socket?: string, config?: PluginCo
     socket: path,
     socketDir: dir,
     config: resolved,
-    onClose: () => {
-      if (dir === undefined) return;
-      rmSync(dir, { recursive: true, force: true });
-      untrackDirectory(dir);
-    },
   });
   await client.start();
   return { client, term: () => client.close() };
