@@ -25,18 +25,25 @@ interface TransformerStorage {
   readonly _transformMetadatas: Map<unknown, unknown>;
 }
 
+/**
+ * class-transformer's metadata storage. The package root does not export it; the module
+ * is small, and loading it does not load the rest. @internal
+ */
+export function classTransformerStorage(): typeof import('class-transformer/types/storage').defaultMetadataStorage {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('class-transformer/cjs/storage') as typeof import('class-transformer/types/storage')).defaultMetadataStorage;
+}
+
 let storage: TransformerStorage | null | undefined;
 
 /**
- * class-transformer's metadata storage, or `null` when it is not as expected (another
- * major version): then every conversion goes through class-transformer. The package root
- * does not export it; the module is small, and loading it does not load the rest.
+ * The storage as {@link TransformerStorage}, or `null` when it is not as expected
+ * (another major version): then every conversion goes through class-transformer.
  */
 function transformerStorage(): TransformerStorage | null {
   if (storage === undefined) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const found = (require('class-transformer/cjs/storage') as { defaultMetadataStorage?: Partial<TransformerStorage> }).defaultMetadataStorage;
+      const found = classTransformerStorage() as unknown as Partial<TransformerStorage> | undefined;
       const usable =
         found !== undefined &&
         typeof found.getStrategy === 'function' &&
@@ -52,25 +59,18 @@ function transformerStorage(): TransformerStorage | null {
   return storage;
 }
 
-const undecorated = new WeakMap<Type, boolean>();
-
 /**
  * Whether class-transformer has no metadata for a class or its ancestors, i.e. converts
- * it field by field without renaming, skipping or changing a field. Worked out once per
- * class: decorators run when a class is defined, before any of its values is converted.
+ * it field by field without renaming, skipping or changing a field.
  * @internal
  */
 export function withoutTransformerMetadata(type: Type): boolean {
-  let known = undecorated.get(type);
-  if (known === undefined) {
-    const found = transformerStorage();
-    known = found !== null && found.getStrategy(type) === 'none' && found.getExposedMetadatas(type).length === 0 && found.getExcludedMetadatas(type).length === 0;
-    for (let t: unknown = type; known && typeof t === 'function' && t !== Function.prototype; t = Object.getPrototypeOf(t)) {
-      if (found?._typeMetadatas.has(t) || found?._transformMetadatas.has(t)) known = false;
-    }
-    undecorated.set(type, known);
+  const found = transformerStorage();
+  if (found === null || found.getStrategy(type) !== 'none' || found.getExposedMetadatas(type).length > 0 || found.getExcludedMetadatas(type).length > 0) return false;
+  for (let t: unknown = type; typeof t === 'function' && t !== Function.prototype; t = Object.getPrototypeOf(t)) {
+    if (found._typeMetadatas.has(t) || found._transformMetadatas.has(t)) return false;
   }
-  return known;
+  return true;
 }
 
 const NATIVE = /\{\s*\[native code\]\s*\}\s*$/;
@@ -79,7 +79,8 @@ const plainClasses = new WeakMap<Type, boolean>();
 /**
  * Whether the fast paths may take a class: no class-transformer metadata, and no built-in
  * class (String, Date, Map, an Array subclass...) in its chain but Object, which
- * class-transformer and JSON.stringify treat each their own way. Once per class.
+ * class-transformer and JSON.stringify treat each their own way. Worked out once per
+ * class: decorators run when a class is defined, before any of its values is converted.
  */
 function plainClass(type: Type): boolean {
   let known = plainClasses.get(type);

@@ -1,3 +1,4 @@
+import { classTransformerStorage } from '../conversion/transformer';
 import type { MethodDefinition, ParamDefinition, Type } from '../metadata/method-definition';
 import { EXTENSION_VERSION } from '../protocol/constants';
 
@@ -70,11 +71,9 @@ interface SchemaTools {
  * class-validator, which a plugin without DTOs otherwise never needs.
  */
 function schemaTools(): SchemaTools {
-  /* eslint-disable @typescript-eslint/no-require-imports */
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { targetConstructorToSchema, validationMetadatasToSchemas } = require('class-validator-jsonschema') as typeof import('class-validator-jsonschema');
-  const { defaultMetadataStorage } = require('class-transformer/cjs/storage') as typeof import('class-transformer/types/storage');
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  const options = { refPointerPrefix: '#/definitions/', classTransformerMetadataStorage: defaultMetadataStorage };
+  const options = { refPointerPrefix: '#/definitions/', classTransformerMetadataStorage: classTransformerStorage() };
   return {
     of: (type) => targetConstructorToSchema(type, options) as JsonSchema,
     byName: validationMetadatasToSchemas(options) as Record<string, JsonSchema>,
