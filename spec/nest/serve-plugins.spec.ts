@@ -21,6 +21,7 @@ import {
 import { servePlugins } from 'plugwire/nest';
 import { Greeting, Modifier } from '../../samples/modifier/contract';
 import { PluginModule } from '../../samples/nest-plugin/plugin.module';
+import { EmptyModule } from '../fixtures/nest-empty-plugin';
 import { collectingLogger, fixture, pidAlive, rejectionOf, removeDir, tempDir, waitForPidGone, type CollectingLogger } from '../support/host-helpers';
 
 const NEST_PLUGIN = path.join(__dirname, '../../dist/samples/nest-plugin/main.js');
@@ -84,16 +85,6 @@ describe('servePlugins(): a context without a plugin provider', () => {
   let dir: string | undefined;
   let app: INestApplicationContext | undefined;
   let connection: Connection<Modifier> | undefined;
-
-  @Injectable()
-  class Clock {
-    now(): number {
-      return Date.now();
-    }
-  }
-
-  @Module({ providers: [Clock] })
-  class EmptyModule {}
 
   beforeEach(() => {
     dir = tempDir();
