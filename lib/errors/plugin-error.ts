@@ -149,12 +149,23 @@ export class StartError extends PluginError {
   readonly exitCode?: number | null;
   /** The signal, when the plugin was killed before it was ready. */
   readonly signal?: NodeJS.Signals | null;
+  /**
+   * The end of what the plugin wrote to standard error before the start failed (at most
+   * the last 20 lines and 4096 characters), for a plugin that ran as a process; `''` when
+   * it wrote nothing. The message shows it too.
+   */
+  readonly stderr?: string;
 
-  constructor(message: string, reason: StartFailure, options: PluginErrorOptions & { exitCode?: number | null; signal?: NodeJS.Signals | null } = {}) {
+  constructor(
+    message: string,
+    reason: StartFailure,
+    options: PluginErrorOptions & { exitCode?: number | null; signal?: NodeJS.Signals | null; stderr?: string } = {},
+  ) {
     super('PLUGWIRE_START', message, options);
     this.reason = reason;
     if (options.exitCode !== undefined) this.exitCode = options.exitCode;
     if (options.signal !== undefined) this.signal = options.signal;
+    if (options.stderr !== undefined) this.stderr = options.stderr;
   }
 }
 

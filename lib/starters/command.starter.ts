@@ -1,16 +1,21 @@
 import type { ChildProcess } from 'node:child_process';
-import { basename } from 'node:path';
-import type { Readable } from 'node:stream';
+import { basename, dirname, resolve as resolvePath } from 'node:path';
 import type { PluginLogger } from '../client/config';
 import { StartError } from '../errors/plugin-error';
 import { FAILED_LINE, LIFELINE_ENV, READY_LINE, SOCKET_DIR_ENV, SOCKET_ENV, TOKEN_ENV } from '../protocol/constants';
-import { removeStaleSocket } from '../protocol/socket-probe';
+import { isListening, removeStaleSocket } from '../protocol/socket-probe';
+import { OutputTail, readLines, type LineReader } from './plugin-output';
 import { trackChild, untrackChild } from './process-registry';
 import type { PluginExit, StartContext, StartedPlugin, Starter } from './starter';
 
 /** Options of {@link startWithCommand}. */
 export interface CommandOptions {
-  /** The plugin's name, the prefix of its output lines. Default: the script or command's base name. */
+  /**
+   * The plugin's name, the prefix of its output lines and the name in errors. Default: the
+   * base name of the script (for `node`) or command, without `.js`; for a name that says
+   * nothing (`plugin`, `index`, `main`) the nearest folder whose name does, so that
+   * `dist/samples/modifier/plugin.js` is `modifier`.
+   */
   readonly name?: string;
   /** Environment added to the host's own (which the plugin inherits, as in Go). */
   readonly env?: NodeJS.ProcessEnv;
@@ -32,6 +37,26 @@ const FORWARD: PluginLogger = {
 // Go reuses a process it started earlier on the same socket path; so does plugwire.
 const running = new Map<string, CommandPlugin>();
 
+/**
+ * How long the output pipes of a plugin that exited are still read. Usually they end at
+ * once; the plugin's own children may hold them open, and then they are let go.
+ */
+const PIPE_DRAIN_MS = 250;
+
+/** Closes the pipes to a process that exited, once what it wrote has been read. */
+function releasePipes(child: ChildProcess): void {
+  child.stdio.forEach((stream, fd) => {
+    if (!stream || stream.destroyed) return;
+    if (fd !== 1 && fd !== 2) {
+      stream.destroy();
+      return;
+    }
+    const timer = setTimeout(() => stream.destroy(), PIPE_DRAIN_MS);
+    timer.unref();
+    stream.once('close', () => clearTimeout(timer));
+  });
+}
+
 class CommandPlugin implements StartedPlugin {
   readonly exited: Promise<PluginExit>;
   private terminating: Promise<void> | undefined;
@@ -42,8 +67,7 @@ class CommandPlugin implements StartedPlugin {
       const done = (code: number | null, signal: NodeJS.Signals | null): void => {
         if (this.exit) return;
         this.exit = { code, signal };
-        // The pipes may be held open by the plugin's own children: let go of them.
-        for (const stream of child.stdio) stream?.destroy();
+        releasePipes(child);
         untrackChild(child);
         resolve(this.exit);
       };
@@ -78,14 +102,6 @@ class CommandPlugin implements StartedPlugin {
   }
 }
 
-function lines(stream: Readable | null, onLine: (line: string) => void): void {
-  if (!stream) return;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- host-only: not loaded by a plugin importing plugwire
-  const reader = (require('node:readline') as typeof import('node:readline')).createInterface({ input: stream, crlfDelay: Infinity });
-  reader.on('line', onLine);
-  stream.once('close', () => reader.close());
-}
-
 async function clearStaleSocket(socket: string): Promise<void> {
   const state = await removeStaleSocket(socket);
   if (state === 'not-a-socket') {
@@ -96,12 +112,38 @@ async function clearStaleSocket(socket: string): Promise<void> {
   }
 }
 
+// Names that do not tell one plugin from another: look at the folders above instead.
+const GENERIC_NAMES = new Set(['plugin', 'plugins', 'index', 'main', 'server', 'app', 'dist', 'build', 'out', 'lib', 'src', 'bin']);
+
+/** The name of a plugin started as `command args`, when none was given. */
+function defaultName(command: string, args: readonly string[], cwd: string | undefined): string {
+  const node = /^node(js)?$|\/node$/.test(command);
+  // node -e '...': the code is no name.
+  if (node && /^(-e|-p|--eval|--print)$/.test(args[0] ?? '')) return 'node';
+  const script = node ? args.find((a) => !a.startsWith('-')) : undefined;
+  const file = script ?? command;
+  const name = basename(file).replace(/\.[cm]?js$/, '');
+  if (!GENERIC_NAMES.has(name.toLowerCase())) return name;
+  let dir = dirname(resolvePath(cwd ?? process.cwd(), file));
+  for (let depth = 0; depth < 4 && dir !== dirname(dir); depth++, dir = dirname(dir)) {
+    if (!GENERIC_NAMES.has(basename(dir).toLowerCase())) return basename(dir);
+  }
+  return name;
+}
+
+/** What the error of a start that timed out adds: the line the plugin left unfinished, if any. */
+function unfinishedLine(partial: string): string {
+  if (partial === '') return '';
+  if (partial.endsWith(READY_LINE)) return `. It printed '${READY_LINE}' without a newline after it: the line must end with one`;
+  const shown = partial.length > 200 ? `…${partial.slice(-199)}` : partial;
+  return `. Its standard output ends with text that has no newline: ${JSON.stringify(shown)}`;
+}
+
 class CommandStarter implements Starter {
   readonly name: string;
 
   constructor(private readonly command: string, private readonly args: readonly string[], private readonly options: CommandOptions) {
-    const script = args.find((a) => !a.startsWith('-'));
-    this.name = options.name ?? basename(/^node(js)?$|\/node$/.test(command) && script ? script : command).replace(/\.[cm]?js$/, '');
+    this.name = options.name ?? defaultName(command, args, options.cwd);
   }
 
   private spawn(context: StartContext): ChildProcess {
@@ -135,47 +177,8 @@ class CommandStarter implements Starter {
     }
     trackChild(child);
     const plugin = new CommandPlugin(child, context.terminationGrace, context.token);
-    const logger = this.options.logger === false ? undefined : (this.options.logger ?? FORWARD);
-    const prefix = `[${this.name}] `;
-
-    let ready = false;
     try {
-      await new Promise<void>((resolve, reject) => {
-        const fail = (error: StartError): void => {
-          cleanup();
-          reject(error);
-        };
-        const onExit = (code: number | null, signal: NodeJS.Signals | null): void =>
-          fail(new StartError(`plugin ${this.name} exited before it was ready (${signal ? `signal ${signal}` : `code ${code}`})`, 'exited', { exitCode: code, signal }));
-        const onError = (error: Error): void =>
-          fail(new StartError(`plugin ${this.name} could not be started: ${error.message}`, 'spawn', { cause: error }));
-        const onAbort = (): void => fail(new StartError(`start of ${this.name} was cancelled`, 'aborted'));
-        const timer = setTimeout(
-          () => fail(new StartError(`plugin ${this.name} did not print '${READY_LINE}' within ${context.startTimeout} ms`, 'timeout')),
-          context.startTimeout,
-        );
-        const cleanup = (): void => {
-          clearTimeout(timer);
-          child.off('exit', onExit);
-          child.off('error', onError);
-          context.signal.removeEventListener('abort', onAbort);
-        };
-        child.once('exit', onExit);
-        child.once('error', onError);
-        context.signal.addEventListener('abort', onAbort, { once: true });
-        lines(child.stdout, (line) => {
-          if (!ready && line === READY_LINE) {
-            ready = true;
-            cleanup();
-            resolve();
-          } else if (!ready && line === FAILED_LINE) {
-            fail(new StartError(`plugin ${this.name} failed to listen on ${context.socket}`, 'failed-line'));
-          } else {
-            logger?.log(prefix + line);
-          }
-        });
-        lines(child.stderr, (line) => logger?.error(prefix + line));
-      });
+      await this.ready(child, context);
     } catch (error) {
       child.on('error', () => undefined);
       await plugin.term();
@@ -190,6 +193,100 @@ class CommandStarter implements Starter {
     });
     return plugin;
   }
+
+  /**
+   * Reads the plugin's output until it is ready: resolves at the ready line, rejects when
+   * it fails, exits, or the start times out or is cancelled. Every other line is forwarded,
+   * then and afterwards; the end of standard error goes into the error of a failed start.
+   */
+  private ready(child: ChildProcess, context: StartContext): Promise<void> {
+    const logger = this.options.logger === false ? undefined : (this.options.logger ?? FORWARD);
+    const prefix = `[${this.name}] `;
+    const stderrTail = new OutputTail();
+    let settled = false;
+
+    return new Promise<void>((resolve, reject) => {
+      const cleanup = (): void => {
+        settled = true;
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        child.off('error', onError);
+        context.signal.removeEventListener('abort', onAbort);
+      };
+      const succeed = (): void => {
+        if (settled) return;
+        cleanup();
+        resolve();
+      };
+      const fail = (message: string, reason: StartError['reason'], options: ConstructorParameters<typeof StartError>[2] = {}): void => {
+        if (settled) return;
+        cleanup();
+        reject(new StartError(message + stderrTail.describe('its standard error'), reason, { ...options, stderr: stderrTail.text }));
+      };
+
+      const stdout: LineReader = readLines(child.stdout, (line) => {
+        if (settled) logger?.log(prefix + line);
+        else if (line === READY_LINE) succeed();
+        else if (line === FAILED_LINE) fail(`plugin ${this.name} failed to listen on ${context.socket}`, 'failed-line');
+        else if (line.endsWith(READY_LINE)) this.readyAfterText(line, context.socket, succeed, () => settled, logger);
+        else logger?.log(prefix + line);
+      });
+      const stderr = readLines(child.stderr, (line) => {
+        if (!settled) stderrTail.push(line);
+        logger?.error(prefix + line);
+      });
+
+      // Wait for the pipes to end, so that the plugin's last words are in the error.
+      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+        void Promise.all([stdout.closed, stderr.closed]).then(() => fail(this.exitMessage(code, signal), 'exited', { exitCode: code, signal }));
+      };
+      const onError = (error: Error): void => fail(`plugin ${this.name} could not be started: ${error.message}`, 'spawn', { cause: error });
+      const onAbort = (): void => fail(`start of ${this.name} was cancelled`, 'aborted');
+      const timer = setTimeout(
+        () =>
+          fail(
+            `plugin ${this.name} did not print '${READY_LINE}' within ${context.startTimeout} ms: check that it calls serve() ` +
+              'and that nothing before it waits forever (a plugin in another language must write the line to standard output and flush it)' +
+              unfinishedLine(stdout.partial()),
+            'timeout',
+          ),
+        context.startTimeout,
+      );
+      child.once('exit', onExit);
+      child.once('error', onError);
+      context.signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * A line that ends with the ready line: the plugin wrote text without a newline before
+   * serve() printed it (`process.stdout.write('loading... ')`). The Go host waits for an
+   * exact line in vain; plugwire accepts this one once the socket takes connections, so
+   * that a line that merely ends with those words (`waiting until plugin is ready`) is
+   * not taken for readiness.
+   */
+  private readyAfterText(line: string, socket: string, succeed: () => void, settled: () => boolean, logger: PluginLogger | undefined): void {
+    const prefix = `[${this.name}] `;
+    const text = line.slice(0, -READY_LINE.length);
+    void isListening(socket).then((listening) => {
+      if (listening && !settled()) {
+        if (text.trim() !== '') logger?.log(prefix + text.trimEnd());
+        succeed();
+      } else {
+        logger?.log(prefix + line);
+      }
+    });
+  }
+
+  /** Why the plugin's exit before its ready line failed the start, with a hint for the usual cause. */
+  private exitMessage(code: number | null, signal: NodeJS.Signals | null): string {
+    const message = `plugin ${this.name} exited before it was ready (${signal ? `signal ${signal}` : `code ${code}`})`;
+    if (code !== 0) return message;
+    return (
+      `${message}: the program ended without serving. Check that it calls serve(), and that nothing ends the process ` +
+      `before serve() has printed '${READY_LINE}' (such as process.exit() after a serve() that is not awaited)`
+    );
+  }
 }
 
 /**
@@ -202,12 +299,17 @@ class CommandStarter implements Starter {
  *
  * @remarks
  * The plugin gets the host's environment plus `PLUGIN_SOCKET`. plugwire waits for the
- * line `plugin is ready` (any output before it is fine), forwards every other line with
+ * line `plugin is ready` (any output before it is fine; so is text without a newline
+ * right before it, once the socket takes connections), forwards every other line with
  * the plugin's name in front, removes a stale socket file first (and refuses a path that
  * another process listens on), reuses a live process it started earlier on the same
  * socket, and terminates with SIGTERM, then SIGKILL after the grace period. A plugin
  * outlives neither the host's exit nor its death (even by SIGKILL): it watches a
  * lifeline pipe on file descriptor 3.
+ *
+ * A start that fails is a {@link StartError} whose message and `stderr` carry the last
+ * lines the plugin wrote to standard error (at most 20 lines, 4096 characters); an exit
+ * with code 0 before the ready line says that the program ended without serving.
  *
  * @example
  * ```ts

@@ -206,11 +206,104 @@ describe('startWithCommand()', () => {
       expect(pidAlive(pid)).toBe(false);
     });
 
+    it("carries the end of the plugin's standard error in the error: a module that cannot be found", async () => {
+      const script = path.join(dir, 'missing-module.js');
+      writeFileSync(script, "require('plugwire-no-such-module');\n");
+      const logger = collectingLogger();
+      const error = await rejectionOf(start(startWithCommand(process.execPath, [script], { logger }), socketPath()));
+      expectStartError(error, 'exited');
+      expect(error.exitCode).toBe(1);
+      expect(error.stderr).toMatch(/Cannot find module 'plugwire-no-such-module'/);
+      // Node's report of the missing module is about 20 lines; blank ones are left out.
+      expect(error.message).toMatch(/^plugin missing-module exited before it was ready \(code 1\)\n(the last 20 lines of )?its standard error( \(\d+ before them left out\))?:\n/);
+      expect(error.stderr).not.toMatch(/^\s*$/m);
+      expect(error.message).toMatch(/^ {2}Error: Cannot find module 'plugwire-no-such-module'$/m);
+      // Still forwarded as before, line by line.
+      expect(logger.errors).toContain("[missing-module] Error: Cannot find module 'plugwire-no-such-module'");
+    });
+
+    it('keeps only the last 20 lines of standard error, and says how many it left out', async () => {
+      const script = path.join(dir, 'many-lines.js');
+      writeFileSync(script, "for (let i = 1; i <= 100; i++) process.stderr.write(`stderr line ${i}\\n`);\nprocess.exit(1);\n");
+      const logger = collectingLogger();
+      const error = await rejectionOf(start(startWithCommand(process.execPath, [script], { logger }), socketPath()));
+      expectStartError(error, 'exited');
+      expect(error.stderr?.split('\n')).toEqual(Array.from({ length: 20 }, (_, i) => `stderr line ${81 + i}`));
+      expect(error.message).toContain('\nthe last 20 lines of its standard error (80 before them left out):\n  stderr line 81\n');
+      expect(error.message).toMatch(/ {2}stderr line 100$/);
+      expect(error.message).not.toMatch(/stderr line 80$/m);
+      expect(logger.errors).toHaveLength(100);
+    });
+
+    it('keeps at most 4096 characters of standard error, the latest', async () => {
+      const script = path.join(dir, 'long-lines.js');
+      writeFileSync(script, "for (let i = 0; i < 10; i++) process.stderr.write(String(i).repeat(1000) + '\\n');\nprocess.stderr.write('x'.repeat(9000));\nprocess.exit(2);\n");
+      const error = await rejectionOf(start(startWithCommand(process.execPath, [script], { logger: false }), socketPath()));
+      expectStartError(error, 'exited');
+      const stderr = error.stderr ?? '';
+      expect(stderr.length).toBeLessThanOrEqual(4096);
+      // The last line had no newline and was longer than the bound: its end is kept.
+      expect(stderr).toMatch(/^…x{4095}$/);
+    });
+
+    it('says that the program ended without serving when it exits with code 0 before the ready line', async () => {
+      const { starter, logger } = fixtureStarter('start-no-serve');
+      const error = await rejectionOf(start(starter, socketPath()));
+      expectStartError(error, 'exited');
+      expect(error.exitCode).toBe(0);
+      expect(error.stderr).toBe('');
+      expect(error.message).toBe(
+        "plugin start-no-serve exited before it was ready (code 0): the program ended without serving. Check that it calls serve(), and that nothing ends the process before serve() has printed 'plugin is ready' (such as process.exit() after a serve() that is not awaited)",
+      );
+      expect(logger.lines).toEqual(['[start-no-serve] configured']);
+    });
+
+    it('says in the timeout what to check, with the end of standard error', async () => {
+      const script = path.join(dir, 'stuck.js');
+      writeFileSync(script, "process.stderr.write('connecting to the database\\n');\nsetInterval(() => undefined, 60000);\n");
+      const error = await rejectionOf(start(startWithCommand(process.execPath, [script], { logger: false }), socketPath(), { startTimeout: 500 }));
+      expectStartError(error, 'timeout');
+      expect(error.message).toMatch(/^plugin stuck did not print 'plugin is ready' within 500 ms: check that it calls serve\(\)/);
+      expect(error.message).toMatch(/\nits standard error:\n {2}connecting to the database$/);
+      expect(error.stderr).toBe('connecting to the database');
+    });
+
     it("rejects with reason 'spawn' when the command does not exist", async () => {
       const starter = startWithCommand(path.join(dir, 'no-such-command'), [], { logger: false });
       const error = await rejectionOf(start(starter, socketPath()));
       expectStartError(error, 'spawn');
       expect(error.message).toMatch(/ENOENT/);
+    });
+  });
+
+  describe('a ready line after text without a newline', () => {
+    it("starts at once when the line is 'loading... plugin is ready', and forwards 'loading...'", async () => {
+      const { starter, logger } = fixtureStarter('start-partial-line');
+      const result = await start(starter, socketPath(), { startTimeout: 5000 });
+      started.push(result);
+      await expect(result.client.call('/echo', 'x')).resolves.toBe('x echoed');
+      expect(logger.lines).toEqual(['[start-partial-line] loading...']);
+    });
+
+    it('starts when the text before it was ended by a lone carriage return', async () => {
+      const { starter, logger } = fixtureStarter('start-partial-line', { env: { START_PARTIAL_TEXT: 'step 1\rstep 2\r' } });
+      const result = await start(starter, socketPath(), { startTimeout: 5000 });
+      started.push(result);
+      expect(logger.lines).toEqual(['[start-partial-line] step 1', '[start-partial-line] step 2']);
+    });
+
+    it('does not take a line that merely ends with the words for readiness while nothing listens', async () => {
+      const { starter, logger } = fixtureStarter('start-partial-line', { env: { START_PARTIAL_DECOY: '1' } });
+      const error = await rejectionOf(start(starter, socketPath(), { startTimeout: 800 }));
+      expectStartError(error, 'timeout');
+      expect(logger.lines).toEqual(['[start-partial-line] waiting until plugin is ready']);
+    });
+
+    it('says in the timeout that the ready line lacked its newline', async () => {
+      const { starter } = fixtureStarter('start-partial-line', { env: { START_PARTIAL_DECOY: '2' } });
+      const error = await rejectionOf(start(starter, socketPath(), { startTimeout: 500 }));
+      expectStartError(error, 'timeout');
+      expect(error.message).toContain("It printed 'plugin is ready' without a newline after it: the line must end with one");
     });
   });
 

@@ -1,0 +1,97 @@
+import type { Readable } from 'node:stream';
+
+/** A plugin's output stream read line by line. @internal */
+export interface LineReader {
+  /** Text after the last line break: output the plugin has not ended with a newline yet. */
+  readonly partial: () => string;
+  /** Settles once the stream has ended or was destroyed (its last line, if any, delivered). */
+  readonly closed: Promise<void>;
+}
+
+const BREAK = /[\r\n]/g;
+
+/**
+ * Calls `onLine` for each line of `stream`, as `node:readline` with `crlfDelay: Infinity`
+ * does (`\n`, `\r\n` and a lone `\r` end a line; the text after the last break is a line
+ * once the stream ends), but keeps the unfinished text visible through `partial()`, which
+ * readline hides: a start that fails can then say what the plugin printed without a newline.
+ * @internal
+ */
+export function readLines(stream: Readable | null, onLine: (line: string) => void): LineReader {
+  if (!stream) return { partial: () => '', closed: Promise.resolve() };
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    pending += chunk;
+    let start = 0;
+    BREAK.lastIndex = 0;
+    for (let match = BREAK.exec(pending); match; match = BREAK.exec(pending)) {
+      const at = match.index;
+      // A \r at the end of what has arrived may be the first half of \r\n.
+      if (pending[at] === '\r' && at + 1 === pending.length) break;
+      const line = pending.slice(start, at);
+      start = pending[at] === '\r' && pending[at + 1] === '\n' ? at + 2 : at + 1;
+      BREAK.lastIndex = start;
+      onLine(line);
+    }
+    pending = pending.slice(start);
+  });
+  const closed = new Promise<void>((resolve) => {
+    let flushed = false;
+    const flush = (): void => {
+      if (flushed) return;
+      flushed = true;
+      const rest = pending.endsWith('\r') ? pending.slice(0, -1) : pending;
+      pending = '';
+      if (rest !== '') onLine(rest);
+      resolve();
+    };
+    stream.once('end', flush);
+    stream.once('close', flush);
+  });
+  return { partial: () => pending, closed };
+}
+
+/**
+ * The last lines of a plugin's output, bounded in lines and characters, for the error of
+ * a start that failed.
+ * @internal
+ */
+export class OutputTail {
+  private readonly kept: string[] = [];
+  private size = 0;
+  private seen = 0;
+
+  constructor(
+    private readonly maxLines = 20,
+    private readonly maxChars = 4096,
+  ) {}
+
+  /** Adds a line; blank lines are left out, they would only take room. */
+  push(line: string): void {
+    if (line.trim() === '') return;
+    this.seen++;
+    const kept = line.length > this.maxChars ? `…${line.slice(line.length - this.maxChars + 1)}` : line;
+    this.kept.push(kept);
+    this.size += kept.length + 1;
+    while (this.kept.length > this.maxLines || this.size > this.maxChars + 1) this.size -= (this.kept.shift() ?? '').length + 1;
+  }
+
+  /** The kept lines, joined by `\n`. */
+  get text(): string {
+    return this.kept.join('\n');
+  }
+
+  /** How many lines were pushed but are no longer kept. */
+  get omitted(): number {
+    return this.seen - this.kept.length;
+  }
+
+  /** The kept lines as a paragraph for an error message: a heading, then each line indented. */
+  describe(what: string): string {
+    const text = this.text;
+    if (text === '') return '';
+    const heading = this.omitted > 0 ? `the last ${this.kept.length} lines of ${what} (${this.omitted} before them left out)` : what;
+    return `\n${heading}:\n${text.replace(/^/gm, '  ')}`;
+  }
+}
