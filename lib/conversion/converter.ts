@@ -1,6 +1,7 @@
 import type { ValidationError as ClassValidationError, ValidatorOptions } from 'class-validator';
 import { PayloadValidationError, type FieldViolation } from '../errors/plugin-error';
 import type { MethodDefinition, ParamDefinition, Type } from '../metadata/method-definition';
+import { checkFields, classValidator, declaredClass, hasValidation, isPlainObject, planOf } from './class-plan';
 import { plainToInstance, toJsonValue } from './transformer';
 
 /** The class-validator options plugwire uses unless a method names its own. */
@@ -10,19 +11,6 @@ export const DEFAULT_VALIDATOR_OPTIONS: ValidatorOptions = Object.freeze({
 });
 
 type Side = 'host' | 'plugin';
-
-let validatorModule: typeof import('class-validator') | undefined;
-
-/**
- * class-validator, loaded at the first validation: it takes about 50 ms to load, which a
- * plugin without DTOs (and a host calling one) should not pay at every start. A contract
- * with DTOs has loaded it already through its decorators.
- */
-function classValidator(): typeof import('class-validator') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  validatorModule ??= require('class-validator') as typeof import('class-validator');
-  return validatorModule;
-}
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -36,16 +24,71 @@ function shown(value: unknown): unknown {
   return undefined;
 }
 
-/** Flattens class-validator's error tree into one violation per failed field. @internal */
-export function flattenViolations(errors: readonly ClassValidationError[], prefix: string): FieldViolation[] {
-  const out: FieldViolation[] = [];
-  for (const e of errors) {
-    const path = prefix === '' ? e.property : /^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : `${prefix}.${e.property}`;
-    if (e.constraints) {
-      const value = shown(e.value);
-      out.push(value === undefined ? { path, constraints: { ...e.constraints } } : { path, value, constraints: { ...e.constraints } });
+function violation(path: string, value: unknown, constraint: string, message: string): FieldViolation {
+  const v = shown(value);
+  return v === undefined ? { path: path || '(payload)', constraints: { [constraint]: message } } : { path: path || '(payload)', value: v, constraints: { [constraint]: message } };
+}
+
+/** Where a value was declared: the class and field that hold it (an array's items share their field). */
+interface Owner {
+  readonly type: Type;
+  readonly key: string;
+}
+
+/**
+ * class-validator's forbidUnknownValues verdict on a nested value (an error without a
+ * property): a violation that says what to do, or `undefined` where there was nothing to
+ * validate (an instance of a class without constraints, as @Type made it).
+ */
+function unknownValue(value: unknown, owner: Owner | undefined, path: string, error: ClassValidationError): FieldViolation | undefined {
+  const declared = owner ? declaredClass(owner.type, owner.key) : undefined;
+  const where = owner ? ` on ${owner.type.name}.${owner.key}` : '';
+  if (isPlainObject(value)) {
+    return violation(path, value, 'missingType', `nested object needs @Type(() => ${declared?.name ?? 'its class'}) from class-transformer${where}, or it is validated as a plain object`);
+  }
+  const type = typeof value === 'object' && value !== null ? (value as { constructor?: unknown }).constructor : undefined;
+  if (typeof type === 'function' && !hasValidation(type)) {
+    // What forbidUnknownValues is for: a class without constraints where the declared class has some.
+    if (declared && hasValidation(declared) && !(value instanceof declared)) {
+      return violation(path, value, 'unknownValue', `expected ${declared.name}${where}, got ${type.name}, which has no class-validator constraints`);
     }
-    if (e.children && e.children.length > 0) out.push(...flattenViolations(e.children, path));
+    return undefined;
+  }
+  return { path: path || '(payload)', constraints: { ...error.constraints } };
+}
+
+/**
+ * Flattens class-validator's error tree into one violation per failed field, reading the
+ * values from the instance (class-validator keeps them only when asked to). Fields in
+ * `reported` were reported already, with what to add: nothing below them is repeated.
+ * @internal
+ */
+export function flattenViolations(
+  errors: readonly ClassValidationError[],
+  prefix: string,
+  holder: unknown,
+  reported?: ReadonlySet<string>,
+  owner?: Owner,
+  out: FieldViolation[] = [],
+): FieldViolation[] {
+  for (const e of errors) {
+    if (typeof e.property !== 'string') {
+      const v = unknownValue(holder, owner, prefix, e);
+      if (v) out.push(v);
+      continue;
+    }
+    const path = prefix === '' ? e.property : /^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : `${prefix}.${e.property}`;
+    if (reported?.has(path)) continue;
+    const value: unknown = typeof holder === 'object' && holder !== null ? (holder as Record<string, unknown>)[e.property] : e.value;
+    if (e.constraints) {
+      const v = shown(value);
+      out.push(v === undefined ? { path, constraints: { ...e.constraints } } : { path, value: v, constraints: { ...e.constraints } });
+    }
+    if (e.children && e.children.length > 0) {
+      const holderType = typeof holder === 'object' && holder !== null ? (holder as { constructor?: unknown }).constructor : undefined;
+      const next = Array.isArray(holder) || typeof holderType !== 'function' ? owner : { type: holderType as Type, key: e.property };
+      flattenViolations(e.children, path, value, reported, next, out);
+    }
   }
   return out;
 }
@@ -54,44 +97,34 @@ function paramPath(definition: MethodDefinition, param: ParamDefinition): string
   return definition.params.length === 1 ? '' : `[${param.index}]`;
 }
 
-function violation(path: string, value: unknown, constraint: string, message: string): FieldViolation {
-  const v = shown(value);
-  return v === undefined ? { path: path || '(payload)', constraints: { [constraint]: message } } : { path: path || '(payload)', value: v, constraints: { [constraint]: message } };
-}
-
-const synchronous = new WeakMap<Type, boolean>();
-
-/**
- * Whether class-validator's validateSync() gives the same answer as validate() for a
- * class: none of its constraints is declared asynchronous, and it has no nested objects
- * (whose classes are only known from the values). Worked out once per class.
- */
-function validatesSynchronously(type: Type): boolean {
-  let known = synchronous.get(type);
-  if (known === undefined) {
-    const storage = classValidator().getMetadataStorage();
-    known = storage
-      .getTargetValidationMetadatas(type, '', true, false)
-      .every((m) => m.type !== 'nestedValidation' && (!m.constraintCls || storage.getTargetValidatorConstraints(m.constraintCls).every((c) => !c.async)));
-    synchronous.set(type, known);
-  }
-  return known;
-}
-
 interface Checked {
   readonly instance: object;
-  readonly violations: FieldViolation[];
+  readonly violations: readonly FieldViolation[];
 }
 
+const NONE: readonly FieldViolation[] = Object.freeze([]);
+
 /**
- * Converts a value into its class and validates it: synchronously when the class allows
- * it (no promise, no extra turn of the event loop), else with class-validator's validate().
+ * Converts a value into its class and validates it: not at all for a class without
+ * constraints, synchronously when the class allows it (no promise, no extra turn of the
+ * event loop), else with class-validator's validate().
  */
 function toInstance(type: Type, value: unknown, options: ValidatorOptions, path: string): Checked | Promise<Checked> {
   const instance: object = value instanceof type ? (value as object) : plainToInstance(type, value as object);
+  const plan = planOf(type);
+  if (!plan.validated) return { instance, violations: NONE };
+  let untyped: FieldViolation[] | undefined;
+  if (plan.untyped.length > 0 || plan.nested.length > 0) {
+    checkFields(instance, plan, path, (untyped = []));
+    if (untyped.length === 0) untyped = undefined;
+  }
+  const finish = (errors: ClassValidationError[]): Checked => {
+    if (!untyped) return { instance, violations: errors.length === 0 ? NONE : flattenViolations(errors, path, instance) };
+    return { instance, violations: flattenViolations(errors, path, instance, new Set(untyped.map((v) => v.path)), undefined, untyped) };
+  };
   const validator = classValidator();
-  if (validatesSynchronously(type)) return { instance, violations: flattenViolations(validator.validateSync(instance, options), path) };
-  return validator.validate(instance, options).then((errors) => ({ instance, violations: flattenViolations(errors, path) }));
+  if (plan.synchronous) return finish(validator.validateSync(instance, options));
+  return validator.validate(instance, options).then(finish);
 }
 
 /**
@@ -120,17 +153,20 @@ function convertParam(
     case 'array':
       if (!Array.isArray(value)) violations.push(violation(path, value, 'isArray', `expected an array, got ${describe(value)}`));
       return value;
-    case 'date': {
-      if (value instanceof Date && side === 'host') return value;
-      const date = typeof value === 'string' || typeof value === 'number' ? new Date(value) : undefined;
-      if (!date || Number.isNaN(date.getTime())) violations.push(violation(path, value, 'isDate', `expected a date, got ${describe(value)}`));
-      return date;
-    }
+    case 'date':
+      return value instanceof Date && side === 'host' ? value : toDate(value, path, violations);
     case 'class':
       return convertClass(definition, param, value, side, violations, path);
     default:
       return value;
   }
+}
+
+/** A date from its JSON form (an ISO string, or milliseconds since the epoch). */
+function toDate(value: unknown, path: string, violations: FieldViolation[]): Date | undefined {
+  const date = typeof value === 'string' || typeof value === 'number' ? new Date(value) : undefined;
+  if (!date || Number.isNaN(date.getTime())) violations.push(violation(path, value, 'isDate', `expected a date, got ${describe(value)}`));
+  return date;
 }
 
 /** A class-typed argument: converted and validated by class-validator, which may be asynchronous. */
@@ -154,6 +190,11 @@ function failure(definition: MethodDefinition, side: 'host' | 'plugin' | 'result
   return new PayloadValidationError(`invalid ${what} for ${definition.route}: ${list}`, side, violations, { route: definition.route });
 }
 
+/** The parameter a violation of a method with several parameters is about: its path starts with `[index]`. */
+function parameterOf(violation: FieldViolation): number {
+  return Number(/^\[(\d+)\]/.exec(violation.path)?.[1] ?? 0);
+}
+
 /**
  * Checks the arguments of a call and converts them to what travels: on the host into
  * plain JSON values, in the plugin into DTO instances.
@@ -172,8 +213,10 @@ export function convertArgs(definition: MethodDefinition, args: readonly unknown
     else out[param.index] = value;
   }
   const finish = (): unknown[] => {
-    if (violations.length > 0) throw failure(definition, side, violations);
-    return out;
+    if (violations.length === 0) return out;
+    // Asynchronous checks end in any order: report by parameter, as the synchronous ones are.
+    if (pending && definition.params.length > 1) violations.sort((a, b) => parameterOf(a) - parameterOf(b));
+    throw failure(definition, side, violations);
   };
   return pending ? Promise.all(pending).then(finish) : finish();
 }
@@ -183,8 +226,23 @@ export function needsConversion(definition: MethodDefinition): boolean {
   return definition.params.some((p) => p.kind !== 'any');
 }
 
+/** One item of a result: a `Date` from its string, or an instance of the `returns` class. */
+function resultItem(type: Type, value: unknown, options: ValidatorOptions, path: string, violations: FieldViolation[]): unknown {
+  if (type === Date) return toDate(value, path, violations);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    violations.push(violation(path, value, 'isObject', `expected an object for ${type.name}, got ${describe(value)}`));
+    return value;
+  }
+  const checked = toInstance(type, value, options, path);
+  const done = (r: Checked): object => {
+    violations.push(...r.violations);
+    return r.instance;
+  };
+  return checked instanceof Promise ? checked.then(done) : done(checked);
+}
+
 /**
- * Converts an answer into the method's `returns` class and validates it (host side).
+ * Converts an answer into the method's `returns` class (or `Date`) and validates it (host side).
  * @throws {@link PayloadValidationError} with side `result`
  * @internal
  */
@@ -193,32 +251,22 @@ export async function convertResult(definition: MethodDefinition, value: unknown
   if (!type || value === null || value === undefined) return value;
   const options = definition.validator ?? DEFAULT_VALIDATOR_OPTIONS;
   const violations: FieldViolation[] = [];
+  let out: unknown;
   if (definition.returnsArray) {
     if (!Array.isArray(value)) throw failure(definition, 'result', [violation('', value, 'isArray', `expected an array, got ${describe(value)}`)]);
-    const out: object[] = [];
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      if (typeof item !== 'object' || item === null) {
-        violations.push(violation(`[${i}]`, item, 'isObject', `expected an object, got ${describe(item)}`));
-        continue;
-      }
-      const r = await toInstance(type, item, options, `[${i}]`);
-      violations.push(...r.violations);
-      out.push(r.instance);
-    }
-    if (violations.length > 0) throw failure(definition, 'result', violations);
-    return out;
+    const items = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) items[i] = await resultItem(type, value[i], options, `[${i}]`, violations);
+    out = items;
+  } else {
+    out = await resultItem(type, value, options, '', violations);
   }
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw failure(definition, 'result', [violation('', value, 'isObject', `expected an object for ${type.name}, got ${describe(value)}`)]);
-  }
-  const r = await toInstance(type, value, options, '');
-  if (r.violations.length > 0) throw failure(definition, 'result', r.violations);
-  return r.instance;
+  if (violations.length > 0) throw failure(definition, 'result', violations);
+  return out;
 }
 
 /** Turns a method's result into what is sent (plugin side). @internal */
 export function resultToPlain(definition: MethodDefinition, value: unknown): unknown {
-  if (definition.returns && value !== null && typeof value === 'object') return toJsonValue(value);
+  // JSON.stringify writes a Date (or an array of them) as its ISO string by itself.
+  if (definition.returns && definition.returns !== Date && value !== null && typeof value === 'object') return toJsonValue(value);
   return value;
 }

@@ -21,8 +21,8 @@ interface TransformerStorage {
   getStrategy(target: Type): string;
   getExposedMetadatas(target: Type): unknown[];
   getExcludedMetadatas(target: Type): unknown[];
-  readonly _typeMetadatas: Map<unknown, unknown>;
-  readonly _transformMetadatas: Map<unknown, unknown>;
+  readonly _typeMetadatas: Map<unknown, ReadonlyMap<unknown, unknown>>;
+  readonly _transformMetadatas: Map<unknown, ReadonlyMap<unknown, unknown>>;
 }
 
 /**
@@ -71,6 +71,22 @@ export function withoutTransformerMetadata(type: Type): boolean {
     if (found._typeMetadatas.has(t) || found._transformMetadatas.has(t)) return false;
   }
   return true;
+}
+
+/**
+ * Whether class-transformer is told how to convert a field of a class or of an ancestor
+ * (`@Type()` or `@Transform()`); without either, a nested object stays a plain object
+ * and a date stays a string. `true` when the storage is not as expected, so that nothing
+ * is reported that may be wrong.
+ * @internal
+ */
+export function hasFieldConversion(type: Type, key: string): boolean {
+  const found = transformerStorage();
+  if (found === null) return true;
+  for (let t: unknown = type; typeof t === 'function' && t !== Function.prototype; t = Object.getPrototypeOf(t)) {
+    if (found._typeMetadatas.get(t)?.has(key) === true || found._transformMetadatas.get(t)?.has(key) === true) return true;
+  }
+  return false;
 }
 
 const NATIVE = /\{\s*\[native code\]\s*\}\s*$/;

@@ -114,7 +114,8 @@ export function Method(route: string, options: MethodOptions = {}): MethodDecora
       propertyKey,
       declaringClass: target,
       params: paramsOf(prototype, propertyKey, descriptor.value as (...args: never[]) => unknown, options, where),
-      returns: BUILT_INS.has(returns) ? undefined : returns,
+      // Date is the one built-in a JSON answer is converted into; the others arrive as they are.
+      returns: returns === Date || !BUILT_INS.has(returns) ? returns : undefined,
       returnsArray: Array.isArray(options.returns),
       idempotent: options.idempotent ?? true,
       validate: options.validate ?? true,

@@ -112,6 +112,13 @@ function classValue(type: Type, array: boolean, used: ClassNames | undefined): M
   return array ? { type: `${type.name}[]`, schema: { type: 'array', items: ref } } : { type: type.name, schema: ref };
 }
 
+/** A `returns: Date` or `returns: [Date]` result: ISO strings on the wire. */
+function dateValue(array: boolean, schemas: boolean): ManifestValue {
+  const date = primitive('date', schemas);
+  if (!array) return date;
+  return schemas ? { type: 'Date[]', schema: { type: 'array', items: date.schema } } : { type: 'Date[]' };
+}
+
 /** Adds a schema and, by name, the schemas of the nested classes it refers to. */
 function collect(name: string, schema: JsonSchema | undefined, byName: Record<string, JsonSchema>, into: Record<string, JsonSchema>): void {
   if (into[name] !== undefined) return;
@@ -142,7 +149,7 @@ export function buildManifest(sources: readonly ManifestSource[], plugin: { name
     idempotent: definition.idempotent,
     validated: definition.validate,
     params: definition.params.map((p) => (p.kind === 'class' && p.type ? classValue(p.type, false, used) : primitive(p.kind, schemas))),
-    result: definition.returns ? classValue(definition.returns, definition.returnsArray, used) : primitive('any', schemas),
+    result: definition.returns === Date ? dateValue(definition.returnsArray, schemas) : definition.returns ? classValue(definition.returns, definition.returnsArray, used) : primitive('any', schemas),
   }));
   const definitions: Record<string, JsonSchema> = {};
   if (used && used.names.size > 0) {

@@ -7,9 +7,11 @@ export type Type<T = unknown> = abstract new (...args: any[]) => T;
 /** Options of {@link Method}. */
 export interface MethodOptions {
   /**
-   * The class of the method's result. The host converts the answer into an instance of
-   * it with class-transformer and validates it with class-validator; the plugin converts
-   * its result with `instanceToPlain` before sending.
+   * The class of the method's result, or `[Class]` for an array of them. The host converts
+   * the answer into an instance of it with class-transformer and validates it with
+   * class-validator (a class without constraints is only converted); the plugin converts
+   * its result with `instanceToPlain` before sending. `Date` and `[Date]` give `Date`s on
+   * the host; other built-ins (`String`, `Number`...) are taken as they arrive.
    */
   readonly returns?: Type | [Type];
   /**
@@ -53,7 +55,7 @@ export interface MethodDefinition {
   readonly declaringClass: Type;
   /** The parameters, in order. @internal */
   readonly params: readonly ParamDefinition[];
-  /** The result class, if any. */
+  /** The result class (or `Date`), if any. */
   readonly returns: Type | undefined;
   /** Whether the result is an array of `returns`. */
   readonly returnsArray: boolean;

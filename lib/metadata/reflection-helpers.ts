@@ -59,3 +59,8 @@ export function readPlugin(target: object): PluginDefinition | undefined {
 export function hasMethods(target: unknown): target is Type {
   return typeof target === 'function' && readMethods(target) !== undefined;
 }
+
+/** The design type TypeScript emitted for a decorated property (`Date`, a class, `Array`...). @internal */
+export function readPropertyType(prototype: object, propertyKey: string): unknown {
+  return Reflect.getMetadata('design:type', prototype, propertyKey) as unknown;
+}

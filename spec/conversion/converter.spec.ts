@@ -1,10 +1,10 @@
 // The argument check picks class-validator's validateSync() for classes whose constraints
 // are all synchronous (no promise, no extra turn), and validate() for the others: both
 // report the same violations.
-import { IsInt, IsString, Min, Validate, ValidateNested, ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
+import { IsDate, IsInt, IsOptional, IsString, Min, Validate, ValidateNested, ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
 import { Type as NestedType } from 'class-transformer';
 import { Method, PayloadValidationError, Plugin, stub } from '../../lib';
-import { convertArgs } from '../../lib/conversion/converter';
+import { convertArgs, convertResult, resultToPlain } from '../../lib/conversion/converter';
 import { readMethods } from '../../lib/metadata/reflection-helpers';
 import type { MethodDefinition } from '../../lib/metadata/method-definition';
 
@@ -103,5 +103,281 @@ describe('convertArgs', () => {
     expect(bad).toBeInstanceOf(Promise);
     await expect(violationsOf(bad)).resolves.toEqual([['inner.count', ['min']]]);
     await expect(convertArgs(definition('/outer'), [{ inner: { name: 'x', count: 1 } }], 'host')).resolves.toEqual([{ inner: { name: 'x', count: 1 } }]);
+  });
+});
+
+// Classes without class-validator constraints, and DTOs whose nested objects or dates
+// lack @Type: what class-validator's forbidUnknownValues used to turn into
+// `undefined: an unknown value was passed to the validate function`.
+
+/** A Go-style request: no decorators at all. */
+class SumRequest {
+  A!: number;
+  B!: number;
+}
+
+class Greeting {
+  text!: string;
+
+  shout(): string {
+    return this.text.toUpperCase();
+  }
+}
+
+class PlainPoint {
+  x!: number;
+  y!: number;
+}
+
+/** Undecorated but for class-transformer's @Type: its points become PlainPoints. */
+class PlainPath {
+  @NestedType(() => PlainPoint)
+  points!: PlainPoint[];
+}
+
+/** Validated, with nested instances of a class that has nothing to validate. */
+class Shape {
+  @IsString()
+  name!: string;
+
+  @ValidateNested({ each: true })
+  @NestedType(() => PlainPoint)
+  points!: PlainPoint[];
+}
+
+class Address {
+  @IsString()
+  city!: string;
+}
+
+class OrderWithoutType {
+  @IsString()
+  id!: string;
+
+  @ValidateNested()
+  address!: Address;
+}
+
+class OrderWithItemsWithoutType {
+  @ValidateNested({ each: true })
+  items!: Address[];
+}
+
+/** A DTO field that neither @ValidateNested nor @Type reaches: it would go unchecked. */
+class OrderUnchecked {
+  @IsOptional()
+  address!: Address;
+}
+
+class MeetingWithoutType {
+  @IsString()
+  title!: string;
+
+  @IsDate()
+  at!: Date;
+}
+
+/** No date constraint: without the check the string would arrive silently. */
+class NoteWithoutType {
+  @IsOptional()
+  at?: Date;
+}
+
+class Meeting {
+  @IsDate()
+  @NestedType(() => Date)
+  at!: Date;
+}
+
+class Wrapper {
+  @ValidateNested()
+  @NestedType(() => OrderWithoutType)
+  order!: OrderWithoutType;
+}
+
+/** @Type names a class without constraints where a validated one is declared. */
+class Mistyped {
+  @ValidateNested()
+  @NestedType(() => PlainPoint)
+  address!: Address;
+}
+
+@Plugin()
+class PlainContract {
+  @Method('/sum', { returns: SumRequest }) sum(request: SumRequest): Promise<SumRequest> { return stub(request); }
+  @Method('/greet', { returns: Greeting }) greet(): Promise<Greeting> { return stub(); }
+  @Method('/greetings', { returns: [Greeting] }) greetings(): Promise<Greeting[]> { return stub(); }
+  @Method('/path') path(path: PlainPath): Promise<void> { return stub(path); }
+  @Method('/shape') shape(shape: Shape): Promise<void> { return stub(shape); }
+  @Method('/order') order(order: OrderWithoutType): Promise<void> { return stub(order); }
+  @Method('/items') items(order: OrderWithItemsWithoutType): Promise<void> { return stub(order); }
+  @Method('/unchecked') unchecked(order: OrderUnchecked): Promise<void> { return stub(order); }
+  @Method('/meeting-untyped') meetingUntyped(meeting: MeetingWithoutType): Promise<void> { return stub(meeting); }
+  @Method('/note') note(note: NoteWithoutType): Promise<void> { return stub(note); }
+  @Method('/meeting') meeting(meeting: Meeting): Promise<void> { return stub(meeting); }
+  @Method('/wrapper') wrapper(wrapper: Wrapper): Promise<void> { return stub(wrapper); }
+  @Method('/mistyped') mistyped(value: Mistyped): Promise<void> { return stub(value); }
+  @Method('/two') two(a: OrderWithoutType, b: MeetingWithoutType): Promise<void> { return stub(a, b); }
+  @Method('/now', { returns: Date }) now(): Promise<Date> { return stub(); }
+  @Method('/days', { returns: [Date] }) days(): Promise<Date[]> { return stub(); }
+}
+
+function plainDefinition(route: string): MethodDefinition {
+  const found = readMethods(PlainContract)?.get(route);
+  if (!found) throw new Error(`no route ${route}`);
+  return found;
+}
+
+/** The violations of a failed conversion: path and constraint → message. */
+async function failureOf(result: unknown): Promise<PayloadValidationError> {
+  try {
+    await result;
+  } catch (error) {
+    expect(error).toBeInstanceOf(PayloadValidationError);
+    return error as PayloadValidationError;
+  }
+  throw new Error('expected a validation failure');
+}
+
+describe('convertArgs with classes that have no validation constraints', () => {
+  it('converts a Go-style class without decorators, without a promise and without an error', () => {
+    const plugin = convertArgs(plainDefinition('/sum'), [{ A: 1, B: 2 }], 'plugin') as unknown[];
+    expect(plugin).not.toBeInstanceOf(Promise);
+    expect(plugin[0]).toBeInstanceOf(SumRequest);
+    expect(plugin[0]).toEqual({ A: 1, B: 2 });
+    expect(convertArgs(plainDefinition('/sum'), [{ A: 1, B: 2 }], 'host')).toEqual([{ A: 1, B: 2 }]);
+    const instance = Object.assign(new SumRequest(), { A: 3, B: 4 });
+    expect(convertArgs(plainDefinition('/sum'), [instance], 'host')).toEqual([{ A: 3, B: 4 }]);
+  });
+
+  it('converts nested plain classes that class-transformer\'s @Type names', () => {
+    const [path] = convertArgs(plainDefinition('/path'), [{ points: [{ x: 1, y: 2 }] }], 'plugin') as [PlainPath];
+    expect(path).toBeInstanceOf(PlainPath);
+    expect(path.points[0]).toBeInstanceOf(PlainPoint);
+  });
+
+  it('validates a DTO whose nested class has nothing to validate, and converts the nested values', async () => {
+    const [shape] = (await convertArgs(plainDefinition('/shape'), [{ name: 'line', points: [{ x: 0, y: 0 }, { x: 1, y: 1 }] }], 'plugin')) as [Shape];
+    expect(shape).toBeInstanceOf(Shape);
+    expect(shape.points.map((p) => p instanceof PlainPoint)).toEqual([true, true]);
+    const failed = await failureOf(convertArgs(plainDefinition('/shape'), [{ name: 7, points: [{ x: 0, y: 0 }] }], 'plugin'));
+    expect(failed.violations.map((v) => v.path)).toEqual(['name']);
+  });
+
+  it('keeps forbidUnknownValues for a class without constraints where a validated one is declared', async () => {
+    const failed = await failureOf(convertArgs(plainDefinition('/mistyped'), [{ address: { city: 'Oslo' } }], 'plugin'));
+    expect(failed.violations).toEqual([
+      { path: 'address', constraints: { unknownValue: 'expected Address on Mistyped.address, got PlainPoint, which has no class-validator constraints' } },
+    ]);
+  });
+});
+
+describe('convertArgs with nested DTOs and dates that lack @Type', () => {
+  it('names the field of a nested DTO without @Type and says what to add, on both sides', async () => {
+    for (const side of ['plugin', 'host'] as const) {
+      const failed = await failureOf(convertArgs(plainDefinition('/order'), [{ id: 'o-1', address: { city: 'Oslo' } }], side));
+      expect(failed.violations).toEqual([
+        { path: 'address', constraints: { missingType: 'nested object needs @Type(() => Address) from class-transformer on OrderWithoutType.address, or it is validated as a plain object' } },
+      ]);
+      expect(failed.message).toBe(
+        'invalid payload for /order: address: nested object needs @Type(() => Address) from class-transformer on OrderWithoutType.address, or it is validated as a plain object',
+      );
+      expect(failed.message).not.toContain('undefined');
+    }
+  });
+
+  it('reports the missing @Type together with the other failed fields', async () => {
+    const failed = await failureOf(convertArgs(plainDefinition('/order'), [{ id: 5, address: { city: 'Oslo' } }], 'plugin'));
+    expect(failed.violations.map((v) => [v.path, Object.keys(v.constraints)])).toEqual([
+      ['address', ['missingType']],
+      ['id', ['isString']],
+    ]);
+  });
+
+  it('accepts a nested instance that the host passed as it is, though @Type is missing', async () => {
+    const order = Object.assign(new OrderWithoutType(), { id: 'o-1', address: Object.assign(new Address(), { city: 'Oslo' }) });
+    await expect(convertArgs(plainDefinition('/order'), [order], 'host')).resolves.toEqual([{ id: 'o-1', address: { city: 'Oslo' } }]);
+  });
+
+  it('says what to add for an array of nested DTOs without @Type', async () => {
+    const failed = await failureOf(convertArgs(plainDefinition('/items'), [{ items: [{ city: 'Oslo' }] }], 'plugin'));
+    expect(failed.violations).toEqual([
+      {
+        path: 'items',
+        constraints: { missingType: 'nested object needs @Type(() => the class of its items) from class-transformer on OrderWithItemsWithoutType.items, or it is validated as a plain object' },
+      },
+    ]);
+  });
+
+  it('says what to add for a nested DTO that neither @ValidateNested nor @Type reaches', () => {
+    expect(() => convertArgs(plainDefinition('/unchecked'), [{ address: { city: 5 } }], 'plugin')).toThrow(
+      'address: nested object is neither converted nor validated: add @ValidateNested() and @Type(() => Address) to OrderUnchecked.address',
+    );
+    expect(convertArgs(plainDefinition('/unchecked'), [{}], 'plugin')).toEqual([expect.any(OrderUnchecked)]);
+  });
+
+  it('says what to add for a Date field without @Type, with or without a date constraint', () => {
+    const at = '2024-05-06T07:08:09.000Z';
+    expect(() => convertArgs(plainDefinition('/meeting-untyped'), [{ title: 'plan', at }], 'plugin')).toThrow(
+      `invalid payload for /meeting-untyped: at: a date arrives as a string: add @Type(() => Date) from class-transformer to MeetingWithoutType.at`,
+    );
+    try {
+      void convertArgs(plainDefinition('/note'), [{ at }], 'plugin');
+      throw new Error('expected a validation failure');
+    } catch (error) {
+      expect((error as PayloadValidationError).violations).toEqual([
+        { path: 'at', value: at, constraints: { missingType: 'a date arrives as a string: add @Type(() => Date) from class-transformer to NoteWithoutType.at' } },
+      ]);
+    }
+    // An absent optional date is no error.
+    expect(convertArgs(plainDefinition('/note'), [{}], 'plugin')).toEqual([expect.any(NoteWithoutType)]);
+  });
+
+  it('converts a Date field with @Type(() => Date)', () => {
+    const [meeting] = convertArgs(plainDefinition('/meeting'), [{ at: '2024-05-06T07:08:09.000Z' }], 'plugin') as [Meeting];
+    expect(meeting.at).toEqual(new Date('2024-05-06T07:08:09.000Z'));
+  });
+
+  it('finds a missing @Type deeper down, at its full path, and in the second of two parameters', async () => {
+    const deep = await failureOf(convertArgs(plainDefinition('/wrapper'), [{ order: { id: 'o', address: { city: 'Oslo' } } }], 'plugin'));
+    expect(deep.violations.map((v) => [v.path, Object.keys(v.constraints)])).toEqual([['order.address', ['missingType']]]);
+    const two = await failureOf(convertArgs(plainDefinition('/two'), [{ id: 'o', address: { city: 'Oslo' } }, { title: 't', at: '2024-01-01' }], 'plugin'));
+    expect(two.violations.map((v) => [v.path, Object.keys(v.constraints)])).toEqual([
+      ['[0].address', ['missingType']],
+      ['[1].at', ['missingType']],
+    ]);
+  });
+});
+
+describe('convertResult and resultToPlain', () => {
+  it('converts a result class without constraints into an instance with its methods', async () => {
+    const greeting = (await convertResult(plainDefinition('/greet'), { text: 'hi' })) as Greeting;
+    expect(greeting).toBeInstanceOf(Greeting);
+    expect(greeting.shout()).toBe('HI');
+    const list = (await convertResult(plainDefinition('/greetings'), [{ text: 'a' }, { text: 'b' }])) as Greeting[];
+    expect(list.map((g) => g.shout())).toEqual(['A', 'B']);
+  });
+
+  it('gives Dates for returns: Date and returns: [Date], and rejects what is not a date', async () => {
+    expect(plainDefinition('/now').returns).toBe(Date);
+    await expect(convertResult(plainDefinition('/now'), '2024-05-06T07:08:09.000Z')).resolves.toEqual(new Date('2024-05-06T07:08:09.000Z'));
+    await expect(convertResult(plainDefinition('/days'), ['2024-01-01T00:00:00.000Z', '2024-01-02T00:00:00.000Z'])).resolves.toEqual([
+      new Date('2024-01-01T00:00:00.000Z'),
+      new Date('2024-01-02T00:00:00.000Z'),
+    ]);
+    const bad = await failureOf(convertResult(plainDefinition('/days'), ['2024-01-01', 'soon', true]));
+    expect(bad.side).toBe('result');
+    expect(bad.violations.map((v) => [v.path, v.value, Object.keys(v.constraints)])).toEqual([
+      ['[1]', 'soon', ['isDate']],
+      ['[2]', true, ['isDate']],
+    ]);
+    const notArray = await failureOf(convertResult(plainDefinition('/days'), 'today'));
+    expect(notArray.violations.map((v) => v.constraints)).toEqual([{ isArray: 'expected an array, got a string' }]);
+  });
+
+  it('sends a returns: Date result as it is, for JSON.stringify to write as an ISO string', () => {
+    const now = new Date('2024-05-06T07:08:09.000Z');
+    expect(resultToPlain(plainDefinition('/now'), now)).toBe(now);
+    expect(JSON.stringify(resultToPlain(plainDefinition('/days'), [now]))).toBe('["2024-05-06T07:08:09.000Z"]');
   });
 });

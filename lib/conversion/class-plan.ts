@@ -1,0 +1,165 @@
+import type { FieldViolation } from '../errors/plugin-error';
+import type { Type } from '../metadata/method-definition';
+import { readPropertyType } from '../metadata/reflection-helpers';
+import { hasFieldConversion } from './transformer';
+
+// What validating a class takes is worked out once per class, from class-validator's and
+// class-transformer's metadata: whether there is anything to validate at all (a Go-style
+// `class SumRequest { A!: number; B!: number }` has nothing, and class-validator's
+// forbidUnknownValues would reject it), whether validateSync() will do, and which fields
+// class-transformer was not told to convert (a nested DTO or a Date without @Type), so a
+// call says what to add instead of `address.undefined: an unknown value ...`.
+
+let validatorModule: typeof import('class-validator') | undefined;
+
+/**
+ * class-validator, loaded at the first validation: it takes about 50 ms to load, which a
+ * plugin without DTOs (and a host calling one) should not pay at every start. A contract
+ * with DTOs has loaded it already through its decorators. @internal
+ */
+export function classValidator(): typeof import('class-validator') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  validatorModule ??= require('class-validator') as typeof import('class-validator');
+  return validatorModule;
+}
+
+/** A field whose declared type class-transformer does not know, so its JSON value is not converted. */
+interface UntypedField {
+  readonly key: string;
+  /** `date`: a Date field; `nested`: a field with @ValidateNested; `unvalidated`: a field of a DTO class with neither. */
+  readonly kind: 'date' | 'nested' | 'unvalidated';
+  /** The declared class, when TypeScript emitted one (not for arrays). */
+  readonly expected: Type | undefined;
+}
+
+/** What validating instances of one class takes. @internal */
+export interface ClassPlan {
+  /** Whether class-validator has any constraint for the class or an ancestor. */
+  readonly validated: boolean;
+  /** Whether validateSync() answers as validate() would: no async constraint, no nested objects. */
+  readonly synchronous: boolean;
+  /** Fields that stay plain objects or strings for want of @Type (see {@link checkFields}). */
+  readonly untyped: readonly UntypedField[];
+  /** Fields with @ValidateNested and @Type, whose values {@link checkFields} looks into. */
+  readonly nested: readonly string[];
+}
+
+const UNVALIDATED: ClassPlan = Object.freeze({ validated: false, synchronous: true, untyped: [], nested: [] });
+const NATIVE = /\{\s*\[native code\]\s*\}\s*$/;
+
+/** A class the user wrote: a function that is not a built-in (Object, Array, Map...). */
+function userClass(value: unknown): value is Type {
+  return typeof value === 'function' && !NATIVE.test(Function.prototype.toString.call(value));
+}
+
+const plans = new WeakMap<Type, ClassPlan>();
+
+/**
+ * The {@link ClassPlan} of a class, worked out at its first use: decorators run when a
+ * class is defined, before any of its values is converted. @internal
+ */
+export function planOf(type: Type): ClassPlan {
+  let plan = plans.get(type);
+  if (plan === undefined) {
+    plan = makePlan(type);
+    plans.set(type, plan);
+  }
+  return plan;
+}
+
+function makePlan(type: Type): ClassPlan {
+  const storage = classValidator().getMetadataStorage();
+  const metadatas = storage.getTargetValidationMetadatas(type, '', true, false);
+  if (metadatas.length === 0) return UNVALIDATED;
+  const synchronous = metadatas.every(
+    (m) => m.type !== 'nestedValidation' && (!m.constraintCls || storage.getTargetValidatorConstraints(m.constraintCls).every((c) => !c.async)),
+  );
+  const validatesNested = new Map<string, boolean>();
+  for (const m of metadatas) {
+    if (typeof m.propertyName === 'string') validatesNested.set(m.propertyName, validatesNested.get(m.propertyName) === true || m.type === 'nestedValidation');
+  }
+  const untyped: UntypedField[] = [];
+  const nested: string[] = [];
+  for (const [key, validated] of validatesNested) {
+    // TypeScript emits a design type for each decorated property, and each of these is decorated.
+    const declared = readPropertyType(type.prototype as object, key);
+    const converted = hasFieldConversion(type, key);
+    if (declared === Date) {
+      if (!converted) untyped.push({ key, kind: 'date', expected: Date });
+    } else if (validated) {
+      if (converted) nested.push(key);
+      else untyped.push({ key, kind: 'nested', expected: userClass(declared) ? declared : undefined });
+    } else if (!converted && userClass(declared) && storage.getTargetValidationMetadatas(declared, '', true, false).length > 0) {
+      untyped.push({ key, kind: 'unvalidated', expected: declared });
+    }
+  }
+  return { validated: true, synchronous, untyped, nested };
+}
+
+/** Whether a value is an object as JSON.parse makes them, not an instance of a class. @internal */
+export function isPlainObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+function join(prefix: string, key: string): string {
+  return prefix === '' ? key : `${prefix}.${key}`;
+}
+
+function untypedMessage(type: Type, field: UntypedField): string {
+  const where = `${type.name}.${field.key}`;
+  if (field.kind === 'date') return `a date arrives as a string: add @Type(() => Date) from class-transformer to ${where}`;
+  const expected = field.expected ? field.expected.name : 'the class of its items';
+  if (field.kind === 'unvalidated') return `nested object is neither converted nor validated: add @ValidateNested() and @Type(() => ${expected}) to ${where}`;
+  return `nested object needs @Type(() => ${expected}) from class-transformer on ${where}, or it is validated as a plain object`;
+}
+
+/** Whether a field's value is what is left when class-transformer did not convert it. */
+function unconverted(field: UntypedField, value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  if (field.kind === 'date') return !(value instanceof Date);
+  return Array.isArray(value) ? value.some(isPlainObject) : isPlainObject(value);
+}
+
+/**
+ * Reports the fields of an instance (and of the nested instances it validates) that
+ * class-transformer left unconverted for want of @Type: one violation per field, at the
+ * field's path. Costs nothing for a class without such fields.
+ * @internal
+ */
+export function checkFields(instance: object, plan: ClassPlan, prefix: string, out: FieldViolation[], seen?: Set<object>): void {
+  const fields = instance as Record<string, unknown>;
+  for (const field of plan.untyped) {
+    const value = fields[field.key];
+    if (unconverted(field, value)) {
+      const shown = typeof value === 'string' && value.length <= 200 ? { value } : {};
+      out.push({ path: join(prefix, field.key), ...shown, constraints: { missingType: untypedMessage(instance.constructor as Type, field) } });
+    }
+  }
+  if (plan.nested.length === 0) return;
+  const visited = seen ?? new Set<object>([instance]);
+  for (const key of plan.nested) {
+    const value = fields[key];
+    const items: unknown[] = Array.isArray(value) ? value : [value];
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (typeof item !== 'object' || item === null || visited.has(item) || !userClass(item.constructor)) continue;
+      visited.add(item);
+      const path = Array.isArray(value) ? `${join(prefix, key)}[${i}]` : join(prefix, key);
+      const nestedPlan = planOf(item.constructor);
+      if (nestedPlan.untyped.length > 0 || nestedPlan.nested.length > 0) checkFields(item, nestedPlan, path, out, visited);
+    }
+  }
+}
+
+/** Whether a class or an instance's class has anything for class-validator to check. @internal */
+export function hasValidation(type: unknown): boolean {
+  return userClass(type) && planOf(type).validated;
+}
+
+/** The class TypeScript declared for a field of a class, when it is one the user wrote. @internal */
+export function declaredClass(type: Type, key: string): Type | undefined {
+  const declared = readPropertyType(type.prototype as object, key);
+  return userClass(declared) ? declared : undefined;
+}
