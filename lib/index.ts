@@ -19,11 +19,12 @@ export type { StartResult } from './client/start';
 export { connect } from './client/connect';
 export type { Connection, ConnectOptions } from './client/connect';
 export { PluginClient } from './client/plugin-client';
-export type { CallOptions, PluginState, PluginStats } from './client/plugin-client';
+export type { PluginState, PluginStats } from './client/plugin-client';
+export type { CallOptions } from './client/call-options';
 export { defaultConfig } from './client/config';
 export type { ContractCheck, PluginConfig, PluginConfigInput, PluginLogger, RestartPolicy } from './client/config';
 
-export { createProxy, releaseProxy } from './proxy/create-proxy';
+export { createProxy, releaseProxy, withOptions } from './proxy/create-proxy';
 export type { ProxyOptions } from './proxy/create-proxy';
 export type { Remote } from './proxy/remote';
 
@@ -54,6 +55,16 @@ export {
 export type { FieldViolation, PluginErrorOptions, RemoteErrorInfo, StartFailure } from './errors/plugin-error';
 
 export { READY_LINE, FAILED_LINE, SOCKET_ENV } from './protocol/constants';
+
+export { DiagnosticChannels } from './diagnostics/channels';
+export type {
+  CallMessage,
+  PluginExitMessage,
+  PluginReadyMessage,
+  PluginSpawnMessage,
+  PluginStartErrorMessage,
+  ServedCallMessage,
+} from './diagnostics/channels';
 
 /**
  * For `plugwire/nest` and the `plugwire` command, which take all of plugwire's code from

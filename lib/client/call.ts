@@ -8,8 +8,8 @@ import { Link } from '../protocol/linked-list';
 /** What a call needs from its client. @internal */
 export interface CallOwner {
   readonly maxResponseSize: number;
-  /** Sends one request of the call through the connection pool, with the current plugin's headers. */
-  dispatch(route: string, body: string, handler: Dispatcher.DispatchHandler): void;
+  /** Sends one request of the call through the connection pool, with the current plugin's headers and the call's own. */
+  dispatch(route: string, body: string, headers: Readonly<Record<string, string>> | undefined, handler: Dispatcher.DispatchHandler): void;
   /** Turns a complete (or cut-off) answer into the call's value; throws its error. */
   decode(call: Call, exchange: Exchange): unknown;
   /** Takes over a call whose request failed before an answer began (the slow path). */
@@ -66,6 +66,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 }
 
+/** The error of a call that timed out, with the plugin's own timeout answer, if any, as its cause. @internal */
+export function timeoutError(call: Pick<Call, 'route' | 'timeout'>, cause?: unknown): CallTimeoutError {
+  const { route, timeout } = call;
+  const message =
+    timeout > 0 || !cause ? `call to ${route} timed out after ${timeout} ms` : `call to ${route} timed out in the plugin: ${(cause as Error).message}`;
+  return new CallTimeoutError(message, cause === undefined ? { route } : { route, cause });
+}
+
 /** The timeouts of every client's calls, on one timer. */
 const timeouts = new DeadlineWatch();
 
@@ -97,8 +105,11 @@ export class Call implements Expiring {
     readonly owner: CallOwner,
     readonly route: string,
     private readonly body: string,
+    /** Extra request headers of this call. */
+    private readonly headers: Readonly<Record<string, string>> | undefined,
     readonly definition: MethodDefinition | undefined,
-    private readonly timeout: number,
+    /** The call's timeout in ms; 0 for none. */
+    readonly timeout: number,
     /** When the call times out (epoch ms); 0 for never. */
     readonly expiresAt: number,
     private readonly caller: AbortSignal | undefined,
@@ -118,7 +129,7 @@ export class Call implements Expiring {
 
   /** The call's timeout passed. */
   expire(): void {
-    this.abort(new CallTimeoutError(`call to ${this.route} timed out after ${this.timeout} ms`, { route: this.route }));
+    this.abort(timeoutError(this));
   }
 
   /** An AbortSignal for the slow path's waits (restarts, back-off); made on first use. */
@@ -135,7 +146,7 @@ export class Call implements Expiring {
     this.generation = generation;
     const exchange = new Exchange(this);
     this.current = exchange;
-    this.owner.dispatch(this.route, this.body, exchange);
+    this.owner.dispatch(this.route, this.body, this.headers, exchange);
   }
 
   /** Sends the request once for the slow path and resolves with its exchange. */

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { rmSync } from 'node:fs';
 import type { Pool } from 'undici';
-import { Call, type CallOwner, type Exchange } from './call';
+import { Call, timeoutError, type CallOwner, type Exchange } from './call';
 import { convertArgs, convertResult } from '../conversion/converter';
 import {
   CallAbortedError,
@@ -14,7 +14,9 @@ import {
   UnavailableError,
 } from '../errors/plugin-error';
 import type { MethodDefinition } from '../metadata/method-definition';
-import { ERROR_HEADER, EXTENSION_VERSION, VERSION_HEADER } from '../protocol/constants';
+import { ERROR_HEADER, EXTENSION_VERSION, MAX_TIMEOUT, VERSION_HEADER } from '../protocol/constants';
+import { checkCallOptions, type CallOptions } from './call-options';
+import { channels, codeOf, debug, messageOf, observingCalls, type CallMessage } from '../diagnostics/channels';
 import { formatDeadline } from '../protocol/deadline';
 import { LinkedList } from '../protocol/linked-list';
 import { isListening, removeStaleSocket } from '../protocol/socket-probe';
@@ -23,13 +25,7 @@ import { fromWireError } from '../protocol/wire-error';
 import type { StartedPlugin, Starter } from '../starters/starter';
 import type { PluginConfig } from './config';
 
-/** Per-call options of {@link PluginClient.call}. */
-export interface CallOptions {
-  /** Aborts the call: it rejects with `PLUGWIRE_ABORTED` and the plugin's signal fires. */
-  readonly signal?: AbortSignal;
-  /** This call's timeout in ms, instead of the client's `timeout`; `0` for none. */
-  readonly timeout?: number;
-}
+export type { CallOptions } from './call-options';
 
 /** The state of a client's plugin. */
 export type PluginState = 'starting' | 'running' | 'exited' | 'unavailable' | 'closed';
@@ -47,7 +43,6 @@ export interface PluginStats {
 // How a failed request relates to the plugin being gone.
 type Loss = 'unreached' | 'lost' | undefined;
 
-const MAX_TIMER = 2 ** 31 - 1;
 const BASE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json', [VERSION_HEADER]: EXTENSION_VERSION });
 // A failed write (EPIPE) means the request was never complete at the plugin, so its
 // method cannot have run: the same as a refused connection (Go's nothingWrittenError).
@@ -166,6 +161,10 @@ export class PluginClient {
   private readonly owner: CallOwner;
   private failures = 0;
   private unavailableUntil = 0;
+  /** Why the last plugin is gone, for the next start's diagnostics. */
+  private goneWhy: string | undefined;
+  /** Processes this client terminated itself: their exit is expected. */
+  private readonly terminated = new WeakSet<StartedPlugin>();
   private counters = { starts: 0, restarts: 0, failedStarts: 0 };
 
   /** @internal */
@@ -180,7 +179,8 @@ export class PluginClient {
     this.headers = BASE_HEADERS;
     this.owner = {
       maxResponseSize: init.config.maxResponseSize,
-      dispatch: (route, body, handler) => this.pool.dispatch({ path: route, method: 'POST', headers: this.headers, body }, handler),
+      dispatch: (route, body, extra, handler) =>
+        this.pool.dispatch({ path: route, method: 'POST', headers: extra ? { ...extra, ...this.headers } : this.headers, body }, handler),
       decode: (call, exchange) => this.decode(call, exchange),
       recover: (call, failure) => {
         this.attempt(call, failure).then(
@@ -239,7 +239,7 @@ export class PluginClient {
    *
    * @param route - the method's route, e.g. `/modify`
    * @param payload - the request value (`null` when left out)
-   * @param options - a per-call timeout or AbortSignal
+   * @param options - a per-call timeout, AbortSignal or extra headers
    * @returns the decoded JSON answer
    * @throws {@link PluginError} with a code: see the error table in the README
    *
@@ -252,7 +252,37 @@ export class PluginClient {
     if (typeof route !== 'string' || !route.startsWith('/')) {
       return Promise.reject(new TypeError(`client.call(): the route must be a string starting with '/', got ${JSON.stringify(route)}`));
     }
+    if (observingCalls()) return this.observed(route, () => this.checkedCall(route, payload, options));
+    return this.checkedCall(route, payload, options);
+  }
+
+  private checkedCall(route: string, payload: unknown, options: CallOptions): Promise<unknown> {
+    try {
+      checkCallOptions(options, `call to ${route}`);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new TypeError(String(error)));
+    }
     return this.invoke(route, payload, undefined, options);
+  }
+
+  /** Runs a call with its diagnostics: the channels' messages and the NODE_DEBUG line of a failure. */
+  private observed(route: string, run: () => Promise<unknown>): Promise<unknown> {
+    const message: CallMessage = { plugin: this.name, route, startTime: performance.now() };
+    if (channels.callStart.hasSubscribers) channels.callStart.publish(message);
+    const promise = run();
+    promise.then(
+      () => {
+        message.duration = performance.now() - message.startTime;
+        if (channels.callEnd.hasSubscribers) channels.callEnd.publish(message);
+      },
+      (error: Error) => {
+        message.duration = performance.now() - message.startTime;
+        message.error = error;
+        if (channels.callError.hasSubscribers) channels.callError.publish(message);
+        if (debug.enabled) debug('[%s] call to %s failed after %d ms: %s %s', this.name, route, Math.round(message.duration), codeOf(error), messageOf(error));
+      },
+    );
+    return promise;
   }
 
   /**
@@ -261,6 +291,11 @@ export class PluginClient {
    * `returns` class. @internal
    */
   callMethod(definition: MethodDefinition, args: readonly unknown[], options: CallOptions, convert: boolean): Promise<unknown> {
+    if (observingCalls()) return this.observed(definition.route, () => this.checkedMethodCall(definition, args, options, convert));
+    return this.checkedMethodCall(definition, args, options, convert);
+  }
+
+  private checkedMethodCall(definition: MethodDefinition, args: readonly unknown[], options: CallOptions, convert: boolean): Promise<unknown> {
     if (convert) {
       let converted: unknown[] | Promise<unknown[]>;
       try {
@@ -283,9 +318,9 @@ export class PluginClient {
 
   private invoke(route: string, payload: unknown, definition: MethodDefinition | undefined, options: CallOptions): Promise<unknown> {
     if (this.closing) return Promise.reject(new ClosedError(`plugin ${this.name} was terminated: call to ${route} refused`, { route }));
-    const timeout = options.timeout ?? this.config.timeout;
-    if (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= MAX_TIMER)) {
-      return Promise.reject(new TypeError(`call to ${route}: timeout must be a number of ms from 0 to ${MAX_TIMER}, got ${String(timeout)}`));
+    const timeout = options.timeout ?? definition?.timeout ?? this.config.timeout;
+    if (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= MAX_TIMEOUT)) {
+      return Promise.reject(new TypeError(`call to ${route}: timeout must be a number of ms from 0 to ${MAX_TIMEOUT}, got ${String(timeout)}`));
     }
     const caller = options.signal;
     if (caller?.aborted) return Promise.reject(new CallAbortedError(`call to ${route} was aborted`, { route, cause: caller.reason }));
@@ -296,7 +331,7 @@ export class PluginClient {
     } catch (error) {
       return Promise.reject(new PayloadValidationError(`payload for ${route} cannot be encoded as JSON: ${(error as Error).message}`, 'host', [], { route, cause: error }));
     }
-    const call = new Call(this.owner, route, body, definition, timeout, deadline, caller);
+    const call = new Call(this.owner, route, body, options.headers, definition, timeout, deadline, caller);
     this.inflight.add(call.inflightLink);
     if (this.currentState === 'running') call.send(this.generation);
     else this.owner.recover(call, undefined);
@@ -393,7 +428,10 @@ export class PluginClient {
     }
     const text = raw.toString('utf8');
     if (statusCode !== 200) {
-      throw fromWireError(statusCode, text, headers[ERROR_HEADER] !== undefined, route);
+      const error = fromWireError(statusCode, text, headers[ERROR_HEADER] !== undefined, route);
+      // Whichever side noticed the deadline first, a timeout reads the same; the plugin's own words stay as the cause.
+      if (error.code === 'PLUGWIRE_TIMEOUT') throw timeoutError(call, error);
+      throw error;
     }
     try {
       return JSON.parse(text) as unknown;
@@ -430,13 +468,15 @@ export class PluginClient {
     if ((await isListening(this.socket)) && !(await exitsWithin(instance, EXIT_WAIT))) return;
     if (generation !== this.generation || this.currentState !== 'running') return;
     // Terminate first: a starter that reuses live processes must not be handed this one again.
-    await instance?.term();
+    await this.terminate(instance);
     this.markGone(generation, 'it stopped accepting connections');
   }
 
   private markGone(generation: number, why: string): void {
     if (generation !== this.generation || this.currentState !== 'running') return;
     this.currentState = 'exited';
+    this.goneWhy = why;
+    if (debug.enabled) debug('[%s] plugin is gone (%s); it is restarted at the next call', this.name, why);
     this.config.logger?.error(`[${this.name}] plugin is gone (${why}); it is restarted at the next call`);
   }
 
@@ -464,6 +504,7 @@ export class PluginClient {
       if (this.failures >= maxRestarts) {
         this.unavailableUntil = Date.now() + cooldown;
         this.currentState = 'unavailable';
+        if (debug.enabled) debug('[%s] given up after %d restarts without a successful call: calls fail for %d ms', this.name, maxRestarts, cooldown);
       } else {
         this.currentState = 'exited';
       }
@@ -473,7 +514,12 @@ export class PluginClient {
 
   private async launch(): Promise<void> {
     this.currentState = 'starting';
+    const restart = this.counters.starts > 0;
+    const cause = restart ? this.goneWhy : undefined;
     this.counters.starts++;
+    if (channels.pluginSpawn.hasSubscribers) channels.pluginSpawn.publish({ plugin: this.name, socket: this.socket, restart, ...(cause === undefined ? {} : { cause }) });
+    if (debug.enabled) debug('[%s] %s on %s%s', this.name, restart ? 'restarting' : 'starting', this.socket, cause === undefined ? '' : ` (it was gone: ${cause})`);
+    const began = performance.now();
     let instance: StartedPlugin;
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded by the first start, not by a plugin importing plugwire
     const token = (require('node:crypto') as typeof import('node:crypto')).randomBytes(32).toString('base64url');
@@ -486,21 +532,29 @@ export class PluginClient {
         signal: this.closeController.signal,
         token,
       });
-    } catch (error) {
+    } catch (caught) {
       this.counters.failedStarts++;
-      if (PluginError.is(error)) throw error;
-      throw new StartError(`plugin ${this.name} could not be started: ${(error as Error).message}`, 'spawn', { cause: error });
+      const error = PluginError.is(caught) ? caught : new StartError(`plugin ${this.name} could not be started: ${(caught as Error).message}`, 'spawn', { cause: caught });
+      if (channels.pluginStartError.hasSubscribers) channels.pluginStartError.publish({ plugin: this.name, socket: this.socket, error });
+      if (debug.enabled) debug('[%s] start failed: %s', this.name, error.message);
+      throw error;
     }
     if (this.closing) {
-      await instance.term();
+      await this.terminate(instance);
       throw new ClosedError(`plugin ${this.name} was terminated while it started`);
     }
+    const duration = performance.now() - began;
+    if (channels.pluginReady.hasSubscribers) channels.pluginReady.publish({ plugin: this.name, socket: this.socket, pid: instance.pid, duration });
+    if (debug.enabled) debug('[%s] ready: pid %s, %d ms', this.name, String(instance.pid), Math.round(duration));
     this.instance = instance;
     this.headers = { ...BASE_HEADERS, authorization: `Bearer ${instance.token ?? token}` };
     const generation = ++this.generation;
     this.currentState = 'running';
     // Notice an exit at once: the next call restarts without first failing on the socket.
     void instance.exited.then((exit) => {
+      const expected = this.closing !== undefined || this.terminated.has(instance);
+      if (channels.pluginExit.hasSubscribers) channels.pluginExit.publish({ plugin: this.name, pid: instance.pid, code: exit.code, signal: exit.signal, expected });
+      if (debug.enabled) debug('[%s] pid %s %s', this.name, String(instance.pid), exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`);
       if (this.instance === instance && !this.closing) {
         this.markGone(generation, exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`);
       }
@@ -517,12 +571,20 @@ export class PluginClient {
     return this.closing;
   }
 
+  /** Terminates a process of this client's, noting that its exit is expected. */
+  private terminate(instance: StartedPlugin | undefined): Promise<void> {
+    if (!instance) return Promise.resolve();
+    this.terminated.add(instance);
+    return instance.term();
+  }
+
   private async shutdown(): Promise<void> {
+    if (debug.enabled) debug('[%s] closing: %d calls in flight', this.name, this.inflight.size);
     this.closeController.abort(new ClosedError(`plugin ${this.name} was terminated`));
     for (const call of this.inflight.values()) call.abort(new ClosedError(`plugin ${this.name} was terminated during the call to ${call.route}`, { route: call.route }));
     await this.starting?.catch(() => undefined);
     try {
-      await this.instance?.term();
+      await this.terminate(this.instance);
       // A plugin that died without cleaning up leaves its socket file behind.
       await removeStaleSocket(this.socket);
     } finally {
@@ -532,6 +594,7 @@ export class PluginClient {
         rmSync(this.socketDir, { recursive: true, force: true });
         untrackDirectory(this.socketDir);
       }
+      if (debug.enabled) debug('[%s] closed', this.name);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { DefinitionError } from '../errors/plugin-error';
 import type { MethodDefinition, MethodOptions, ParamDefinition, ParamKind, Type } from '../metadata/method-definition';
 import { addMethod, readParamTypes } from '../metadata/reflection-helpers';
-import { RESERVED_ROUTE_PREFIX } from '../protocol/constants';
+import { MAX_TIMEOUT, RESERVED_ROUTE_PREFIX } from '../protocol/constants';
 
 // A route is a URL path: a leading slash, then unreserved, sub-delim, ':' '@' '/' or
 // percent-encoded characters. No query, no fragment, no white space.
@@ -42,9 +42,45 @@ function classify(type: unknown): ParamKind {
   return BUILT_INS.get(type) ?? (typeof type === 'function' ? 'class' : 'any');
 }
 
-function paramsOf(prototype: object, propertyKey: string, fn: (...args: never[]) => unknown, options: MethodOptions, where: string): ParamDefinition[] {
+/** Methods of each class that have parameters but no emitted design types, reported once per class. */
+const withoutMetadata = new Map<Type, string[]>();
+
+/**
+ * Reports the methods of a class whose parameter types TypeScript did not emit. All
+ * decorators of a class run before the next microtask, so one warning names them all.
+ */
+function reportMissingMetadata(target: Type, where: string): void {
+  const methods = withoutMetadata.get(target);
+  if (methods) {
+    methods.push(where);
+    return;
+  }
+  withoutMetadata.set(target, [where]);
+  queueMicrotask(() => {
+    const names = withoutMetadata.get(target) ?? [where];
+    withoutMetadata.delete(target);
+    process.emitWarning(
+      `${names.join(', ')}: no parameter types were emitted, so ${names.length === 1 ? 'its parameters are' : 'their parameters are'} ` +
+        `neither converted nor validated. Turn on "emitDecoratorMetadata" (and "experimentalDecorators") in tsconfig.json ` +
+        `and compile with tsc (esbuild and tsx do not emit decorator metadata), or name the types in @Method({ params: [...] }).`,
+      { code: 'PLUGWIRE_NO_METADATA' },
+    );
+  });
+}
+
+function paramsOf(target: Type, prototype: object, propertyKey: string, fn: (...args: never[]) => unknown, options: MethodOptions, where: string): ParamDefinition[] {
+  const emitted = readParamTypes(prototype, propertyKey);
+  if (emitted === undefined && options.params === undefined && fn.length > 0 && options.validate !== false) {
+    if (options.validate === true) {
+      throw new DefinitionError(
+        `${where} has parameters but no emitted parameter types, and validate is true: turn on "emitDecoratorMetadata" in tsconfig.json ` +
+          `and compile with tsc (esbuild and tsx do not emit decorator metadata), or name the types in @Method({ params: [...] })`,
+      );
+    }
+    reportMissingMetadata(target, where);
+  }
   // Without emitted metadata (esbuild, tsx) the declared arity still tells how the payload maps to arguments.
-  const declared = options.params ?? readParamTypes(prototype, propertyKey) ?? new Array<undefined>(fn.length).fill(undefined);
+  const declared = options.params ?? emitted ?? new Array<undefined>(fn.length).fill(undefined);
   const params = declared.map((type, index): ParamDefinition => ({
     index,
     kind: classify(type),
@@ -70,10 +106,11 @@ function paramsOf(prototype: object, propertyKey: string, fn: (...args: never[])
  * Declares a contract method and the route it is called at.
  *
  * @param route - the URL path of the method, e.g. `'/modify'`, as a Go plugin would register it
- * @param options - result class, idempotency and validation settings
+ * @param options - result class, idempotency, validation and default timeout
  * @returns a method decorator
  * @throws {@link DefinitionError} for a malformed or reserved route, a route that the class
- * already has, or (with `validate: true`) a parameter whose type is `Object`
+ * already has, a bad `timeout`, or (with `validate: true`) a parameter whose type is `Object`
+ * or parameters without emitted types
  *
  * @remarks
  * The implementation class extends the contract and inherits its routes. A parameter whose
@@ -105,6 +142,10 @@ export function Method(route: string, options: MethodOptions = {}): MethodDecora
       throw new DefinitionError(`@Method() on ${where}: only methods can be routes, not accessors or fields`);
     }
     assertRoute(route, where);
+    const { timeout } = options;
+    if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= MAX_TIMEOUT))) {
+      throw new DefinitionError(`@Method() on ${where}: 'timeout' must be a number of ms from 0 to ${MAX_TIMEOUT}, got ${String(timeout)}`);
+    }
     const returns = Array.isArray(options.returns) ? options.returns[0] : options.returns;
     if (options.returns !== undefined && typeof returns !== 'function') {
       throw new DefinitionError(`@Method() on ${where}: 'returns' must be a class or [class]`);
@@ -113,13 +154,14 @@ export function Method(route: string, options: MethodOptions = {}): MethodDecora
       route,
       propertyKey,
       declaringClass: target,
-      params: paramsOf(prototype, propertyKey, descriptor.value as (...args: never[]) => unknown, options, where),
+      params: paramsOf(target, prototype, propertyKey, descriptor.value as (...args: never[]) => unknown, options, where),
       // Date is the one built-in a JSON answer is converted into; the others arrive as they are.
       returns: returns === Date || !BUILT_INS.has(returns) ? returns : undefined,
       returnsArray: Array.isArray(options.returns),
       idempotent: options.idempotent ?? true,
       validate: options.validate ?? true,
       validator: options.validator,
+      timeout: options.timeout,
     };
     addMethod(target, definition);
   };

@@ -218,10 +218,8 @@ export class ContractError extends PluginError {
 /** `PLUGWIRE_STUB`: a contract's placeholder body ran locally. */
 export class StubCalledError extends PluginError {
   override name = 'StubCalledError';
-  constructor() {
-    super(
-      'PLUGWIRE_STUB',
-      'a contract method stub was called locally: call it through createProxy()/connect(), or override it in the plugin implementation',
-    );
+  /** @param message - what ran the stub; by default, the message for a stub run in the host */
+  constructor(message = 'a contract method stub was called locally: call it through createProxy()/connect(), or override it in the plugin implementation') {
+    super('PLUGWIRE_STUB', message);
   }
 }

@@ -30,6 +30,11 @@ export interface ManifestMethod {
   readonly idempotent: boolean;
   /** Whether the plugin validates class-typed parameters. */
   readonly validated: boolean;
+  /**
+   * `false` when the served class does not override the contract's method: a call fails
+   * with `PLUGWIRE_STUB`. Absent in manifests of plugwire before it was added (treat as `true`).
+   */
+  readonly implemented?: boolean;
   /** The parameters in order: one parameter travels as the payload itself, several as a JSON array. */
   readonly params: readonly ManifestValue[];
   /** The result, `type: 'unknown'` when the contract does not say (no `returns`). */
@@ -57,6 +62,7 @@ export interface Manifest {
 export interface ManifestSource {
   readonly definition: MethodDefinition;
   readonly contract: string;
+  readonly implemented: boolean;
 }
 
 interface SchemaTools {
@@ -142,12 +148,13 @@ function primitive(kind: ParamDefinition['kind'], schemas: boolean): ManifestVal
  */
 export function buildManifest(sources: readonly ManifestSource[], plugin: { name: string; version: string | null }, schemas = true): Manifest {
   const used = schemas ? new ClassNames() : undefined;
-  const methods = sources.map(({ definition, contract }): ManifestMethod => ({
+  const methods = sources.map(({ definition, contract, implemented }): ManifestMethod => ({
     route: definition.route,
     name: definition.propertyKey,
     contract,
     idempotent: definition.idempotent,
     validated: definition.validate,
+    implemented,
     params: definition.params.map((p) => (p.kind === 'class' && p.type ? classValue(p.type, false, used) : primitive(p.kind, schemas))),
     result: definition.returns === Date ? dateValue(definition.returnsArray, schemas) : definition.returns ? classValue(definition.returns, definition.returnsArray, used) : primitive('any', schemas),
   }));

@@ -33,6 +33,12 @@ export interface MethodOptions {
   readonly validate?: boolean;
   /** class-validator options for this method's parameters and result. */
   readonly validator?: ValidatorOptions;
+  /**
+   * This method's default timeout in ms, instead of the client's `timeout`; `0` for none
+   * (a long-running job). A per-call `timeout` ({@link withOptions}, `client.call()`)
+   * still wins.
+   */
+  readonly timeout?: number;
 }
 
 /** How a method's parameter is converted and checked. @internal */
@@ -65,6 +71,8 @@ export interface MethodDefinition {
   readonly validate: boolean;
   /** See {@link MethodOptions.validator}. */
   readonly validator: ValidatorOptions | undefined;
+  /** See {@link MethodOptions.timeout}: `undefined` when the method does not set one. */
+  readonly timeout: number | undefined;
 }
 
 /** What {@link Plugin} records on a contract class. */

@@ -45,3 +45,6 @@ export const ERROR_HEADER = 'x-plugwire-error';
 
 /** Linux limits a socket path to 108 bytes including the terminating NUL. @internal */
 export const MAX_SOCKET_PATH_BYTES = 107;
+
+/** The longest timeout in ms a host accepts: the longest delay a Node.js timer takes. @internal */
+export const MAX_TIMEOUT = 2 ** 31 - 1;

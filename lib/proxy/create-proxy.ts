@@ -1,4 +1,5 @@
-import type { CallOptions, PluginClient } from '../client/plugin-client';
+import { checkCallOptions, mergeCallOptions, type CallOptions } from '../client/call-options';
+import type { PluginClient } from '../client/plugin-client';
 import { needsConversion } from '../conversion/converter';
 import { ClosedError, DefinitionError } from '../errors/plugin-error';
 import type { MethodDefinition, Type } from '../metadata/method-definition';
@@ -18,6 +19,17 @@ type Stub = (...args: unknown[]) => Promise<unknown>;
 
 interface ProxyState {
   released: boolean;
+  /** The proxy this one was made from by withOptions(): released with it. */
+  readonly parent: ProxyState | undefined;
+  readonly client: PluginClient;
+  /** The contract's methods by name; `undefined` for a proxy without a contract. */
+  readonly methods: ReadonlyMap<string, MethodDefinition> | undefined;
+  readonly options: CallOptions;
+}
+
+function isReleased(state: ProxyState): boolean {
+  for (let s: ProxyState | undefined = state; s; s = s.parent) if (s.released) return true;
+  return false;
 }
 
 const states = new WeakMap<object, ProxyState>();
@@ -60,7 +72,12 @@ function byName(contract: Type): Map<string, MethodDefinition> {
  */
 export function createProxy<T>(client: PluginClient, contract?: Type<T>, options: ProxyOptions = {}): Remote<T> {
   const methods = contract ? byName(contract) : undefined;
-  const state: ProxyState = { released: false };
+  checkCallOptions(options, 'createProxy()');
+  return makeProxy({ released: false, parent: undefined, client, methods, options }) as Remote<T>;
+}
+
+function makeProxy(state: ProxyState): object {
+  const { client, methods, options } = state;
   const stubs = new Map<string, Stub>();
   const released = (route: string): Promise<never> =>
     Promise.reject(new ClosedError(`this proxy of plugin ${client.name} was released: call to ${route} refused`, { route }));
@@ -73,10 +90,11 @@ export function createProxy<T>(client: PluginClient, contract?: Type<T>, options
     if (definition) {
       // Worked out once per method, not per call.
       const convert = needsConversion(definition) && definition.validate;
-      stub = (...args) => (state.released ? released(definition.route) : client.callMethod(definition, args, options, convert));
+      stub = (...args) => (isReleased(state) ? released(definition.route) : client.callMethod(definition, args, options, convert));
     } else {
       const route = `/${name}`;
-      stub = (...args) => (state.released ? released(route) : client.call(route, args.length === 0 ? null : args.length === 1 ? args[0] : args, options));
+      stub = (...args) =>
+        isReleased(state) ? released(route) : client.call(route, args.length === 0 ? null : args.length === 1 ? args[0] : args, options);
     }
     stubs.set(name, stub);
     return stub;
@@ -108,7 +126,40 @@ export function createProxy<T>(client: PluginClient, contract?: Type<T>, options
     },
   });
   states.set(proxy, state);
-  return proxy as Remote<T>;
+  return proxy;
+}
+
+/**
+ * A proxy of the same plugin and type whose calls use these options: a timeout, an
+ * AbortSignal, extra headers. Arguments are validated and results converted as through
+ * the proxy it was made from.
+ *
+ * @param proxy - a proxy from {@link createProxy} or {@link connect}, or one made by `withOptions()`
+ * @param options - laid over the proxy's own: a timeout or headers here win (headers
+ * are merged), and with two signals either aborts the call
+ * @returns a new proxy of the same type; the original is unchanged
+ * @throws TypeError when `proxy` is not a plugwire proxy or an option is invalid (a
+ * timeout out of range, a header plugwire sends itself)
+ *
+ * @remarks
+ * Releasing a proxy also releases the proxies made from it. Making one is cheap (no
+ * request, no contract reading), but it keeps its own cache of method functions: make it
+ * once per timeout or signal, not once per call in a hot loop.
+ *
+ * @example
+ * ```ts
+ * const quick = withOptions(plugin, { timeout: 500 });
+ * await quick.modify('x'); // PLUGWIRE_TIMEOUT after 500 ms
+ *
+ * const controller = new AbortController();
+ * const traced = withOptions(plugin, { signal: controller.signal, headers: { 'x-trace-id': 'abc' } });
+ * ```
+ */
+export function withOptions<R extends object>(proxy: R, options: CallOptions): R {
+  const parent = states.get(proxy);
+  if (!parent) throw new TypeError('withOptions(): not a plugwire proxy (use the proxy from connect() or createProxy())');
+  checkCallOptions(options, 'withOptions()');
+  return makeProxy({ ...parent, released: false, parent, options: mergeCallOptions(parent.options, options) }) as R;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { DefinitionError } from '../errors/plugin-error';
+import { DefinitionError, PluginError, StubCalledError } from '../errors/plugin-error';
 import type { MethodDefinition } from '../metadata/method-definition';
 import { needsConversion } from '../conversion/converter';
 import { readMethods, readPlugin } from '../metadata/reflection-helpers';
@@ -10,6 +10,37 @@ export interface Route {
   readonly handler: (...args: unknown[]) => unknown;
   readonly convert: boolean;
   readonly plugin: string;
+  /**
+   * Whether the implementation overrides the contract's method. `false` when the served
+   * class inherits the contract's body (a `stub()`): reported by serve() and in the manifest.
+   */
+  readonly implemented: boolean;
+}
+
+/** `Contract.method (route /x)`. @internal */
+export function describeRoute(definition: MethodDefinition): string {
+  return `${definition.declaringClass.name}.${definition.propertyKey} (route ${definition.route})`;
+}
+
+/**
+ * The handler of a route whose method the implementation does not override: it runs the
+ * contract's body (a default the contract may give), and turns its `stub()` error into one
+ * that names the method, the route and the class that lacks it.
+ */
+function inherited(served: { readonly name: string }, definition: MethodDefinition, body: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
+  const missing = (error: unknown): never => {
+    if (!PluginError.is(error, 'PLUGWIRE_STUB')) throw error;
+    throw new StubCalledError(`${served.name} does not implement ${describeRoute(definition)}: override it in the class passed to serve()`);
+  };
+  return function (this: unknown, ...args: unknown[]): unknown {
+    let result: unknown;
+    try {
+      result = body.apply(this, args);
+    } catch (error) {
+      return missing(error);
+    }
+    return result instanceof Promise ? result.catch(missing) : result;
+  };
 }
 
 /**
@@ -42,12 +73,16 @@ export function buildRouteTable(implementations: readonly object[]): Map<string,
       if (other) {
         throw new DefinitionError(`route '${route}' is served twice: by ${other.plugin} and by ${plugin}`);
       }
+      // A subclass of the contract that does not override the method serves the contract's body.
+      const declared = definition.declaringClass.prototype as Record<string, unknown>;
+      const implemented = ctor === definition.declaringClass || handler !== declared[definition.propertyKey];
       table.set(route, {
         definition,
         target,
-        handler: handler as (...args: unknown[]) => unknown,
+        handler: implemented ? (handler as (...args: unknown[]) => unknown) : inherited(ctor, definition, handler as (...args: unknown[]) => unknown),
         convert: needsConversion(definition),
         plugin,
+        implemented,
       });
     }
   }

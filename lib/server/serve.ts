@@ -23,7 +23,8 @@ import { removeStaleSocket } from '../protocol/socket-probe';
 import { buildManifest, MANIFEST_ROUTE, type Manifest } from '../manifest/manifest';
 import { readPlugin } from '../metadata/reflection-helpers';
 import { runInCallContext, type CallContext } from './call-context';
-import { buildRouteTable, type Route } from './route-table';
+import { buildRouteTable, describeRoute, type Route } from './route-table';
+import { channels, codeOf, debug, messageOf, type ServedCallMessage } from '../diagnostics/channels';
 
 /** Options of {@link serve}. Every field is optional. */
 export interface ServeOptions {
@@ -63,6 +64,22 @@ export interface ServeOptions {
   readonly keepAliveTimeout?: number;
   /** Where server-side problems (unexpected exceptions) are reported. Default `console`. */
   readonly logger?: { error(message: string): void };
+  /**
+   * Whether a method that throws an unexpected error has its stack written to `logger`
+   * (standard error by default), so the host's forwarded output shows where it failed.
+   * Unexpected: anything but an error with a `code` of your own (a Node.js system error
+   * such as `ENOENT`, or an `ERR_*` code, counts as unexpected). The caller gets the
+   * error either way. Default `true`.
+   */
+  readonly logErrors?: boolean;
+  /**
+   * What serve() does about a contract method that the served class does not override
+   * (it would run the contract's `stub()`): `warn` emits a process warning
+   * (`PLUGWIRE_NOT_IMPLEMENTED`) naming `Class.method` and the route, `error` throws a
+   * {@link DefinitionError}. Either way the manifest marks the method
+   * `implemented: false`. Default `warn`.
+   */
+  readonly unimplemented?: 'warn' | 'error';
   /** The plugin's name in its manifest. Default: the `@Plugin()` names of the implementations. */
   readonly name?: string;
   /** The plugin's version in its manifest (e.g. your package.json's). Default: none (`null`). */
@@ -125,6 +142,8 @@ class CallState implements CallContext, Expiring {
   /** Still counted in flight: not yet answered, and its caller still there. */
   counted = true;
   route = '';
+  /** Its diagnostics message, when someone subscribes to the served-call channels. */
+  diagnostics: ServedCallMessage | undefined;
   /** Its place among the server's calls, and under the deadline watch. */
   readonly callLink: Link<CallState> = new Link<CallState>(this);
   readonly deadlineLink: Link<Expiring> = new Link<Expiring>(this);
@@ -173,6 +192,24 @@ function callHandler(entry: Route, args: unknown[]): unknown {
 }
 
 function ignore(): void {}
+
+/**
+ * Whether a method's error is unexpected, i.e. not one it threw on purpose with a code
+ * of its own. Node.js's own errors carry codes too: a system error (`ENOENT`, with a
+ * syscall) or an `ERR_*` code is still a bug to show.
+ */
+function unexpectedError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return true;
+  let code: unknown;
+  let syscall: unknown;
+  try {
+    ({ code, syscall } = error as { code?: unknown; syscall?: unknown });
+  } catch {
+    return true; // a getter that throws
+  }
+  if (typeof code === 'number') return false;
+  return typeof code !== 'string' || code.startsWith('ERR_') || syscall !== undefined;
+}
 
 /** Thrown inside the pipeline to answer with a given status and message. */
 class Answer extends Error {
@@ -299,15 +336,17 @@ class PluginHttpServer implements PluginServer {
 
   watch(standalone: boolean): void {
     if (!standalone) return;
-    const shutdown = (): void => {
+    const shutdown = (why: string): void => {
+      if (debug.enabled) debug('%s: closing, %d calls in flight', why, this.inflight);
       void this.close()
         .then(() => this.options.onShutdown?.())
         .catch((error: unknown) => this.report('shutdown failed', error))
         .finally(() => process.exit(0));
     };
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      process.once(signal, shutdown);
-      this.cleanups.push(() => process.off(signal, shutdown));
+      const onSignal = (): void => shutdown(signal);
+      process.once(signal, onSignal);
+      this.cleanups.push(() => process.off(signal, onSignal));
     }
     const fd = Number(process.env[LIFELINE_ENV]);
     const socketDir = process.env[SOCKET_DIR_ENV];
@@ -318,7 +357,7 @@ class PluginHttpServer implements PluginServer {
       // The host died: nobody else will remove the directory it made for the socket.
       const hostGone = (): void => {
         if (socketDir !== undefined && dirname(this.socket) === socketDir) this.orphanedDir = socketDir;
-        shutdown();
+        shutdown('the host is gone');
       };
       try {
         const lifeline = new Socket({ fd, readable: true, writable: false });
@@ -366,6 +405,7 @@ class PluginHttpServer implements PluginServer {
         // not empty, or already gone
       }
     }
+    if (debug.enabled) debug('server on %s closed', this.socket);
     this.resolveClosed();
   }
 
@@ -441,6 +481,7 @@ class PluginHttpServer implements PluginServer {
       return this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', `method ${req.method ?? ''} not allowed: calls are POST requests`, 405));
     }
     if (!entry) {
+      if (debug.enabled) debug('call to %s failed: PLUGWIRE_METHOD_NOT_FOUND', route);
       return this.sendError(req, res, answer('PLUGWIRE_METHOD_NOT_FOUND', `method not found: ${route}`));
     }
     const declared = Number(req.headers['content-length']);
@@ -450,6 +491,10 @@ class PluginHttpServer implements PluginServer {
     this.inflight++;
     const state = new CallState(this, req, res, entry, this.expectedAuthorization !== undefined);
     state.route = route;
+    if (channels.serveCallStart.hasSubscribers || channels.serveCallEnd.hasSubscribers) {
+      state.diagnostics = { route, startTime: performance.now() };
+      if (channels.serveCallStart.hasSubscribers) channels.serveCallStart.publish(state.diagnostics);
+    }
     this.calls.add(state.callLink);
     res.once('close', () => {
       // A call stops counting as in flight once it is answered or its caller is gone (a
@@ -507,6 +552,7 @@ class PluginHttpServer implements PluginServer {
     const sources = [...this.table.values()].map((r) => ({
       definition: r.definition,
       contract: readPlugin(r.definition.declaringClass)?.name ?? r.definition.declaringClass.name,
+      implemented: r.implemented,
     }));
     const name = this.options.name ?? [...new Set([...this.table.values()].map((r) => r.plugin))].join(', ');
     return buildManifest(sources, { name, version: this.options.version ?? null }, schemas);
@@ -515,6 +561,12 @@ class PluginHttpServer implements PluginServer {
   private release(state: CallState): void {
     if (!state.counted) return;
     state.counted = false;
+    const message = state.diagnostics;
+    if (message) {
+      message.status = state.res.headersSent ? state.res.statusCode : 0;
+      message.duration = performance.now() - message.startTime;
+      if (channels.serveCallEnd.hasSubscribers) channels.serveCallEnd.publish(message);
+    }
     this.calls.delete(state.callLink);
     deadlines.delete(state);
     if (--this.inflight === 0) this.idleWaiter?.();
@@ -602,11 +654,13 @@ class PluginHttpServer implements PluginServer {
   /** @internal the caller's deadline passed: answer 504 whatever the method does. */
   timedOut(state: CallState): void {
     const error = new CallTimeoutError(GO_DEADLINE_MESSAGE, { route: state.route });
+    this.failing(state, error);
     state.abort(error);
     this.finish(state, () => this.sendError(state.req, state.res, new Answer({ code: 'PLUGWIRE_TIMEOUT', message: GO_DEADLINE_MESSAGE }, ErrorCodes.PLUGWIRE_TIMEOUT)));
   }
 
   private invalid(state: CallState, error: unknown): void {
+    this.failing(state, error);
     const violations = error instanceof PayloadValidationError ? error.violations : [];
     this.finish(state, () =>
       this.sendError(state.req, state.res, new Answer({ code: 'PLUGWIRE_VALIDATION', message: (error as Error).message, violations }, ErrorCodes.PLUGWIRE_VALIDATION)),
@@ -647,7 +701,19 @@ class PluginHttpServer implements PluginServer {
     });
   }
 
+  /** Notes why a call fails, for its diagnostics message and the NODE_DEBUG line. */
+  private failing(state: CallState, error: unknown): void {
+    if (state.settled) return;
+    if (state.diagnostics) state.diagnostics.error = error;
+    if (debug.enabled) debug('call to %s failed: %s %s', state.route, codeOf(error), messageOf(error));
+  }
+
   private failed(state: CallState, error: unknown): void {
+    this.failing(state, error);
+    if (this.options.logErrors !== false && unexpectedError(error)) {
+      const { definition, target } = state.entry;
+      this.report(`${target.constructor.name}.${definition.propertyKey} (route ${definition.route}) threw`, error);
+    }
     // Whatever the method threw is the plugin's error, even a plugwire error of a call it made.
     this.finish(state, () => this.sendError(state.req, state.res, new Answer(toWireError(error), ErrorCodes.PLUGWIRE_REMOTE)));
   }
@@ -716,6 +782,19 @@ class PluginHttpServer implements PluginServer {
   }
 }
 
+/** Reports the contract methods that the served classes leave to the contract's `stub()`. */
+function reportUnimplemented(table: ReadonlyMap<string, Route>, mode: 'warn' | 'error'): void {
+  if (mode !== 'warn' && mode !== 'error') throw new DefinitionError(`serve(): unimplemented must be 'warn' or 'error', got ${String(mode)}`);
+  const missing = [...table.values()].filter((r) => !r.implemented);
+  if (missing.length === 0) return;
+  const served = [...new Set(missing.map((r) => r.target.constructor.name))].join(', ');
+  const message =
+    `${served} does not override ${missing.map((r) => describeRoute(r.definition)).join(', ')}: ` +
+    `${missing.length === 1 ? 'a call to it fails' : 'calls to them fail'} with PLUGWIRE_STUB. Override ${missing.length === 1 ? 'it' : 'them'} in the class passed to serve().`;
+  if (mode === 'error') throw new DefinitionError(message);
+  process.emitWarning(message, { code: 'PLUGWIRE_NOT_IMPLEMENTED' });
+}
+
 /**
  * Serves one or more plugin implementations on the Unix socket the host chose.
  *
@@ -724,7 +803,8 @@ class PluginHttpServer implements PluginServer {
  * @param options - socket, limits and process behaviour; see {@link ServeOptions}
  * @returns a handle that resolves once the server listens and the ready line is printed
  * @throws {@link DefinitionError} (`PLUGWIRE_DEFINITION`) for a value without routes,
- * routes served twice, or no socket path; {@link StartError} (`PLUGWIRE_START`) when it
+ * routes served twice, no socket path, or (with `unimplemented: 'error'`) a contract
+ * method the served class does not override; {@link StartError} (`PLUGWIRE_START`) when it
  * cannot listen (after printing `failed to listen on socket`)
  *
  * @remarks
@@ -746,6 +826,7 @@ class PluginHttpServer implements PluginServer {
  */
 export async function serve(implementation: object | readonly object[], options: ServeOptions = {}): Promise<PluginServer> {
   const table = buildRouteTable(Array.isArray(implementation) ? implementation : [implementation]);
+  reportUnimplemented(table, options.unimplemented ?? 'warn');
   const socket = options.socket ?? process.env[SOCKET_ENV];
   const announce = options.announce ?? true;
   if (!socket) {
@@ -773,6 +854,7 @@ export async function serve(implementation: object | readonly object[], options:
     throw new StartError(`failed to listen on ${socket}: ${(error as Error).message}`, 'socket', { cause: error });
   }
   server.watch(options.standalone ?? true);
+  if (debug.enabled) debug('listening on %s: %s', socket, server.routes.join(', '));
   if (announce) process.stdout.write(`${READY_LINE}\n`);
   // Load what the first call needs while the host reads the ready line and connects.
   if (token) setImmediate(crypto);

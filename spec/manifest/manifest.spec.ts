@@ -54,6 +54,7 @@ describe('the manifest', () => {
           contract: 'modifier',
           idempotent: true,
           validated: true,
+          implemented: true,
           params: [{ type: 'string', schema: { type: 'string' } }],
           result: unknownResult,
         },
@@ -63,6 +64,7 @@ describe('the manifest', () => {
           contract: 'modifier',
           idempotent: true,
           validated: true,
+          implemented: true,
           params: [{ type: 'Person', schema: { $ref: '#/definitions/Person' } }],
           result: { type: 'Greeting', schema: { $ref: '#/definitions/Greeting' } },
         },
@@ -72,6 +74,7 @@ describe('the manifest', () => {
           contract: 'modifier',
           idempotent: true,
           validated: true,
+          implemented: true,
           params: [
             { type: 'array', schema: { type: 'array' } },
             { type: 'string', schema: { type: 'string' } },
@@ -191,6 +194,7 @@ describe('the manifest', () => {
         contract: 'manifest-test',
         idempotent: true,
         validated: true,
+        implemented: true,
         params: [],
         result: unknownResult,
       });
@@ -400,7 +404,7 @@ describe('the manifest', () => {
       expect(answer.status).toBe(200);
       const manifest = answer.value as Manifest;
       expect(manifest.definitions).toEqual({});
-      expect(method(manifest, '/items')).toEqual({ route: '/items', name: 'items', contract: 'manifest-test', idempotent: true, validated: true, params: [], result: { type: 'Item[]' } });
+      expect(method(manifest, '/items')).toEqual({ route: '/items', name: 'items', contract: 'manifest-test', idempotent: true, validated: true, implemented: true, params: [], result: { type: 'Item[]' } });
       expect(method(manifest, '/at').params).toEqual([{ type: 'Date' }]);
       expect(method(manifest, '/team').params).toEqual([{ type: 'Team' }]);
       await expect(goCall('/schema-loaded')).resolves.toEqual({ status: 200, value: false });

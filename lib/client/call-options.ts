@@ -1,0 +1,64 @@
+import { MAX_TIMEOUT, VERSION_HEADER } from '../protocol/constants';
+
+/** Per-call options: of {@link PluginClient.call}, of {@link withOptions}, and the defaults of {@link createProxy}. */
+export interface CallOptions {
+  /** Aborts the call: it rejects with `PLUGWIRE_ABORTED` and the plugin's signal fires. */
+  readonly signal?: AbortSignal;
+  /**
+   * This call's timeout in ms, instead of the method's (`@Method({ timeout })`) or the
+   * client's `timeout`; `0` for none.
+   */
+  readonly timeout?: number;
+  /**
+   * Extra request headers, seen by the plugin method in `callContext().headers` (a trace
+   * id, a tenant). Names plugwire itself sends (`authorization`, `content-type`,
+   * `x-plugwire-version`, and the HTTP framing headers) are refused.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+// Headers the client sends itself, or that would change how the request is framed.
+const RESERVED_HEADERS = new Set([
+  'authorization', 'content-type', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'host',
+  'expect', 'upgrade', 'te', 'trailer', 'proxy-connection', VERSION_HEADER,
+]);
+// An HTTP token (RFC 9110 §5.6.2).
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// A field value: visible characters, spaces and tabs, no CR or LF.
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * Checks per-call options and throws a TypeError naming the bad one.
+ * @param where - what the options are for, e.g. `withOptions()` or `call to /modify`
+ * @internal
+ */
+export function checkCallOptions(options: CallOptions, where: string): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object`);
+  const { timeout, signal, headers } = options;
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= MAX_TIMEOUT))) {
+    throw new TypeError(`${where}: timeout must be a number of ms from 0 to ${MAX_TIMEOUT}, got ${String(timeout)}`);
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`${where}: signal must be an AbortSignal`);
+  if (headers === undefined) return;
+  if (typeof headers !== 'object' || headers === null) throw new TypeError(`${where}: headers must be an object of strings`);
+  for (const [name, value] of Object.entries(headers)) {
+    if (!TOKEN.test(name)) throw new TypeError(`${where}: ${JSON.stringify(name)} is not a valid header name`);
+    if (RESERVED_HEADERS.has(name.toLowerCase())) throw new TypeError(`${where}: the header ${name} is plugwire's own and cannot be set per call`);
+    if (typeof value !== 'string' || !FIELD_VALUE.test(value)) throw new TypeError(`${where}: the value of header ${name} must be a string without line breaks`);
+  }
+}
+
+/**
+ * Lays `next` over `base`: a timeout or headers in `next` win; two signals both abort the call.
+ * @internal
+ */
+export function mergeCallOptions(base: CallOptions, next: CallOptions): CallOptions {
+  const signal = base.signal && next.signal ? AbortSignal.any([base.signal, next.signal]) : (next.signal ?? base.signal);
+  const headers = base.headers && next.headers ? { ...base.headers, ...next.headers } : (next.headers ?? base.headers);
+  const timeout = next.timeout ?? base.timeout;
+  return {
+    ...(signal === undefined ? {} : { signal }),
+    ...(timeout === undefined ? {} : { timeout }),
+    ...(headers === undefined ? {} : { headers: Object.freeze({ ...headers }) }),
+  };
+}
