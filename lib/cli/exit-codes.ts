@@ -1,7 +1,10 @@
 import type { ErrorCode } from '../errors/error-codes';
 
+/** What the `plugwire` command can fail with: an error code, bad usage, or anything else. */
+export type ExitReason = ErrorCode | 'USAGE' | 'UNEXPECTED';
+
 /** The exit status of the `plugwire` command for each error code (0: success). */
-export const EXIT_CODES: Readonly<Record<ErrorCode | 'USAGE' | 'UNEXPECTED', number>> = Object.freeze({
+export const EXIT_CODES: Readonly<Record<ExitReason, number>> = Object.freeze({
   UNEXPECTED: 1,
   USAGE: 2,
   PLUGWIRE_START: 3,
@@ -17,3 +20,35 @@ export const EXIT_CODES: Readonly<Record<ErrorCode | 'USAGE' | 'UNEXPECTED', num
   PLUGWIRE_DEFINITION: 13,
   PLUGWIRE_STUB: 14,
 });
+
+// Typed by the same keys as EXIT_CODES: a new error code does not compile without its words here.
+const MEANINGS: Readonly<Record<ExitReason, string>> = {
+  UNEXPECTED: 'anything else: an unexpected failure',
+  USAGE: 'usage: bad arguments, a payload that is not JSON, no plugin command',
+  PLUGWIRE_START: 'the plugin did not start (or nothing listens on --socket)',
+  PLUGWIRE_UNAVAILABLE: 'the plugin went away and could not be restarted',
+  PLUGWIRE_TIMEOUT: 'the call took longer than --timeout',
+  PLUGWIRE_METHOD_NOT_FOUND: 'the plugin has no method at that route',
+  PLUGWIRE_VALIDATION: 'the payload or the answer is invalid',
+  PLUGWIRE_REMOTE: 'the method failed: it threw or returned an error',
+  PLUGWIRE_PROTOCOL: 'a malformed request or answer, or a refused --token',
+  PLUGWIRE_CONTRACT: "the plugin's manifest lacks routes of a contract",
+  PLUGWIRE_CLOSED: 'the plugin was terminated during the call',
+  PLUGWIRE_ABORTED: 'the call was cancelled',
+  PLUGWIRE_DEFINITION: 'a contract or implementation is defined wrongly',
+  PLUGWIRE_STUB: "a contract method's placeholder body ran",
+};
+
+/**
+ * The exit statuses as a table for `--help`, made from {@link EXIT_CODES} so that the
+ * two cannot drift apart.
+ * @internal
+ */
+export function exitStatusHelp(): string {
+  const rows: Array<[number, string]> = [[0, 'success']];
+  for (const reason of Object.keys(EXIT_CODES) as ExitReason[]) {
+    rows.push([EXIT_CODES[reason], reason.startsWith('PLUGWIRE_') ? `${reason}: ${MEANINGS[reason]}` : MEANINGS[reason]]);
+  }
+  rows.sort(([a], [b]) => a - b);
+  return `Exit status:\n${rows.map(([status, meaning]) => `  ${String(status).padEnd(4)}${meaning}`).join('\n')}`;
+}

@@ -5,7 +5,7 @@
 //   plugwire call <route> [json] --socket <path>
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { PluginError, readManifest, start, startRunning, startWithCommand, type StartResult } from '../index';
-import { EXIT_CODES } from './exit-codes';
+import { EXIT_CODES, exitStatusHelp } from './exit-codes';
 import { renderManifest } from './render';
 
 /** Where the command writes; the tests pass their own. */
@@ -62,6 +62,28 @@ async function inspect(command: readonly string[], options: TargetOptions & { js
   }
 }
 
+/** A word in single quotes for a POSIX shell. */
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Why a payload is not JSON, and what to type instead: the shell has already removed one
+ * level of quotes, so `plugwire call /rates DE` sends `DE`, which JSON reads as nothing.
+ */
+function notJson(route: string, text: string, fromStdin: boolean, error: Error): Usage {
+  const where = fromStdin ? 'the payload on standard input' : 'the payload';
+  const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  const trimmed = text.trim();
+  if (!/^[[{"]/.test(trimmed)) {
+    const string = JSON.stringify(trimmed);
+    const instead = fromStdin ? `send ${string}, with its double quotes` : `type plugwire call ${route} ${shellQuote(string)}`;
+    return new Usage(`${where} must be JSON, and ${shown.trim()} is not: for the string ${string} ${instead}`);
+  }
+  const hint = fromStdin ? '' : `; in single quotes the shell keeps the double quotes JSON needs, e.g. plugwire call ${route} '{"name":"Ada"}'`;
+  return new Usage(`${where} must be JSON, and ${shown} is not (${error.message})${hint}`);
+}
+
 async function call(route: string, json: string | undefined, command: readonly string[], options: TargetOptions, io: CliIo): Promise<void> {
   if (!route.startsWith('/')) throw new Usage(`the route must start with '/', got ${JSON.stringify(route)}`);
   const text = json ?? (await io.stdin());
@@ -70,7 +92,7 @@ async function call(route: string, json: string | undefined, command: readonly s
     try {
       payload = JSON.parse(text);
     } catch (error) {
-      throw new Usage(`the payload is not JSON: ${(error as Error).message}`);
+      throw notJson(route, text, json === undefined, error as Error);
     }
   }
   const { client, term } = await open(command, options, io);
@@ -82,19 +104,16 @@ async function call(route: string, json: string | undefined, command: readonly s
   }
 }
 
-const EXIT_HELP = `
-Exit status: 0 success, ${EXIT_CODES.USAGE} usage, ${EXIT_CODES.PLUGWIRE_START} start failed, ${EXIT_CODES.PLUGWIRE_UNAVAILABLE} unavailable, ${EXIT_CODES.PLUGWIRE_TIMEOUT} timeout,
-${EXIT_CODES.PLUGWIRE_METHOD_NOT_FOUND} method not found, ${EXIT_CODES.PLUGWIRE_VALIDATION} validation, ${EXIT_CODES.PLUGWIRE_REMOTE} the method failed, ${EXIT_CODES.PLUGWIRE_PROTOCOL} protocol error,
-${EXIT_CODES.PLUGWIRE_CONTRACT} contract, ${EXIT_CODES.PLUGWIRE_CLOSED} closed, ${EXIT_CODES.UNEXPECTED} anything else. See the README.`;
+const EXIT_HELP = `\n${exitStatusHelp()}`;
 
-function program(io: CliIo, command: readonly string[], done: (work: Promise<void>) => void): Command {
+function program(io: CliIo, command: readonly string[], done: (work: Promise<void>, options: TargetOptions) => void): Command {
   const cli = new Command('plugwire')
     .description('Inspect and call plugwire (and go-plugin) plugins from the shell.')
     .version(version(), '-V, --version')
     .showHelpAfterError()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride()
-    .addHelpText('after', `\nThe plugin command comes after --; with --socket, a plugin that already runs is used.${EXIT_HELP}`);
+    .addHelpText('after', `\nThe plugin command comes after --; with --socket, a plugin that already runs is used.\n${EXIT_HELP}`);
   const target = (c: Command): Command =>
     c
       .option('--socket <path>', 'use the plugin already listening on this socket instead of starting one')
@@ -106,24 +125,31 @@ function program(io: CliIo, command: readonly string[], done: (work: Promise<voi
   target(cli.command('inspect').description("start the plugin, print its methods and their parameter and result schemas, and stop it"))
     .usage('[options] -- <plugin command...>')
     .option('--json', 'print the manifest as JSON')
-    .action((options: TargetOptions & { json?: boolean }) => done(inspect(command, options, io)));
+    .action((options: TargetOptions & { json?: boolean }) => done(inspect(command, options, io), options));
 
   target(cli.command('call').description('call a route and print the answer as JSON'))
     .usage('[options] <route> [json] -- <plugin command...>')
     .argument('<route>', "the method's route, e.g. /modify")
     .argument('[json]', 'the payload as JSON (default: standard input when it is not a terminal, else null)')
     .addHelpText('after', `\nExamples:\n  plugwire call /modify '"some value"' -- node plugin.js\n  echo '{"name":"Ada","age":36}' | plugwire call /greet -- ./plugin\n  plugwire call /modify '"x"' --socket /tmp/modifier.sock`)
-    .action((route: string, json: string | undefined, options: TargetOptions) => done(call(route, json, command, options, io)));
+    .action((route: string, json: string | undefined, options: TargetOptions) => done(call(route, json, command, options, io), options));
   return cli;
 }
 
-function failure(error: unknown, io: CliIo): number {
+function failure(error: unknown, io: CliIo, quiet: boolean): number {
   if (error instanceof Usage) {
     io.stderr(`plugwire: ${error.message}\n`);
     return EXIT_CODES.USAGE;
   }
   if (PluginError.is(error)) {
-    io.stderr(`plugwire: ${error.code}: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
+    if (error.code === 'PLUGWIRE_START') {
+      // Its first line says what happened; the lines after it are the end of the plugin's
+      // standard error, which was forwarded above unless -q dropped it.
+      const [summary = '', ...tail] = error.message.split('\n');
+      io.stderr(`plugwire: ${error.code}: ${summary}\n${quiet && tail.length > 0 ? `${tail.join('\n')}\n` : ''}`);
+    } else {
+      io.stderr(`plugwire: ${error.code}: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
+    }
     return EXIT_CODES[error.code];
   }
   io.stderr(`plugwire: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -140,9 +166,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const own = split === -1 ? argv : argv.slice(0, split);
   const command = split === -1 ? [] : argv.slice(split + 1);
   let work: Promise<void> | undefined;
+  let quiet = false;
   try {
-    program(io, command, (w) => {
+    program(io, command, (w, options) => {
       work = w;
+      quiet = options.quiet === true;
     }).parse([...own], { from: 'user' });
     if (!work) return 0; // --help or --version
     await work;
@@ -151,7 +179,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : EXIT_CODES.USAGE;
     }
-    return failure(error, io);
+    return failure(error, io, quiet);
   }
 }
 
