@@ -54,7 +54,10 @@ export async function readManifest(client: PluginClient, options: ReadManifestOp
  * @internal
  */
 export async function missingRoutes(client: PluginClient, contract: Type): Promise<string[]> {
-  const manifest = await readManifest(client, { schemas: false });
+  return routesNotIn(await readManifest(client, { schemas: false }), contract);
+}
+
+function routesNotIn(manifest: Manifest | undefined, contract: Type): string[] {
   if (!manifest) return [];
   const served = new Set(manifest.methods.map((m) => m.route));
   return [...(readMethods(contract)?.keys() ?? [])].filter((route) => !served.has(route));
@@ -68,9 +71,12 @@ export async function missingRoutes(client: PluginClient, contract: Type): Promi
 export async function checkContract(client: PluginClient, contract: Type): Promise<void> {
   const mode = client.config.contractCheck;
   if (mode === 'off') return;
-  const missing = await missingRoutes(client, contract);
+  const manifest = await readManifest(client, { schemas: false });
+  const missing = routesNotIn(manifest, contract);
   if (missing.length === 0) return;
-  const message = `plugin ${client.name} does not serve ${missing.length === 1 ? 'the route' : 'the routes'} ${missing.join(', ')} of the contract ${contract.name}`;
+  // The plugin's own name, not the starter's guess from a file name (`plugin plugin ...`).
+  const name = manifest?.plugin.name ?? client.name;
+  const message = `plugin ${name} does not serve ${missing.length === 1 ? 'the route' : 'the routes'} ${missing.join(', ')} of the contract ${contract.name}`;
   if (mode === 'strict') throw new ContractError(message, missing);
   const logger = client.config.logger;
   if (logger) logger.error(`[${client.name}] ${message}`);

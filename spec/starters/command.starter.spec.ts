@@ -2,7 +2,8 @@
 import { existsSync, lstatSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server } from 'node:net';
 import * as path from 'node:path';
-import { connect, PluginError, start, StartError, startWithCommand, type StartResult } from '../../lib';
+import { connect, Method, Plugin, PluginError, start, StartError, startWithCommand, stub, type StartResult } from '../../lib';
+import { Modifier } from '../../samples/modifier/contract';
 import { HostTest } from '../fixtures/contracts/host-contract';
 import {
   collectingLogger,
@@ -15,6 +16,17 @@ import {
   tempDir,
   waitFor,
 } from '../support/host-helpers';
+
+const SAMPLE = path.join(__dirname, '../../dist/samples/modifier/plugin.js');
+
+/** Modifier's routes plus one the sample plugin does not serve. */
+@Plugin('modifier')
+class WiderModifier extends Modifier {
+  @Method('/missing')
+  missing(): Promise<string> {
+    return stub();
+  }
+}
 
 let dir: string;
 let socketCount = 0;
@@ -82,6 +94,21 @@ describe('startWithCommand()', () => {
       const result = await start(starter, socketPath());
       started.push(result);
       expect(logger.lines).toEqual(['[host-plugin] hello']);
+    });
+
+    it('names a plugin whose file says nothing (plugin.js, index.js) after the folder it is in', () => {
+      expect(startWithCommand(process.execPath, [SAMPLE]).name).toBe('modifier');
+      expect(startWithCommand(process.execPath, ['dist/index.js'], { cwd: '/srv/rates' }).name).toBe('rates');
+      expect(startWithCommand('./bin/main', [], { cwd: '/opt/geo-lookup' }).name).toBe('geo-lookup');
+      expect(startWithCommand(process.execPath, ['-e', 'process.exit(3)']).name).toBe('node');
+      expect(startWithCommand(process.execPath, ['plugin.js'], { name: 'given' }).name).toBe('given');
+    });
+
+    it("names the plugin by its manifest's name in the contract check, not by the starter's", async () => {
+      const starter = startWithCommand(process.execPath, [SAMPLE], { name: 'plugin', logger: false });
+      const error = await rejectionOf(connect(WiderModifier, starter, { socket: socketPath() }));
+      expect(PluginError.is(error, 'PLUGWIRE_CONTRACT')).toBe(true);
+      expect((error as Error).message).toBe('plugin modifier does not serve the route /missing of the contract WiderModifier');
     });
 
     it('gives the plugin PLUGIN_SOCKET, the host environment and the extra env', async () => {
