@@ -501,12 +501,16 @@ export class PluginClient {
       await this.launch();
     } catch (error) {
       if (this.closing) throw new ClosedError(`plugin ${this.name} was terminated during a restart`, { cause: error });
+      // The logger is promised "a restart that failed" (PluginConfig.logger).
+      const failed = `[${this.name}] restart failed: ${(error as Error).message}`;
       if (this.failures >= maxRestarts) {
         this.unavailableUntil = Date.now() + cooldown;
         this.currentState = 'unavailable';
         if (debug.enabled) debug('[%s] given up after %d restarts without a successful call: calls fail for %d ms', this.name, maxRestarts, cooldown);
+        this.config.logger?.error(`${failed}; given up after ${maxRestarts} restarts without a successful call: calls fail for ${cooldown} ms`);
       } else {
         this.currentState = 'exited';
+        this.config.logger?.error(`${failed}; it is tried again at the next call`);
       }
       throw new UnavailableError(`plugin ${this.name} is gone and could not be restarted: ${(error as Error).message}`, { cause: error });
     }
