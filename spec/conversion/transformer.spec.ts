@@ -14,7 +14,7 @@ import * as vm from 'node:vm';
 import fc from 'fast-check';
 import * as classTransformer from 'class-transformer';
 import { Exclude, Expose, instanceToPlain, Transform, Type as NestedType } from 'class-transformer';
-import { plainToInstance, toJsonValue, withoutTransformerMetadata } from '../../lib/conversion/transformer';
+import { hasFieldConversion, plainToInstance, toJsonValue, withoutTransformerMetadata } from '../../lib/conversion/transformer';
 import type { Type } from '../../lib/metadata/method-definition';
 
 const SEED = process.env['FUZZ_SEED'];
@@ -718,5 +718,32 @@ describe('inputs outside JSON', () => {
     ['Boolean', Object(true) as object],
   ])('toJsonValue: a boxed %s encodes as instanceToPlain() encodes it', (_name, value) => {
     expect(JSON.stringify(toJsonValue(value))).toBe(JSON.stringify(instanceToPlain(value)));
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// Which fields class-transformer is told how to convert (the class plan asks, to report a
+// nested DTO or a Date that lacks @Type)
+// ---------------------------------------------------------------------------------------
+
+class TypedParent {
+  @NestedType(() => Date)
+  at!: Date;
+}
+
+class TypedChild extends TypedParent {
+  @Transform(({ value }) => new Date(value as string))
+  when!: Date;
+
+  plain!: Date;
+}
+
+describe('hasFieldConversion', () => {
+  it('finds @Type and @Transform on the class and its ancestors, and nothing on an undecorated field', () => {
+    expect(hasFieldConversion(TypedParent, 'at')).toBe(true);
+    expect(hasFieldConversion(TypedChild, 'at')).toBe(true);
+    expect(hasFieldConversion(TypedChild, 'when')).toBe(true);
+    expect(hasFieldConversion(TypedChild, 'plain')).toBe(false);
+    expect(hasFieldConversion(TypedParent, 'when')).toBe(false);
   });
 });
