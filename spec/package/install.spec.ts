@@ -25,7 +25,7 @@ function readmeBlock(name: string): string {
   return match[1];
 }
 
-/** The README's install lines with `plugwire` replaced by a package spec (a tarball, a git URL). */
+/** Runs the README's install lines, with `plugwire` replaced by another package spec (a tarball). */
 async function readmeInstall(dir: string, plugwire: string): Promise<void> {
   const lines = readmeBlock('install').split('\n').filter((line) => line.trim() !== '');
   for (const line of lines) {
@@ -57,7 +57,7 @@ async function buildAndRun(dir: string): Promise<Output> {
   return run('sh', ['-c', readmeBlock('run')], dir, 60_000);
 }
 
-/** Files a package's JavaScript loads by relative path (require() or import). */
+/** Files a CommonJS file loads by relative path (its require() calls). */
 function relativeRequires(file: string): string[] {
   const source = readFileSync(file, 'utf8');
   return [...source.matchAll(/require\(["'](\.{1,2}\/[^"']+)["']\)/g)].map((match) => match[1] as string);
