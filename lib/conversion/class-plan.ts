@@ -133,8 +133,7 @@ export function checkFields(instance: object, plan: ClassPlan, prefix: string, o
   for (const field of plan.untyped) {
     const value = fields[field.key];
     if (unconverted(field, value)) {
-      const shown = typeof value === 'string' && value.length <= 200 ? { value } : {};
-      out.push({ path: join(prefix, field.key), ...shown, constraints: { missingType: untypedMessage(instance.constructor as Type, field) } });
+      out.push({ path: join(prefix, field.key), constraints: { missingType: untypedMessage(instance.constructor as Type, field) } });
     }
   }
   if (plan.nested.length === 0) return;

@@ -58,8 +58,8 @@ function unknownValue(value: unknown, owner: Owner | undefined, path: string, er
 }
 
 /**
- * Flattens class-validator's error tree into one violation per failed field, reading the
- * values from the instance (class-validator keeps them only when asked to). Fields in
+ * Flattens class-validator's error tree into one violation per failed field, following
+ * the values in the instance to say where a nested value was declared. Fields in
  * `reported` were reported already, with what to add: nothing below them is repeated.
  * @internal
  */
@@ -79,9 +79,11 @@ export function flattenViolations(
     }
     const path = prefix === '' ? e.property : /^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : `${prefix}.${e.property}`;
     if (reported?.has(path)) continue;
-    const value: unknown = typeof holder === 'object' && holder !== null ? (holder as Record<string, unknown>)[e.property] : e.value;
+    // The value itself, to look into: class-validator keeps it only when the options say so.
+    const value: unknown =
+      typeof holder === 'object' && holder !== null && !(holder instanceof Set) && !(holder instanceof Map) ? (holder as Record<string, unknown>)[e.property] : e.value;
     if (e.constraints) {
-      const v = shown(value);
+      const v = shown(e.value);
       out.push(v === undefined ? { path, constraints: { ...e.constraints } } : { path, value: v, constraints: { ...e.constraints } });
     }
     if (e.children && e.children.length > 0) {

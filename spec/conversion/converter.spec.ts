@@ -326,7 +326,7 @@ describe('convertArgs with nested DTOs and dates that lack @Type', () => {
       throw new Error('expected a validation failure');
     } catch (error) {
       expect((error as PayloadValidationError).violations).toEqual([
-        { path: 'at', value: at, constraints: { missingType: 'a date arrives as a string: add @Type(() => Date) from class-transformer to NoteWithoutType.at' } },
+        { path: 'at', constraints: { missingType: 'a date arrives as a string: add @Type(() => Date) from class-transformer to NoteWithoutType.at' } },
       ]);
     }
     // An absent optional date is no error.

@@ -82,7 +82,7 @@ describe('a plugwire host and plugin with plain classes', () => {
   it('names the Date field that lacks @Type and what to add', async () => {
     const remote = await rejection(plain.client.call('/meeting', { at: '2024-05-06T07:08:09.000Z' }));
     expect(remote.side).toBe('plugin');
-    expect(remote.violations).toEqual([{ path: 'at', value: '2024-05-06T07:08:09.000Z', constraints: { missingType: MEETING_MESSAGE } }]);
+    expect(remote.violations).toEqual([{ path: 'at', constraints: { missingType: MEETING_MESSAGE } }]);
   });
 });
 
