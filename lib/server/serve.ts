@@ -4,7 +4,7 @@ import { chmodSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { convertArgs, resultToPlain } from '../conversion/converter';
 import { ErrorCodes } from '../errors/error-codes';
-import { CallTimeoutError, DefinitionError, PayloadValidationError, PluginError, StartError } from '../errors/plugin-error';
+import { CallTimeoutError, DefinitionError, PayloadValidationError, PluginError, ProtocolError, StartError } from '../errors/plugin-error';
 import { DeadlineWatch, parseDeadline, type Expiring } from '../protocol/deadline';
 import { Link, LinkedList } from '../protocol/linked-list';
 import {
@@ -508,7 +508,7 @@ class PluginHttpServer implements PluginServer {
       size += chunk.length;
       if (size > this.options.maxBodySize) {
         req.removeAllListeners('data');
-        this.finish(state, () => this.sendError(req, res, this.tooLarge()));
+        this.refuse(state, this.tooLarge());
         return;
       }
       chunks.push(chunk);
@@ -585,8 +585,8 @@ class PluginHttpServer implements PluginServer {
 
   /** Reads the envelope, arms the deadline, converts the arguments and runs the method. */
   private onBody(state: CallState, body: Buffer): void {
-    const { req, res, entry, route } = state;
-    const reject = (error: Answer): void => this.finish(state, () => this.sendError(req, res, error));
+    const { entry, route } = state;
+    const reject = (error: Answer): void => this.refuse(state, error);
     let envelope: unknown;
     try {
       envelope = JSON.parse(body.toString('utf8'));
@@ -657,6 +657,17 @@ class PluginHttpServer implements PluginServer {
     this.failing(state, error);
     state.abort(error);
     this.finish(state, () => this.sendError(state.req, state.res, new Answer({ code: 'PLUGWIRE_TIMEOUT', message: GO_DEADLINE_MESSAGE }, ErrorCodes.PLUGWIRE_TIMEOUT)));
+  }
+
+  /** Answers a call refused before its method ran (a broken envelope, a body too large). */
+  private refuse(state: CallState, refusal: Answer): void {
+    // Its diagnostics and NODE_DEBUG line get a PluginError with the code the caller sees,
+    // made only when someone looks.
+    if (state.diagnostics || debug.enabled) {
+      const { code, message } = refusal.wire;
+      this.failing(state, code === 'PLUGWIRE_VALIDATION' ? new PayloadValidationError(message, 'plugin') : new ProtocolError(message, { route: state.route, statusCode: refusal.status }));
+    }
+    this.finish(state, () => this.sendError(state.req, state.res, refusal));
   }
 
   private invalid(state: CallState, error: unknown): void {

@@ -350,6 +350,17 @@ describe("a plugin server's channels, served in this process", () => {
     expect(PluginError.is(message.error, 'PLUGWIRE_TIMEOUT')).toBe(true);
   });
 
+  it.each<[string, string, number, 'PLUGWIRE_PROTOCOL' | 'PLUGWIRE_VALIDATION']>([
+    ['a body that is not JSON', 'not json', 400, 'PLUGWIRE_PROTOCOL'],
+    ['an envelope whose Context is not an object', JSON.stringify({ Context: 5, Payload: 1 }), 422, 'PLUGWIRE_VALIDATION'],
+  ])('publishes %s as refused, with its status and error', async (_what, body, status, code) => {
+    recorder.mark();
+    expect((await rawRequest(socket, { path: '/wait', body })).status).toBe(status);
+    const message = await recorder.next<ServedCallMessage>(DiagnosticChannels.serveCallEnd);
+    expect(message).toMatchObject({ route: '/wait', status });
+    expect(PluginError.is(message.error, code)).toBe(true);
+  });
+
   it('publishes a call whose caller went away with status 0', async () => {
     recorder.mark();
     const exchange = startRawRequest(socket, { path: '/wait', body: JSON.stringify({ Payload: 100 }) });

@@ -191,10 +191,11 @@ describe('NODE_DEBUG=plugwire in a plugin run alone', () => {
 
   const body = JSON.stringify({ Context: { Deadline: null }, Payload: null });
 
-  it('writes each failed call with its code, a route it does not serve, and its shutdown on SIGTERM', async () => {
+  it('writes each failed call with its code (a refused one too), a route it does not serve, and its shutdown on SIGTERM', async () => {
     const { plugin, socket } = await startPlugin();
     expect((await rawRequest(socket, { path: '/nope', body })).status).toBe(404);
     expect((await rawRequest(socket, { path: '/coded', body })).status).toBe(500);
+    expect((await rawRequest(socket, { path: '/wait', body: 'not json' })).status).toBe(400);
     expect((await rawRequest(socket, { path: '/wait', body: JSON.stringify({ Payload: 1 }) })).status).toBe(200);
     plugin.child.kill('SIGTERM');
     const { code, stderr } = await plugin.finished;
@@ -203,6 +204,7 @@ describe('NODE_DEBUG=plugwire in a plugin run alone', () => {
       `listening on ${socket}: /wait, /patient, /header, /order, /boom, /coded, /missing`,
       'call to /nope failed: PLUGWIRE_METHOD_NOT_FOUND',
       'call to /coded failed: OUT_OF_STOCK no apples left',
+      expect.stringMatching(/^call to \/wait failed: PLUGWIRE_PROTOCOL request body is not valid JSON: /),
       'SIGTERM: closing, 0 calls in flight',
       `server on ${socket} closed`,
     ]);
