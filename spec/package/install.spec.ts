@@ -159,6 +159,20 @@ describe('npm pack', () => {
   });
 });
 
+describe('npm install next to NestJS', () => {
+  it.each(['11', '12'])("resolves with NestJS %s (plugwire's optional peer ranges admit it)", async (major) => {
+    const dir = path.join(work, `nest${major}`);
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'package.json'), `{ "name": "nest${major}-project", "version": "1.0.0", "private": true }\n`);
+    // Resolving the tree is what fails on a peer conflict (ERESOLVE); nothing need be unpacked.
+    const packages = [`@nestjs/common@${major}`, `@nestjs/core@${major}`, 'rxjs', tarball, 'class-validator', 'class-transformer'];
+    await run('npm', ['install', '--package-lock-only', '--no-audit', '--no-fund', ...packages], dir);
+    const lock = JSON.parse(readFileSync(path.join(dir, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
+    expect(lock.packages['node_modules/@nestjs/common']?.version).toMatch(new RegExp(`^${major}\\.`));
+    expect(lock.packages['node_modules/plugwire']).toBeDefined();
+  }, INSTALL_TIMEOUT);
+});
+
 describe.each(PROJECTS)('a fresh %s project that follows the README', (_label, type) => {
   const expected = readmeBlock('output');
   let dir: string;
