@@ -1,7 +1,7 @@
 // Type-level tests of Remote<T>, in the manner of comlink's tests/type-checks.ts. This file
 // is never run: `tsc -p tsconfig.json --noEmit` (part of `npm run lint`) checks it, and
 // every `@ts-expect-error` below fails the check if the line it guards compiles.
-import type { Remote } from '../../lib';
+import { withOptions, type Remote } from '../../lib';
 import type { Greeting, Modifier, Person } from '../../samples/modifier/contract';
 
 /** True when A and B are the same type (not merely assignable both ways). */
@@ -60,4 +60,21 @@ export async function usage(): Promise<void> {
   // @ts-expect-error the synchronous method becomes asynchronous
   const sync: number = extended.count([]);
   void [wrong, unawaited, sync];
+}
+
+// withOptions() keeps the proxy's type, and its options are typed.
+export type WithOptionsKeepsType = Assert<Equals<ReturnType<typeof withOptions<Remote<Modifier>>>, Remote<Modifier>>>;
+
+export async function withOptionsUsage(signal: AbortSignal): Promise<void> {
+  const quick = withOptions(modifier, { timeout: 500, signal, headers: { 'x-trace-id': 'abc' } });
+  const text: string = await quick.modify('x');
+  void text;
+  // @ts-expect-error the argument must still be a string
+  await quick.modify(42);
+  // @ts-expect-error timeout is a number of ms
+  withOptions(modifier, { timeout: '500' });
+  // @ts-expect-error header values are strings
+  withOptions(modifier, { headers: { 'x-count': 1 } });
+  // @ts-expect-error unknown options are refused
+  withOptions(modifier, { retries: 3 });
 }
