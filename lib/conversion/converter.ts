@@ -120,13 +120,15 @@ function toInstance(type: Type, value: unknown, options: ValidatorOptions, path:
     checkFields(instance, plan, path, (untyped = []));
     if (untyped.length === 0) untyped = undefined;
   }
-  const finish = (errors: ClassValidationError[]): Checked => {
-    if (!untyped) return { instance, violations: errors.length === 0 ? NONE : flattenViolations(errors, path, instance) };
-    return { instance, violations: flattenViolations(errors, path, instance, new Set(untyped.map((v) => v.path)), undefined, untyped) };
-  };
   const validator = classValidator();
-  if (plan.synchronous) return finish(validator.validateSync(instance, options));
-  return validator.validate(instance, options).then(finish);
+  if (plan.synchronous) return checked(instance, validator.validateSync(instance, options), path, untyped);
+  return validator.validate(instance, options).then((errors) => checked(instance, errors, path, untyped));
+}
+
+/** An instance with class-validator's verdict, after the fields reported for a missing @Type. */
+function checked(instance: object, errors: readonly ClassValidationError[], path: string, untyped: FieldViolation[] | undefined): Checked {
+  if (!untyped) return { instance, violations: errors.length === 0 ? NONE : flattenViolations(errors, path, instance) };
+  return { instance, violations: flattenViolations(errors, path, instance, new Set(untyped.map((v) => v.path)), undefined, untyped) };
 }
 
 /**
