@@ -75,11 +75,13 @@ export interface ServeOptions {
   /**
    * What serve() does about a contract method that the served class does not override
    * (it would run the contract's `stub()`): `warn` emits a process warning
-   * (`PLUGWIRE_NOT_IMPLEMENTED`) naming `Class.method` and the route, `error` throws a
-   * {@link DefinitionError}. Either way the manifest marks the method
-   * `implemented: false`. Default `warn`.
+   * (`PLUGWIRE_NOT_IMPLEMENTED`, once per class) naming `Class.method` and the route,
+   * `error` throws a {@link DefinitionError}, `ignore` says nothing (a plugin that
+   * implements part of a contract on purpose). In every case the manifest marks the
+   * method `implemented: false`, and a call to it fails with an error that names it.
+   * Default `warn`.
    */
-  readonly unimplemented?: 'warn' | 'error';
+  readonly unimplemented?: 'warn' | 'error' | 'ignore';
   /** The plugin's name in its manifest. Default: the `@Plugin()` names of the implementations. */
   readonly name?: string;
   /** The plugin's version in its manifest (e.g. your package.json's). Default: none (`null`). */
@@ -793,11 +795,18 @@ class PluginHttpServer implements PluginServer {
   }
 }
 
+/** Classes already warned about: a host serving in-process plugins again and again is told once. */
+const warnedUnimplemented = new WeakSet<object>();
+
 /** Reports the contract methods that the served classes leave to the contract's `stub()`. */
-function reportUnimplemented(table: ReadonlyMap<string, Route>, mode: 'warn' | 'error'): void {
-  if (mode !== 'warn' && mode !== 'error') throw new DefinitionError(`serve(): unimplemented must be 'warn' or 'error', got ${String(mode)}`);
+function reportUnimplemented(table: ReadonlyMap<string, Route>, mode: 'warn' | 'error' | 'ignore'): void {
+  if (mode !== 'warn' && mode !== 'error' && mode !== 'ignore') {
+    throw new DefinitionError(`serve(): unimplemented must be 'warn', 'error' or 'ignore', got ${String(mode)}`);
+  }
   const missing = [...table.values()].filter((r) => !r.implemented);
-  if (missing.length === 0) return;
+  if (missing.length === 0 || mode === 'ignore') return;
+  if (mode === 'warn' && missing.every((r) => warnedUnimplemented.has(r.target.constructor))) return;
+  for (const r of missing) warnedUnimplemented.add(r.target.constructor);
   const served = [...new Set(missing.map((r) => r.target.constructor.name))].join(', ');
   const message =
     `${served} does not override ${missing.map((r) => describeRoute(r.definition)).join(', ')}: ` +

@@ -98,10 +98,37 @@ describe('serve() and contract methods that are not overridden, in process', () 
     expect((error as Error).message).toContain('SetupTest.missing (route /missing)');
   });
 
-  it("refuses an unimplemented option that is neither 'warn' nor 'error'", async () => {
+  it("refuses an unimplemented option that is not 'warn', 'error' or 'ignore'", async () => {
     const socket = path.join(dir, 'p.sock');
-    const error = await rejectionOf(serve(new SetupTestPlugin(), { socket, standalone: false, announce: false, unimplemented: 'ignore' as 'warn' }));
+    const error = await rejectionOf(serve(new SetupTestPlugin(), { socket, standalone: false, announce: false, unimplemented: 'skip' as 'warn' }));
     expect(PluginError.is(error, 'PLUGWIRE_DEFINITION')).toBe(true);
+  });
+
+  it("with unimplemented: 'ignore' says nothing, and still marks the method and names it when called", async () => {
+    class PartOnly extends SetupTestPlugin {}
+    const socket = path.join(dir, 'part.sock');
+    const warnings = await warningsOf(async () => {
+      const server = await serve(new PartOnly(), { socket, standalone: false, announce: false, unimplemented: 'ignore' });
+      cleanups.push(() => server.close());
+    });
+    expect(warnings.filter((w) => w.code === 'PLUGWIRE_NOT_IMPLEMENTED')).toEqual([]);
+    const { client, term } = await start(startRunning({ name: 'part' }), socket, { contractCheck: 'off' });
+    cleanups.push(term);
+    const manifest = await readManifest(client);
+    expect(manifest?.methods.find((m) => m.route === '/missing')?.implemented).toBe(false);
+    const error = await rejectionOf(client.call('/missing'));
+    expect((error as RemoteError).remote.message).toContain('PartOnly does not implement SetupTest.missing (route /missing)');
+  });
+
+  it('warns about a class once, however often it is served', async () => {
+    class ServedTwice extends SetupTestPlugin {}
+    const warnings = await warningsOf(async () => {
+      for (const name of ['one.sock', 'two.sock']) {
+        const server = await serve(new ServedTwice(), { socket: path.join(dir, name), standalone: false, announce: false });
+        cleanups.push(() => server.close());
+      }
+    });
+    expect(warnings.filter((w) => w.code === 'PLUGWIRE_NOT_IMPLEMENTED')).toHaveLength(1);
   });
 
   it('does not warn about a class that is its own contract, and runs a default body a contract gives', async () => {
