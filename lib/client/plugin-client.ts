@@ -506,8 +506,9 @@ export class PluginClient {
       if (this.failures >= maxRestarts) {
         this.unavailableUntil = Date.now() + cooldown;
         this.currentState = 'unavailable';
-        if (debug.enabled) debug('[%s] given up after %d restarts without a successful call: calls fail for %d ms', this.name, maxRestarts, cooldown);
-        this.config.logger?.error(`${failed}; given up after ${maxRestarts} restarts without a successful call: calls fail for ${cooldown} ms`);
+        const gaveUp = `given up after ${maxRestarts} restart${maxRestarts === 1 ? '' : 's'} without a successful call: calls fail for ${cooldown} ms`;
+        if (debug.enabled) debug('[%s] %s', this.name, gaveUp);
+        this.config.logger?.error(`${failed}; ${gaveUp}`);
       } else {
         this.currentState = 'exited';
         this.config.logger?.error(`${failed}; it is tried again at the next call`);
@@ -548,20 +549,20 @@ export class PluginClient {
       throw new ClosedError(`plugin ${this.name} was terminated while it started`);
     }
     const duration = performance.now() - began;
-    if (channels.pluginReady.hasSubscribers) channels.pluginReady.publish({ plugin: this.name, socket: this.socket, pid: instance.pid, duration });
-    if (debug.enabled) debug('[%s] ready: pid %s, %d ms', this.name, String(instance.pid), Math.round(duration));
     this.instance = instance;
     this.headers = { ...BASE_HEADERS, authorization: `Bearer ${instance.token ?? token}` };
     const generation = ++this.generation;
     this.currentState = 'running';
+    // Published once the client shows the new process: a subscriber may read client.pid and client.state.
+    if (channels.pluginReady.hasSubscribers) channels.pluginReady.publish({ plugin: this.name, socket: this.socket, pid: instance.pid, duration });
+    if (debug.enabled) debug('[%s] ready: pid %s, %d ms', this.name, String(instance.pid), Math.round(duration));
     // Notice an exit at once: the next call restarts without first failing on the socket.
     void instance.exited.then((exit) => {
       const expected = this.closing !== undefined || this.terminated.has(instance);
+      const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+      if (debug.enabled) debug('[%s] pid %s %s', this.name, String(instance.pid), how);
+      if (this.instance === instance && !this.closing) this.markGone(generation, how);
       if (channels.pluginExit.hasSubscribers) channels.pluginExit.publish({ plugin: this.name, pid: instance.pid, code: exit.code, signal: exit.signal, expected });
-      if (debug.enabled) debug('[%s] pid %s %s', this.name, String(instance.pid), exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`);
-      if (this.instance === instance && !this.closing) {
-        this.markGone(generation, exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`);
-      }
     });
   }
 

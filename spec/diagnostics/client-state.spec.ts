@@ -116,7 +116,7 @@ describe('client.state when the client gives up', () => {
     expect(connection.client.state).toBe('unavailable');
     expect(notices).toEqual([
       '[setup-plugin] plugin is gone (killed by SIGKILL); it is restarted at the next call',
-      expect.stringMatching(/^\[setup-plugin\] restart failed: .*; given up after 1 restarts without a successful call: calls fail for 60000 ms$/s),
+      expect.stringMatching(/^\[setup-plugin\] restart failed: .*; given up after 1 restart without a successful call: calls fail for 60000 ms$/s),
     ]);
 
     const error = await rejectionOf(connection.plugin.wait(1));

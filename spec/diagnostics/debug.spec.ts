@@ -149,7 +149,7 @@ describe('NODE_DEBUG=plugwire in a host and the plugin it starts', () => {
     expectInOrder(giveup.stderr.split('\n'), [
       /\] restarting on \S+ \(it was gone: killed by SIGKILL\)$/,
       /\] start failed: plugin setup-plugin exited before it was ready \(code 1\)/,
-      /\] given up after 1 restarts without a successful call: calls fail for 10000 ms$/,
+      /\] given up after 1 restart without a successful call: calls fail for 10000 ms$/,
       /\] call to \/wait failed after \d+ ms: PLUGWIRE_UNAVAILABLE /,
     ]);
   });
