@@ -1,10 +1,7 @@
 // Plain classes, Date results and DTOs that lack @Type, between real processes: a
 // plugwire host and the plain-plugin fixture, the host and the Go stand-in (whose
 // request types are plain structs), and the Go host stand-in calling the plugin.
-import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { PayloadValidationError, connect, readManifest, startWithCommand, type Connection } from '../../lib';
 import { goStart, type GoHostPlugin } from '../support/go-host';
 import { fixture, removeDir, tempDir } from '../support/host-helpers';
@@ -120,36 +117,4 @@ describe('a Go host calling a plugwire plugin whose request types are plain clas
     const greeting = await plugin.call('/greet', 'Go');
     expect(greeting).toMatchObject({ status: 200, value: { text: 'Hello, Go' } });
   });
-});
-
-describe('the README section "Plain classes, dates and nested DTOs"', () => {
-  const root = path.join(__dirname, '../..');
-  let dir: string | undefined;
-  afterAll(() => removeDir(dir));
-
-  /** The body of the README's fenced block marked `<!-- readme-test: name -->`. */
-  function readmeBlock(name: string): string {
-    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-    const marker = `<!-- readme-test: ${name} -->\n`;
-    const start = readme.indexOf(marker);
-    const body = start < 0 ? undefined : /^```[^\n]*\n([\s\S]*?)^```$/m.exec(readme.slice(start + marker.length))?.[1];
-    if (body === undefined) throw new Error(`README.md has no block marked ${marker.trim()}`);
-    return body;
-  }
-
-  it('compiles as shown, with the README\'s tsconfig.json, against the built package', async () => {
-    dir = tempDir();
-    mkdirSync(path.join(dir, 'src'));
-    mkdirSync(path.join(dir, 'node_modules', '@types'), { recursive: true });
-    symlinkSync(root, path.join(dir, 'node_modules', 'plugwire'));
-    for (const name of ['class-validator', 'class-transformer', 'reflect-metadata', '@types/node']) {
-      symlinkSync(path.join(root, 'node_modules', name), path.join(dir, 'node_modules', name));
-    }
-    writeFileSync(path.join(dir, 'tsconfig.json'), readmeBlock('tsconfig.json'));
-    writeFileSync(path.join(dir, 'src', 'shop-contract.ts'), readmeBlock('shop-contract.ts'));
-    const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    await promisify(execFile)(process.execPath, [tsc, '-p', dir]).catch((error: Error & { stdout?: string }) => {
-      throw new Error(`tsc failed:\n${error.stdout ?? error.message}`);
-    });
-  }, 60_000);
 });

@@ -3,22 +3,11 @@
 // module project that imports the built package as `plugwire`, then loaded before a host
 // (fixtures/diagnostics-host.ts) whose calls and plugin crash it must report.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fixture, removeDir, tempDir } from '../support/host-helpers';
+import { readmeBlock, ROOT } from '../support/readme';
 
-const ROOT = path.join(__dirname, '../..');
-const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-
-/** The body of the README's fenced block marked `<!-- readme-test: name -->`. */
-function readmeBlock(name: string): string {
-  const marker = `<!-- readme-test: ${name} -->\n`;
-  const start = README.indexOf(marker);
-  if (start < 0) throw new Error(`README.md has no block marked ${marker.trim()}`);
-  const match = /^```[^\n]*\n([\s\S]*?)^```$/m.exec(README.slice(start + marker.length));
-  if (!match?.[1] || match.index !== 0) throw new Error(`no fenced block right after ${marker.trim()}`);
-  return match[1];
-}
 
 /** Runs a command to its end ('close': both pipes read); resolves with what it printed. */
 function run(command: string, args: readonly string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {

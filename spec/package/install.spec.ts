@@ -8,22 +8,11 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { readmeBlock, ROOT } from '../support/readme';
 import { INSTALL_TIMEOUT, run, type Output } from './npm-helpers';
 
-const ROOT = path.join(__dirname, '../..');
-const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 /** What `npm pack` needs to build the package: the `prepare` script's inputs. */
 const PACKAGE_SOURCES = ['package.json', 'README.md', 'LICENSE', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.package.json', 'lib'];
-
-/** The body of the README's fenced block marked `<!-- readme-test: name -->`. */
-function readmeBlock(name: string): string {
-  const marker = `<!-- readme-test: ${name} -->\n`;
-  const start = README.indexOf(marker);
-  if (start < 0) throw new Error(`README.md has no block marked ${marker.trim()}`);
-  const match = /^```[^\n]*\n([\s\S]*?)^```$/m.exec(README.slice(start + marker.length));
-  if (!match?.[1] || match.index !== 0) throw new Error(`no fenced block right after ${marker.trim()}`);
-  return match[1];
-}
 
 /** Runs the README's install lines, with `plugwire` replaced by another package spec (a tarball). */
 async function readmeInstall(dir: string, plugwire: string): Promise<void> {
