@@ -119,6 +119,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const LINGER_IDLE = 1000;
 /** ... or at the latest after this long, ms. */
 const LINGER_MAX = 5000;
+const UNAUTHORIZED = 'unauthorized: this plugin answers only the host that started it';
 /** Connections answered outside a response object (clientError), answered once only. */
 const answeredRaw = new WeakSet<Socket>();
 let cryptoModule: typeof import('node:crypto') | undefined;
@@ -240,8 +241,8 @@ function routeOf(url: string | undefined): string {
 /** A whole HTTP answer with a JSON-string body, for the cases where Node gives no response object. */
 function rawAnswer(status: number, message: string): string {
   const body = `${JSON.stringify(message)}\n`;
-  const allow = status === 405 ? 'Allow: POST\r\n' : '';
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${allow}Connection: close\r\n\r\n${body}`;
+  const extra = status === 405 ? 'Allow: POST\r\n' : status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '';
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`;
 }
 
 
@@ -300,7 +301,7 @@ class PluginHttpServer implements PluginServer {
     this.server.maxHeadersCount = 100;
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onClientError(error, socket));
     // Node's own answers to these have empty bodies, or none at all: every answer must be a JSON string.
-    this.server.on('connect', (_req: IncomingMessage, socket: Socket) => socket.end(rawAnswer(405, 'method CONNECT not allowed: calls are POST requests')));
+    this.server.on('connect', (req: IncomingMessage, socket: Socket) => this.onConnect(req, socket));
     this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
       this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', `expectation not supported: ${String(req.headers.expect)}`, 417)),
     );
@@ -449,6 +450,20 @@ class PluginHttpServer implements PluginServer {
     this.linger(undefined, socket);
   }
 
+  /** A CONNECT request: Node hands over its socket, without a response object. */
+  private onConnect(req: IncomingMessage, socket: Socket): void {
+    // Node takes its own 'error' listener off a socket it hands over: without one, a
+    // client that is gone before its answer is written (EPIPE, ECONNRESET) would be an
+    // unhandled 'error' event that ends the process.
+    socket.on('error', ignore);
+    const text =
+      this.expectedAuthorization && !this.authorized(req.headers.authorization, this.expectedAuthorization)
+        ? rawAnswer(401, UNAUTHORIZED)
+        : rawAnswer(405, 'method CONNECT not allowed: calls are POST requests');
+    socket.write(text);
+    this.linger(undefined, socket);
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     res.on('error', ignore); // a caller that went away is not the plugin's problem
     try {
@@ -471,7 +486,7 @@ class PluginHttpServer implements PluginServer {
     }
     if (this.expectedAuthorization && !this.authorized(req.headers.authorization, this.expectedAuthorization)) {
       res.setHeader('WWW-Authenticate', 'Bearer');
-      return this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', 'unauthorized: this plugin answers only the host that started it', 401));
+      return this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', UNAUTHORIZED, 401));
     }
     const route = routeOf(req.url);
     if (route === MANIFEST_ROUTE && (req.method === 'GET' || req.method === 'POST')) {

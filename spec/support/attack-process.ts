@@ -1,0 +1,177 @@
+/**
+ * Helpers for spec/server/attack-*.spec.ts: the fixture plugin spec/fixtures/attack-plugin.ts
+ * as a real process (started with PLUGIN_SOCKET as a host would, so `npm run build` first),
+ * and raw Unix-socket clients that write exact bytes and read exact bytes back.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+
+const FIXTURE = path.join(__dirname, '../../dist/spec/fixtures/attack-plugin.js');
+export const READY = 'plugin is ready';
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface AttackPlugin {
+  readonly child: ChildProcess;
+  readonly socket: string;
+  readonly stdout: string[];
+  readonly stderr: string[];
+  /** Resolves once the process exited and its output streams closed. */
+  readonly exit: Promise<Exit>;
+  /** Resolves once a line of the stream equals `wanted`; fails on exit or after `ms`. */
+  line(stream: 'stdout' | 'stderr', wanted: string, ms?: number): Promise<void>;
+}
+
+const started: AttackPlugin[] = [];
+const dirs: string[] = [];
+
+/** A fresh private directory, removed by {@link cleanUp}. */
+export function attackDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pw-attack-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Starts the fixture on `socket` (default: a fresh one) and waits for its ready line. */
+export async function startAttackPlugin(options: { token?: string; socket?: string } = {}): Promise<AttackPlugin> {
+  const socket = options.socket ?? path.join(attackDir(), 'p.sock');
+  const env: NodeJS.ProcessEnv = { ...process.env, PLUGIN_SOCKET: socket };
+  delete env['PLUGWIRE_LIFELINE_FD'];
+  delete env['PLUGWIRE_SOCKET_DIR'];
+  delete env['PLUGWIRE_TOKEN'];
+  if (options.token !== undefined) env['PLUGWIRE_TOKEN'] = options.token;
+  const child = spawn(process.execPath, [FIXTURE], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const lines = { stdout: [] as string[], stderr: [] as string[] };
+  const readers: Record<'stdout' | 'stderr', Interface> = {
+    stdout: createInterface({ input: child.stdout }),
+    stderr: createInterface({ input: child.stderr }),
+  };
+  readers.stdout.on('line', (l) => lines.stdout.push(l));
+  readers.stderr.on('line', (l) => lines.stderr.push(l));
+  let exited = false;
+  const exit = new Promise<Exit>((resolve) => {
+    child.once('close', (code, signal) => {
+      exited = true;
+      resolve({ code, signal });
+    });
+  });
+  const line = (stream: 'stdout' | 'stderr', wanted: string, ms = 10_000): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (lines[stream].includes(wanted)) return resolve();
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        readers[stream].off('line', onLine);
+        child.off('close', onClose);
+      };
+      const onLine = (l: string): void => {
+        if (l !== wanted) return;
+        cleanup();
+        resolve();
+      };
+      const onClose = (): void => {
+        cleanup();
+        reject(new Error(`plugin exited before printing ${JSON.stringify(wanted)} on ${stream}; stderr: ${lines.stderr.join('\n')}`));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no ${JSON.stringify(wanted)} on ${stream} within ${ms} ms; stderr: ${lines.stderr.join('\n')}`));
+      }, ms);
+      readers[stream].on('line', onLine);
+      if (exited) return onClose();
+      child.once('close', onClose);
+    });
+  const plugin: AttackPlugin = { child, socket, stdout: lines.stdout, stderr: lines.stderr, exit, line };
+  started.push(plugin);
+  await plugin.line('stdout', READY);
+  return plugin;
+}
+
+/** Kills what is still running and removes the directories. */
+export async function cleanUp(): Promise<void> {
+  for (const plugin of started.splice(0)) {
+    if (plugin.child.exitCode === null && plugin.child.signalCode === null) plugin.child.kill('SIGKILL');
+    await plugin.exit;
+  }
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** A request envelope as a host sends it. */
+export function envelope(payload: unknown): string {
+  return JSON.stringify({ Context: { Deadline: null }, Payload: payload });
+}
+
+/** A whole `POST` request with a body, as bytes for a raw socket. */
+export function post(route: string, body: string, headers: Record<string, string> = {}): string {
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  return `POST ${route} HTTP/1.1\r\nHost: plugin\r\nContent-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+/** An open raw connection: what arrived so far, and when the server closed it. */
+export interface RawConnection {
+  readonly socket: Socket;
+  /** Every byte received so far. */
+  received(): Buffer;
+  /** Resolves with every byte received once the server ended or closed the connection. */
+  readonly closed: Promise<Buffer>;
+  /** Resolves once the bytes received contain `text`; fails on close without it or after `ms`. */
+  waitFor(text: string, ms?: number): Promise<void>;
+}
+
+/** Opens a raw connection to a Unix socket and writes `bytes` (if any) once connected. */
+export function rawConnection(socketPath: string, bytes?: string | Buffer): Promise<RawConnection> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    const chunks: Buffer[] = [];
+    const received = (): Buffer => Buffer.concat(chunks);
+    const closed = new Promise<Buffer>((done) => {
+      socket.on('close', () => done(received()));
+    });
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', () => undefined); // a reset after the answer: the bytes are what count
+    const waitFor = (text: string, ms = 10_000): Promise<void> =>
+      new Promise((ok, fail) => {
+        const check = (): boolean => {
+          if (!received().includes(text)) return false;
+          clearTimeout(timer);
+          socket.off('data', check);
+          socket.off('close', onClose);
+          ok();
+          return true;
+        };
+        const onClose = (): void => {
+          if (check()) return;
+          clearTimeout(timer);
+          socket.off('data', check);
+          fail(new Error(`connection closed without ${JSON.stringify(text)}; got ${JSON.stringify(received().toString('latin1').slice(0, 2000))}`));
+        };
+        const timer = setTimeout(() => {
+          socket.off('data', check);
+          socket.off('close', onClose);
+          fail(new Error(`no ${JSON.stringify(text)} within ${ms} ms; got ${JSON.stringify(received().toString('latin1').slice(0, 2000))}`));
+        }, ms);
+        if (check()) return;
+        socket.on('data', check);
+        socket.once('close', onClose);
+      });
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      if (bytes !== undefined) socket.write(bytes);
+      resolve({ socket, received, closed, waitFor });
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Writes `bytes` on a fresh connection, half-closes it, and resolves with everything the server sent before closing. */
+export async function exchange(socketPath: string, bytes: string | Buffer, options: { end?: boolean } = {}): Promise<string> {
+  const connection = await rawConnection(socketPath, bytes);
+  if (options.end ?? true) connection.socket.end();
+  return (await connection.closed).toString('latin1');
+}
