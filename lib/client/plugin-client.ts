@@ -134,7 +134,9 @@ export interface ClientInit {
  * reached the plugin is sent again only if its method is not marked
  * `idempotent: false`: delivery is at-least-once. Restarts in a row back off, and after
  * `restart.maxRestarts` of them without a successful call the plugin is given up on
- * (`PLUGWIRE_UNAVAILABLE`) for `restart.cooldown` ms.
+ * (`PLUGWIRE_UNAVAILABLE`) for `restart.cooldown` ms. A restarted process that dies
+ * before any call succeeded counts as a failed restart, so a plugin that dies at every
+ * call is given up on too.
  */
 export class PluginClient {
   /** The socket path the plugin listens on. */
@@ -159,7 +161,10 @@ export class PluginClient {
   private readonly inflight = new LinkedList<Call>();
   /** What the calls of this client see of it (kept off the public surface). */
   private readonly owner: CallOwner;
+  /** Restarts since the last successful call. */
   private failures = 0;
+  /** Whether a call succeeded since the current process started. */
+  private proven = false;
   private unavailableUntil = 0;
   /** Why the last plugin is gone, for the next start's diagnostics. */
   private goneWhy: string | undefined;
@@ -190,7 +195,10 @@ export class PluginClient {
       },
       settled: (call, ok) => {
         this.inflight.delete(call.inflightLink);
-        if (ok) this.failures = 0;
+        if (ok) {
+          this.failures = 0;
+          this.proven = true;
+        }
       },
     };
     // undici is loaded by the first client, not by the package root: a plugin process never needs it.
@@ -476,12 +484,29 @@ export class PluginClient {
     if (generation !== this.generation || this.currentState !== 'running') return;
     this.currentState = 'exited';
     this.goneWhy = why;
+    // A process that dies before any call succeeded has failed as surely as one that never
+    // became ready: without this, a plugin that dies at every call is restarted for ever.
+    const { maxRestarts } = this.config.restart;
+    if (!this.proven && maxRestarts > 0 && this.failures >= maxRestarts) {
+      this.giveUp(`[${this.name}] plugin is gone (${why}) before any call succeeded`);
+      return;
+    }
     if (debug.enabled) debug('[%s] plugin is gone (%s); it is restarted at the next call', this.name, why);
     this.config.logger?.error(`[${this.name}] plugin is gone (${why}); it is restarted at the next call`);
   }
 
+  /** Stops restarting for `restart.cooldown` ms: calls fail with PLUGWIRE_UNAVAILABLE meanwhile. */
+  private giveUp(failed: string): void {
+    const { maxRestarts, cooldown } = this.config.restart;
+    this.unavailableUntil = Date.now() + cooldown;
+    this.currentState = 'unavailable';
+    const gaveUp = `given up after ${maxRestarts} restart${maxRestarts === 1 ? '' : 's'} without a successful call: calls fail for ${cooldown} ms`;
+    if (debug.enabled) debug('[%s] %s', this.name, gaveUp);
+    this.config.logger?.error(`${failed}; ${gaveUp}`);
+  }
+
   private async relaunch(): Promise<void> {
-    const { maxRestarts, initialDelay, maxDelay, cooldown } = this.config.restart;
+    const { maxRestarts, initialDelay, maxDelay } = this.config.restart;
     if (maxRestarts === 0) {
       this.currentState = 'unavailable';
       throw new UnavailableError(`plugin ${this.name} is gone, and restarts are turned off (restart.maxRestarts is 0)`);
@@ -504,11 +529,7 @@ export class PluginClient {
       // The logger is promised "a restart that failed" (PluginConfig.logger).
       const failed = `[${this.name}] restart failed: ${(error as Error).message}`;
       if (this.failures >= maxRestarts) {
-        this.unavailableUntil = Date.now() + cooldown;
-        this.currentState = 'unavailable';
-        const gaveUp = `given up after ${maxRestarts} restart${maxRestarts === 1 ? '' : 's'} without a successful call: calls fail for ${cooldown} ms`;
-        if (debug.enabled) debug('[%s] %s', this.name, gaveUp);
-        this.config.logger?.error(`${failed}; ${gaveUp}`);
+        this.giveUp(failed);
       } else {
         this.currentState = 'exited';
         this.config.logger?.error(`${failed}; it is tried again at the next call`);
@@ -552,6 +573,7 @@ export class PluginClient {
     this.instance = instance;
     this.headers = { ...BASE_HEADERS, authorization: `Bearer ${instance.token ?? token}` };
     const generation = ++this.generation;
+    this.proven = false;
     this.currentState = 'running';
     // Published once the client shows the new process: a subscriber may read client.pid and client.state.
     if (channels.pluginReady.hasSubscribers) channels.pluginReady.publish({ plugin: this.name, socket: this.socket, pid: instance.pid, duration });
