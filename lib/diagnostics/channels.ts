@@ -1,5 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
+import { isError } from '../protocol/wire-error';
 
 /**
  * The `node:diagnostics_channel` channels plugwire publishes to. Their names and message
@@ -128,7 +129,7 @@ export function observingCalls(): boolean {
 export function codeOf(error: unknown): string {
   try {
     const code = (error as { code?: unknown } | null)?.code;
-    return typeof code === 'string' ? code : error instanceof Error ? String(error.name) : typeof error;
+    return typeof code === 'string' ? code : isError(error) ? String(error.name) : typeof error;
   } catch {
     return 'unknown';
   }
@@ -137,7 +138,7 @@ export function codeOf(error: unknown): string {
 /** The message of an error, for a debug line; never throws. @internal */
 export function messageOf(error: unknown): string {
   try {
-    return error instanceof Error ? String(error.message) : String(error);
+    return isError(error) ? String(error.message) : String(error);
   } catch {
     return 'unprintable error';
   }

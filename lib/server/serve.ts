@@ -18,7 +18,7 @@ import {
   TOKEN_ENV,
   VERSION_HEADER,
 } from '../protocol/constants';
-import { GO_DEADLINE_MESSAGE, toWireError, type WireError } from '../protocol/wire-error';
+import { describeForLog, GO_DEADLINE_MESSAGE, toWireError, type WireError } from '../protocol/wire-error';
 import { removeStaleSocket } from '../protocol/socket-probe';
 import { buildManifest, MANIFEST_ROUTE, type Manifest } from '../manifest/manifest';
 import { readPlugin } from '../metadata/reflection-helpers';
@@ -423,7 +423,7 @@ class PluginHttpServer implements PluginServer {
 
   private report(what: string, error: unknown): void {
     const logger = this.options.logger ?? console;
-    logger.error(`plugwire: ${what}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    logger.error(`plugwire: ${what}: ${describeForLog(error)}`);
   }
 
   private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
