@@ -94,6 +94,10 @@ class CommandPlugin implements StartedPlugin {
 
   private async stop(): Promise<void> {
     if (this.exit === undefined) {
+      // The running plugin does not keep the host alive, but a host awaiting its end must
+      // see it through (grace, SIGKILL, exit): otherwise the event loop may empty at that
+      // await and the host exit without running the code after it.
+      this.child.ref();
       this.child.kill('SIGTERM');
       const timer = setTimeout(() => this.child.kill('SIGKILL'), this.grace);
       await this.exited;
