@@ -273,6 +273,8 @@ class PluginHttpServer implements PluginServer {
   private orphanedDir: string | undefined;
   private readonly calls = new LinkedList<CallState>();
   private idleWaiter: (() => void) | undefined;
+  /** Every response not yet flushed to its socket, and whose connection is still open. */
+  private readonly answering = new Set<ServerResponse>();
   private readonly cleanups: Array<() => void> = [];
   /** `Bearer <token>`, when the plugin has a token. */
   private readonly expectedAuthorization: Buffer | undefined;
@@ -299,6 +301,11 @@ class PluginHttpServer implements PluginServer {
     this.server.maxConnections = this.options.maxConnections;
     this.server.keepAliveTimeout = this.options.keepAliveTimeout;
     this.server.maxHeadersCount = 100;
+    // Node's closeIdleConnections() (server.close() calls it too) takes a connection as
+    // idle once its answer was ended, and destroys it even while most of a large answer
+    // still waits in Node's buffer for a slow reader: such a connection is not idle here.
+    const closeIdle = this.server.closeIdleConnections.bind(this.server);
+    this.server.closeIdleConnections = () => this.closeIdleConnections(closeIdle);
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onClientError(error, socket));
     // Node's own answers to these have empty bodies, or none at all: every answer must be a JSON string.
     this.server.on('connect', (req: IncomingMessage, socket: Socket) => this.onConnect(req, socket));
@@ -387,8 +394,8 @@ class PluginHttpServer implements PluginServer {
   private async shutdown(): Promise<void> {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
-    if (this.inflight > 0) {
+    // Waits for the calls in flight and for every answer to be flushed to its socket.
+    if (this.inflight > 0 || this.answering.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.idleWaiter = resolve;
@@ -418,6 +425,27 @@ class PluginHttpServer implements PluginServer {
       if (statSync(this.socket).ino === this.socketIno) unlinkSync(this.socket);
     } catch {
       // already gone
+    }
+  }
+
+  private checkIdle(): void {
+    if (this.inflight === 0 && this.answering.size === 0) this.idleWaiter?.();
+  }
+
+  private closeIdleConnections(closeIdle: () => void): void {
+    // Node skips a connection whose response is not `finished`: an ended answer still
+    // being flushed reads as unfinished for the length of this call.
+    const flushing: ServerResponse[] = [];
+    for (const res of this.answering) {
+      if (res.finished && !res.writableFinished) {
+        (res as { finished: boolean }).finished = false;
+        flushing.push(res);
+      }
+    }
+    try {
+      closeIdle();
+    } finally {
+      for (const res of flushing) (res as { finished: boolean }).finished = true;
     }
   }
 
@@ -466,6 +494,12 @@ class PluginHttpServer implements PluginServer {
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     res.on('error', ignore); // a caller that went away is not the plugin's problem
+    this.answering.add(res);
+    const answered = (): void => {
+      if (this.answering.delete(res)) this.checkIdle();
+    };
+    res.once('finish', answered);
+    res.once('close', answered);
     try {
       this.handle(req, res);
     } catch (error) {
@@ -513,9 +547,12 @@ class PluginHttpServer implements PluginServer {
       if (channels.serveCallStart.hasSubscribers) channels.serveCallStart.publish(state.diagnostics);
     }
     this.calls.add(state.callLink);
+    // A call stops counting as in flight once its answer is flushed to the socket
+    // ('finish': not at res.end(), which may leave most of a large answer in Node's
+    // buffer for a slow reader) or its caller is gone (a host that died): a graceful
+    // close waits for callers, not for abandoned work.
+    res.once('finish', () => this.release(state));
     res.once('close', () => {
-      // A call stops counting as in flight once it is answered or its caller is gone (a
-      // host that died): a graceful close waits for callers, not for abandoned work.
       if (!res.writableFinished) state.abort(new Error('the caller went away'));
       this.release(state);
     });
@@ -586,7 +623,8 @@ class PluginHttpServer implements PluginServer {
     }
     this.calls.delete(state.callLink);
     deadlines.delete(state);
-    if (--this.inflight === 0) this.idleWaiter?.();
+    --this.inflight;
+    this.checkIdle();
   }
 
   private authorized(header: string | undefined, expected: Buffer): boolean {
@@ -691,7 +729,7 @@ class PluginHttpServer implements PluginServer {
     this.failing(state, error);
     const violations = error instanceof PayloadValidationError ? error.violations : [];
     this.finish(state, () =>
-      this.sendError(state.req, state.res, new Answer({ code: 'PLUGWIRE_VALIDATION', message: (error as Error).message, violations }, ErrorCodes.PLUGWIRE_VALIDATION)),
+      this.sendError(state.req, state.res, new Answer({ code: 'PLUGWIRE_VALIDATION', message: messageOf(error), violations }, ErrorCodes.PLUGWIRE_VALIDATION)),
     );
   }
 
@@ -720,7 +758,7 @@ class PluginHttpServer implements PluginServer {
     try {
       text = `${JSON.stringify(resultToPlain(state.entry.definition, result)) ?? 'null'}\n`;
     } catch (error) {
-      return this.failed(state, new TypeError(`the result of ${state.route} cannot be encoded as JSON: ${(error as Error).message}`));
+      return this.failed(state, new TypeError(`the result of ${state.route} cannot be encoded as JSON: ${messageOf(error)}`));
     }
     const { res } = state;
     this.finish(state, () => {
@@ -751,7 +789,9 @@ class PluginHttpServer implements PluginServer {
     state.settled = true;
     deadlines.delete(state);
     if (!state.res.headersSent && !state.res.destroyed) send();
-    this.release(state);
+    // Still in flight until its answer is flushed ('finish' above); one that was never
+    // sent (its caller is gone) is done now.
+    if (!state.res.headersSent) this.release(state);
   }
 
   private sendError(req: IncomingMessage, res: ServerResponse, error: unknown): void {

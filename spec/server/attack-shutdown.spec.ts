@@ -1,0 +1,60 @@
+/**
+ * A standalone plugin's graceful shutdown under attack (issue 12): large answers being
+ * written when SIGTERM comes, signals after the first, and a socket path that another
+ * plugin took over. Real processes, curl and raw sockets as the clients.
+ */
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+import { connectOutcome, waitFor, within } from '../support/host-helpers';
+import { cleanUp, envelope, post, rawConnection, startAttackPlugin } from '../support/attack-process';
+
+const CURL = '/usr/bin/curl';
+/** `/big`'s body: a JSON string of 1 MiB of `x`, quoted, with its newline. */
+const BIG_BODY = `"${'x'.repeat(1024 * 1024)}"\n`;
+
+afterEach(cleanUp);
+
+/** Waits until the plugin refuses new connections: it has begun to close. */
+function refusing(socket: string): Promise<void> {
+  return waitFor(async () => (await connectOutcome(socket)) !== 'accepted', 10_000, `${socket} to refuse connections`);
+}
+
+describe('a graceful shutdown while a large answer is being written', () => {
+  it('lets a paused reader read every byte of a 1 MB answer after SIGTERM, then exits 0', async () => {
+    const plugin = await startAttackPlugin();
+    const connection = await rawConnection(plugin.socket, post('/big', envelope(null)));
+    await connection.waitFor('HTTP/1.1 200 ');
+    // The reader stops reading: most of the answer still waits in the plugin.
+    connection.socket.pause();
+    plugin.child.kill('SIGTERM');
+    await refusing(plugin.socket);
+    connection.socket.resume();
+    await connection.waitFor(BIG_BODY.slice(-100));
+    const text = connection.received().toString('latin1');
+    expect(text.slice(text.indexOf('\r\n\r\n') + 4)).toBe(BIG_BODY);
+    expect(await within(plugin.exit, 15_000, 'the exit')).toEqual({ code: 0, signal: null });
+    expect(plugin.stderr).toContain('shutdown hook ran');
+  });
+
+  it('gives curl, reading slowly, the whole answer when SIGTERM comes mid-transfer', async () => {
+    const plugin = await startAttackPlugin();
+    const curl = new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        CURL,
+        ['-sS', '--unix-socket', plugin.socket, '--limit-rate', '512k', '-H', 'Content-Type: application/json', '--data-binary', envelope(null), 'http://plugin/big'],
+        { maxBuffer: 4 * 1024 * 1024, encoding: 'latin1' },
+        (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    await plugin.line('stderr', 'big call started');
+    plugin.child.kill('SIGTERM');
+    const result = await within(curl, 20_000, 'curl');
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.length).toBe(BIG_BODY.length);
+    expect(await within(plugin.exit, 15_000, 'the exit')).toEqual({ code: 0, signal: null });
+    expect(existsSync(plugin.socket)).toBe(false);
+  });
+});
