@@ -272,8 +272,8 @@ describe('plugwire (the built command)', () => {
         [7, /^plugwire: PLUGWIRE_VALIDATION: invalid payload for \/greet: name: name must be longer than or equal to 1 characters\n$/],
         [6, /^plugwire: PLUGWIRE_METHOD_NOT_FOUND: method not found: \/nope\n$/],
         [3, /^plugwire: PLUGWIRE_START: plugin node exited before it was ready \(code 3\)\n$/],
-        // The host's own message or the plugin's answer at the deadline, whichever is first.
-        [5, /^plugwire: PLUGWIRE_TIMEOUT: (call to \/sleep timed out after 4000 ms|context deadline exceeded)\n$/],
+        // One wording, whether the host's timer or the plugin's deadline answer came first.
+        [5, /^plugwire: PLUGWIRE_TIMEOUT: call to \/sleep timed out after 4000 ms\n$/],
         // The plugin's own report of the throw (its stack) may come first, forwarded line by line.
         [8, /^(\[manifest-plugin\] [^\n]*\n)*plugwire: PLUGWIRE_REMOTE: it broke\n$/],
         [8, /^plugwire: PLUGWIRE_REMOTE: it failed\n$/],
@@ -283,10 +283,10 @@ describe('plugwire (the built command)', () => {
         const [status, stderr] = expected[i] as [number, RegExp];
         expect(outcome).toMatchObject({ label: outcome.label, status, stdout: '', stderr: expect.stringMatching(stderr) });
       });
-      // The timeout (start and call; 4 s leaves room for a start on a busy machine) bounds the whole run: the command does not wait for the plugin's 10 s.
+      // The timeout (start and call; 4 s leaves room for a start on a busy machine) ends the run:
+      // a command that waited for the plugin's 10 s would have printed its answer and exited 0.
       const timeout = outcomes[3] as Outcome;
       expect(timeout.elapsed).toBeGreaterThanOrEqual(3900);
-      expect(timeout.elapsed).toBeLessThan(9500);
     });
 
     it('usage errors exit 2 before any plugin starts', async () => {

@@ -29,8 +29,9 @@ describe('DeadlineWatch', () => {
     watch.add(entry(120, expired, 'late'));
     watch.add(entry(40, expired, 'early'));
     watch.add(entry(80, expired, 'middle'));
-    await until(() => expired.length === 1);
-    expect(expired).toEqual(['early']);
+    // On a busy machine the timer may fire late enough for two deadlines at once: wait for the first, check the order.
+    await until(() => expired.length >= 1);
+    expect(expired[0]).toBe('early');
     expect(Date.now() - started).toBeGreaterThanOrEqual(39);
     await until(() => expired.length === 3);
     expect(expired).toEqual(['early', 'middle', 'late']);
