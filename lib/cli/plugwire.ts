@@ -4,7 +4,7 @@
 //   plugwire call <route> [json] -- <plugin command...>
 //   plugwire call <route> [json] --socket <path>
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { PluginError, readManifest, start, startRunning, startWithCommand, type StartResult } from '../index';
+import { defaultConfig, PluginError, readManifest, start, startRunning, startWithCommand, type StartResult } from '../index';
 import { EXIT_CODES, exitStatusHelp } from './exit-codes';
 import { renderManifest } from './render';
 
@@ -39,7 +39,10 @@ function version(): string {
 
 /** Starts the plugin command (or attaches to --socket) with plugin output on stderr. */
 async function open(command: readonly string[], options: TargetOptions, io: CliIo): Promise<StartResult> {
-  const config = { timeout: options.timeout, startTimeout: options.timeout > 0 ? options.timeout : undefined, contractCheck: 'off' as const };
+  // --timeout 0 lifts the call's timeout; a start that never ends would hang the shell,
+  // so the start keeps its default bound then.
+  const startTimeout = options.timeout > 0 ? options.timeout : defaultConfig().startTimeout;
+  const config = { timeout: options.timeout, startTimeout, contractCheck: 'off' as const };
   if (options.socket !== undefined) {
     if (command.length > 0) throw new Usage('give either --socket or a plugin command after --, not both');
     return start(startRunning({ name: options.socket, token: options.token }), options.socket, config);
@@ -118,7 +121,7 @@ function program(io: CliIo, command: readonly string[], done: (work: Promise<voi
     c
       .option('--socket <path>', 'use the plugin already listening on this socket instead of starting one')
       .option('--token <token>', 'the access token of a plugin started with PLUGWIRE_TOKEN (with --socket)')
-      .option('--timeout <ms>', 'timeout of the start and of the call, ms (0: none)', milliseconds, 10_000)
+      .option('--timeout <ms>', `timeout of the start and of the call, ms (0: none for the call, ${defaultConfig().startTimeout} for the start)`, milliseconds, 10_000)
       .option('-q, --quiet', "drop the plugin's own output (default: on standard error)")
       .addHelpText('after', EXIT_HELP);
 

@@ -1,3 +1,5 @@
+import { MAX_TIMEOUT } from '../protocol/constants';
+
 /** Where plugin output and client notices go. `console` fits, and so does a NestJS `Logger`. */
 export interface PluginLogger {
   /** Ordinary output: the plugin's standard output, restarts. */
@@ -85,30 +87,110 @@ export function defaultConfig(): PluginConfig {
   };
 }
 
-const DURATIONS = ['timeout', 'connectTimeout', 'keepAlive', 'startTimeout', 'terminationGrace'] as const;
+/** How a field is checked: its range, whether it must be whole, and what it counts. */
+interface NumberRule {
+  readonly min: number;
+  readonly max: number;
+  readonly integer: boolean;
+  /** What the number is, in messages: `a number of ms`, `a whole number`. */
+  readonly what: string;
+}
+
+const ms = (min: number): NumberRule => ({ min, max: MAX_TIMEOUT, integer: false, what: 'a number of ms' });
+const count = (min: number, max: number = MAX_TIMEOUT): NumberRule => ({ min, max, integer: true, what: 'a whole number' });
+
+// undici refuses a keep-alive of 0 when it opens a connection, so every call would fail
+// later: refused here. A start timeout of 0 would fail every start at once.
+const RULES: Readonly<Record<string, NumberRule>> = {
+  timeout: ms(0),
+  connectTimeout: ms(0),
+  keepAlive: ms(1),
+  startTimeout: ms(1),
+  terminationGrace: ms(0),
+  connections: count(1),
+  maxResponseSize: { ...count(1, Number.MAX_SAFE_INTEGER), what: 'a whole number of bytes' },
+};
+
+const RESTART_RULES: Readonly<Record<string, NumberRule>> = {
+  maxRestarts: count(0),
+  initialDelay: ms(0),
+  maxDelay: ms(0),
+  cooldown: ms(0),
+};
+
+const CONTRACT_CHECKS: readonly ContractCheck[] = ['strict', 'warn', 'off'];
+
+/** A value and its type, for messages: `the string "5 s"`, `the number -1`, `null`. */
+function shown(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value)}`;
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return `the ${typeof value} ${String(value)}`;
+    case 'undefined':
+      return 'undefined';
+    case 'function':
+      return 'a function';
+    case 'symbol':
+      return 'a symbol';
+    default:
+      return value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object';
+  }
+}
+
+/** A plain object, or `undefined`; anything else is a mistake. */
+function record(name: string, value: unknown): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`plugwire config: ${name} must be an object, got ${shown(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
 
 /**
- * Merges a partial configuration onto the defaults and checks every field.
- * @throws TypeError naming the bad field
+ * A configured number. A string of decimal digits counts as its number: configuration
+ * services and environment variables hand out strings.
+ */
+function numberOf(name: string, value: unknown, rule: NumberRule): number {
+  const n = typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < rule.min || n > rule.max || (rule.integer && !Number.isInteger(n))) {
+    throw new TypeError(`plugwire config: ${name} must be ${rule.what} from ${rule.min} to ${rule.max}, got ${shown(value)}`);
+  }
+  return n;
+}
+
+/** The fields of `input` that are set: an explicit `undefined` leaves the default in place. */
+function defined(input: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) if (value !== undefined) out[key] = value;
+  return out;
+}
+
+/**
+ * Merges a partial configuration onto the defaults and checks every field: numbers in
+ * range (whole where they count something; a string of digits counts as its number),
+ * `contractCheck` one of its words, `logger` an object with `log` and `error`.
+ * Fields that are `undefined` take their default.
+ * @throws TypeError naming the field, what it must be, and the value and type it got
  * @internal
  */
 export function resolveConfig(input: PluginConfigInput = {}): PluginConfig {
   const base = defaultConfig();
-  const config: PluginConfig = { ...base, ...input, restart: { ...base.restart, ...input.restart } };
-  const check = (name: string, value: unknown, min: number, max = 2 ** 31 - 1): void => {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-      throw new TypeError(`plugwire config: ${name} must be a number from ${min} to ${max}, got ${String(value)}`);
-    }
-  };
-  for (const key of DURATIONS) check(key, config[key], 0);
-  check('connections', config.connections, 1);
-  check('maxResponseSize', config.maxResponseSize, 1, Number.MAX_SAFE_INTEGER);
-  check('restart.maxRestarts', config.restart.maxRestarts, 0);
-  check('restart.initialDelay', config.restart.initialDelay, 0);
-  check('restart.maxDelay', config.restart.maxDelay, 0);
-  check('restart.cooldown', config.restart.cooldown, 0);
-  if (!['strict', 'warn', 'off'].includes(config.contractCheck)) {
-    throw new TypeError(`plugwire config: contractCheck must be 'strict', 'warn' or 'off', got ${String(config.contractCheck)}`);
+  const given = defined(record('the configuration', input));
+  const restartGiven = defined(record('restart', given['restart']));
+  const merged: Record<string, unknown> = { ...base, ...given };
+  const restart: Record<string, unknown> = { ...base.restart, ...restartGiven };
+  for (const [key, rule] of Object.entries(RULES)) merged[key] = numberOf(key, merged[key], rule);
+  for (const [key, rule] of Object.entries(RESTART_RULES)) restart[key] = numberOf(`restart.${key}`, restart[key], rule);
+  merged['restart'] = restart;
+  if (!CONTRACT_CHECKS.includes(merged['contractCheck'] as ContractCheck)) {
+    throw new TypeError(`plugwire config: contractCheck must be 'strict', 'warn' or 'off', got ${shown(merged['contractCheck'])}`);
   }
-  return config;
+  const logger = merged['logger'] as Partial<PluginLogger> | undefined;
+  if (logger !== undefined && (typeof logger !== 'object' || logger === null || typeof logger.log !== 'function' || typeof logger.error !== 'function')) {
+    throw new TypeError(`plugwire config: logger must be an object with log() and error() (console fits), got ${shown(logger)}`);
+  }
+  return merged as unknown as PluginConfig;
 }

@@ -14,6 +14,9 @@ export function entryKey(entry: Pick<PluginEntry, 'contract' | 'name'>): string 
 /** A start failure, named after the entry: `plugin Modifier (named 'second') could not be started: ...`. */
 function startFailure(entry: PluginEntry, starter: Starter, error: unknown): Error {
   const cause = error instanceof Error ? error : new Error(String(error));
+  // A configuration refused before the spawn (`plugwire config: ...`) is the caller's
+  // mistake, not a plugin that could not start.
+  if (cause instanceof TypeError) return cause;
   if (PluginError.is(cause) && cause.code !== 'PLUGWIRE_START') return cause; // e.g. PLUGWIRE_CONTRACT
   // The starter's own message names the plugin already: keep what follows the name.
   const detail = cause.message.replace(new RegExp(`^plugin ${starter.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (could not be started: )?`), '');

@@ -1,0 +1,40 @@
+// The plugwire command against inputs it once failed on, run as a user runs it: the built
+// dist/lib/cli/plugwire.js in its own process, with real plugin processes.
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+
+const ROOT = path.join(__dirname, '../..');
+const CLI = path.join(ROOT, 'dist/lib/cli/plugwire.js');
+const SAMPLE = path.join(ROOT, 'dist/samples/modifier/plugin.js');
+
+interface Outcome {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the built command and resolves once it has exited and its output ended. */
+function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  // A bound, not a wait: a command that hangs is killed and the test fails on its status.
+  const bound = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (status) => {
+      clearTimeout(bound);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+describe('plugwire call --timeout', () => {
+  it('--timeout 0 (documented as none) calls without a timeout, and the start keeps its default bound', async () => {
+    const [call, help] = await Promise.all([run(['call', '/modify', '"x"', '--timeout', '0', '--', process.execPath, SAMPLE]), run(['call', '--help'])]);
+    expect(call).toEqual({ status: 0, stdout: '"x decorated"\n', stderr: '' });
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('(0: none for the call, 10000 for the start)');
+  });
+});
