@@ -1,6 +1,7 @@
 import type { ValidationError as ClassValidationError, ValidatorOptions } from 'class-validator';
 import { PayloadValidationError, type FieldViolation } from '../errors/plugin-error';
 import type { MethodDefinition, ParamDefinition, Type } from '../metadata/method-definition';
+import { messageOf } from '../diagnostics/channels';
 import { checkFields, classValidator, declaredClass, hasValidation, isPlainObject, planOf } from './class-plan';
 import { plainToInstance, toJsonValue } from './transformer';
 
@@ -27,6 +28,14 @@ function shown(value: unknown): unknown {
 function violation(path: string, value: unknown, constraint: string, message: string): FieldViolation {
   const v = shown(value);
   return v === undefined ? { path: path || '(payload)', constraints: { [constraint]: message } } : { path: path || '(payload)', value: v, constraints: { [constraint]: message } };
+}
+
+/**
+ * A violation for a value class-transformer could not convert: what a @Transform (or a
+ * getter it read) threw, whatever was thrown; a string is as good a reason as an Error.
+ */
+function conversionFailed(path: string, error: unknown): FieldViolation {
+  return { path: path || '(payload)', constraints: { conversion: `cannot be converted: ${messageOf(error)}` } };
 }
 
 /** Where a value was declared: the class and field that hold it (an array's items share their field). */
@@ -112,7 +121,12 @@ const NONE: readonly FieldViolation[] = Object.freeze([]);
  * event loop), else with class-validator's validate().
  */
 function toInstance(type: Type, value: unknown, options: ValidatorOptions, path: string): Checked | Promise<Checked> {
-  const instance: object = value instanceof type ? (value as object) : plainToInstance(type, value as object);
+  let instance: object;
+  try {
+    instance = value instanceof type ? (value as object) : plainToInstance(type, value as object);
+  } catch (error) {
+    return { instance: value as object, violations: [conversionFailed(path, error)] };
+  }
   const plan = planOf(type);
   if (!plan.validated) return { instance, violations: NONE };
   let untyped: FieldViolation[] | undefined;
@@ -175,14 +189,28 @@ function toDate(value: unknown, path: string, violations: FieldViolation[]): Dat
 
 /** A class-typed argument: converted and validated by class-validator, which may be asynchronous. */
 function convertClass(definition: MethodDefinition, param: ParamDefinition, value: unknown, side: Side, violations: FieldViolation[], path: string): unknown {
-  if (!definition.validate) return side === 'plugin' && param.type && typeof value === 'object' && value !== null ? plainToInstance(param.type, value) : value;
+  if (!definition.validate) {
+    if (side !== 'plugin' || !param.type || typeof value !== 'object' || value === null) return value;
+    try {
+      return plainToInstance(param.type, value);
+    } catch (error) {
+      violations.push(conversionFailed(path, error));
+      return value;
+    }
+  }
   if (typeof value !== 'object' || Array.isArray(value)) {
     violations.push(violation(path, value, 'isObject', `expected an object for ${param.type?.name ?? 'the parameter'}, got ${describe(value)}`));
     return value;
   }
   const done = ({ instance, violations: found }: Checked): unknown => {
     violations.push(...found);
-    return side === 'host' ? toJsonValue(instance) : instance;
+    if (side !== 'host' || found.length > 0) return instance;
+    try {
+      return toJsonValue(instance);
+    } catch (error) {
+      violations.push(conversionFailed(path, error));
+      return instance;
+    }
   };
   const checked = toInstance(param.type as Type, value, definition.validator ?? DEFAULT_VALIDATOR_OPTIONS, path);
   return checked instanceof Promise ? checked.then(done) : done(checked);
