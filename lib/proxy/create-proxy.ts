@@ -62,7 +62,8 @@ function byName(contract: Type): Map<string, MethodDefinition> {
  * `then`, symbols and the names that promise checks, jest and `util.inspect` probe
  * return `undefined`, so `await proxy` resolves to the proxy itself and logging it calls
  * nothing. One function per method is made and cached. After {@link releaseProxy} every
- * call rejects with `PLUGWIRE_CLOSED`.
+ * call rejects with `PLUGWIRE_CLOSED`. `Object.freeze()`, `seal()` and
+ * `preventExtensions()` lock the proxy without stopping its calls.
  *
  * @example
  * ```ts
@@ -81,6 +82,13 @@ function makeProxy(state: ProxyState): object {
   const stubs = new Map<string, Stub>();
   const released = (route: string): Promise<never> =>
     Promise.reject(new ClosedError(`this proxy of plugin ${client.name} was released: call to ${route} refused`, { route }));
+  // `then` stays undefined even if a contract declares it, so that awaiting the proxy never calls.
+  const isMethod = (property: string | symbol): property is string => typeof property === 'string' && property !== 'then' && methods !== undefined && methods.has(property);
+  // A contract proxy's methods are kept on the target as read-only, non-configurable
+  // properties, each once it is first used: what the traps report then holds whatever is
+  // done to the proxy (Object.freeze, seal and preventExtensions check the traps against
+  // the target), and a frozen proxy keeps calling.
+  const target = Object.create(null) as Record<string, Stub>;
 
   const stubFor = (name: string): Stub | undefined => {
     let stub = stubs.get(name);
@@ -91,6 +99,7 @@ function makeProxy(state: ProxyState): object {
       // Worked out once per method, not per call.
       const convert = needsConversion(definition) && definition.validate;
       stub = (...args) => (isReleased(state) ? released(definition.route) : client.callMethod(definition, args, options, convert));
+      Object.defineProperty(target, name, { value: stub, writable: false, enumerable: true, configurable: false });
     } else {
       const route = `/${name}`;
       stub = (...args) =>
@@ -100,29 +109,38 @@ function makeProxy(state: ProxyState): object {
     return stub;
   };
 
-  const proxy = new Proxy(Object.create(null) as object, {
+  const proxy = new Proxy(target, {
     get(_target, property) {
       if (typeof property !== 'string' || property === 'then' || (!methods && PROBES.has(property))) return undefined;
       return stubFor(property);
     },
     has(_target, property) {
-      return typeof property === 'string' && methods !== undefined && methods.has(property);
+      return isMethod(property);
     },
     ownKeys() {
-      return methods ? [...methods.keys()] : [];
+      return methods ? [...methods.keys()].filter(isMethod) : [];
     },
     getOwnPropertyDescriptor(_target, property) {
-      if (typeof property !== 'string' || !methods?.has(property)) return undefined;
-      return { value: stubFor(property), writable: false, enumerable: true, configurable: true };
+      if (!isMethod(property)) return undefined;
+      stubFor(property);
+      return Reflect.getOwnPropertyDescriptor(target, property);
     },
     set() {
       return false;
     },
-    defineProperty() {
-      return false;
+    defineProperty(_target, property, descriptor) {
+      // Only what changes nothing succeeds (Object.freeze and seal ask for that).
+      if (!isMethod(property)) return false;
+      stubFor(property);
+      return Reflect.defineProperty(target, property, descriptor);
     },
     deleteProperty() {
       return false;
+    },
+    preventExtensions() {
+      // A target that can no longer grow must already hold every method ownKeys lists.
+      for (const name of methods?.keys() ?? []) if (isMethod(name)) stubFor(name);
+      return Reflect.preventExtensions(target);
     },
   });
   states.set(proxy, state);
