@@ -34,8 +34,26 @@ const FORWARD: PluginLogger = {
   error: (message) => process.stderr.write(`${message}\n`),
 };
 
-// Go reuses a process it started earlier on the same socket path; so does plugwire.
-const running = new Map<string, CommandPlugin>();
+/** A process this host started on a socket path, and what it was started as. */
+interface RunningPlugin {
+  readonly plugin: CommandPlugin;
+  /** The command, arguments, environment and directory, as {@link launchKey} writes them. */
+  readonly key: string;
+  readonly name: string;
+}
+
+// Go reuses a process it started earlier on the same socket path; so does plugwire, but
+// only one started as the same program: another program's plugin is not a stand-in.
+const running = new Map<string, RunningPlugin>();
+
+/** What makes two starts the same program: command, arguments, environment and directory. */
+function launchKey(command: string, args: readonly string[], options: CommandOptions): string {
+  // spawn() leaves out a variable whose value is undefined: it is the same as no variable.
+  const env = Object.entries(options.env ?? {})
+    .filter(([, value]) => value !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([command, args, env, resolvePath(options.cwd ?? process.cwd())]);
+}
 
 /**
  * How long the output pipes of a plugin that exited are still read. Usually they end at
@@ -106,13 +124,13 @@ class CommandPlugin implements StartedPlugin {
   }
 }
 
-async function clearStaleSocket(socket: string): Promise<void> {
+async function clearStaleSocket(socket: string, name: string): Promise<void> {
   const state = await removeStaleSocket(socket);
   if (state === 'not-a-socket') {
     throw new StartError(`${socket} exists and is not a socket: plugwire will not remove it`, 'socket');
   }
   if (state === 'listening') {
-    throw new StartError(`another process is already listening on ${socket}`, 'socket');
+    throw new StartError(`plugin ${name} cannot listen on ${socket}: another process is already listening on it`, 'socket');
   }
 }
 
@@ -168,9 +186,17 @@ class CommandStarter implements Starter {
   }
 
   async start(context: StartContext): Promise<StartedPlugin> {
+    const key = launchKey(this.command, this.args, this.options);
     const live = running.get(context.socket);
-    if (live?.alive) return live;
-    await clearStaleSocket(context.socket);
+    if (live?.plugin.alive) {
+      if (live.key === key) return live.plugin;
+      throw new StartError(
+        `plugin ${this.name} cannot listen on ${context.socket}: another process is already listening on it (plugin ${live.name}, ` +
+          `pid ${String(live.plugin.pid)}, which this host started with another command, arguments, environment or directory)`,
+        'socket',
+      );
+    }
+    await clearStaleSocket(context.socket, this.name);
     if (context.signal.aborted) throw new StartError(`start of ${this.name} was cancelled`, 'aborted');
 
     let child: ChildProcess;
@@ -191,9 +217,9 @@ class CommandStarter implements Starter {
     // Once ready, the plugin must not keep the host alive: a host that ends terminates it.
     child.unref();
     for (const stream of child.stdio) (stream as { unref?: () => void } | null)?.unref?.();
-    running.set(context.socket, plugin);
+    running.set(context.socket, { plugin, key, name: this.name });
     void plugin.exited.then(() => {
-      if (running.get(context.socket) === plugin) running.delete(context.socket);
+      if (running.get(context.socket)?.plugin === plugin) running.delete(context.socket);
     });
     return plugin;
   }
@@ -307,7 +333,9 @@ class CommandStarter implements Starter {
  * right before it, once the socket takes connections), forwards every other line with
  * the plugin's name in front, removes a stale socket file first (and refuses a path that
  * another process listens on), reuses a live process it started earlier on the same
- * socket, and terminates with SIGTERM, then SIGKILL after the grace period. A plugin
+ * socket with the same command, arguments, environment and directory (a live process of
+ * another program there fails the start with `PLUGWIRE_START`, and is left alone), and
+ * terminates with SIGTERM, then SIGKILL after the grace period. A plugin
  * outlives neither the host's exit nor its death (even by SIGKILL): it watches a
  * lifeline pipe on file descriptor 3.
  *
