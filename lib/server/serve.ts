@@ -346,7 +346,15 @@ class PluginHttpServer implements PluginServer {
 
   watch(standalone: boolean): void {
     if (!standalone) return;
+    let exiting = false;
     const shutdown = (why: string): void => {
+      // A signal after the first (Ctrl-C, then the host stopping its plugin) is part of
+      // the same graceful shutdown: the call in flight and the shutdown hook still finish.
+      if (exiting) {
+        if (debug.enabled) debug('%s: already closing', why);
+        return;
+      }
+      exiting = true;
       if (debug.enabled) debug('%s: closing, %d calls in flight', why, this.inflight);
       void this.close()
         .then(() => this.options.onShutdown?.())
@@ -355,8 +363,12 @@ class PluginHttpServer implements PluginServer {
     };
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const onSignal = (): void => shutdown(signal);
-      process.once(signal, onSignal);
-      this.cleanups.push(() => process.off(signal, onSignal));
+      // Installed until the process exits: without a listener, a later signal's default
+      // action would end the process in its grace period.
+      process.on(signal, onSignal);
+      void this.closed.then(() => {
+        if (!exiting) process.off(signal, onSignal); // closed by the plugin's own close()
+      });
     }
     const fd = Number(process.env[LIFELINE_ENV]);
     const socketDir = process.env[SOCKET_DIR_ENV];

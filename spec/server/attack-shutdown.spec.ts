@@ -58,3 +58,33 @@ describe('a graceful shutdown while a large answer is being written', () => {
     expect(existsSync(plugin.socket)).toBe(false);
   });
 });
+
+describe('signals after the first', () => {
+  it('are part of the same graceful shutdown: SIGINT, SIGTERM, SIGINT still answer the call in flight and run the hook', async () => {
+    const plugin = await startAttackPlugin();
+    const connection = await rawConnection(plugin.socket, post('/slow', envelope('ctrl-c')));
+    await plugin.line('stderr', 'slow call started: ctrl-c');
+    plugin.child.kill('SIGINT');
+    await refusing(plugin.socket);
+    // Ctrl-C on the host, then the host stops its plugin, then an impatient user.
+    plugin.child.kill('SIGTERM');
+    plugin.child.kill('SIGINT');
+    plugin.child.stdin?.end('release\n');
+    await connection.waitFor('"done:ctrl-c"\n');
+    expect(connection.received().toString('latin1')).toMatch(/^HTTP\/1\.1 200 /);
+    expect(await within(plugin.exit, 15_000, 'the exit')).toEqual({ code: 0, signal: null });
+    expect(plugin.stderr).toContain('shutdown hook ran');
+    expect(existsSync(plugin.socket)).toBe(false);
+  });
+
+  it('during a slow shutdown hook do not kill the plugin before the hook is done', async () => {
+    const plugin = await startAttackPlugin({ env: { ATTACK_HOLD_SHUTDOWN: '1' } });
+    plugin.child.kill('SIGTERM');
+    await plugin.line('stderr', 'shutdown hook started');
+    plugin.child.kill('SIGTERM');
+    plugin.child.kill('SIGINT');
+    plugin.child.stdin?.end('release\n');
+    expect(await within(plugin.exit, 15_000, 'the exit')).toEqual({ code: 0, signal: null });
+    expect(plugin.stderr).toContain('shutdown hook ran');
+  });
+});

@@ -40,9 +40,9 @@ export function attackDir(): string {
 }
 
 /** Starts the fixture on `socket` (default: a fresh one) and waits for its ready line. */
-export async function startAttackPlugin(options: { token?: string; socket?: string } = {}): Promise<AttackPlugin> {
+export async function startAttackPlugin(options: { token?: string; socket?: string; env?: NodeJS.ProcessEnv } = {}): Promise<AttackPlugin> {
   const socket = options.socket ?? path.join(attackDir(), 'p.sock');
-  const env: NodeJS.ProcessEnv = { ...process.env, PLUGIN_SOCKET: socket };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, PLUGIN_SOCKET: socket };
   delete env['PLUGWIRE_LIFELINE_FD'];
   delete env['PLUGWIRE_SOCKET_DIR'];
   delete env['PLUGWIRE_TOKEN'];
