@@ -1,7 +1,7 @@
 import { STATUS_CODES, createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import { chmodSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, linkSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { convertArgs, resultToPlain } from '../conversion/converter';
 import { ErrorCodes } from '../errors/error-codes';
 import { CallTimeoutError, DefinitionError, PayloadValidationError, PluginError, ProtocolError, StartError } from '../errors/plugin-error';
@@ -246,6 +246,16 @@ function rawAnswer(status: number, message: string): string {
 }
 
 
+/**
+ * A name next to the socket path to bind at before the socket is linked there, or
+ * undefined when it would not fit in a socket address.
+ */
+function temporaryPath(socket: string): string | undefined {
+  const name = `.pw${process.pid.toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  const temporary = join(dirname(socket), name);
+  return Buffer.byteLength(temporary) <= MAX_SOCKET_PATH_BYTES ? temporary : undefined;
+}
+
 function withoutAuthorization(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   // The method sees the request headers, but never the host's token.
   const { authorization: _token, ...rest } = headers;
@@ -314,7 +324,43 @@ class PluginHttpServer implements PluginServer {
     );
   }
 
+  /**
+   * Listens on the socket path, or fails with `EADDRINUSE` when something is there.
+   *
+   * libuv unlinks the path a pipe server was bound to when it closes, whoever's file is
+   * there by then: a plugin that took the path over would be left alive and unreachable.
+   * So the server is bound at a temporary name in the same directory, hard-linked at the
+   * socket path (link() never replaces what is there), and the temporary name removed
+   * at once. libuv's unlink at close then finds nothing, and the socket path is removed
+   * only by removeSocket(), only if it is still this server's.
+   */
   async listen(): Promise<void> {
+    const temporary = temporaryPath(this.socket);
+    if (temporary === undefined) {
+      await this.bind(this.socket); // no room for a longer name: libuv owns the path
+    } else {
+      await this.bind(temporary);
+      try {
+        linkSync(temporary, this.socket);
+      } catch (error) {
+        await new Promise((resolve) => this.server.close(resolve));
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw Object.assign(new Error(`listen EADDRINUSE: address already in use ${this.socket}`, { cause: error }), { code: 'EADDRINUSE' });
+        }
+        // A file system without hard links for sockets: bind at the path itself.
+        await this.bind(this.socket);
+      }
+      try {
+        unlinkSync(temporary);
+      } catch {
+        // the server's close() removes it then
+      }
+    }
+    chmodSync(this.socket, 0o600);
+    this.socketIno = statSync(this.socket).ino;
+  }
+
+  private async bind(path: string): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException): void => {
         this.server.off('listening', onListening);
@@ -335,13 +381,11 @@ class PluginHttpServer implements PluginServer {
         previous = undefined; // worker threads cannot change the umask; chmod below still applies
       }
       try {
-        this.server.listen(this.socket);
+        this.server.listen(path);
       } finally {
         if (previous !== undefined) process.umask(previous);
       }
     });
-    chmodSync(this.socket, 0o600);
-    this.socketIno = statSync(this.socket).ino;
   }
 
   watch(standalone: boolean): void {
@@ -406,6 +450,9 @@ class PluginHttpServer implements PluginServer {
   private async shutdown(): Promise<void> {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Nothing listens at the path any more: new callers find no file, as they would
+    // after a crash (the file is not libuv's to remove: see listen()).
+    this.removeSocket();
     // Waits for the calls in flight and for every answer to be flushed to its socket.
     if (this.inflight > 0 || this.answering.size > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -419,7 +466,6 @@ class PluginHttpServer implements PluginServer {
     for (const call of this.calls.values()) call.abort(new Error('plugin server is closing'));
     this.server.closeAllConnections();
     await stopped;
-    this.removeSocket();
     if (this.orphanedDir !== undefined) {
       try {
         rmdirSync(this.orphanedDir); // only if empty: anything else in it is not ours

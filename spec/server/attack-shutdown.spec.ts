@@ -5,10 +5,11 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 
 import { connectOutcome, waitFor, within } from '../support/host-helpers';
-import { cleanUp, envelope, post, rawConnection, startAttackPlugin } from '../support/attack-process';
+import { attackDir, cleanUp, envelope, exchange, post, rawConnection, startAttackPlugin } from '../support/attack-process';
+import * as path from 'node:path';
 
 const CURL = '/usr/bin/curl';
 /** `/big`'s body: a JSON string of 1 MiB of `x`, quoted, with its newline. */
@@ -86,5 +87,28 @@ describe('signals after the first', () => {
     plugin.child.stdin?.end('release\n');
     expect(await within(plugin.exit, 15_000, 'the exit')).toEqual({ code: 0, signal: null });
     expect(plugin.stderr).toContain('shutdown hook ran');
+  });
+});
+
+describe('a socket path that another plugin took over', () => {
+  it('is left to that plugin when the first one shuts down', async () => {
+    const socket = path.join(attackDir(), 'shared.sock');
+    const first = await startAttackPlugin({ socket });
+    // The path is taken over: the first plugin's file removed (a host that took it for
+    // dead), a second plugin listening there now.
+    unlinkSync(socket);
+    const second = await startAttackPlugin({ socket });
+    const secondIno = lstatSync(socket).ino;
+
+    first.child.kill('SIGTERM');
+    expect(await within(first.exit, 15_000, 'the first exit')).toEqual({ code: 0, signal: null });
+
+    expect(lstatSync(socket).ino).toBe(secondIno);
+    expect(await exchange(socket, post('/ping', envelope(null)))).toMatch(/^HTTP\/1\.1 200 [^]*"pong"\n$/);
+
+    // Its own file the second one removes as before.
+    second.child.kill('SIGTERM');
+    expect(await within(second.exit, 15_000, 'the second exit')).toEqual({ code: 0, signal: null });
+    expect(existsSync(socket)).toBe(false);
   });
 });
