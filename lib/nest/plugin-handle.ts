@@ -24,7 +24,7 @@ function startFailure(entry: PluginEntry, starter: Starter, error: unknown): Err
   return new StartError(`plugin ${describeEntry(entry)} could not be started: ${detail}`, reason, { cause });
 }
 
-function starterOf(entry: PluginEntry): Starter {
+function starterOf(entry: PluginEntry, key: string): Starter {
   const what = `plugin ${describeEntry(entry)}`;
   if (entry.starter && entry.command !== undefined) throw new DefinitionError(`${what}: give a command or a starter, not both`);
   if (entry.starter) {
@@ -33,7 +33,7 @@ function starterOf(entry: PluginEntry): Starter {
   }
   if (typeof entry.command !== 'string' || entry.command === '') throw new DefinitionError(`${what}: give a command or a starter`);
   return startWithCommand(entry.command, entry.args ?? [], {
-    name: entryKey(entry),
+    name: key,
     env: entry.env,
     cwd: entry.cwd,
     logger: entry.logger,
@@ -53,12 +53,19 @@ export class PluginHandle<T = unknown> {
   private closed = false;
   private forwarding: Remote<T> | undefined;
 
-  constructor(readonly entry: PluginEntry<T>) {
+  /**
+   * @param entry - the plugin's entry
+   * @param key - its key in the registry's statuses and its log prefix (see {@link entryKey})
+   */
+  constructor(
+    readonly entry: PluginEntry<T>,
+    readonly key: string = entryKey(entry),
+  ) {
     const methods = readMethods(entry.contract);
     if (!methods || methods.size === 0) {
       throw new DefinitionError(`plugin ${describeEntry(entry)}: ${entry.contract.name} has no @Method() routes; contract must be a @Plugin() class`);
     }
-    this.starter = starterOf(entry);
+    this.starter = starterOf(entry, key);
   }
 
   get status(): PluginStatus {

@@ -21,11 +21,17 @@ export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationSh
   ) {
     const list: unknown = entries;
     if (!Array.isArray(list) || entries.length === 0) throw new DefinitionError('PlugwireModule: plugins must be a non-empty array of entries');
+    // Plugins are told apart by their contract class; two classes may share a name (two
+    // packages each exporting `Api`), so a key that is taken gets `#2`, `#3`.
+    const keys = new Set<string>();
     for (const entry of entries) {
       if (!entry || typeof entry.contract !== 'function') throw new DefinitionError('PlugwireModule: every plugin entry needs a contract class');
       const byName = this.handles.get(entry.contract) ?? new Map<string | undefined, PluginHandle>();
       if (byName.has(entry.name)) throw new DefinitionError(`PlugwireModule: plugin ${describeEntry(entry)} is registered twice; give one a name`);
-      byName.set(entry.name, new PluginHandle(entry));
+      let key = entryKey(entry);
+      for (let n = 2; keys.has(key); n += 1) key = `${entryKey(entry)}#${n}`;
+      keys.add(key);
+      byName.set(entry.name, new PluginHandle(entry, key));
       this.handles.set(entry.contract, byName);
     }
   }
@@ -62,10 +68,13 @@ export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationSh
     return this.all().map((h) => h.status);
   }
 
-  /** The state of every plugin by key (`Modifier`, `Modifier:second`). */
+  /**
+   * The state of every plugin by key: `Modifier`, `Modifier:second`; a second contract
+   * class of the same name (from another package) gets `#2`, in the order of the entries.
+   */
   statuses(): Record<string, PluginStatus> {
     const out: Record<string, PluginStatus> = {};
-    for (const h of this.all()) out[entryKey(h.entry)] = h.status;
+    for (const h of this.all()) out[h.key] = h.status;
     return out;
   }
 

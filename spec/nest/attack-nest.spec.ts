@@ -1,14 +1,20 @@
 // PlugwireModule against set-ups it once got wrong, with real plugin processes: a
-// configuration a settings provider hands over as strings or with a mistake in it.
+// configuration a settings provider hands over as strings or with a mistake in it; two
+// contracts whose classes share a name (two packages each exporting `Api`).
 import * as path from 'node:path';
 import { Injectable, Module, type LoggerService, type ModuleMetadata } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { PlugwireModule, PlugwireRegistry } from '../../lib/nest';
+import type { Remote } from '../../lib';
+import { InjectPlugin, PlugwireHealthIndicator, PlugwireModule, PlugwireRegistry, getPluginToken } from '../../lib/nest';
 import { Modifier } from '../../samples/modifier/contract';
-import { pidAlive, rejectionOf, waitForPidGone } from '../support/host-helpers';
+import { Api as BillingApi } from '../fixtures/contracts/billing-api';
+import { Api as SearchApi } from '../fixtures/contracts/search-api';
+import { fixture, pidAlive, rejectionOf, waitForPidGone } from '../support/host-helpers';
 
 /** The plain sample plugin: quick to start. */
 const PLAIN_PLUGIN = path.join(__dirname, '../../dist/samples/modifier/plugin.js');
+/** Serves the billing or the search `Api`, or fails to start (`fail`). */
+const SAME_NAME_PLUGIN = fixture('same-name-api-plugin');
 
 const silent: LoggerService = { log: () => undefined, error: () => undefined, warn: () => undefined };
 const opened: TestingModule[] = [];
@@ -74,5 +80,55 @@ describe('PlugwireModule configuration from a settings provider', () => {
     const error = await rejectionOf(compile(settingsModule({ timeout: '5 s' })));
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toBe('plugwire config: timeout must be a number of ms from 0 to 2147483647, got the string "5 s"');
+  });
+});
+
+describe('PlugwireModule with two contracts whose classes share a name', () => {
+  @Injectable()
+  class Both {
+    constructor(
+      @InjectPlugin(BillingApi, 'primary') readonly billing: Remote<BillingApi>,
+      @InjectPlugin(SearchApi, 'primary') readonly search: Remote<SearchApi>,
+    ) {}
+  }
+
+  const entry = (contract: typeof BillingApi | typeof SearchApi, side: string, optional = false) => ({
+    contract,
+    name: 'primary',
+    command: process.execPath,
+    args: [SAME_NAME_PLUGIN, side],
+    logger: false as const,
+    optional,
+  });
+
+  it('gives each its own proxy and plugin, registered in one module or in two', async () => {
+    expect(BillingApi.name).toBe(SearchApi.name);
+    expect(getPluginToken(BillingApi, 'primary')).not.toBe(getPluginToken(SearchApi, 'primary'));
+    expect(getPluginToken(BillingApi, 'primary')).toBe(getPluginToken(BillingApi, 'primary'));
+
+    const one = await compile({ imports: [PlugwireModule.register({ plugins: [entry(BillingApi, 'billing'), entry(SearchApi, 'search')] })], providers: [Both] });
+    const both = one.get(Both);
+    await expect(Promise.all([both.billing.get('42'), both.search.get('42')])).resolves.toEqual(['billing 42', 'search 42']);
+    expect(Object.keys(one.get(PlugwireRegistry).statuses())).toEqual(['Api:primary', 'Api:primary#2']);
+
+    const two = await compile({
+      imports: [PlugwireModule.register({ plugins: [entry(BillingApi, 'billing')] }), PlugwireModule.register({ plugins: [entry(SearchApi, 'search')] })],
+      providers: [Both],
+    });
+    const apart = two.get(Both);
+    await expect(Promise.all([apart.billing.get('7'), apart.search.get('7')])).resolves.toEqual(['billing 7', 'search 7']);
+  });
+
+  it('reports down in the health indicator when one of them failed to start', async () => {
+    const moduleRef = await compile({ imports: [PlugwireModule.register({ plugins: [entry(BillingApi, 'billing'), entry(SearchApi, 'fail', true)] })], providers: [Both] });
+    const registry = moduleRef.get(PlugwireRegistry);
+    expect(registry.list().map((s) => s.state)).toEqual(['running', 'failed']);
+    const health = await moduleRef.get(PlugwireHealthIndicator).isHealthy();
+    expect(health.plugins.status).toBe('down');
+    expect(health.plugins.plugins).toEqual({
+      'Api:primary': expect.objectContaining({ state: 'running' }),
+      'Api:primary#2': expect.objectContaining({ state: 'failed', error: expect.stringContaining('could not be started') }),
+    });
+    await expect(moduleRef.get(Both).billing.get('1')).resolves.toBe('billing 1');
   });
 });
