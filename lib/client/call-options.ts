@@ -62,3 +62,41 @@ export function mergeCallOptions(base: CallOptions, next: CallOptions): CallOpti
     ...(headers === undefined ? {} : { headers: Object.freeze({ ...headers }) }),
   };
 }
+
+/** What a caller's AbortSignal aborts: a call in flight. @internal */
+export interface SignalFollower {
+  handleEvent(): void;
+}
+
+// The calls in flight per caller's signal, behind one listener per signal: one listener
+// per call would warn of a leak (MaxListenersExceededWarning) at 11 calls in flight
+// through a proxy made with one signal, and cost a listener per call.
+const followers = new WeakMap<AbortSignal, Set<SignalFollower>>();
+
+function abortFollowers(this: AbortSignal): void {
+  const set = followers.get(this);
+  followers.delete(this);
+  // Each follower settles and unfollows as it runs: go through a copy.
+  for (const follower of [...(set ?? [])]) follower.handleEvent();
+}
+
+/**
+ * Runs `follower.handleEvent()` when `signal` aborts, with one listener on the signal
+ * however many calls follow it. @internal
+ */
+export function followSignal(signal: AbortSignal, follower: SignalFollower): void {
+  let set = followers.get(signal);
+  if (!set) {
+    followers.set(signal, (set = new Set()));
+    signal.addEventListener('abort', abortFollowers, { once: true });
+  }
+  set.add(follower);
+}
+
+/** Stops following `signal`; its listener goes with the last follower. @internal */
+export function unfollowSignal(signal: AbortSignal, follower: SignalFollower): void {
+  const set = followers.get(signal);
+  if (!set?.delete(follower) || set.size > 0) return;
+  followers.delete(signal);
+  signal.removeEventListener('abort', abortFollowers);
+}

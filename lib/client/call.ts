@@ -4,6 +4,7 @@ import { CallAbortedError, CallTimeoutError, ProtocolError } from '../errors/plu
 import type { MethodDefinition } from '../metadata/method-definition';
 import { DeadlineWatch, type Expiring } from '../protocol/deadline';
 import { Link } from '../protocol/linked-list';
+import { followSignal, unfollowSignal } from './call-options';
 
 /** What a call needs from its client. @internal */
 export interface CallOwner {
@@ -119,10 +120,10 @@ export class Call implements Expiring {
       this.reject = reject;
     });
     if (expiresAt > 0) timeouts.add(this);
-    caller?.addEventListener('abort', this, { once: true });
+    if (caller) followSignal(caller, this);
   }
 
-  /** The caller's AbortSignal fired (EventListener object: no closure per call). */
+  /** The caller's AbortSignal fired (no closure per call). */
   handleEvent(): void {
     this.abort(new CallAbortedError(`call to ${this.route} was aborted`, { route: this.route, cause: this.caller?.reason }));
   }
@@ -218,6 +219,6 @@ export class Call implements Expiring {
   private finish(): void {
     this.done = true;
     if (this.expiresAt > 0) timeouts.delete(this);
-    this.caller?.removeEventListener('abort', this);
+    if (this.caller) unfollowSignal(this.caller, this);
   }
 }
