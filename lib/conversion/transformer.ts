@@ -16,6 +16,124 @@ function classTransformer(): typeof import('class-transformer') {
   return transformerModule;
 }
 
+// class-transformer takes a plain object's own `constructor` field for the object's class
+// (and fails on it: `{"labels":{"constructor":"x"}}`), and drops the keys of plain data
+// that name a property of Object.prototype (`constructor`, `__proto__`, `toString`...). Plain data must convert whatever its keys are called:
+// before class-transformer sees a value holding such keys, a copy has them renamed with a
+// prefix (and keys that already start with it get one more), and its result has them
+// renamed back: in plain objects and Maps as data of their own, while on instances of a
+// class they are left out, as class-transformer leaves them out.
+const ESCAPE = '\u0000plugwire:';
+
+function reservedKey(key: string): boolean {
+  return key in Object.prototype;
+}
+
+/** Objects whose own keys class-transformer copies: plain objects and instances of classes (not Date, Map...). */
+function keyed(value: object): boolean {
+  return Object.prototype.toString.call(value) === '[object Object]';
+}
+
+function isPlain(value: object): boolean {
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+function defineData(target: object, key: string, value: unknown): void {
+  // defineProperty: assigning `__proto__` would set the prototype instead.
+  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/**
+ * The value, or a copy of the part of it that holds keys to rename; cycles are left to
+ * class-transformer. `renameHere` false: the value's own keys are left as they are (the
+ * object plainToInstance() makes an instance of, whose keys class-transformer handles).
+ */
+function escapeKeys(value: unknown, path: Set<object>, renameHere = true): unknown {
+  if (typeof value !== 'object' || value === null || path.has(value)) return value;
+  if (Array.isArray(value)) {
+    path.add(value);
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const escaped = escapeKeys(item, path);
+      if (escaped !== item) (copy ??= value.slice())[i] = escaped;
+    }
+    path.delete(value);
+    return copy ?? value;
+  }
+  if (!keyed(value)) return value;
+  path.add(value);
+  const plain = renameHere && isPlain(value);
+  const keys = Object.keys(value);
+  const fields = new Array<unknown>(keys.length);
+  let changed = false;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const field: unknown = (value as Record<string, unknown>)[key];
+    fields[i] = escapeKeys(field, path);
+    if (fields[i] !== field || (renameHere && key.startsWith(ESCAPE)) || (plain && reservedKey(key))) changed = true;
+  }
+  path.delete(value);
+  if (!changed) return value;
+  const copy = Object.create(Object.getPrototypeOf(value) as object | null) as object;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    defineData(copy, (renameHere && key.startsWith(ESCAPE)) || (plain && reservedKey(key)) ? `${ESCAPE}${key}` : key, fields[i]);
+  }
+  return copy;
+}
+
+/** Renames the keys {@link escapeKeys} renamed back, in place, in what class-transformer made of the copy. */
+function restoreKeys(value: unknown, seen: Set<object>): void {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    for (const item of value) restoreKeys(item, seen);
+    return;
+  }
+  if (value instanceof Map) {
+    const entries = [...(value as Map<unknown, unknown>)];
+    for (const [, item] of entries) restoreKeys(item, seen);
+    if (entries.some(([key]) => typeof key === 'string' && key.startsWith(ESCAPE))) {
+      value.clear();
+      for (const [key, item] of entries) value.set(typeof key === 'string' && key.startsWith(ESCAPE) ? key.slice(ESCAPE.length) : key, item);
+    }
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keyed(value)) for (const key of keys) restoreKeys(record[key], seen);
+  // Renamed keys end up wherever class-transformer put them, as fields of whatever it made.
+  if (!keys.some((key) => key.startsWith(ESCAPE))) return;
+  if (!isPlain(value)) {
+    for (const key of keys) {
+      if (!key.startsWith(ESCAPE)) continue;
+      const field = record[key];
+      delete record[key];
+      const original = key.slice(ESCAPE.length);
+      if (!reservedKey(original)) defineData(record, original, field);
+    }
+    return;
+  }
+  // Rebuilt in the same order: the JSON written from it keeps the caller's order.
+  const fields = keys.map((key) => record[key]);
+  for (const key of keys) delete record[key];
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    defineData(record, key.startsWith(ESCAPE) ? key.slice(ESCAPE.length) : key, fields[i]);
+  }
+}
+
+/** class-transformer's conversion of a value, with keys renamed around it where class-transformer would stumble on them. */
+function throughClassTransformer<T>(value: object, convert: (value: object) => T, renameTop: boolean): T {
+  const escaped = escapeKeys(value, new Set(), renameTop) as object;
+  if (escaped === value) return convert(value);
+  const result = convert(escaped);
+  restoreKeys(result, new Set());
+  return result;
+}
+
 /** The part of class-transformer's metadata storage that says whether a class has any of its decorators. */
 interface TransformerStorage {
   getStrategy(target: Type): string;
@@ -148,12 +266,12 @@ function hasFlatFields(value: object): boolean {
  * @internal
  */
 export function plainToInstance(type: Type, value: object): object {
-  if (Object.getPrototypeOf(value) !== Object.prototype || !plainClass(type)) return classTransformer().plainToInstance(type as new () => object, value);
+  if (Object.getPrototypeOf(value) !== Object.prototype || !plainClass(type)) return toInstanceByClassTransformer(type, value);
   const keys = Object.keys(value);
   const fields = new Array<unknown>(keys.length);
   for (let i = 0; i < keys.length; i++) {
     const field: unknown = (value as Record<string, unknown>)[keys[i] as string];
-    if (!isFlat(field)) return classTransformer().plainToInstance(type as new () => object, value);
+    if (!isFlat(field)) return toInstanceByClassTransformer(type, value);
     fields[i] = field;
   }
   const instance = new (type as new () => object)() as Record<string, unknown>;
@@ -191,5 +309,9 @@ export function toJsonValue(value: object): unknown {
   ) {
     return value;
   }
-  return classTransformer().instanceToPlain(value);
+  return throughClassTransformer(value, (v) => classTransformer().instanceToPlain(v), true);
+}
+
+function toInstanceByClassTransformer(type: Type, value: object): object {
+  return throughClassTransformer(value, (v) => classTransformer().plainToInstance(type as new () => object, v), false);
 }
