@@ -119,6 +119,10 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const LINGER_IDLE = 1000;
 /** ... or at the latest after this long, ms. */
 const LINGER_MAX = 5000;
+/** Header fields a request may have; one more gets 431. */
+const MAX_HEADERS = 100;
+/** The methods the manifest answers. */
+const MANIFEST_METHODS = 'GET, HEAD, POST, OPTIONS';
 const UNAUTHORIZED = 'unauthorized: this plugin answers only the host that started it';
 /** Connections answered outside a response object (clientError), answered once only. */
 const answeredRaw = new WeakSet<Socket>();
@@ -286,14 +290,14 @@ class PluginHttpServer implements PluginServer {
   /** Every response not yet flushed to its socket, and whose connection is still open. */
   private readonly answering = new Set<ServerResponse>();
   private readonly cleanups: Array<() => void> = [];
-  /** `Bearer <token>`, when the plugin has a token. */
-  private readonly expectedAuthorization: Buffer | undefined;
+  /** The token callers must send, when the plugin has one. */
+  private readonly expectedToken: Buffer | undefined;
   /** The manifest's JSON without and with schemas, once built. */
   private readonly manifestTexts: [string | undefined, string | undefined] = [undefined, undefined];
 
   constructor(readonly socket: string, table: Map<string, Route>, options: ServeOptions, token: string | undefined) {
     this.table = table;
-    this.expectedAuthorization = token ? Buffer.from(`Bearer ${token}`) : undefined;
+    this.expectedToken = token ? Buffer.from(token) : undefined;
     this.routes = [...table.keys()];
     this.options = { ...DEFAULTS, ...options };
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -310,7 +314,9 @@ class PluginHttpServer implements PluginServer {
     );
     this.server.maxConnections = this.options.maxConnections;
     this.server.keepAliveTimeout = this.options.keepAliveTimeout;
-    this.server.maxHeadersCount = 100;
+    // One more than the limit, so that a request past it is refused (431) rather than
+    // having its last headers dropped silently (an Authorization header among them).
+    this.server.maxHeadersCount = MAX_HEADERS + 1;
     // Node's closeIdleConnections() (server.close() calls it too) takes a connection as
     // idle once its answer was ended, and destroys it even while most of a large answer
     // still waits in Node's buffer for a slow reader: such a connection is not idle here.
@@ -319,9 +325,10 @@ class PluginHttpServer implements PluginServer {
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onClientError(error, socket));
     // Node's own answers to these have empty bodies, or none at all: every answer must be a JSON string.
     this.server.on('connect', (req: IncomingMessage, socket: Socket) => this.onConnect(req, socket));
-    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
-      this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', `expectation not supported: ${String(req.headers.expect)}`, 417)),
-    );
+    // With these two, Node sends neither 100 Continue nor 417 by itself: both come after
+    // the checks that may refuse the request (401, 404, 405, 413).
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, 'continue'));
+    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, 'expectation'));
   }
 
   /**
@@ -542,15 +549,16 @@ class PluginHttpServer implements PluginServer {
     // client that is gone before its answer is written (EPIPE, ECONNRESET) would be an
     // unhandled 'error' event that ends the process.
     socket.on('error', ignore);
-    const text =
-      this.expectedAuthorization && !this.authorized(req.headers.authorization, this.expectedAuthorization)
-        ? rawAnswer(401, UNAUTHORIZED)
-        : rawAnswer(405, 'method CONNECT not allowed: calls are POST requests');
-    socket.write(text);
+    const refusal = this.refusal(req);
+    socket.write(refusal ? rawAnswer(refusal.status, refusal.wire.message) : rawAnswer(405, 'method CONNECT not allowed: calls are POST requests'));
     this.linger(undefined, socket);
   }
 
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * A request, with what it expects: `continue` (`Expect: 100-continue`, answered with
+   * 100 Continue once the body is wanted) or an `expectation` not supported (417).
+   */
+  private onRequest(req: IncomingMessage, res: ServerResponse, expects?: 'continue' | 'expectation'): void {
     res.on('error', ignore); // a caller that went away is not the plugin's problem
     this.answering.add(res);
     const answered = (): void => {
@@ -559,7 +567,7 @@ class PluginHttpServer implements PluginServer {
     res.once('finish', answered);
     res.once('close', answered);
     try {
-      this.handle(req, res);
+      this.handle(req, res, expects);
     } catch (error) {
       this.unexpected(req, res, error);
     }
@@ -572,17 +580,38 @@ class PluginHttpServer implements PluginServer {
 
   // The pipeline of a call runs in callbacks, not in async functions: a call that is
   // answered at once costs no promise of plugwire's own.
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private handle(req: IncomingMessage, res: ServerResponse, expects?: 'continue' | 'expectation'): void {
     if (this.closing) {
       res.setHeader('Connection', 'close');
     }
-    if (this.expectedAuthorization && !this.authorized(req.headers.authorization, this.expectedAuthorization)) {
-      res.setHeader('WWW-Authenticate', 'Bearer');
-      return this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', UNAUTHORIZED, 401));
+    const refusal = this.refusal(req);
+    if (refusal) {
+      if (refusal.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+      return this.sendError(req, res, refusal);
+    }
+    if (expects === 'expectation') {
+      return this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', `expectation not supported: ${String(req.headers.expect)}`, 417));
+    }
+    // A coding before a final chunked (gzip, chunked) frames the body but is one this
+    // server cannot decode (RFC 9112 §6.1: 501). Without a final chunked the body cannot
+    // be framed at all: Node's parser fails the request (400, onClientError).
+    const coding = req.headers['transfer-encoding'];
+    if (coding !== undefined && /,\s*chunked\s*$/i.test(coding)) {
+      return this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', `transfer coding not implemented: ${coding.slice(0, 80)}`, 501));
     }
     const route = routeOf(req.url);
-    if (route === MANIFEST_ROUTE && (req.method === 'GET' || req.method === 'POST')) {
-      return this.sendManifest(req, res);
+    if (route === MANIFEST_ROUTE) {
+      if (req.method === 'GET' || req.method === 'POST' || req.method === 'HEAD') {
+        return this.sendManifest(req, res, expects === 'continue');
+      }
+      res.setHeader('Allow', MANIFEST_METHODS);
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204);
+        res.end();
+        if (!req.complete) this.linger(req, req.socket);
+        return;
+      }
+      return this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', `method ${req.method ?? ''} not allowed on the manifest: ${MANIFEST_METHODS}`, 405));
     }
     const entry = this.table.get(route);
     if (req.method !== 'POST') {
@@ -598,7 +627,7 @@ class PluginHttpServer implements PluginServer {
       return this.sendError(req, res, this.tooLarge());
     }
     this.inflight++;
-    const state = new CallState(this, req, res, entry, this.expectedAuthorization !== undefined);
+    const state = new CallState(this, req, res, entry, this.expectedToken !== undefined);
     state.route = route;
     if (channels.serveCallStart.hasSubscribers || channels.serveCallEnd.hasSubscribers) {
       state.diagnostics = { route, startTime: performance.now() };
@@ -614,6 +643,7 @@ class PluginHttpServer implements PluginServer {
       if (!res.writableFinished) state.abort(new Error('the caller went away'));
       this.release(state);
     });
+    if (expects === 'continue') res.writeContinue();
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -642,7 +672,7 @@ class PluginHttpServer implements PluginServer {
    * (the schemas load their generator) and kept; `?schemas=false` (a host's contract
    * check) leaves the schemas out and loads nothing.
    */
-  private sendManifest(req: IncomingMessage, res: ServerResponse): void {
+  private sendManifest(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     const schemas = !/[?&]schemas=false(&|$)/.test(req.url ?? '');
     req.on('end', () => {
       let text: string;
@@ -652,9 +682,11 @@ class PluginHttpServer implements PluginServer {
         this.unexpected(req, res, error);
         return;
       }
+      // For HEAD, Node sends the headers alone.
       res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) });
       res.end(text);
     });
+    if (expectsContinue) res.writeContinue();
     req.resume();
   }
 
@@ -685,10 +717,24 @@ class PluginHttpServer implements PluginServer {
     this.checkIdle();
   }
 
-  private authorized(header: string | undefined, expected: Buffer): boolean {
-    // Constant time for a header of the right length; the length itself (43 characters of
+  /** The answer to a request refused before anything else is looked at: too many headers, or no token. */
+  private refusal(req: IncomingMessage): Answer | undefined {
+    if (req.rawHeaders.length > 2 * MAX_HEADERS) {
+      return answer('PLUGWIRE_PROTOCOL', `request header fields too large: more than ${MAX_HEADERS} header fields`, 431);
+    }
+    if (!this.authorized(req.headers.authorization)) return answer('PLUGWIRE_PROTOCOL', UNAUTHORIZED, 401);
+    return undefined;
+  }
+
+  /** Whether a request may be served: the plugin has no token, or the request carries it. */
+  private authorized(header: string | undefined): boolean {
+    const expected = this.expectedToken;
+    if (expected === undefined) return true;
+    // `Bearer`, in any case (RFC 9110 §11.1: the scheme is case-insensitive), then spaces.
+    if (header === undefined || header.charCodeAt(6) !== 0x20 || header.slice(0, 6).toLowerCase() !== 'bearer') return false;
+    // Constant time for a token of the right length; the length itself (43 characters of
     // base64url for a plugwire host's token) is no secret.
-    const given = Buffer.from(header ?? '');
+    const given = Buffer.from(header.slice(7).replace(/^ +/, ''));
     return given.length === expected.length && crypto().timingSafeEqual(given, expected);
   }
 
