@@ -48,12 +48,18 @@ const BASE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-
 // method cannot have run: the same as a refused connection (Go's nothingWrittenError).
 const UNREACHED = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTSOCK', 'EACCES', 'EPIPE']);
 const LOST = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'ECONNABORTED']);
+// The plugin's accept backlog is full: it listens but is busy (or frozen). The request was
+// not delivered, and nothing is gone: wait and connect again, within the call's timeout.
+const BUSY = 'EAGAIN';
+/** The waits between connection attempts to a busy plugin, ms: doubling from the first to the last. */
+const BUSY_FIRST_WAIT = 5;
+const BUSY_MAX_WAIT = 200;
 
 function errorCode(error: unknown): string | undefined {
   let e: unknown = error;
   for (let depth = 0; depth < 3 && e && typeof e === 'object'; depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (UNREACHED.has(code) || LOST.has(code) || code.startsWith('UND_ERR') || code.startsWith('HPE_'))) return code;
+    if (typeof code === 'string' && (UNREACHED.has(code) || LOST.has(code) || code === BUSY || code.startsWith('UND_ERR') || code.startsWith('HPE_'))) return code;
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;
@@ -355,8 +361,10 @@ export class PluginClient {
     let pending = failure;
     let sent = 0;
     let first: number | undefined;
+    let busyWait = BUSY_FIRST_WAIT;
     // Each pass either answers, throws, or replaces a plugin that is gone; the bound keeps
-    // a plugin that dies on every request from looping until the timeout.
+    // a plugin that dies on every request from looping until the timeout. Waiting for a
+    // busy plugin is no pass: only the call's timeout (or its signal) ends that.
     for (let pass = 0; ; pass++) {
       const generation = pending ? call.generation : this.currentState === 'running' ? this.generation : await this.ensureRunning(route, call.signal);
       first ??= generation;
@@ -370,6 +378,12 @@ export class PluginClient {
         if (call.reason) throw call.reason;
         if (PluginError.is(error)) throw error;
         const code = errorCode(error);
+        if (code === BUSY) {
+          await sleep(busyWait, call.signal);
+          busyWait = Math.min(busyWait * 2, BUSY_MAX_WAIT);
+          pass--;
+          continue;
+        }
         const loss = classify(code);
         if (!loss) throw this.transportError(route, code, error);
         if (loss === 'lost') {

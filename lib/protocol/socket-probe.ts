@@ -2,7 +2,8 @@ import { lstatSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 
 /**
- * Whether something accepts connections on a Unix socket path right now.
+ * Whether something listens on a Unix socket path right now: it accepts connections, or
+ * its accept backlog is full (EAGAIN).
  * @internal
  */
 export function isListening(path: string): Promise<boolean> {
@@ -12,9 +13,10 @@ export function isListening(path: string): Promise<boolean> {
       probe.destroy();
       resolve(true);
     });
-    probe.once('error', () => {
+    probe.once('error', (error: NodeJS.ErrnoException) => {
       probe.destroy();
-      resolve(false);
+      // A full accept backlog: a process listens but is busy (or frozen). Busy is not gone.
+      resolve(error.code === 'EAGAIN');
     });
   });
 }
