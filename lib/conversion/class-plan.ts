@@ -1,6 +1,7 @@
 import type { FieldViolation } from '../errors/plugin-error';
 import type { Type } from '../metadata/method-definition';
 import { readPropertyType } from '../metadata/reflection-helpers';
+import { parseRfc3339 } from '../protocol/deadline';
 import { hasFieldConversion } from './transformer';
 
 // What validating a class takes is worked out once per class, from class-validator's and
@@ -42,9 +43,11 @@ export interface ClassPlan {
   readonly untyped: readonly UntypedField[];
   /** Fields with @ValidateNested and @Type, whose values {@link checkFields} looks into. */
   readonly nested: readonly string[];
+  /** Date fields with @Type(() => Date), whose JSON values {@link checkFields} checks are RFC 3339 date-times. */
+  readonly dates: readonly string[];
 }
 
-const UNVALIDATED: ClassPlan = Object.freeze({ validated: false, synchronous: true, untyped: [], nested: [] });
+const UNVALIDATED: ClassPlan = Object.freeze({ validated: false, synchronous: true, untyped: [], nested: [], dates: [] });
 const NATIVE = /\{\s*\[native code\]\s*\}\s*$/;
 
 /** A class the user wrote: a function that is not a built-in (Object, Array, Map...). */
@@ -80,12 +83,14 @@ function makePlan(type: Type): ClassPlan {
   }
   const untyped: UntypedField[] = [];
   const nested: string[] = [];
+  const dates: string[] = [];
   for (const [key, validated] of validatesNested) {
     // TypeScript emits a design type for each decorated property, and each of these is decorated.
     const declared = readPropertyType(type.prototype as object, key);
     const converted = hasFieldConversion(type, key);
     if (declared === Date) {
       if (!converted) untyped.push({ key, kind: 'date', expected: Date });
+      else dates.push(key);
     } else if (validated) {
       if (converted) nested.push(key);
       else untyped.push({ key, kind: 'nested', expected: userClass(declared) ? declared : undefined });
@@ -93,7 +98,7 @@ function makePlan(type: Type): ClassPlan {
       untyped.push({ key, kind: 'unvalidated', expected: declared });
     }
   }
-  return { validated: true, synchronous, untyped, nested };
+  return { validated: true, synchronous, untyped, nested, dates };
 }
 
 /** Whether a value is an object as JSON.parse makes them, not an instance of a class. @internal */
@@ -122,14 +127,33 @@ function unconverted(field: UntypedField, value: unknown): boolean {
   return Array.isArray(value) ? value.some(isPlainObject) : isPlainObject(value);
 }
 
+/** Whether checkFields() has anything to look at in instances of a class. @internal */
+export function needsFieldCheck(plan: ClassPlan): boolean {
+  return plan.untyped.length > 0 || plan.nested.length > 0 || plan.dates.length > 0;
+}
+
+function fieldOf(raw: unknown, key: string): unknown {
+  return typeof raw === 'object' && raw !== null && Object.prototype.hasOwnProperty.call(raw, key) ? (raw as Record<string, unknown>)[key] : undefined;
+}
+
 /**
  * Reports the fields of an instance (and of the nested instances it validates) that
- * class-transformer left unconverted for want of @Type: one violation per field, at the
- * field's path. Costs nothing for a class without such fields.
+ * class-transformer left unconverted for want of @Type, and Date fields whose JSON value
+ * (in `raw`, what the instance was made from) is not an RFC 3339 date-time, which
+ * class-transformer's `new Date()` takes anyway: one violation per field, at the field's
+ * path. Costs nothing for a class without such fields.
  * @internal
  */
-export function checkFields(instance: object, plan: ClassPlan, prefix: string, out: FieldViolation[], seen?: Set<object>): void {
+export function checkFields(instance: object, plan: ClassPlan, prefix: string, out: FieldViolation[], seen?: Set<object>, raw?: unknown): void {
   const fields = instance as Record<string, unknown>;
+  for (const key of plan.dates) {
+    const given = fieldOf(raw, key);
+    if (given === undefined || given === null || given instanceof Date || !(fields[key] instanceof Date)) continue;
+    if (typeof given !== 'string' || parseRfc3339(given) === undefined) {
+      const shown = typeof given === 'string' && given.length <= 200 ? { value: given } : typeof given === 'number' || typeof given === 'boolean' ? { value: given } : {};
+      out.push({ path: join(prefix, key), ...shown, constraints: { isDate: 'expected an RFC 3339 date-time such as 2006-01-02T15:04:05Z' } });
+    }
+  }
   for (const field of plan.untyped) {
     const value = fields[field.key];
     if (unconverted(field, value)) {
@@ -140,6 +164,7 @@ export function checkFields(instance: object, plan: ClassPlan, prefix: string, o
   const visited = seen ?? new Set<object>([instance]);
   for (const key of plan.nested) {
     const value = fields[key];
+    const given = fieldOf(raw, key);
     const items: unknown[] = Array.isArray(value) ? value : [value];
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
@@ -147,7 +172,7 @@ export function checkFields(instance: object, plan: ClassPlan, prefix: string, o
       visited.add(item);
       const path = Array.isArray(value) ? `${join(prefix, key)}[${i}]` : join(prefix, key);
       const nestedPlan = planOf(item.constructor);
-      if (nestedPlan.untyped.length > 0 || nestedPlan.nested.length > 0) checkFields(item, nestedPlan, path, out, visited);
+      if (needsFieldCheck(nestedPlan)) checkFields(item, nestedPlan, path, out, visited, Array.isArray(value) ? (Array.isArray(given) ? (given as unknown[])[i] : undefined) : given);
     }
   }
 }

@@ -2,7 +2,8 @@ import type { ValidationError as ClassValidationError, ValidatorOptions } from '
 import { PayloadValidationError, type FieldViolation } from '../errors/plugin-error';
 import type { MethodDefinition, ParamDefinition, Type } from '../metadata/method-definition';
 import { messageOf } from '../diagnostics/channels';
-import { checkFields, classValidator, declaredClass, hasValidation, isPlainObject, planOf } from './class-plan';
+import { parseRfc3339 } from '../protocol/deadline';
+import { checkFields, classValidator, declaredClass, hasValidation, isPlainObject, needsFieldCheck, planOf } from './class-plan';
 import { plainToInstance, toJsonValue } from './transformer';
 
 /** The class-validator options plugwire uses unless a method names its own. */
@@ -130,8 +131,8 @@ function toInstance(type: Type, value: unknown, options: ValidatorOptions, path:
   const plan = planOf(type);
   if (!plan.validated) return { instance, violations: NONE };
   let untyped: FieldViolation[] | undefined;
-  if (plan.untyped.length > 0 || plan.nested.length > 0) {
-    checkFields(instance, plan, path, (untyped = []));
+  if (needsFieldCheck(plan)) {
+    checkFields(instance, plan, path, (untyped = []), undefined, value);
     if (untyped.length === 0) untyped = undefined;
   }
   const validator = classValidator();
@@ -172,7 +173,7 @@ function convertParam(
       if (!Array.isArray(value)) violations.push(violation(path, value, 'isArray', `expected an array, got ${describe(value)}`));
       return value;
     case 'date':
-      return value instanceof Date && side === 'host' ? value : toDate(value, path, violations);
+      return value instanceof Date && side === 'host' ? checkedDate(value, path, violations) : toDate(value, path, violations);
     case 'class':
       return convertClass(definition, param, value, side, violations, path);
     default:
@@ -180,11 +181,28 @@ function convertParam(
   }
 }
 
-/** A date from its JSON form (an ISO string, or milliseconds since the epoch). */
+/**
+ * A date from its JSON form: an RFC 3339 date-time, what the manifest declares
+ * (`format: date-time`) and all that Go's encoding/json reads into a time.Time. Not a
+ * number, not a date without a time, not a time without an offset (whose zone would be
+ * the plugin's), not whatever else `new Date()` makes something of.
+ */
 function toDate(value: unknown, path: string, violations: FieldViolation[]): Date | undefined {
-  const date = typeof value === 'string' || typeof value === 'number' ? new Date(value) : undefined;
-  if (!date || Number.isNaN(date.getTime())) violations.push(violation(path, value, 'isDate', `expected a date, got ${describe(value)}`));
-  return date;
+  const time = typeof value === 'string' ? parseRfc3339(value) : undefined;
+  if (time === undefined) {
+    violations.push(violation(path, value, 'isDate', `expected an RFC 3339 date-time such as 2006-01-02T15:04:05Z, got ${describe(value)}`));
+    return undefined;
+  }
+  return new Date(time);
+}
+
+/** A host's Date argument: one that JSON writes as an RFC 3339 date-time (valid, of the years 0 to 9999). */
+function checkedDate(value: Date, path: string, violations: FieldViolation[]): Date {
+  const year = value.getUTCFullYear();
+  if (Number.isNaN(year) || year < 0 || year > 9999) {
+    violations.push(violation(path, undefined, 'isDate', `expected a date of the years 0 to 9999, got ${Number.isNaN(year) ? 'an invalid Date' : `the year ${year}`}`));
+  }
+  return value;
 }
 
 /** A class-typed argument: converted and validated by class-validator, which may be asynchronous. */

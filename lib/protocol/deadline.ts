@@ -37,7 +37,13 @@ export function parseDeadline(text: string): number | undefined {
 let lastParsedText: string | undefined;
 let lastParsed: number | undefined;
 
-function parseRfc3339(text: string): number | undefined {
+/**
+ * Parses an RFC 3339 date-time as Go's encoding/json reads a time.Time: a full date, `T`,
+ * a time with any number of fraction digits, `Z` or a numeric offset (`t` and `z` in
+ * lower case too). Returns the epoch time in milliseconds, or `undefined` for anything
+ * else. @internal
+ */
+export function parseRfc3339(text: string): number | undefined {
   const m = RFC3339.exec(text);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac, z, sign, oh, om] = m as unknown as string[];

@@ -367,7 +367,9 @@ describe('convertResult and resultToPlain', () => {
     ]);
     const bad = await failureOf(convertResult(plainDefinition('/days'), ['2024-01-01', 'soon', true]));
     expect(bad.side).toBe('result');
+    // A date without a time is no RFC 3339 date-time (attack-dates.spec.ts).
     expect(bad.violations.map((v) => [v.path, v.value, Object.keys(v.constraints)])).toEqual([
+      ['[0]', '2024-01-01', ['isDate']],
       ['[1]', 'soon', ['isDate']],
       ['[2]', true, ['isDate']],
     ]);
