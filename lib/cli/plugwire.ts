@@ -59,7 +59,7 @@ async function inspect(command: readonly string[], options: TargetOptions & { js
     const manifest = await readManifest(client);
     if (options.json) io.stdout(`${JSON.stringify(manifest ?? null, null, 2)}\n`);
     else if (!manifest) io.stdout(`plugin ${client.name} has no manifest: it speaks protocol version 1 only (a Go plugin, or an older plugwire); its methods are not listed\n`);
-    else io.stdout(`${renderManifest(manifest)}\n`);
+    else io.stdout(`${renderManifest(manifest, client.name)}\n`);
   } finally {
     await term();
   }

@@ -5,13 +5,17 @@ function table(rows: readonly (readonly string[])[]): string {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** A JSON Schema in a few words: `string, 1..50 chars`, `integer 0..150`, `Address`, `string[]`. */
 export function describeSchema(schema: JsonSchema | undefined): string {
-  if (!schema || Object.keys(schema).length === 0) return 'any';
+  if (!isObject(schema) || Object.keys(schema).length === 0) return 'any';
   const ref = schema.$ref;
   if (typeof ref === 'string') return ref.replace(/^#\/definitions\//, '');
   const type = Array.isArray(schema.type) ? schema.type.join('|') : typeof schema.type === 'string' ? schema.type : 'object';
-  if (type === 'array') return `${schema.items ? describeSchema(schema.items as JsonSchema) : 'any'}[]`;
+  if (type === 'array') return `${isObject(schema.items) ? describeSchema(schema.items) : 'any'}[]`;
   const notes: string[] = [];
   const range = (min: unknown, max: unknown, unit = ''): void => {
     if (min !== undefined || max !== undefined) notes.push(`${min === undefined ? '' : JSON.stringify(min)}..${max === undefined ? '' : JSON.stringify(max)}${unit}`);
@@ -25,20 +29,42 @@ export function describeSchema(schema: JsonSchema | undefined): string {
   return notes.length === 0 ? type : `${type} (${notes.join(', ')})`;
 }
 
-/** The manifest as a table of methods, then the classes they use, field by field. */
-export function renderManifest(manifest: Manifest): string {
-  const { plugin } = manifest;
-  const lines = [`plugin ${plugin.name}${plugin.version ? ` ${plugin.version}` : ''} (protocol ${manifest.protocol}, plugwire extensions ${manifest.extensions})`, ''];
+/**
+ * A parameter or result: its schema in a few words, or without one (a manifest asked for
+ * without schemas, or a plugin in another language that sends none) its declared type.
+ */
+function describeValue(value: unknown): string {
+  if (!isObject(value)) return 'any';
+  if (isObject(value['schema'])) return describeSchema(value['schema']);
+  return typeof value['type'] === 'string' && value['type'] !== '' ? value['type'] : 'any';
+}
+
+/**
+ * The manifest as a table of methods, then the classes they use, field by field. Only
+ * the routes are sure to be there (the host checks nothing else): a field that is
+ * missing or of another type shows as `-` or `any`.
+ * @param fallbackName - the plugin's name when the manifest does not give one
+ */
+export function renderManifest(manifest: Manifest, fallbackName = 'plugin'): string {
+  const loose = manifest as Partial<Record<keyof Manifest, unknown>>;
+  const plugin = isObject(loose.plugin) ? loose.plugin : {};
+  const name = typeof plugin['name'] === 'string' && plugin['name'] !== '' ? plugin['name'] : fallbackName;
+  const version = typeof plugin['version'] === 'string' && plugin['version'] !== '' ? ` ${plugin['version']}` : '';
+  const shown = (value: unknown): string => (typeof value === 'string' || typeof value === 'number' ? String(value) : '?');
+  const lines = [`plugin ${name}${version} (protocol ${shown(loose.protocol)}, plugwire extensions ${shown(loose.extensions)})`, ''];
   const rows = [['ROUTE', 'METHOD', 'PARAMETERS', 'RESULT', 'IDEMPOTENT']];
-  for (const m of manifest.methods) {
-    rows.push([m.route, m.name, m.params.map((p) => describeSchema(p.schema)).join(', ') || '-', describeSchema(m.result.schema), m.idempotent ? 'yes' : 'no']);
+  for (const m of manifest.methods as unknown as readonly Record<string, unknown>[]) {
+    const params = Array.isArray(m['params']) ? m['params'].map(describeValue).join(', ') : '';
+    const idempotent = typeof m['idempotent'] === 'boolean' ? (m['idempotent'] ? 'yes' : 'no') : '-';
+    rows.push([String(m['route']), typeof m['name'] === 'string' ? m['name'] : '-', params || '-', describeValue(m['result']), idempotent]);
   }
   lines.push(table(rows));
-  for (const [name, schema] of Object.entries(manifest.definitions)) {
-    lines.push('', name);
-    const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
-    const required = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : []);
-    const fields = Object.entries(properties).map(([field, s]) => [`  ${field}${required.has(field) ? '' : '?'}`, describeSchema(s)]);
+  const definitions = isObject(loose.definitions) ? loose.definitions : {};
+  for (const [className, schema] of Object.entries(definitions)) {
+    lines.push('', className);
+    const properties = isObject(schema) && isObject(schema['properties']) ? schema['properties'] : {};
+    const required = new Set(isObject(schema) && Array.isArray(schema['required']) ? (schema['required'] as unknown[]) : []);
+    const fields = Object.entries(properties).map(([field, s]) => [`  ${field}${required.has(field) ? '' : '?'}`, describeSchema(s as JsonSchema)]);
     lines.push(fields.length === 0 ? '  (no validated fields)' : table(fields));
   }
   return lines.join('\n');
