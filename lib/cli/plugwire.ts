@@ -100,7 +100,11 @@ async function call(route: string, json: string | undefined, command: readonly s
   }
   const { client, term } = await open(command, options, io);
   try {
-    const answer = await client.call(route, payload);
+    // client.call() refuses a route it cannot send (a space, a line break) with a
+    // TypeError: the caller's mistake, said as one.
+    const answer = await client.call(route, payload).catch((error: unknown) => {
+      throw error instanceof TypeError ? new Usage(error.message) : error;
+    });
     io.stdout(`${JSON.stringify(answer, null, 2) ?? 'null'}\n`);
   } finally {
     await term();

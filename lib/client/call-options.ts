@@ -27,6 +27,24 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // A field value: visible characters, spaces and tabs, no CR or LF.
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
+// A route as the request target: a URL path (unreserved, sub-delim, ':' '@' '/' or
+// percent-encoded characters), and an optional query, which plugins ignore.
+const PCHARS = "[A-Za-z0-9\\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2}";
+const ROUTE = new RegExp(`^/(?:${PCHARS})*(?:\\?(?:${PCHARS}|\\?)*)?$`);
+
+/**
+ * Why a route cannot be sent as the request target of a call, or `undefined` when it
+ * can: a plugin would otherwise answer 400 to a space or a line break, which reads as
+ * a broken plugin. @internal
+ */
+export function routeProblem(route: unknown): string | undefined {
+  if (typeof route !== 'string' || !route.startsWith('/')) return `the route must be a string starting with '/', got ${typeof route === 'string' ? JSON.stringify(route) : String(route)}`;
+  if (!ROUTE.test(route)) {
+    return `the route must be a URL path (letters, digits, -._~!$&'()*+,;=:@/ and %XX for anything else, such as %20 for a space), got ${JSON.stringify(route)}`;
+  }
+  return undefined;
+}
+
 /**
  * Checks per-call options and throws a TypeError naming the bad one.
  * @param where - what the options are for, e.g. `withOptions()` or `call to /modify`

@@ -15,7 +15,7 @@ import {
 } from '../errors/plugin-error';
 import type { MethodDefinition } from '../metadata/method-definition';
 import { ERROR_HEADER, EXTENSION_VERSION, MAX_TIMEOUT, VERSION_HEADER } from '../protocol/constants';
-import { checkCallOptions, type CallOptions } from './call-options';
+import { checkCallOptions, routeProblem, type CallOptions } from './call-options';
 import { channels, codeOf, debug, messageOf, observingCalls, type CallMessage } from '../diagnostics/channels';
 import { formatDeadline } from '../protocol/deadline';
 import { LinkedList } from '../protocol/linked-list';
@@ -251,11 +251,12 @@ export class PluginClient {
   /**
    * Calls a route with a payload, without a contract: nothing is converted or validated.
    *
-   * @param route - the method's route, e.g. `/modify`
+   * @param route - the method's route, e.g. `/modify`: a URL path (`%20` for a space)
    * @param payload - the request value (`null` when left out)
    * @param options - a per-call timeout, AbortSignal or extra headers
    * @returns the decoded JSON answer
-   * @throws {@link PluginError} with a code: see the error table in the README
+   * @throws {@link PluginError} with a code: see the error table in the README; a
+   * TypeError for a route that cannot be sent or a bad option
    *
    * @example
    * ```ts
@@ -263,9 +264,8 @@ export class PluginClient {
    * ```
    */
   call(route: string, payload?: unknown, options: CallOptions = {}): Promise<unknown> {
-    if (typeof route !== 'string' || !route.startsWith('/')) {
-      return Promise.reject(new TypeError(`client.call(): the route must be a string starting with '/', got ${JSON.stringify(route)}`));
-    }
+    const problem = routeProblem(route);
+    if (problem !== undefined) return Promise.reject(new TypeError(`client.call(): ${problem}`));
     if (observingCalls()) return this.observed(route, () => this.checkedCall(route, payload, options));
     return this.checkedCall(route, payload, options);
   }

@@ -41,6 +41,17 @@ describe('plugwire call --timeout', () => {
   });
 });
 
+describe('plugwire call with a route that cannot be sent', () => {
+  it('is a usage error (exit 2) that says how to write it', async () => {
+    const outcome = await run(['call', '/a b', '"x"', '--', process.execPath, SAMPLE]);
+    expect(outcome).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: `plugwire: client.call(): the route must be a URL path (letters, digits, -._~!$&'()*+,;=:@/ and %XX for anything else, such as %20 for a space), got "/a b"\n`,
+    });
+  });
+});
+
 describe('plugwire inspect of a manifest a plugin in another language sends', () => {
   it('without schemas: shows the declared types', async () => {
     const manifest = {
