@@ -520,27 +520,77 @@ class PluginHttpServer implements PluginServer {
   }
 
   private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
-    // A request broken after its headers may already have a response object: answer as
-    // long as nothing of that response went out yet.
-    const response = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-    if (!socket.writable || response?.headersSent) {
-      socket.destroy();
-      return;
-    }
     if (answeredRaw.has(socket)) return;
     answeredRaw.add(socket);
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const text = rawAnswer(status, `${STATUS_CODES[status]?.toLowerCase() ?? 'bad request'}: ${error.code ?? error.message}`);
-    // The parser gave up on this connection: stop feeding it. A slow client (408) is cut
-    // off; one that may still be sending (400, 431) gets the time to read its answer.
+    // The parser gave up on this connection: stop feeding it.
     socket.removeAllListeners('data');
-    if (status === 408) {
-      socket.end(text);
-      socket.destroySoon();
-      return;
+    // A request broken after its headers has a response object: the last one on the
+    // connection, its request unfinished. The requests before it were read whole.
+    let own: ServerResponse | undefined;
+    for (const res of this.answering) if (res.req.socket === socket) own = res;
+    if (own?.req.complete) own = undefined;
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    this.afterEarlierAnswers(socket, own, () => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      if (own?.headersSent) {
+        // Its own answer (401, 413) went out first: nothing can follow it.
+        this.afterEarlierAnswers(socket, undefined, () => socket.destroySoon());
+        return;
+      }
+      const text = rawAnswer(status, `${STATUS_CODES[status]?.toLowerCase() ?? 'bad request'}: ${error.code ?? error.message}`);
+      // A slow client (408) is cut off; one that may still be sending (400, 431) gets the
+      // time to read its answer.
+      if (status === 408) {
+        socket.end(text);
+        socket.destroySoon();
+        return;
+      }
+      socket.write(text);
+      this.linger(undefined, socket);
+    });
+  }
+
+  /**
+   * Runs `then` once every answer on this connection (but `except`) is flushed or gone.
+   * Node queues the answers of pipelined requests in request order, but what is written
+   * to the socket directly (a raw answer) or closes it (a linger) would overtake them.
+   */
+  private afterEarlierAnswers(socket: Socket, except: ServerResponse | undefined, then: () => void): void {
+    let waiting = 1;
+    const one = (): void => {
+      if (--waiting === 0) then();
+    };
+    for (const res of this.answering) {
+      if (res === except || res.req.socket !== socket || res.writableFinished) continue;
+      waiting++;
+      let counted = false;
+      const done = (): void => {
+        if (counted) return;
+        counted = true;
+        res.off('finish', done);
+        res.off('close', done);
+        one();
+      };
+      res.once('finish', done);
+      res.once('close', done);
     }
-    socket.write(text);
-    this.linger(undefined, socket);
+    one();
+  }
+
+  /**
+   * Lingers after an answer given before its request's body arrived, once that answer is
+   * flushed: until then it may wait behind a slow answer to an earlier pipelined request,
+   * which a linger that closes the connection would cut off.
+   */
+  private lingerAfter(req: IncomingMessage, res: ServerResponse): void {
+    const start = (): void => {
+      if (!req.complete && !req.socket.destroyed) this.linger(req, req.socket);
+    };
+    if (res.writableFinished) start();
+    else res.once('finish', start);
   }
 
   /** A CONNECT request: Node hands over its socket, without a response object. */
@@ -550,8 +600,16 @@ class PluginHttpServer implements PluginServer {
     // unhandled 'error' event that ends the process.
     socket.on('error', ignore);
     const refusal = this.refusal(req);
-    socket.write(refusal ? rawAnswer(refusal.status, refusal.wire.message) : rawAnswer(405, 'method CONNECT not allowed: calls are POST requests'));
-    this.linger(undefined, socket);
+    const text = refusal ? rawAnswer(refusal.status, refusal.wire.message) : rawAnswer(405, 'method CONNECT not allowed: calls are POST requests');
+    // A CONNECT pipelined after other requests is answered after them.
+    this.afterEarlierAnswers(socket, undefined, () => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      socket.write(text);
+      this.linger(undefined, socket);
+    });
   }
 
   /**
@@ -608,7 +666,7 @@ class PluginHttpServer implements PluginServer {
       if (req.method === 'OPTIONS') {
         res.writeHead(204);
         res.end();
-        if (!req.complete) this.linger(req, req.socket);
+        if (!req.complete) this.lingerAfter(req, res);
         return;
       }
       return this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', `method ${req.method ?? ''} not allowed on the manifest: ${MANIFEST_METHODS}`, 405));
@@ -911,7 +969,7 @@ class PluginHttpServer implements PluginServer {
     res.end(text);
     // An answer given before the whole body arrived (401, 404, 405, 413): closing at once
     // would reset a client that is still sending, and it would never read the answer.
-    if (!req.complete) this.linger(req, req.socket);
+    if (!req.complete) this.lingerAfter(req, res);
   }
 
   /**
