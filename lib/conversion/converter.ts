@@ -112,6 +112,22 @@ function paramPath(definition: MethodDefinition, param: ParamDefinition): string
 interface Checked {
   readonly instance: object;
   readonly violations: readonly FieldViolation[];
+  /** On the host, for a check that ends later: what to send, taken when the method was called. */
+  readonly json?: unknown;
+}
+
+/**
+ * A deep copy of what JSON.stringify writes of a value: the values of a call, which the
+ * caller may change while an asynchronous check runs. The value itself when JSON cannot
+ * write it: sending it then says why.
+ */
+function jsonCopy(value: unknown): unknown {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? value : (JSON.parse(text) as unknown);
+  } catch {
+    return value;
+  }
 }
 
 const NONE: readonly FieldViolation[] = Object.freeze([]);
@@ -121,7 +137,7 @@ const NONE: readonly FieldViolation[] = Object.freeze([]);
  * constraints, synchronously when the class allows it (no promise, no extra turn of the
  * event loop), else with class-validator's validate().
  */
-function toInstance(type: Type, value: unknown, options: ValidatorOptions, path: string): Checked | Promise<Checked> {
+function toInstance(type: Type, value: unknown, options: ValidatorOptions, path: string, side?: Side): Checked | Promise<Checked> {
   let instance: object;
   try {
     instance = value instanceof type ? (value as object) : plainToInstance(type, value as object);
@@ -137,7 +153,17 @@ function toInstance(type: Type, value: unknown, options: ValidatorOptions, path:
   }
   const validator = classValidator();
   if (plan.synchronous) return checked(instance, validator.validateSync(instance, options), path, untyped);
-  return validator.validate(instance, options).then((errors) => checked(instance, errors, path, untyped));
+  // class-validator reads the values now, and the caller runs on meanwhile: a host sends
+  // what was checked, the values of the call, taken now too.
+  let json: unknown;
+  if (side === 'host') {
+    try {
+      json = jsonCopy(toJsonValue(instance));
+    } catch (error) {
+      return { instance, violations: [conversionFailed(path, error)] };
+    }
+  }
+  return validator.validate(instance, options).then((errors) => ({ ...checked(instance, errors, path, untyped), json }));
 }
 
 /** An instance with class-validator's verdict, after the fields reported for a missing @Type. */
@@ -220,9 +246,10 @@ function convertClass(definition: MethodDefinition, param: ParamDefinition, valu
     violations.push(violation(path, value, 'isObject', `expected an object for ${param.type?.name ?? 'the parameter'}, got ${describe(value)}`));
     return value;
   }
-  const done = ({ instance, violations: found }: Checked): unknown => {
+  const done = ({ instance, violations: found, json }: Checked): unknown => {
     violations.push(...found);
     if (side !== 'host' || found.length > 0) return instance;
+    if (json !== undefined) return json;
     try {
       return toJsonValue(instance);
     } catch (error) {
@@ -230,7 +257,7 @@ function convertClass(definition: MethodDefinition, param: ParamDefinition, valu
       return instance;
     }
   };
-  const checked = toInstance(param.type as Type, value, definition.validator ?? DEFAULT_VALIDATOR_OPTIONS, path);
+  const checked = toInstance(param.type as Type, value, definition.validator ?? DEFAULT_VALIDATOR_OPTIONS, path, side);
   return checked instanceof Promise ? checked.then(done) : done(checked);
 }
 
@@ -261,6 +288,10 @@ export function convertArgs(definition: MethodDefinition, args: readonly unknown
     // Only DTOs make the check asynchronous: primitives are answered without a promise.
     if (value instanceof Promise) (pending ??= []).push(value.then((v) => void (out[param.index] = v)));
     else out[param.index] = value;
+  }
+  if (pending && side === 'host') {
+    // The other arguments are sent after the check too: with their values of the call.
+    for (let i = 0; i < out.length; i++) if (typeof out[i] === 'object' && out[i] !== null) out[i] = jsonCopy(out[i]);
   }
   const finish = (): unknown[] => {
     if (violations.length === 0) return out;
