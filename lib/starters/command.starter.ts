@@ -246,8 +246,11 @@ class CommandStarter implements Starter {
       const succeed = (): void => {
         if (settled) return;
         cleanup();
+        // Nobody reads the output of a running plugin without a logger: drain it, keep nothing.
+        if (!logger) for (const reader of readers) reader.discard();
         resolve();
       };
+      const readers: LineReader[] = [];
       const fail = (message: string, reason: StartError['reason'], options: ConstructorParameters<typeof StartError>[2] = {}): void => {
         if (settled) return;
         cleanup();
@@ -265,6 +268,7 @@ class CommandStarter implements Starter {
         if (!settled) stderrTail.push(line);
         logger?.error(prefix + line);
       });
+      readers.push(stdout, stderr);
 
       // Wait for the pipes to end, so that the plugin's last words are in the error.
       const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {

@@ -6,7 +6,15 @@ export interface LineReader {
   readonly partial: () => string;
   /** Settles once the stream has ended or was destroyed (its last line, if any, delivered). */
   readonly closed: Promise<void>;
+  /** From now on, reads the stream without keeping or delivering anything: nobody wants its lines. */
+  readonly discard: () => void;
 }
+
+/** The longest line delivered, in characters: a longer one is cut there and marked. @internal */
+export const MAX_LINE = 64 * 1024;
+
+/** What ends a line that was cut at {@link MAX_LINE}. @internal */
+export const CUT_MARK = `…[line cut at ${MAX_LINE} characters]`;
 
 const BREAK = /[\r\n]/g;
 
@@ -15,13 +23,23 @@ const BREAK = /[\r\n]/g;
  * does (`\n`, `\r\n` and a lone `\r` end a line; the text after the last break is a line
  * once the stream ends), but keeps the unfinished text visible through `partial()`, which
  * readline hides: a start that fails can then say what the plugin printed without a newline.
+ * A line longer than {@link MAX_LINE} is delivered cut, with {@link CUT_MARK}, and the rest
+ * of it is dropped: output without newlines must not grow the host without bound.
  * @internal
  */
 export function readLines(stream: Readable | null, onLine: (line: string) => void): LineReader {
-  if (!stream) return { partial: () => '', closed: Promise.resolve() };
+  if (!stream) return { partial: () => '', closed: Promise.resolve(), discard: () => undefined };
   let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
+  // The line in progress was already delivered cut: drop it up to its end.
+  let cutting = false;
+  const deliver = (line: string): void => {
+    if (cutting) {
+      cutting = false;
+      return;
+    }
+    onLine(line.length > MAX_LINE ? line.slice(0, MAX_LINE) + CUT_MARK : line);
+  };
+  const onData = (chunk: string): void => {
     pending += chunk;
     let start = 0;
     BREAK.lastIndex = 0;
@@ -32,10 +50,18 @@ export function readLines(stream: Readable | null, onLine: (line: string) => voi
       const line = pending.slice(start, at);
       start = pending[at] === '\r' && pending[at + 1] === '\n' ? at + 2 : at + 1;
       BREAK.lastIndex = start;
-      onLine(line);
+      deliver(line);
     }
     pending = pending.slice(start);
-  });
+    if (pending.length > MAX_LINE || (cutting && pending.length > 1)) {
+      if (!cutting) onLine(pending.slice(0, MAX_LINE) + CUT_MARK);
+      cutting = true;
+      // Keep a trailing \r: it may be the first half of the \r\n that ends the cut line.
+      pending = pending.endsWith('\r') ? '\r' : '';
+    }
+  };
+  stream.setEncoding('utf8');
+  stream.on('data', onData);
   const closed = new Promise<void>((resolve) => {
     let flushed = false;
     const flush = (): void => {
@@ -43,13 +69,20 @@ export function readLines(stream: Readable | null, onLine: (line: string) => voi
       flushed = true;
       const rest = pending.endsWith('\r') ? pending.slice(0, -1) : pending;
       pending = '';
-      if (rest !== '') onLine(rest);
+      if (rest !== '' && !cutting) onLine(rest);
       resolve();
     };
     stream.once('end', flush);
     stream.once('close', flush);
   });
-  return { partial: () => pending, closed };
+  const discard = (): void => {
+    stream.off('data', onData);
+    pending = '';
+    cutting = false;
+    // Still read the pipe, so that the plugin never blocks on a full one; drop what comes.
+    stream.on('data', () => undefined);
+  };
+  return { partial: () => pending, closed, discard };
 }
 
 /**
