@@ -33,6 +33,21 @@ function privateSocket(): { socket: string; dir: string } {
   throw new StartError(`no temporary directory gives a socket path within ${MAX_SOCKET_PATH_BYTES} bytes: pass a socket path`, 'socket');
 }
 
+/** Makes the directory of an explicit socket path, or says in a StartError why it cannot. */
+function socketDirectory(path: string): void {
+  const dir = dirname(path);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EEXIST' || code === 'ENOTDIR'
+        ? `${code === 'EEXIST' ? dir : 'a directory on the way to it'} is a file, not a directory`
+        : (error as Error).message;
+    throw new StartError(`cannot make the directory of the socket path ${path}: ${why}`, 'socket', { cause: error });
+  }
+}
+
 /**
  * Starts a plugin and resolves once it is ready.
  *
@@ -43,7 +58,7 @@ function privateSocket(): { socket: string; dir: string } {
  * @returns the client and `term()`
  * @throws {@link StartError} (`PLUGWIRE_START`) when the plugin exits, prints
  * `failed to listen on socket`, or stays silent past `startTimeout`, or when the socket
- * path is longer than a Unix socket allows (107 bytes)
+ * path is longer than a Unix socket allows (107 bytes) or its directory cannot be made
  *
  * @example
  * ```ts
@@ -68,7 +83,7 @@ export async function start(starter: Starter, socket?: string, config?: PluginCo
         'socket',
       );
     }
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    socketDirectory(path);
   }
   const client = new PluginClient({
     starter,
