@@ -115,6 +115,11 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     request_queue_size = 64  # at least the host's connections (a plugwire host opens up to 32)
 
+    def handle_error(self, request, client_address):
+        # A host that stopped waiting (its timeout) closes the connection: no traceback for that.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 def main():
     path = os.environ.get('PLUGIN_SOCKET')
