@@ -2,6 +2,7 @@ import type { FieldViolation } from '../errors/plugin-error';
 import type { Type } from '../metadata/method-definition';
 import { readPropertyType } from '../metadata/reflection-helpers';
 import { parseRfc3339 } from '../protocol/deadline';
+import { requirePeer } from './peer-require';
 import { hasFieldConversion } from './transformer';
 
 // What validating a class takes is worked out once per class, from class-validator's and
@@ -19,8 +20,7 @@ let validatorModule: typeof import('class-validator') | undefined;
  * with DTOs has loaded it already through its decorators. @internal
  */
 export function classValidator(): typeof import('class-validator') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  validatorModule ??= require('class-validator') as typeof import('class-validator');
+  validatorModule ??= requirePeer('class-validator') as typeof import('class-validator');
   return validatorModule;
 }
 

@@ -1,4 +1,5 @@
 import type { Type } from '../metadata/method-definition';
+import { requirePeer } from './peer-require';
 
 // class-transformer converts between JSON values and DTO instances. For a class that has
 // none of its decorators (@Type, @Transform, @Expose, @Exclude) and a value whose fields
@@ -11,8 +12,7 @@ let transformerModule: typeof import('class-transformer') | undefined;
 
 /** class-transformer, loaded at the first conversion it is needed for (about 10 ms). */
 function classTransformer(): typeof import('class-transformer') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  transformerModule ??= require('class-transformer') as typeof import('class-transformer');
+  transformerModule ??= requirePeer('class-transformer') as typeof import('class-transformer');
   return transformerModule;
 }
 
@@ -148,8 +148,7 @@ interface TransformerStorage {
  * is small, and loading it does not load the rest. @internal
  */
 export function classTransformerStorage(): typeof import('class-transformer/types/storage').defaultMetadataStorage {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('class-transformer/cjs/storage') as typeof import('class-transformer/types/storage')).defaultMetadataStorage;
+  return (requirePeer('class-transformer', 'cjs/storage') as typeof import('class-transformer/types/storage')).defaultMetadataStorage;
 }
 
 let storage: TransformerStorage | null | undefined;
