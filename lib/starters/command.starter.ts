@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import type { PluginLogger } from '../client/config';
 import { StartError } from '../errors/plugin-error';
@@ -168,6 +169,20 @@ class CommandStarter implements Starter {
     this.name = options.name ?? defaultName(command, args, options.cwd);
   }
 
+  /**
+   * Why spawn() failed: it reports a missing working directory as a missing program
+   * (`spawn /usr/bin/node ENOENT`), and one that is a file as a bare `spawn ENOTDIR`.
+   */
+  private spawnFailure(error: Error): string {
+    const cwd = this.options.cwd;
+    const code = (error as NodeJS.ErrnoException).code;
+    if ((code !== 'ENOENT' && code !== 'ENOTDIR') || cwd === undefined) return error.message;
+    const stat = statSync(cwd, { throwIfNoEntry: false });
+    if (!stat) return `its working directory ${resolvePath(cwd)} does not exist`;
+    if (!stat.isDirectory()) return `its working directory ${resolvePath(cwd)} is not a directory`;
+    return error.message;
+  }
+
   private spawn(context: StartContext): ChildProcess {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- host-only: not loaded by a plugin importing plugwire
     return (require('node:child_process') as typeof import('node:child_process')).spawn(this.command, this.args, {
@@ -203,7 +218,7 @@ class CommandStarter implements Starter {
     try {
       child = this.spawn(context);
     } catch (error) {
-      throw new StartError(`plugin ${this.name} could not be started: ${(error as Error).message}`, 'spawn', { cause: error });
+      throw new StartError(`plugin ${this.name} could not be started: ${this.spawnFailure(error as Error)}`, 'spawn', { cause: error });
     }
     trackChild(child);
     const plugin = new CommandPlugin(child, context.terminationGrace, context.token);
@@ -274,7 +289,7 @@ class CommandStarter implements Starter {
       const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
         void Promise.all([stdout.closed, stderr.closed]).then(() => fail(this.exitMessage(code, signal), 'exited', { exitCode: code, signal }));
       };
-      const onError = (error: Error): void => fail(`plugin ${this.name} could not be started: ${error.message}`, 'spawn', { cause: error });
+      const onError = (error: Error): void => fail(`plugin ${this.name} could not be started: ${this.spawnFailure(error)}`, 'spawn', { cause: error });
       const onAbort = (): void => fail(`start of ${this.name} was cancelled`, 'aborted');
       const timer = setTimeout(
         () =>
