@@ -75,7 +75,7 @@ export async function checkContract(client: PluginClient, contract: Type): Promi
   const missing = routesNotIn(manifest, contract);
   if (missing.length === 0) return;
   // The plugin's own name, not the starter's guess from a file name (`plugin plugin ...`).
-  const name = manifest?.plugin.name ?? client.name;
+  const name = manifest?.plugin?.name ?? client.name;
   const message = `plugin ${name} does not serve ${missing.length === 1 ? 'the route' : 'the routes'} ${missing.join(', ')} of the contract ${contract.name}`;
   if (mode === 'strict') throw new ContractError(message, missing);
   const logger = client.config.logger;

@@ -131,6 +131,13 @@ describe('the contract check of connect()', () => {
       expect(existsSync(path.dirname(socket))).toBe(false);
     });
 
+    it('names the plugin by its starter when a manifest lacks the plugin field', async () => {
+      const body = JSON.stringify({ manifest: 1, protocol: 1, extensions: '1', methods: [{ route: '/modify' }], definitions: {} });
+      const error = (await refusal(connect(OneMore, rawStarter([], { status: 200, body: `${body}\n` })))) as ContractError;
+      expect(error.code).toBe('PLUGWIRE_CONTRACT');
+      expect(error.message).toBe('plugin raw-go does not serve the routes /greet, /join, /missing of the contract OneMore');
+    });
+
     it('is the default and says "the route" for a single one', async () => {
       const error = (await refusal(connect(OneMore, sampleStarter(), {}))) as ContractError;
       expect(error.code).toBe('PLUGWIRE_CONTRACT');
