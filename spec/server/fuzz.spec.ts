@@ -58,7 +58,7 @@ import {
 import { fixture, removeDir, spawnNode, tempDir, waitFor, within, type Spawned } from '../support/host-helpers';
 
 /** The statuses a plugwire plugin answers with (docs/PROTOCOL.md). */
-const DOCUMENTED = [200, 400, 401, 404, 405, 408, 413, 417, 422, 431, 500, 504];
+const DOCUMENTED = [200, 204, 400, 401, 404, 405, 408, 413, 417, 422, 431, 500, 501, 504];
 const MB = 1024 * 1024;
 const SCALE = Number(process.env['FUZZ_SCALE'] ?? '1') || 1;
 const SEED = process.env['FUZZ_SEED'];
