@@ -41,6 +41,8 @@ interface RunningPlugin {
   /** The command, arguments, environment and directory, as {@link launchKey} writes them. */
   readonly key: string;
   readonly name: string;
+  /** The clients the process was handed to and that have not terminated it yet. */
+  users: number;
 }
 
 // Go reuses a process it started earlier on the same socket path; so does plugwire, but
@@ -125,6 +127,29 @@ class CommandPlugin implements StartedPlugin {
   }
 }
 
+/**
+ * Hands a process to one more client. Its term() ends the process only when no other
+ * client holds it, or when it no longer takes connections (a client that found it broken
+ * lets it go, and it is of no use to the others either): one host's term() or failed
+ * contract check must not take a working plugin away from another.
+ */
+function share(socket: string, entry: RunningPlugin): StartedPlugin {
+  entry.users++;
+  const { plugin } = entry;
+  let released: Promise<void> | undefined;
+  const release = async (): Promise<void> => {
+    entry.users--;
+    if (entry.users > 0 && plugin.alive && (await isListening(socket))) return;
+    await plugin.term();
+  };
+  return {
+    pid: plugin.pid,
+    token: plugin.token,
+    exited: plugin.exited,
+    term: () => (released ??= release()),
+  };
+}
+
 async function clearStaleSocket(socket: string, name: string): Promise<void> {
   const state = await removeStaleSocket(socket);
   if (state === 'not-a-socket') {
@@ -204,7 +229,7 @@ class CommandStarter implements Starter {
     const key = launchKey(this.command, this.args, this.options);
     const live = running.get(context.socket);
     if (live?.plugin.alive) {
-      if (live.key === key) return live.plugin;
+      if (live.key === key) return share(context.socket, live);
       throw new StartError(
         `plugin ${this.name} cannot listen on ${context.socket}: another process is already listening on it (plugin ${live.name}, ` +
           `pid ${String(live.plugin.pid)}, which this host started with another command, arguments, environment or directory)`,
@@ -232,11 +257,12 @@ class CommandStarter implements Starter {
     // Once ready, the plugin must not keep the host alive: a host that ends terminates it.
     child.unref();
     for (const stream of child.stdio) (stream as { unref?: () => void } | null)?.unref?.();
-    running.set(context.socket, { plugin, key, name: this.name });
+    const entry: RunningPlugin = { plugin, key, name: this.name, users: 0 };
+    running.set(context.socket, entry);
     void plugin.exited.then(() => {
-      if (running.get(context.socket)?.plugin === plugin) running.delete(context.socket);
+      if (running.get(context.socket) === entry) running.delete(context.socket);
     });
-    return plugin;
+    return share(context.socket, entry);
   }
 
   /**
@@ -354,7 +380,9 @@ class CommandStarter implements Starter {
  * another process listens on), reuses a live process it started earlier on the same
  * socket with the same command, arguments, environment and directory (a live process of
  * another program there fails the start with `PLUGWIRE_START`, and is left alone), and
- * terminates with SIGTERM, then SIGKILL after the grace period. A plugin
+ * terminates with SIGTERM, then SIGKILL after the grace period (a process shared by
+ * several clients once the last of them terminates it, or one that stopped taking
+ * connections). A plugin
  * outlives neither the host's exit nor its death (even by SIGKILL): it watches a
  * lifeline pipe on file descriptor 3.
  *

@@ -5,7 +5,7 @@
 // else fails with PLUGWIRE_START and leaves the first host's plugin alone.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { connect, PluginError, startWithCommand, type CommandOptions, type Connection } from '../../lib';
+import { connect, Method, Plugin, PluginError, startWithCommand, stub, type CommandOptions, type Connection } from '../../lib';
 import { HostTest } from '../fixtures/contracts/host-contract';
 import { collectingLogger, fixture, pidAlive, rejectionOf, removeDir, tempDir } from '../support/host-helpers';
 
@@ -22,6 +22,15 @@ afterEach(async () => {
 });
 
 afterAll(() => removeDir(dir));
+
+/** A contract that host-plugin does not serve: its check fails. */
+@Plugin('elsewhere')
+class Elsewhere {
+  @Method('/elsewhere')
+  elsewhere(): Promise<string> {
+    return stub();
+  }
+}
 
 function hostPlugin(name: string, options: Omit<CommandOptions, 'logger' | 'name'> = {}, args: readonly string[] = []) {
   return startWithCommand(process.execPath, [fixture('host-plugin'), ...args], { ...options, name, logger: collectingLogger() });
@@ -57,5 +66,27 @@ describe('two connect() calls on one explicit socket path', () => {
     open.push(second);
     expect(second.client.pid).toBe(first.client.pid);
     await expect(second.plugin.pid()).resolves.toBe(first.client.pid);
+  });
+
+  it("share it without taking it from each other: the second host's failed contract check and the second's term() leave the first host's plugin running", async () => {
+    const socket = path.join(dir, `s${++count}.sock`);
+    const first = await connect(HostTest, hostPlugin('first'), { socket });
+    open.push(first);
+    const pid = first.client.pid!;
+
+    const error = await rejectionOf(connect(Elsewhere, hostPlugin('first'), { socket }));
+    expect(PluginError.is(error, 'PLUGWIRE_CONTRACT')).toBe(true);
+    expect(pidAlive(pid)).toBe(true);
+
+    const second = await connect(HostTest, hostPlugin('first'), { socket });
+    expect(second.client.pid).toBe(pid);
+    await second.term();
+    expect(pidAlive(pid)).toBe(true);
+    await expect(first.plugin.pid()).resolves.toBe(pid);
+    expect(first.client.stats.restarts).toBe(0);
+
+    // The last holder's term() ends it.
+    await first.term();
+    expect(pidAlive(pid)).toBe(false);
   });
 });
