@@ -285,6 +285,10 @@ class PluginHttpServer implements PluginServer {
   private socketIno: number | undefined;
   /** The directory the host made for the socket, to remove after it once the host is gone. */
   private orphanedDir: string | undefined;
+  /** The directory the host made for the socket, if it made one. */
+  private hostDir: string | undefined;
+  /** Whether the host that started this plugin is gone (its parent changed). */
+  private hostGone: () => boolean = () => false;
   private readonly calls = new LinkedList<CallState>();
   private idleWaiter: (() => void) | undefined;
   /** Every response not yet flushed to its socket, and whose connection is still open. */
@@ -427,9 +431,15 @@ class PluginHttpServer implements PluginServer {
     delete process.env[LIFELINE_ENV];
     delete process.env[SOCKET_DIR_ENV];
     if (Number.isInteger(fd) && fd > 2) {
+      const hostDir = socketDir !== undefined && dirname(this.socket) === socketDir ? socketDir : undefined;
+      // The host dying closes the lifeline and makes this process an orphan; the shutdown
+      // checks the parent too, since the host's connections may close a moment before the lifeline.
+      const hostPid = process.ppid;
+      this.hostGone = () => process.ppid !== hostPid;
+      this.hostDir = hostDir;
       // The host died: nobody else will remove the directory it made for the socket.
       const hostGone = (): void => {
-        if (socketDir !== undefined && dirname(this.socket) === socketDir) this.orphanedDir = socketDir;
+        this.orphanedDir = hostDir;
         shutdown('the host is gone');
       };
       try {
@@ -455,7 +465,6 @@ class PluginHttpServer implements PluginServer {
   }
 
   private async shutdown(): Promise<void> {
-    for (const cleanup of this.cleanups.splice(0)) cleanup();
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     // Nothing listens at the path any more: new callers find no file, as they would
     // after a crash (the file is not libuv's to remove: see listen()).
@@ -473,6 +482,10 @@ class PluginHttpServer implements PluginServer {
     for (const call of this.calls.values()) call.abort(new Error('plugin server is closing'));
     this.server.closeAllConnections();
     await stopped;
+    // The lifeline is watched to the end: a host that dies while this plugin shuts down on a
+    // signal (Ctrl-C or SIGTERM to the whole process group) leaves its directory to it.
+    if (this.orphanedDir === undefined && this.hostGone()) this.orphanedDir = this.hostDir;
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
     if (this.orphanedDir !== undefined) {
       try {
         rmdirSync(this.orphanedDir); // only if empty: anything else in it is not ours

@@ -52,4 +52,22 @@ describe('a host killed with SIGKILL', () => {
     await waitFor(() => plugins.every(({ socket }) => !existsSync(socket)), 1000, 'the socket files to be removed');
     await waitFor(() => plugins.every(({ socket }) => !existsSync(path.dirname(socket))), 1000, 'the socket directories to be removed');
   });
+
+  it('while a busy plugin already shuts down on SIGTERM (a signal to the whole process group): that plugin still removes the directory its host made', async () => {
+    host = spawnNode([fixture('fault-host')]);
+    const line = await host.line(/^plugins /);
+    const fields = line.split(' ').slice(1);
+    for (let i = 0; i < fields.length; i += 2) plugins.push({ pid: Number(fields[i]), socket: fields[i + 1] ?? '' });
+    const busy = plugins[1] as { pid: number; socket: string };
+
+    // The busy plugin starts its graceful shutdown (its 30 s call holds it in the grace
+    // period), then its host dies without cleaning anything up.
+    process.kill(busy.pid, 'SIGTERM');
+    await waitFor(() => !existsSync(busy.socket), 2000, 'the busy plugin to stop listening');
+    host.child.kill('SIGKILL');
+    await host.exited;
+
+    await waitForPidGone(busy.pid, GRACE + 2000);
+    await waitFor(() => !existsSync(path.dirname(busy.socket)), 1000, "the busy plugin's socket directory to be removed");
+  });
 });
