@@ -347,7 +347,10 @@ export class PluginClient {
     }
     const call = new Call(this.owner, route, body, options.headers, definition, timeout, deadline, caller);
     this.inflight.add(call.inflightLink);
-    if (this.currentState === 'running') call.send(this.generation);
+    // While a broken connection is being looked into, the pool's other connections to that
+    // process may be dead too: a new call waits for the verdict (the slow path) rather than
+    // be written into one of them.
+    if (this.currentState === 'running' && this.recovering === undefined) call.send(this.generation);
     else this.owner.recover(call, undefined);
     return call.promise;
   }
@@ -366,6 +369,7 @@ export class PluginClient {
     // a plugin that dies on every request from looping until the timeout. Waiting for a
     // busy plugin is no pass: only the call's timeout (or its signal) ends that.
     for (let pass = 0; ; pass++) {
+      if (!pending && this.recovering) await race(this.recovering.catch(() => undefined), call.signal);
       const generation = pending ? call.generation : this.currentState === 'running' ? this.generation : await this.ensureRunning(route, call.signal);
       first ??= generation;
       try {
