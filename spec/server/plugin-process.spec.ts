@@ -4,35 +4,19 @@
  * PLUGIN_SOCKET, as a Go host would, not through plugwire's host. Needs
  * `npm run build` first (the fixture runs from dist/).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Socket } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { rawRequest, type RawResponse } from '../support/raw-http';
 import { connectOutcome, within } from '../support/host-helpers';
+import { envelope, spawnPluginProcess, type PluginProcess } from '../support/plugin-process';
 
 const FIXTURE = path.join(__dirname, '../../dist/spec/fixtures/server-slow-plugin.js');
 const READY = 'plugin is ready';
 const FAILED = 'failed to listen on socket';
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface PluginProcess {
-  readonly child: ChildProcess;
-  readonly stdout: string[];
-  readonly stderr: string[];
-  /** Resolves once the process exited and its output streams closed. */
-  readonly exit: Promise<Exit>;
-  /** Resolves with the first line of the stream that matches, failing on exit or after `ms`. */
-  line(stream: 'stdout' | 'stderr', wanted: string, ms?: number): Promise<string>;
-}
 
 const started: PluginProcess[] = [];
 
@@ -40,59 +24,10 @@ function spawnPlugin(socket: string, options: { lifeline?: boolean } = {}): Plug
   const env: NodeJS.ProcessEnv = { ...process.env, PLUGIN_SOCKET: socket };
   delete env['PLUGWIRE_LIFELINE_FD'];
   if (options.lifeline) env['PLUGWIRE_LIFELINE_FD'] = '3';
-  const child = spawn(process.execPath, [FIXTURE], {
-    env,
-    stdio: options.lifeline ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
-  });
-  const lines = { stdout: [] as string[], stderr: [] as string[] };
-  const readers = {
-    stdout: createInterface({ input: child.stdout! }),
-    stderr: createInterface({ input: child.stderr! }),
-  };
-  readers.stdout.on('line', (l) => lines.stdout.push(l));
-  readers.stderr.on('line', (l) => lines.stderr.push(l));
-  let exited = false;
-  const exit = new Promise<Exit>((resolve) => {
-    child.once('close', (code, signal) => {
-      exited = true;
-      resolve({ code, signal });
-    });
-  });
-
-  const line = (stream: 'stdout' | 'stderr', wanted: string, ms = 10_000): Promise<string> =>
-    new Promise((resolve, reject) => {
-      if (lines[stream].includes(wanted)) return resolve(wanted);
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        readers[stream].off('line', onLine);
-        child.off('close', onClose);
-      };
-      const onLine = (l: string): void => {
-        if (l !== wanted) return;
-        cleanup();
-        resolve(l);
-      };
-      const onClose = (): void => {
-        cleanup();
-        reject(new Error(`plugin exited before printing ${JSON.stringify(wanted)} on ${stream}; stderr: ${lines.stderr.join('\n')}`));
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`no ${JSON.stringify(wanted)} on ${stream} within ${ms} ms`));
-      }, ms);
-      readers[stream].on('line', onLine);
-      if (exited) return onClose();
-      child.once('close', onClose);
-    });
-
-  const plugin: PluginProcess = { child, stdout: lines.stdout, stderr: lines.stderr, exit, line };
+  const plugin = spawnPluginProcess(FIXTURE, env, options.lifeline ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe']);
   started.push(plugin);
   return plugin;
 }
-
-/** Resolves with the promise's value, or fails after `ms` (a bound, not a wait). */
-
-/** 'accepted', or the error code of a refused connection. */
 
 /** Polls (every 20 ms, at most `ms`) until new connections to the socket are refused; returns the refusal code. */
 async function refusedWithin(socket: string, ms: number): Promise<string> {
@@ -105,9 +40,6 @@ async function refusedWithin(socket: string, ms: number): Promise<string> {
   }
 }
 
-function envelope(payload: unknown): string {
-  return JSON.stringify({ Context: { Deadline: null }, Payload: payload });
-}
 
 describe('a standalone plugin process (serve() defaults)', () => {
   let dir: string;

@@ -3,30 +3,19 @@
  * as a real process (started with PLUGIN_SOCKET as a host would, so `npm run build` first),
  * and raw Unix-socket clients that write exact bytes and read exact bytes back.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { createInterface, type Interface } from 'node:readline';
+import { spawnPluginProcess, type PluginProcess } from './plugin-process';
 
 const FIXTURE = path.join(__dirname, '../../dist/spec/fixtures/attack-plugin.js');
 export const READY = 'plugin is ready';
 
-export interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type { Exit } from './plugin-process';
 
-export interface AttackPlugin {
-  readonly child: ChildProcess;
+export interface AttackPlugin extends PluginProcess {
   readonly socket: string;
-  readonly stdout: string[];
-  readonly stderr: string[];
-  /** Resolves once the process exited and its output streams closed. */
-  readonly exit: Promise<Exit>;
-  /** Resolves once a line of the stream equals `wanted`; fails on exit or after `ms`. */
-  line(stream: 'stdout' | 'stderr', wanted: string, ms?: number): Promise<void>;
 }
 
 const started: AttackPlugin[] = [];
@@ -47,47 +36,7 @@ export async function startAttackPlugin(options: { token?: string; socket?: stri
   delete env['PLUGWIRE_SOCKET_DIR'];
   delete env['PLUGWIRE_TOKEN'];
   if (options.token !== undefined) env['PLUGWIRE_TOKEN'] = options.token;
-  const child = spawn(process.execPath, [FIXTURE], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  const lines = { stdout: [] as string[], stderr: [] as string[] };
-  const readers: Record<'stdout' | 'stderr', Interface> = {
-    stdout: createInterface({ input: child.stdout }),
-    stderr: createInterface({ input: child.stderr }),
-  };
-  readers.stdout.on('line', (l) => lines.stdout.push(l));
-  readers.stderr.on('line', (l) => lines.stderr.push(l));
-  let exited = false;
-  const exit = new Promise<Exit>((resolve) => {
-    child.once('close', (code, signal) => {
-      exited = true;
-      resolve({ code, signal });
-    });
-  });
-  const line = (stream: 'stdout' | 'stderr', wanted: string, ms = 10_000): Promise<void> =>
-    new Promise((resolve, reject) => {
-      if (lines[stream].includes(wanted)) return resolve();
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        readers[stream].off('line', onLine);
-        child.off('close', onClose);
-      };
-      const onLine = (l: string): void => {
-        if (l !== wanted) return;
-        cleanup();
-        resolve();
-      };
-      const onClose = (): void => {
-        cleanup();
-        reject(new Error(`plugin exited before printing ${JSON.stringify(wanted)} on ${stream}; stderr: ${lines.stderr.join('\n')}`));
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`no ${JSON.stringify(wanted)} on ${stream} within ${ms} ms; stderr: ${lines.stderr.join('\n')}`));
-      }, ms);
-      readers[stream].on('line', onLine);
-      if (exited) return onClose();
-      child.once('close', onClose);
-    });
-  const plugin: AttackPlugin = { child, socket, stdout: lines.stdout, stderr: lines.stderr, exit, line };
+  const plugin: AttackPlugin = { ...spawnPluginProcess(FIXTURE, env), socket };
   started.push(plugin);
   await plugin.line('stdout', READY);
   return plugin;
@@ -102,10 +51,7 @@ export async function cleanUp(): Promise<void> {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
-/** A request envelope as a host sends it. */
-export function envelope(payload: unknown): string {
-  return JSON.stringify({ Context: { Deadline: null }, Payload: payload });
-}
+export { envelope } from './plugin-process';
 
 /** A whole `POST` request with a body, as bytes for a raw socket. */
 export function post(route: string, body: string, headers: Record<string, string> = {}): string {
