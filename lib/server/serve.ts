@@ -283,11 +283,9 @@ class PluginHttpServer implements PluginServer {
   private closing: Promise<void> | undefined;
   private resolveClosed!: () => void;
   private socketIno: number | undefined;
-  /** The directory the host made for the socket, to remove after it once the host is gone. */
-  private orphanedDir: string | undefined;
-  /** The directory the host made for the socket, if it made one. */
+  /** The directory the host made for the socket, if it made one: removed after it once the host is gone. */
   private hostDir: string | undefined;
-  /** Whether the host that started this plugin is gone (its parent changed). */
+  /** Whether the host that started this plugin is gone: its lifeline closed, or its parent changed. */
   private hostGone: () => boolean = () => false;
   private readonly calls = new LinkedList<CallState>();
   private idleWaiter: (() => void) | undefined;
@@ -431,15 +429,14 @@ class PluginHttpServer implements PluginServer {
     delete process.env[LIFELINE_ENV];
     delete process.env[SOCKET_DIR_ENV];
     if (Number.isInteger(fd) && fd > 2) {
-      const hostDir = socketDir !== undefined && dirname(this.socket) === socketDir ? socketDir : undefined;
+      this.hostDir = socketDir !== undefined && dirname(this.socket) === socketDir ? socketDir : undefined;
       // The host dying closes the lifeline and makes this process an orphan; the shutdown
       // checks the parent too, since the host's connections may close a moment before the lifeline.
       const hostPid = process.ppid;
-      this.hostGone = () => process.ppid !== hostPid;
-      this.hostDir = hostDir;
-      // The host died: nobody else will remove the directory it made for the socket.
+      let lifelineClosed = false;
+      this.hostGone = () => lifelineClosed || process.ppid !== hostPid;
       const hostGone = (): void => {
-        this.orphanedDir = hostDir;
+        lifelineClosed = true;
         shutdown('the host is gone');
       };
       try {
@@ -484,11 +481,12 @@ class PluginHttpServer implements PluginServer {
     await stopped;
     // The lifeline is watched to the end: a host that dies while this plugin shuts down on a
     // signal (Ctrl-C or SIGTERM to the whole process group) leaves its directory to it.
-    if (this.orphanedDir === undefined && this.hostGone()) this.orphanedDir = this.hostDir;
+    // Then nobody else will remove the directory the host made for the socket.
+    const orphaned = this.hostGone() ? this.hostDir : undefined;
     for (const cleanup of this.cleanups.splice(0)) cleanup();
-    if (this.orphanedDir !== undefined) {
+    if (orphaned !== undefined) {
       try {
-        rmdirSync(this.orphanedDir); // only if empty: anything else in it is not ours
+        rmdirSync(orphaned); // only if empty: anything else in it is not ours
       } catch {
         // not empty, or already gone
       }
