@@ -1,7 +1,8 @@
-// The README's diagnostics subscriber (the block marked `<!-- readme-test: src/diagnostics.ts -->`)
-// as a user has it: compiled with the README's tsconfig.json in a CommonJS and in an ES
-// module project that imports the built package as `plugwire`, then loaded before a host
-// (fixtures/diagnostics-host.ts) whose calls and plugin crash it must report.
+// The diagnostics subscriber of docs/observability.md (the block marked
+// `<!-- readme-test: src/diagnostics.ts -->`) as a user has it: compiled with the README's
+// tsconfig.json in a CommonJS and in an ES module project that imports the built package as
+// `plugwire`, then loaded before a host (fixtures/diagnostics-host.ts) whose calls and
+// plugin crash it must report.
 import { spawn } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -25,7 +26,7 @@ function run(command: string, args: readonly string[], cwd: string): Promise<{ c
 describe.each([
   ['a CommonJS', 'commonjs', '--require'],
   ['an ES module', 'module', '--import'],
-] as const)("the README's diagnostics subscriber in %s project", (_label, type, preload) => {
+] as const)("the documented diagnostics subscriber in %s project", (_label, type, preload) => {
   let dir: string;
 
   beforeAll(() => {

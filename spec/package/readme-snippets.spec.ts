@@ -1,9 +1,11 @@
-// Every TypeScript block of the README compiles as shown: each is a file of one project
-// set up as a user's (the README's tsconfig.json, CommonJS, plugwire and its peers
-// installed), type-checked against the built package. A block that starts with a
-// `// name.ts` comment is that file, so the walk-through's host and plugin import its
-// contract as the README says; a block marked `<!-- readme-test: name -->` is that file,
-// apart from the others (the first project has a contract of its own).
+// Every TypeScript block of the README and of the docs/*.md pages compiles as shown: each
+// is a file of one project set up as a user's (the README's tsconfig.json, CommonJS,
+// plugwire and its peers installed), type-checked against the built package. A block that
+// starts with a `// name.ts` comment is that file, whichever page it is on, so the host and
+// plugin of docs/hosts.md and docs/plugins.md import the contract of
+// docs/contracts-and-methods.md as the pages say; a block marked
+// `<!-- readme-test: name -->` is that file, apart from the others (the first project has a
+// contract of its own). Other blocks are named by their page and line.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type * as TypeScript from 'typescript';
@@ -17,10 +19,10 @@ const ts = require('typescript') as typeof TypeScript;
 function fileOf(block: ReadmeBlock): string {
   if (block.marker !== undefined) return path.join('marked', block.marker);
   const named = /^\/\/ ([\w-]+\.ts)\b/.exec(block.code)?.[1];
-  return path.join('src', named ?? `readme-line-${block.line}.ts`);
+  return path.join('src', named ?? `${path.basename(block.page, '.md')}-line-${block.line}.ts`);
 }
 
-describe('the README', () => {
+describe('the README and the docs pages', () => {
   const blocks = readmeTypeScriptBlocks();
   let dir: string;
   let diagnostics: Map<string, string[]>;
@@ -55,7 +57,12 @@ describe('the README', () => {
     expect(blocks.length).toBeGreaterThan(10);
   });
 
-  it.each(blocks.map((block) => [block.line, fileOf(block), block]))('block at line %i (%s) compiles as shown', (_line, file) => {
+  it('gives every block a file of its own', () => {
+    const files = blocks.map(fileOf);
+    expect(files.filter((file, i) => files.indexOf(file) !== i)).toEqual([]);
+  });
+
+  it.each(blocks.map((block) => [block.page, block.line, fileOf(block), block]))('%s: block at line %i (%s) compiles as shown', (_page, _line, file) => {
     expect(diagnostics.get(path.join(dir, file))).toEqual([]);
   });
 
