@@ -16,8 +16,9 @@ module.exports = {
     '@typescript-eslint/no-misused-promises': 'error',
     '@typescript-eslint/require-await': 'off',
     '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+    // Exact names, not patterns: a pattern 'util' would also match lib/util/.
     'no-restricted-imports': ['error', {
-      patterns: [{ group: ['fs', 'path', 'os', 'net', 'http', 'child_process', 'crypto', 'events', 'util', 'readline', 'async_hooks', 'stream', 'timers', 'timers/promises'], message: 'Use the node: prefix for core modules.' }],
+      paths: ['fs', 'path', 'os', 'net', 'http', 'child_process', 'crypto', 'events', 'util', 'readline', 'async_hooks', 'stream', 'timers', 'timers/promises', 'zlib'].map((name) => ({ name, message: 'Use the node: prefix for core modules.' })),
     }],
   },
   overrides: [

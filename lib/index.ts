@@ -14,10 +14,10 @@ export type { PluginServer, ServeOptions } from './server/serve';
 export { callContext } from './server/call-context';
 export type { CallContext } from './server/call-context';
 
-export { start } from './client/start';
-export type { StartResult } from './client/start';
-export { connect } from './client/connect';
-export type { Connection, ConnectOptions } from './client/connect';
+export { start, startPlugin } from './host/start';
+export type { StartResult } from './host/start';
+export { connect } from './host/connect';
+export type { Connection, ConnectOptions } from './host/connect';
 export { PluginClient } from './client/plugin-client';
 export type { PluginState, PluginStats } from './client/plugin-client';
 export type { CallOptions } from './client/call-options';
@@ -72,8 +72,9 @@ export type {
  * would mean a second copy of its classes and state. @internal
  */
 export { hasMethods, readMethods } from './metadata/reflection-helpers';
+export { readContract } from './metadata/contract';
 
 export { MANIFEST_ROUTE } from './manifest/manifest';
 export type { JsonSchema, Manifest, ManifestMethod, ManifestValue } from './manifest/manifest';
-export { readManifest } from './manifest/contract-check';
-export type { ReadManifestOptions } from './manifest/contract-check';
+export { readManifest } from './host/contract-check';
+export type { ReadManifestOptions } from './host/contract-check';

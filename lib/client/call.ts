@@ -2,8 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { CallAbortedError, CallTimeoutError, ProtocolError } from '../errors/plugin-error';
 import type { MethodDefinition } from '../metadata/method-definition';
-import { DeadlineWatch, type Expiring } from '../protocol/deadline';
-import { Link } from '../protocol/linked-list';
+import { DeadlineWatch, type Expiring } from '../util/deadline-watch';
+import { Link } from '../util/linked-list';
 import { followSignal, unfollowSignal } from './call-options';
 
 /** What a call needs from its client. @internal */

@@ -1,12 +1,7 @@
+import type { PluginLogger } from '../diagnostics/logger';
 import { MAX_TIMEOUT } from '../protocol/constants';
 
-/** Where plugin output and client notices go. `console` fits, and so does a NestJS `Logger`. */
-export interface PluginLogger {
-  /** Ordinary output: the plugin's standard output, restarts. */
-  log(message: string): void;
-  /** Problems: the plugin's standard error, exits, failed restarts. */
-  error(message: string): void;
-}
+export type { PluginLogger } from '../diagnostics/logger';
 
 /** How a client restarts a plugin that is gone. */
 export interface RestartPolicy {

@@ -1,5 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import { rmSync } from 'node:fs';
 import type { Pool } from 'undici';
 import { Call, timeoutError, type CallOwner, type Exchange } from './call';
 import { convertArgs, convertResult } from '../conversion/converter';
@@ -17,10 +16,11 @@ import type { MethodDefinition } from '../metadata/method-definition';
 import { ERROR_HEADER, EXTENSION_VERSION, MAX_TIMEOUT, VERSION_HEADER } from '../protocol/constants';
 import { checkCallOptions, routeProblem, type CallOptions } from './call-options';
 import { channels, codeOf, debug, messageOf, observingCalls, type CallMessage } from '../diagnostics/channels';
-import { formatDeadline } from '../protocol/deadline';
-import { LinkedList } from '../protocol/linked-list';
-import { isListening, removeStaleSocket } from '../protocol/socket-probe';
-import { untrackDirectory } from '../starters/process-registry';
+import { argumentsToPayload, encodeRequest } from '../protocol/envelope';
+import { LinkedList } from '../util/linked-list';
+import { isListening, removeStaleSocket } from '../socket/probe';
+import { removeSocketDirectory } from '../socket/directory';
+import { nodeCrypto, nodeZlib, undici } from '../util/lazy';
 import { fromWireError } from '../protocol/wire-error';
 import type { StartedPlugin, Starter } from '../starters/starter';
 import type { PluginConfig } from './config';
@@ -208,8 +208,7 @@ export class PluginClient {
       },
     };
     // undici is loaded by the first client, not by the package root: a plugin process never needs it.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { Pool: UndiciPool } = require('undici') as typeof import('undici');
+    const { Pool: UndiciPool } = undici();
     this.pool = new UndiciPool('http://plugin', {
       socketPath: init.socket,
       connections: init.config.connections,
@@ -325,7 +324,7 @@ export class PluginClient {
 
   private callConverted(definition: MethodDefinition, values: readonly unknown[], options: CallOptions): Promise<unknown> {
     const count = definition.params.length;
-    const payload = count === 0 ? null : count === 1 ? values[0] : Array.from({ length: count }, (_, i) => values[i]);
+    const payload = argumentsToPayload(values, count);
     const answer = this.invoke(definition.route, payload, definition, options);
     return definition.returns ? answer.then((value) => convertResult(definition, value)) : answer;
   }
@@ -341,7 +340,7 @@ export class PluginClient {
     const deadline = timeout > 0 ? Date.now() + timeout : 0;
     let body: string;
     try {
-      body = `{"Context":{"Deadline":${deadline > 0 ? `"${formatDeadline(deadline)}"` : 'null'}},"Payload":${JSON.stringify(payload) ?? 'null'}}`;
+      body = encodeRequest(payload, deadline);
     } catch (error) {
       return Promise.reject(new PayloadValidationError(`payload for ${route} cannot be encoded as JSON: ${(error as Error).message}`, 'host', [], { route, cause: error }));
     }
@@ -446,8 +445,7 @@ export class PluginClient {
     // A Go plugin gzips its answer when the request accepts it; a Go host always does.
     if (headers['content-encoding'] === 'gzip') {
       try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports -- only a Go plugin gzips: loaded when one does
-        raw = (require('node:zlib') as typeof import('node:zlib')).gunzipSync(raw, { maxOutputLength: limit });
+        raw = nodeZlib().gunzipSync(raw, { maxOutputLength: limit });
       } catch (error) {
         throw new ProtocolError(`answer from plugin ${this.name} to ${route} is not valid gzip or larger than maxResponseSize: ${(error as Error).message}`, { route, statusCode, cause: error });
       }
@@ -566,7 +564,7 @@ export class PluginClient {
     const began = performance.now();
     let instance: StartedPlugin;
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded by the first start, not by a plugin importing plugwire
-    const token = (require('node:crypto') as typeof import('node:crypto')).randomBytes(32).toString('base64url');
+    const token = nodeCrypto().randomBytes(32).toString('base64url');
     try {
       instance = await this.starter.start({
         socket: this.socket,
@@ -635,10 +633,7 @@ export class PluginClient {
     } finally {
       this.currentState = 'closed';
       await this.pool.destroy().catch(() => undefined);
-      if (this.socketDir !== undefined) {
-        rmSync(this.socketDir, { recursive: true, force: true });
-        untrackDirectory(this.socketDir);
-      }
+      if (this.socketDir !== undefined) removeSocketDirectory(this.socketDir);
       if (debug.enabled) debug('[%s] closed', this.name);
     }
   }

@@ -2,8 +2,8 @@ import { classTransformerStorage } from '../conversion/transformer';
 import type { MethodDefinition, ParamDefinition, Type } from '../metadata/method-definition';
 import { EXTENSION_VERSION } from '../protocol/constants';
 
-/** The reserved route where a plugwire plugin describes itself. A version 1 host never calls it. */
-export const MANIFEST_ROUTE = '/.plugwire/manifest';
+export { MANIFEST_ROUTE } from '../protocol/constants';
+import { classValidatorJsonSchema } from '../util/lazy';
 
 /** A JSON Schema (draft 7 subset, as class-validator-jsonschema writes it). */
 export type JsonSchema = Record<string, unknown>;
@@ -77,8 +77,7 @@ interface SchemaTools {
  * class-validator, which a plugin without DTOs otherwise never needs.
  */
 function schemaTools(): SchemaTools {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { targetConstructorToSchema, validationMetadatasToSchemas } = require('class-validator-jsonschema') as typeof import('class-validator-jsonschema');
+  const { targetConstructorToSchema, validationMetadatasToSchemas } = classValidatorJsonSchema();
   const options = { refPointerPrefix: '#/definitions/', classTransformerMetadataStorage: classTransformerStorage() };
   return {
     of: (type) => targetConstructorToSchema(type, options) as JsonSchema,

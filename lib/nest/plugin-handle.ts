@@ -1,4 +1,4 @@
-import { ClosedError, connect, DefinitionError, PluginError, readMethods, StartError, startWithCommand, type Connection, type Remote, type Starter } from '../index';
+import { ClosedError, connect, DefinitionError, PluginError, readContract, StartError, startWithCommand, type Connection, type MethodDefinition, type Remote, type Starter } from '../index';
 import type { PluginEntry, PluginStatus } from './plugwire.interfaces';
 
 /** How a plugin is named in messages: `Modifier`, or `Modifier (named 'second')`. */
@@ -47,6 +47,8 @@ function starterOf(entry: PluginEntry, key: string): Starter {
  */
 export class PluginHandle<T = unknown> {
   private readonly starter: Starter;
+  /** The contract's routes, read once. */
+  private readonly methods: ReadonlyMap<string, MethodDefinition>;
   private connection: Connection<T> | undefined;
   private starting: Promise<Connection<T>> | undefined;
   private failure: Error | undefined;
@@ -61,10 +63,7 @@ export class PluginHandle<T = unknown> {
     readonly entry: PluginEntry<T>,
     readonly key: string = entryKey(entry),
   ) {
-    const methods = readMethods(entry.contract);
-    if (!methods || methods.size === 0) {
-      throw new DefinitionError(`plugin ${describeEntry(entry)}: ${entry.contract.name} has no @Method() routes; contract must be a @Plugin() class`);
-    }
+    this.methods = readContract(entry.contract, `plugin ${describeEntry(entry)}`).byRoute;
     this.starter = starterOf(entry, key);
   }
 
@@ -130,7 +129,7 @@ export class PluginHandle<T = unknown> {
   private forwardingProxy(): Remote<T> {
     type Methods = Record<string, (...args: unknown[]) => Promise<unknown>>;
     const target = Object.create(null) as Methods;
-    for (const definition of readMethods(this.entry.contract)?.values() ?? []) {
+    for (const definition of this.methods.values()) {
       const key = definition.propertyKey;
       target[key] = (...args: unknown[]) => {
         const running = this.connection;

@@ -1,5 +1,5 @@
 import type { ModuleMetadata } from '@nestjs/common';
-import type { ConnectOptions } from '../client/connect';
+import type { ConnectOptions } from '../host/connect';
 import type { PluginLogger } from '../client/config';
 import type { Type } from '../metadata/method-definition';
 import type { Starter } from '../starters/starter';

@@ -30,6 +30,9 @@ export const SOCKET_DIR_ENV = 'PLUGWIRE_SOCKET_DIR';
 /** Routes under this prefix are reserved for plugwire's own endpoints. @internal */
 export const RESERVED_ROUTE_PREFIX = '/.plugwire';
 
+/** The reserved route where a plugwire plugin describes itself. A version 1 host never calls it. */
+export const MANIFEST_ROUTE = `${RESERVED_ROUTE_PREFIX}/manifest`;
+
 /**
  * Request header by which a plugwire host announces itself. A plugin answers a request
  * that carries it with structured errors; a Go host never sends it. @internal
@@ -42,9 +45,6 @@ export const EXTENSION_VERSION = '1';
  * (itself JSON). Only sent to a request that carried {@link VERSION_HEADER}. @internal
  */
 export const ERROR_HEADER = 'x-plugwire-error';
-
-/** Linux limits a socket path to 108 bytes including the terminating NUL. @internal */
-export const MAX_SOCKET_PATH_BYTES = 107;
 
 /** The longest timeout in ms a host accepts: the longest delay a Node.js timer takes. @internal */
 export const MAX_TIMEOUT = 2 ** 31 - 1;

@@ -1,9 +1,9 @@
 import { checkCallOptions, mergeCallOptions, type CallOptions } from '../client/call-options';
 import type { PluginClient } from '../client/plugin-client';
 import { needsConversion } from '../conversion/converter';
-import { ClosedError, DefinitionError } from '../errors/plugin-error';
+import { ClosedError } from '../errors/plugin-error';
 import type { MethodDefinition, Type } from '../metadata/method-definition';
-import { readMethods } from '../metadata/reflection-helpers';
+import { readContract } from '../metadata/contract';
 import type { Remote } from './remote';
 
 // Names that promise checks, jest matchers, util.inspect, React and serialisers probe on
@@ -37,16 +37,6 @@ const states = new WeakMap<object, ProxyState>();
 /** Options of {@link createProxy}: defaults for every call made through the proxy. */
 export type ProxyOptions = CallOptions;
 
-function byName(contract: Type): Map<string, MethodDefinition> {
-  const methods = readMethods(contract);
-  if (!methods || methods.size === 0) {
-    throw new DefinitionError(`${contract.name} has no @Method() routes: createProxy() takes a @Plugin() contract class`);
-  }
-  const map = new Map<string, MethodDefinition>();
-  for (const definition of methods.values()) map.set(definition.propertyKey, definition);
-  return map;
-}
-
 /**
  * Makes a typed proxy whose method calls become calls of the plugin.
  *
@@ -72,7 +62,7 @@ function byName(contract: Type): Map<string, MethodDefinition> {
  * ```
  */
 export function createProxy<T>(client: PluginClient, contract?: Type<T>, options: ProxyOptions = {}): Remote<T> {
-  const methods = contract ? byName(contract) : undefined;
+  const methods = contract ? readContract(contract, 'createProxy()').byName : undefined;
   checkCallOptions(options, 'createProxy()');
   return makeProxy({ released: false, parent: undefined, client, methods, options }) as Remote<T>;
 }

@@ -1,7 +1,7 @@
 import { DefinitionError, PluginError, StubCalledError } from '../errors/plugin-error';
-import type { MethodDefinition } from '../metadata/method-definition';
+import type { MethodDefinition, Type } from '../metadata/method-definition';
+import { readContract } from '../metadata/contract';
 import { needsConversion } from '../conversion/converter';
-import { readMethods, readPlugin } from '../metadata/reflection-helpers';
 
 /** One callable route of a served plugin. @internal */
 export interface Route {
@@ -59,12 +59,8 @@ export function buildRouteTable(implementations: readonly object[]): Map<string,
       throw new DefinitionError(`serve() takes instances of decorated classes, got ${target === null ? 'null' : typeof target}`);
     }
     const ctor = target.constructor;
-    const methods = readMethods(ctor);
-    if (!methods || methods.size === 0) {
-      throw new DefinitionError(`${ctor.name} has no @Method() routes: serve() takes an instance of a class that extends a @Plugin() contract`);
-    }
-    const plugin = readPlugin(ctor)?.name ?? ctor.name;
-    for (const [route, definition] of methods) {
+    const { byRoute, name: plugin } = readContract(ctor as Type, 'serve()');
+    for (const [route, definition] of byRoute) {
       const handler = (target as Record<string, unknown>)[definition.propertyKey];
       if (typeof handler !== 'function') {
         throw new DefinitionError(`${ctor.name}.${definition.propertyKey} (route ${route}) is not a method on the instance`);

@@ -1,17 +1,19 @@
 import { STATUS_CODES, createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import { chmodSync, linkSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, linkSync, statSync, unlinkSync } from 'node:fs';
+import { checkSocketPath, fitsSocketPath, removeOrphanedSocketDirectory } from '../socket/directory';
+import { nodeCrypto } from '../util/lazy';
 import { dirname, join } from 'node:path';
 import { convertArgs, resultToPlain } from '../conversion/converter';
 import { ErrorCodes } from '../errors/error-codes';
 import { CallTimeoutError, DefinitionError, PayloadValidationError, PluginError, ProtocolError, StartError } from '../errors/plugin-error';
-import { DeadlineWatch, parseDeadline, type Expiring } from '../protocol/deadline';
-import { Link, LinkedList } from '../protocol/linked-list';
+import { decodeRequest, isRefusal } from '../protocol/envelope';
+import { DeadlineWatch, type Expiring } from '../util/deadline-watch';
+import { Link, LinkedList } from '../util/linked-list';
 import {
   ERROR_HEADER,
   FAILED_LINE,
   LIFELINE_ENV,
-  MAX_SOCKET_PATH_BYTES,
   READY_LINE,
   SOCKET_DIR_ENV,
   SOCKET_ENV,
@@ -19,7 +21,7 @@ import {
   VERSION_HEADER,
 } from '../protocol/constants';
 import { describeForLog, GO_DEADLINE_MESSAGE, toWireError, type WireError } from '../protocol/wire-error';
-import { removeStaleSocket } from '../protocol/socket-probe';
+import { removeStaleSocket } from '../socket/probe';
 import { buildManifest, MANIFEST_ROUTE, type Manifest } from '../manifest/manifest';
 import { readPlugin } from '../metadata/reflection-helpers';
 import { runInCallContext, type CallContext } from './call-context';
@@ -126,14 +128,6 @@ const MANIFEST_METHODS = 'GET, HEAD, POST, OPTIONS';
 const UNAUTHORIZED = 'unauthorized: this plugin answers only the host that started it';
 /** Connections answered outside a response object (clientError), answered once only. */
 const answeredRaw = new WeakSet<Socket>();
-let cryptoModule: typeof import('node:crypto') | undefined;
-
-/** node:crypto, loaded just after the ready line (not before: a plugin's start waits for what it loads). */
-function crypto(): typeof import('node:crypto') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  cryptoModule ??= require('node:crypto') as typeof import('node:crypto');
-  return cryptoModule;
-}
 
 /** The deadlines of the calls being served, on one timer. */
 const deadlines = new DeadlineWatch();
@@ -257,20 +251,13 @@ function rawAnswer(status: number, message: string): string {
 function temporaryPath(socket: string): string | undefined {
   const name = `.pw${process.pid.toString(36)}${Math.random().toString(36).slice(2, 8)}`;
   const temporary = join(dirname(socket), name);
-  return Buffer.byteLength(temporary) <= MAX_SOCKET_PATH_BYTES ? temporary : undefined;
+  return fitsSocketPath(temporary) ? temporary : undefined;
 }
 
 function withoutAuthorization(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   // The method sees the request headers, but never the host's token.
   const { authorization: _token, ...rest } = headers;
   return rest;
-}
-
-function pick(record: Record<string, unknown>, key: string): unknown {
-  // Go matches JSON keys to struct fields case-insensitively.
-  if (Object.prototype.hasOwnProperty.call(record, key)) return record[key];
-  for (const k of Object.keys(record)) if (k.toLowerCase() === key.toLowerCase()) return record[k];
-  return undefined;
 }
 
 class PluginHttpServer implements PluginServer {
@@ -484,13 +471,7 @@ class PluginHttpServer implements PluginServer {
     // Then nobody else will remove the directory the host made for the socket.
     const orphaned = this.hostGone() ? this.hostDir : undefined;
     for (const cleanup of this.cleanups.splice(0)) cleanup();
-    if (orphaned !== undefined) {
-      try {
-        rmdirSync(orphaned); // only if empty: anything else in it is not ours
-      } catch {
-        // not empty, or already gone
-      }
-    }
+    if (orphaned !== undefined) removeOrphanedSocketDirectory(orphaned);
     if (debug.enabled) debug('server on %s closed', this.socket);
     this.resolveClosed();
   }
@@ -804,7 +785,7 @@ class PluginHttpServer implements PluginServer {
     // Constant time for a token of the right length; the length itself (43 characters of
     // base64url for a plugwire host's token) is no secret.
     const given = Buffer.from(header.slice(7).replace(/^ +/, ''));
-    return given.length === expected.length && crypto().timingSafeEqual(given, expected);
+    return given.length === expected.length && nodeCrypto().timingSafeEqual(given, expected);
   }
 
   private tooLarge(): Answer {
@@ -814,45 +795,11 @@ class PluginHttpServer implements PluginServer {
   /** Reads the envelope, arms the deadline, converts the arguments and runs the method. */
   private onBody(state: CallState, body: Buffer): void {
     const { entry, route } = state;
-    const reject = (error: Answer): void => this.refuse(state, error);
-    let envelope: unknown;
-    try {
-      envelope = JSON.parse(body.toString('utf8'));
-    } catch (error) {
-      return reject(answer('PLUGWIRE_PROTOCOL', `request body is not valid JSON: ${(error as Error).message}`, 400));
-    }
-    if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) {
-      return reject(answer('PLUGWIRE_VALIDATION', 'request body must be a JSON object with Context and Payload'));
-    }
-    const context = pick(envelope as Record<string, unknown>, 'Context');
-    const payload = pick(envelope as Record<string, unknown>, 'Payload');
-    let deadline: number | undefined;
-    if (context !== undefined && context !== null) {
-      if (typeof context !== 'object' || Array.isArray(context)) {
-        return reject(answer('PLUGWIRE_VALIDATION', 'Context must be an object'));
-      }
-      const raw = pick(context as Record<string, unknown>, 'Deadline');
-      if (raw !== undefined && raw !== null) {
-        deadline = typeof raw === 'string' ? parseDeadline(raw) : undefined;
-        if (deadline === undefined) {
-          return reject(answer('PLUGWIRE_VALIDATION', `Context.Deadline is not an RFC 3339 time: ${typeof raw === 'string' ? JSON.stringify(raw.slice(0, 80)) : `got ${Array.isArray(raw) ? 'an array' : typeof raw}`}`));
-        }
-      }
-    }
     const { definition } = entry;
-    const count = definition.params.length;
-    let args: unknown[];
-    if (count === 0) args = [];
-    else if (count === 1) args = [payload];
-    else if (Array.isArray(payload)) {
-      if (payload.length > count) {
-        return reject(answer('PLUGWIRE_VALIDATION', `${route} takes ${count} parameters, got an array of ${payload.length}`));
-      }
-      args = payload;
-    } else if (payload === undefined || payload === null) args = [];
-    else {
-      return reject(answer('PLUGWIRE_VALIDATION', `${route} takes ${count} parameters: the payload must be a JSON array`));
-    }
+    const request = decodeRequest(body, definition.params.length, route);
+    if (isRefusal(request)) return this.refuse(state, answer(request.code, request.message, request.status));
+    const { deadline } = request;
+    let { args } = request;
 
     if (deadline !== undefined) {
       if (deadline <= Date.now()) return this.timedOut(state);
@@ -1085,9 +1032,7 @@ export async function serve(implementation: object | readonly object[], options:
   delete process.env[TOKEN_ENV];
   const server = new PluginHttpServer(socket, table, options, token);
   try {
-    if (Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES) {
-      throw new StartError(`socket path is ${Buffer.byteLength(socket)} bytes, longer than the ${MAX_SOCKET_PATH_BYTES} a Unix socket allows: ${socket}`, 'socket');
-    }
+    checkSocketPath(socket);
     try {
       await server.listen();
     } catch (error) {
@@ -1105,7 +1050,7 @@ export async function serve(implementation: object | readonly object[], options:
   if (debug.enabled) debug('listening on %s: %s', socket, server.routes.join(', '));
   if (announce) process.stdout.write(`${READY_LINE}\n`);
   // Load what the first call needs while the host reads the ready line and connects.
-  if (token) setImmediate(crypto);
+  if (token) setImmediate(nodeCrypto);
   return server;
 }
 

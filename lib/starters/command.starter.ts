@@ -1,12 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { nodeChildProcess } from '../util/lazy';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
-import type { PluginLogger } from '../client/config';
+import type { PluginLogger } from '../diagnostics/logger';
 import { StartError } from '../errors/plugin-error';
 import { FAILED_LINE, LIFELINE_ENV, READY_LINE, SOCKET_DIR_ENV, SOCKET_ENV, TOKEN_ENV } from '../protocol/constants';
-import { isListening, removeStaleSocket } from '../protocol/socket-probe';
+import { isListening, removeStaleSocket } from '../socket/probe';
 import { OutputTail, readLines, type LineReader } from './plugin-output';
-import { trackChild, untrackChild } from './process-registry';
+import { trackChild, untrackChild } from '../util/exit-cleanup';
 import type { PluginExit, StartContext, StartedPlugin, Starter } from './starter';
 
 /** Options of {@link startWithCommand}. */
@@ -209,8 +210,7 @@ class CommandStarter implements Starter {
   }
 
   private spawn(context: StartContext): ChildProcess {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- host-only: not loaded by a plugin importing plugwire
-    return (require('node:child_process') as typeof import('node:child_process')).spawn(this.command, this.args, {
+    return nodeChildProcess().spawn(this.command, this.args, {
       cwd: this.options.cwd,
       env: {
         ...process.env,

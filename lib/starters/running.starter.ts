@@ -1,5 +1,5 @@
 import { StartError } from '../errors/plugin-error';
-import { isListening } from '../protocol/socket-probe';
+import { isListening } from '../socket/probe';
 import type { PluginExit, StartContext, StartedPlugin, Starter } from './starter';
 
 /** Options of {@link startRunning}. */

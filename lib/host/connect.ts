@@ -1,11 +1,12 @@
+import type { PluginClient } from '../client/plugin-client';
+import { readContract } from '../metadata/contract';
 import type { Type } from '../metadata/method-definition';
 import { createProxy } from '../proxy/create-proxy';
 import type { Remote } from '../proxy/remote';
 import type { Starter } from '../starters/starter';
-import type { PluginConfigInput } from './config';
-import type { PluginClient } from './plugin-client';
-import { checkContract } from '../manifest/contract-check';
-import { start } from './start';
+import type { PluginConfigInput } from '../client/config';
+import { checkContract } from './contract-check';
+import { startPlugin } from './start';
 
 /** Options of {@link connect}: the configuration plus a socket path. */
 export type ConnectOptions = PluginConfigInput & {
@@ -19,38 +20,41 @@ export interface Connection<T> {
   readonly plugin: Remote<T>;
   /** The client underneath: untyped calls, state, counters. */
   readonly client: PluginClient;
-  /** Terminates the plugin and frees everything; safe to call twice. */
+  /** Stops the plugin and frees everything (socket, directory, connections); safe to call twice. */
+  readonly close: () => Promise<void>;
+  /** @deprecated use {@link Connection.close}; removed in 0.3. */
   readonly term: () => Promise<void>;
 }
 
 /**
- * Starts a plugin and makes a typed proxy for its contract: {@link start} and
+ * Starts a plugin and makes a typed proxy for its contract: {@link startPlugin} and
  * {@link createProxy} in one.
  *
  * @param contract - the `@Plugin()` contract class that host and plugin share
  * @param starter - how to start the plugin
  * @param config - overrides of {@link defaultConfig}, and `socket`
- * @returns the proxy, the client and `term()`
- * @throws {@link StartError} when the plugin does not become ready; {@link ContractError}
- * (`PLUGWIRE_CONTRACT`) when its manifest lacks routes of the contract (see `contractCheck`)
+ * @returns the proxy, the client and `close()`
+ * @throws {@link DefinitionError} when the contract has no `@Method()` routes (before
+ * anything is started); {@link StartError} when the plugin does not become ready;
+ * {@link ContractError} (`PLUGWIRE_CONTRACT`) when its manifest lacks routes of the
+ * contract (see `contractCheck`)
  *
  * @example
  * ```ts
- * const { plugin, term } = await connect(Modifier, startWithCommand(process.execPath, ['plugin.js']));
+ * const { plugin, close } = await connect(Modifier, spawnCommand(process.execPath, ['plugin.js']));
  * console.log(await plugin.modify('some value')); // some value decorated
- * await term();
+ * await close();
  * ```
  */
 export async function connect<T>(contract: Type<T>, starter: Starter, config: ConnectOptions = {}): Promise<Connection<T>> {
   const { socket, ...rest } = config;
-  // Check the contract before anything is spawned.
-  createProxy(undefined as unknown as PluginClient, contract);
-  const { client, term } = await start(starter, socket, rest);
+  readContract(contract, 'connect()');
+  const { client, close } = await startPlugin(starter, socket, rest);
   try {
     await checkContract(client, contract);
   } catch (error) {
-    await term();
+    await close();
     throw error;
   }
-  return { plugin: createProxy(client, contract), client, term };
+  return { plugin: createProxy(client, contract), client, close, term: close };
 }

@@ -2,7 +2,7 @@ import type { PluginClient } from '../client/plugin-client';
 import { ContractError, PluginError, ProtocolError } from '../errors/plugin-error';
 import type { Type } from '../metadata/method-definition';
 import { readMethods } from '../metadata/reflection-helpers';
-import { MANIFEST_ROUTE, type Manifest } from './manifest';
+import { MANIFEST_ROUTE, type Manifest } from '../manifest/manifest';
 
 /**
  * Whether an error answer means "no manifest here" (a version 1 plugin: 404, or any

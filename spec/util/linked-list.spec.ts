@@ -1,6 +1,6 @@
 // The list that keeps the calls in flight: members join and leave through their own
 // Link, at most once, and a copy of the members can be gone through while they leave.
-import { Link, LinkedList } from '../../lib/protocol/linked-list';
+import { Link, LinkedList } from '../../lib/util/linked-list';
 
 function links(...names: string[]): Array<Link<string>> {
   return names.map((name) => new Link(name));

@@ -1,7 +1,7 @@
 // One timer for many deadlines: entries expire in deadline order, whatever order they
 // were added in; removed entries never expire; no timer is left behind.
-import { DeadlineWatch, type Expiring } from '../../lib/protocol/deadline';
-import { Link } from '../../lib/protocol/linked-list';
+import { DeadlineWatch, type Expiring } from '../../lib/util/deadline-watch';
+import { Link } from '../../lib/util/linked-list';
 
 /** An entry with its link, as Call and the server's CallState make them. */
 function expiring(expiresAt: number, expire: () => void): Expiring {

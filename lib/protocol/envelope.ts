@@ -1,0 +1,106 @@
+import { formatDeadline, parseDeadline } from './deadline';
+
+/*
+ * The request envelope, both halves: what a host sends to `POST /route` and how a plugin
+ * reads it. Go's plugin.Request is `{"Context":{"Deadline":"<RFC 3339>"|null},"Payload":<JSON>}`;
+ * the payload of a method with several parameters is a JSON array of them.
+ */
+
+/**
+ * Encodes a request body.
+ *
+ * @param payload - the payload (already plain JSON data)
+ * @param deadline - the epoch time in ms the call must be answered by; 0 for none
+ * @returns the body
+ * @throws what `JSON.stringify` throws (a cycle, a BigInt)
+ * @internal
+ */
+export function encodeRequest(payload: unknown, deadline: number): string {
+  return `{"Context":{"Deadline":${deadline > 0 ? `"${formatDeadline(deadline)}"` : 'null'}},"Payload":${JSON.stringify(payload) ?? 'null'}}`;
+}
+
+/**
+ * The payload of a call with these arguments: nothing, the one argument, or an array of
+ * as many as the method has parameters.
+ * @internal
+ */
+export function argumentsToPayload(values: readonly unknown[], count: number): unknown {
+  return count === 0 ? null : count === 1 ? values[0] : Array.from({ length: count }, (_, i) => values[i]);
+}
+
+/** A request a plugin reads. @internal */
+export interface DecodedRequest {
+  /** The caller's deadline, epoch ms (with a sub-millisecond fraction); undefined for none. */
+  readonly deadline: number | undefined;
+  /** The method's arguments. */
+  readonly args: unknown[];
+}
+
+/** Why a request body was refused: the answer's code, message and status. @internal */
+export interface EnvelopeRefusal {
+  readonly code: 'PLUGWIRE_PROTOCOL' | 'PLUGWIRE_VALIDATION';
+  readonly message: string;
+  readonly status: number;
+}
+
+function refusal(code: EnvelopeRefusal['code'], message: string): EnvelopeRefusal {
+  return { code, message, status: code === 'PLUGWIRE_PROTOCOL' ? 400 : 422 };
+}
+
+/** A key of a JSON object as Go reads it: the exact key first, else any case. */
+function pick(record: Record<string, unknown>, key: string): unknown {
+  if (Object.prototype.hasOwnProperty.call(record, key)) return record[key];
+  const lower = key.toLowerCase();
+  for (const k of Object.keys(record)) if (k.toLowerCase() === lower) return record[k];
+  return undefined;
+}
+
+/**
+ * Reads a request body: its deadline, and its payload as the arguments of a method with
+ * `count` parameters.
+ *
+ * @param body - the request body
+ * @param count - how many parameters the method takes
+ * @param route - the route, for messages
+ * @returns the request, or why it is refused
+ * @internal
+ */
+export function decodeRequest(body: Buffer, count: number, route: string): DecodedRequest | EnvelopeRefusal {
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    return refusal('PLUGWIRE_PROTOCOL', `request body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) {
+    return refusal('PLUGWIRE_VALIDATION', 'request body must be a JSON object with Context and Payload');
+  }
+  const context = pick(envelope as Record<string, unknown>, 'Context');
+  const payload = pick(envelope as Record<string, unknown>, 'Payload');
+  let deadline: number | undefined;
+  if (context !== undefined && context !== null) {
+    if (typeof context !== 'object' || Array.isArray(context)) return refusal('PLUGWIRE_VALIDATION', 'Context must be an object');
+    const raw = pick(context as Record<string, unknown>, 'Deadline');
+    if (raw !== undefined && raw !== null) {
+      deadline = typeof raw === 'string' ? parseDeadline(raw) : undefined;
+      if (deadline === undefined) {
+        const shown = typeof raw === 'string' ? JSON.stringify(raw.slice(0, 80)) : `got ${Array.isArray(raw) ? 'an array' : typeof raw}`;
+        return refusal('PLUGWIRE_VALIDATION', `Context.Deadline is not an RFC 3339 time: ${shown}`);
+      }
+    }
+  }
+  let args: unknown[];
+  if (count === 0) args = [];
+  else if (count === 1) args = [payload];
+  else if (Array.isArray(payload)) {
+    if (payload.length > count) return refusal('PLUGWIRE_VALIDATION', `${route} takes ${count} parameters, got an array of ${payload.length}`);
+    args = payload;
+  } else if (payload === undefined || payload === null) args = [];
+  else return refusal('PLUGWIRE_VALIDATION', `${route} takes ${count} parameters: the payload must be a JSON array`);
+  return { deadline, args };
+}
+
+/** Whether {@link decodeRequest} refused the body. @internal */
+export function isRefusal(decoded: DecodedRequest | EnvelopeRefusal): decoded is EnvelopeRefusal {
+  return (decoded as EnvelopeRefusal).code !== undefined;
+}
