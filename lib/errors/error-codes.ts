@@ -6,7 +6,7 @@
  * Match errors on `code`, never on the class or the message: codes are stable across
  * versions and survive two installed copies of the library.
  */
-export const ErrorCodes = {
+export const ErrorStatus = {
   /** The plugin method threw; the plugin's own name, message and code are kept. */
   PLUGWIRE_REMOTE: 500,
   /** A payload or a result failed conversion or validation; `details` lists the fields. */
@@ -33,10 +33,13 @@ export const ErrorCodes = {
   PLUGWIRE_CONTRACT: 409,
 } as const;
 
+/** For now the same map; becomes the code strings (issue 13). */
+export const ErrorCodes = ErrorStatus;
+
 /** The union of all error codes. */
-export type ErrorCode = keyof typeof ErrorCodes;
+export type ErrorCode = keyof typeof ErrorStatus;
 
 /** @internal */
 export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ErrorCodes, value);
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ErrorStatus, value);
 }

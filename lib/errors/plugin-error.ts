@@ -1,4 +1,4 @@
-import { ErrorCode, ErrorCodes } from './error-codes';
+import { ErrorStatus, type ErrorCode } from './error-codes';
 
 const kPluginError = Symbol.for('plugwire:error');
 
@@ -51,7 +51,7 @@ export class PluginError extends Error {
 
   /** The HTTP status a plugin answers with for this error. */
   get status(): number {
-    return ErrorCodes[this.code];
+    return ErrorStatus[this.code];
   }
 
   /**

@@ -5,7 +5,7 @@ import { checkSocketPath, fitsSocketPath, removeOrphanedSocketDirectory } from '
 import { nodeCrypto } from '../util/lazy';
 import { dirname, join } from 'node:path';
 import { convertArgs, resultToPlain } from '../conversion/converter';
-import { ErrorCodes } from '../errors/error-codes';
+import { ErrorStatus } from '../errors/error-codes';
 import { CallTimeoutError, DefinitionError, PayloadValidationError, PluginError, ProtocolError, StartError } from '../errors/plugin-error';
 import { decodeRequest, isRefusal } from '../protocol/envelope';
 import { DeadlineWatch, type Expiring } from '../util/deadline-watch';
@@ -219,7 +219,7 @@ class Answer extends Error {
   }
 }
 
-function answer(code: keyof typeof ErrorCodes, message: string, status: number = ErrorCodes[code]): Answer {
+function answer(code: keyof typeof ErrorStatus, message: string, status: number = ErrorStatus[code]): Answer {
   return new Answer({ code, message }, status);
 }
 
@@ -831,7 +831,7 @@ class PluginHttpServer implements PluginServer {
     const error = new CallTimeoutError(GO_DEADLINE_MESSAGE, { route: state.route });
     this.failing(state, error);
     state.abort(error);
-    this.finish(state, () => this.sendError(state.req, state.res, new Answer({ code: 'PLUGWIRE_TIMEOUT', message: GO_DEADLINE_MESSAGE }, ErrorCodes.PLUGWIRE_TIMEOUT)));
+    this.finish(state, () => this.sendError(state.req, state.res, new Answer({ code: 'PLUGWIRE_TIMEOUT', message: GO_DEADLINE_MESSAGE }, ErrorStatus.PLUGWIRE_TIMEOUT)));
   }
 
   /** Answers a call refused before its method ran (a broken envelope, a body too large). */
@@ -849,7 +849,7 @@ class PluginHttpServer implements PluginServer {
     this.failing(state, error);
     const violations = error instanceof PayloadValidationError ? error.violations : [];
     this.finish(state, () =>
-      this.sendError(state.req, state.res, new Answer({ code: 'PLUGWIRE_VALIDATION', message: messageOf(error), violations }, ErrorCodes.PLUGWIRE_VALIDATION)),
+      this.sendError(state.req, state.res, new Answer({ code: 'PLUGWIRE_VALIDATION', message: messageOf(error), violations }, ErrorStatus.PLUGWIRE_VALIDATION)),
     );
   }
 
@@ -901,7 +901,7 @@ class PluginHttpServer implements PluginServer {
       this.report(`${target.constructor.name}.${definition.propertyKey} (route ${definition.route}) threw`, error);
     }
     // Whatever the method threw is the plugin's error, even a plugwire error of a call it made.
-    this.finish(state, () => this.sendError(state.req, state.res, new Answer(toWireError(error), ErrorCodes.PLUGWIRE_REMOTE)));
+    this.finish(state, () => this.sendError(state.req, state.res, new Answer(toWireError(error), ErrorStatus.PLUGWIRE_REMOTE)));
   }
 
   private finish(state: CallState, send: () => void): void {
@@ -916,7 +916,7 @@ class PluginHttpServer implements PluginServer {
 
   private sendError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
     if (res.headersSent || res.destroyed) return;
-    const { wire, status } = error instanceof Answer ? error : new Answer(toWireError(error), ErrorCodes.PLUGWIRE_REMOTE);
+    const { wire, status } = error instanceof Answer ? error : new Answer(toWireError(error), ErrorStatus.PLUGWIRE_REMOTE);
     // A plugwire host gets the structured error inside the JSON string; a version 1
     // host gets the message alone, as a Go plugin would send it.
     const structured = req.headers[VERSION_HEADER] !== undefined;
