@@ -42,6 +42,7 @@ const MEANINGS: Readonly<Record<ExitReason, string>> = {
 /**
  * The exit statuses as a table for `--help`, made from {@link EXIT_CODES} so that the
  * two cannot drift apart.
+ * @returns `Exit status:` and one line per status, in order
  * @internal
  */
 export function exitStatusHelp(): string {

@@ -10,7 +10,9 @@ import { renderManifest } from './render';
 
 /** Where the command writes; the tests pass their own. */
 export interface CliIo {
+  /** Writes to standard output: the answer, or the manifest. */
   readonly stdout: (text: string) => void;
+  /** Writes to standard error: the plugin's output, errors and usage. */
   readonly stderr: (text: string) => void;
   /** Standard input, when it is not a terminal; `undefined` for a terminal. */
   readonly stdin: () => Promise<string | undefined>;
@@ -165,7 +167,10 @@ function failure(error: unknown, io: CliIo, quiet: boolean): number {
 
 /**
  * Runs the command with its arguments (without `node` and the script).
- * @returns the exit status
+ * @param argv - the arguments: a command (`inspect`, `call`), its options, `--` and the
+ *   plugin's command line
+ * @param io - where the command reads and writes
+ * @returns the exit status (see {@link EXIT_CODES})
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   // What follows the first -- is the plugin's command line, untouched.

@@ -9,7 +9,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A JSON Schema in a few words: `string, 1..50 chars`, `integer 0..150`, `Address`, `string[]`. */
+/**
+ * A JSON Schema in a few words: `string, 1..50 chars`, `integer 0..150`, `Address`, `string[]`.
+ * @param schema - a parameter's, result's or field's schema from a manifest
+ * @returns the words; `any` without a schema
+ */
 export function describeSchema(schema: JsonSchema | undefined): string {
   if (!isObject(schema) || Object.keys(schema).length === 0) return 'any';
   const ref = schema.$ref;
@@ -43,7 +47,9 @@ function describeValue(value: unknown): string {
  * The manifest as a table of methods, then the classes they use, field by field. Only
  * the routes are sure to be there (the host checks nothing else): a field that is
  * missing or of another type shows as `-` or `any`.
+ * @param manifest - what the plugin answered at its manifest route, checked only loosely
  * @param fallbackName - the plugin's name when the manifest does not give one
+ * @returns the text, one line per method and per field
  */
 export function renderManifest(manifest: Manifest, fallbackName = 'plugin'): string {
   const loose = manifest as Partial<Record<keyof Manifest, unknown>>;

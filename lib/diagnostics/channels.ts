@@ -43,6 +43,7 @@ export const DiagnosticChannels = {
 export interface CallMessage {
   /** The plugin's name. */
   readonly plugin: string;
+  /** The route called, as the contract declares it (`/greet`). */
   readonly route: string;
   /** When the call started, in `performance.now()` ms. */
   readonly startTime: number;
@@ -54,7 +55,9 @@ export interface CallMessage {
 
 /** Published on `plugwire:plugin:spawn`. */
 export interface PluginSpawnMessage {
+  /** The plugin's name. */
   readonly plugin: string;
+  /** The socket path the plugin is told to listen on. */
   readonly socket: string;
   /** `false` for the first start, `true` for a restart. */
   readonly restart: boolean;
@@ -64,7 +67,9 @@ export interface PluginSpawnMessage {
 
 /** Published on `plugwire:plugin:ready`. */
 export interface PluginReadyMessage {
+  /** The plugin's name. */
   readonly plugin: string;
+  /** The socket path the plugin listens on. */
   readonly socket: string;
   /** The process id, when the plugin runs as a process. */
   readonly pid: number | undefined;
@@ -74,7 +79,9 @@ export interface PluginReadyMessage {
 
 /** Published on `plugwire:plugin:startError`. */
 export interface PluginStartErrorMessage {
+  /** The plugin's name. */
   readonly plugin: string;
+  /** The socket path the plugin was to listen on. */
   readonly socket: string;
   /** A `PluginError` with code `PLUGWIRE_START` (or `PLUGWIRE_CLOSED` when closed meanwhile). */
   readonly error: Error;
@@ -82,9 +89,13 @@ export interface PluginStartErrorMessage {
 
 /** Published on `plugwire:plugin:exit`. */
 export interface PluginExitMessage {
+  /** The plugin's name. */
   readonly plugin: string;
+  /** The process id of the process that exited (`undefined` for a starter without a process). */
   readonly pid: number | undefined;
+  /** Its exit code, `null` when a signal ended it. */
   readonly code: number | null;
+  /** The signal that ended it, `null` when it exited by itself. */
   readonly signal: NodeJS.Signals | null;
   /** Whether the host asked for it (`term()`, a replacement); `false` for a crash or kill. */
   readonly expected: boolean;
@@ -92,10 +103,13 @@ export interface PluginExitMessage {
 
 /** A call a plugin server serves, published on `plugwire:serve:call:start` and `plugwire:serve:call:end`. */
 export interface ServedCallMessage {
+  /** The route called (`/greet`). */
   readonly route: string;
+  /** When the request arrived, in `performance.now()` ms. */
   readonly startTime: number;
   /** The HTTP status answered; set at the end (`0` when the caller went away first). */
   status?: number;
+  /** ms from the request's arrival to the answer; set at the end. */
   duration?: number;
   /** What the method threw, or why the call was refused; set at the end. */
   error?: unknown;

@@ -21,6 +21,7 @@ export interface ManifestValue {
 
 /** One method in a {@link Manifest}. */
 export interface ManifestMethod {
+  /** The route the method is served at (`/greet`), as `@Method()` declares it. */
   readonly route: string;
   /** The method's name on the contract class. */
   readonly name: string;
@@ -52,7 +53,14 @@ export interface Manifest {
   readonly protocol: 1;
   /** The plugwire extension version the plugin speaks (`x-plugwire-version`). */
   readonly extensions: string;
-  readonly plugin: { readonly name: string; readonly version: string | null };
+  /** Who the plugin says it is (`serve(impl, { name, version })`). */
+  readonly plugin: {
+    /** Its name: the `name` option, else the `@Plugin()` names of the contracts it serves, joined by `, `. */
+    readonly name: string;
+    /** Its version, the `version` option; `null` when none was given. */
+    readonly version: string | null;
+  };
+  /** Every method the plugin serves, one entry per route. */
   readonly methods: readonly ManifestMethod[];
   /** The JSON Schemas of the classes that parameters and results refer to (empty without schemas). */
   readonly definitions: Readonly<Record<string, JsonSchema>>;

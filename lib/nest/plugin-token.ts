@@ -35,6 +35,10 @@ export function getPluginToken(contract: Type, name?: string): Type | symbol {
  * Injects a plugin's proxy. For an unnamed plugin, the same as declaring the parameter
  * with the contract class as its type; for a named one the only way.
  *
+ * @param contract - the `@Plugin()` contract class of the entry
+ * @param name - the entry's `name`, for a second plugin with the same contract
+ * @returns a decorator for a constructor parameter or a property
+ *
  * @example
  * ```ts
  * constructor(@InjectPlugin(Modifier, 'second') private readonly second: Remote<Modifier>) {}

@@ -37,10 +37,18 @@ export interface PluginEntry<T = unknown> {
 }
 
 /** A contract class, or a contract with a name: a plugin that {@link PlugwireModule.registerAsync} provides. */
-export type PluginRef = Type | { readonly contract: Type; readonly name?: string };
+export type PluginRef =
+  | Type
+  | {
+      /** The `@Plugin()` contract class. */
+      readonly contract: Type;
+      /** The entry's `name`, for a second plugin with the same contract. */
+      readonly name?: string;
+    };
 
 /** Options of {@link PlugwireModule.register}. */
 export interface PlugwireModuleOptions {
+  /** The plugins to provide, one entry each. */
   readonly plugins: readonly PluginEntry[];
   /** Make the proxies injectable everywhere without importing the module. Default `false`. */
   readonly isGlobal?: boolean;
@@ -54,9 +62,18 @@ export interface PlugwireModuleAsyncOptions extends Pick<ModuleMetadata, 'import
    */
   readonly contracts: readonly PluginRef[];
   /** Builds the entries, e.g. from a ConfigService. */
-  readonly useFactory: (...args: never[]) => { readonly plugins: readonly PluginEntry[] } | Promise<{ readonly plugins: readonly PluginEntry[] }>;
+  readonly useFactory: (...args: never[]) =>
+    | {
+        /** The plugins to provide, one entry each, matching `contracts`. */
+        readonly plugins: readonly PluginEntry[];
+      }
+    | Promise<{
+        /** The plugins to provide, one entry each, matching `contracts`. */
+        readonly plugins: readonly PluginEntry[];
+      }>;
   /** The providers passed to `useFactory`. */
   readonly inject?: readonly unknown[];
+  /** Make the proxies injectable everywhere without importing the module. Default `false`. */
   readonly isGlobal?: boolean;
 }
 
@@ -64,15 +81,20 @@ export interface PlugwireModuleAsyncOptions extends Pick<ModuleMetadata, 'import
 export interface PluginStatus {
   /** The contract class's name. */
   readonly contract: string;
+  /** The entry's `name`, for a second plugin with the same contract. */
   readonly name?: string;
   /**
    * plugwire's client state, or `idle` (lazy, not started yet) or `failed` (its start
    * failed; the next call tries again).
    */
   readonly state: 'idle' | 'failed' | 'starting' | 'running' | 'exited' | 'unavailable' | 'closed';
+  /** The process id of the plugin process started last (see `PluginClient.pid`), if any. */
   readonly pid?: number;
+  /** How many times the plugin was restarted (`PluginClient.stats.restarts`). */
   readonly restarts: number;
+  /** The entry's `lazy`: it starts at its first call. */
   readonly lazy: boolean;
+  /** The entry's `optional`: a failed start does not fail the application's. */
   readonly optional: boolean;
   /**
    * Whether it runs or comes back at its next call: `running`, `starting`, a lazy plugin

@@ -51,7 +51,13 @@ function dynamicModule(registry: Provider, refs: ReadonlyArray<{ contract: Type;
  */
 @Module({})
 export class PlugwireModule {
-  /** Registers plugins whose commands and configuration are known up front. */
+  /**
+   * Registers plugins whose commands and configuration are known up front.
+   *
+   * @param options - the plugin entries, and whether the module is global
+   * @returns a module that provides each plugin's proxy, the {@link PlugwireRegistry} and
+   *   the {@link PlugwireHealthIndicator}
+   */
   static register(options: PlugwireModuleOptions): DynamicModule {
     const registry: FactoryProvider = {
       provide: PlugwireRegistry,
@@ -64,6 +70,13 @@ export class PlugwireModule {
   /**
    * Registers plugins whose entries a factory builds, e.g. from a ConfigService. The
    * factory's entries must match `contracts`, the plugins the module provides.
+   *
+   * @param options - the plugins it provides (`contracts`), the factory of their entries,
+   *   what the factory gets injected, and the modules that provide it
+   * @returns a module that provides each plugin's proxy, the {@link PlugwireRegistry} and
+   *   the {@link PlugwireHealthIndicator}
+   * @throws `DefinitionError` (`PLUGWIRE_DEFINITION`) at the application's start, when the
+   *   factory gives no entry for one of `contracts`
    */
   static registerAsync(options: PlugwireModuleAsyncOptions): DynamicModule {
     const refs = (options.contracts ?? []).map(refOf);

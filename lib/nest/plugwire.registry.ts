@@ -58,12 +58,23 @@ export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationSh
     return handle;
   }
 
-  /** The plugwire client of a plugin; `undefined` while it has not started. */
+  /**
+   * The plugwire client of a plugin, for its `state`, `pid` and `stats`, or untyped calls.
+   *
+   * @param contract - the entry's `@Plugin()` contract class
+   * @param name - the entry's `name`, if it has one
+   * @returns its client; `undefined` while it has not started
+   * @throws `DefinitionError` (`PLUGWIRE_DEFINITION`) when no such plugin is registered
+   */
   client(contract: Type, name?: string): PluginClient | undefined {
     return this.handle(contract, name).client;
   }
 
-  /** The state of every plugin. */
+  /**
+   * The state of every plugin.
+   *
+   * @returns one status per entry, in the order of the entries
+   */
   list(): PluginStatus[] {
     return this.all().map((h) => h.status);
   }
@@ -71,6 +82,8 @@ export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationSh
   /**
    * The state of every plugin by key: `Modifier`, `Modifier:second`; a second contract
    * class of the same name (from another package) gets `#2`, in the order of the entries.
+   *
+   * @returns each plugin's status by its key
    */
   statuses(): Record<string, PluginStatus> {
     const out: Record<string, PluginStatus> = {};

@@ -24,7 +24,7 @@ function pluginProviders(app: INestApplicationContext): object[] {
  * @param app - a context from `NestFactory.createApplicationContext(PluginModule)`
  * @param options - plugwire's {@link ServeOptions}; `onShutdown` runs after the context closed
  * @returns the running plugin server
- * @throws {@link DefinitionError} when the context has no plugin implementation
+ * @throws `DefinitionError` (`PLUGWIRE_DEFINITION`) when the context has no plugin implementation
  *
  * @example
  * ```ts
