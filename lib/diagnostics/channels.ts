@@ -97,7 +97,7 @@ export interface PluginExitMessage {
   readonly code: number | null;
   /** The signal that ended it, `null` when it exited by itself. */
   readonly signal: NodeJS.Signals | null;
-  /** Whether the host asked for it (`term()`, a replacement); `false` for a crash or kill. */
+  /** Whether the host asked for it (`close()`, a replacement); `false` for a crash or kill. */
   readonly expected: boolean;
 }
 
