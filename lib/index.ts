@@ -35,22 +35,27 @@ export { startRunning } from './starters/running.starter';
 export type { RunningOptions } from './starters/running.starter';
 export type { PluginExit, StartContext, StartedPlugin, Starter } from './starters/starter';
 
-export { ErrorCodes } from './errors/error-codes';
+export { ErrorCodes, ErrorStatus } from './errors/error-codes';
 export type { ErrorCode } from './errors/error-codes';
 export {
-  CallAbortedError,
-  CallTimeoutError,
+  AbortedError,
   ClosedError,
   ContractError,
   DefinitionError,
   MethodNotFoundError,
-  PayloadValidationError,
   PluginError,
   ProtocolError,
   RemoteError,
   StartError,
-  StubCalledError,
+  StubError,
+  TimeoutError,
   UnavailableError,
+  ValidationError,
+  // deprecated aliases, removed in 0.3
+  CallAbortedError,
+  CallTimeoutError,
+  PayloadValidationError,
+  StubCalledError,
 } from './errors/plugin-error';
 export type { FieldViolation, PluginErrorOptions, RemoteErrorInfo, StartFailure } from './errors/plugin-error';
 

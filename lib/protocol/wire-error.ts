@@ -1,11 +1,11 @@
 import {
-  CallTimeoutError,
   MethodNotFoundError,
-  PayloadValidationError,
   PluginError,
   ProtocolError,
   RemoteError,
   type FieldViolation,
+  TimeoutError,
+  ValidationError,
   type RemoteErrorInfo,
 } from '../errors/plugin-error';
 import { types } from 'node:util';
@@ -13,13 +13,33 @@ import { isErrorCode, type ErrorCode } from '../errors/error-codes';
 
 /**
  * The structured error a plugwire plugin sends to a plugwire host, JSON-encoded inside
- * the JSON string that version 1 requires as the error body. @internal
+ * the JSON string that version 1 requires as the error body ({@link encodeWireError}).
+ * @internal
  */
 export interface WireError {
+  /** What kind of error; the host throws the class of that code. */
   readonly code: ErrorCode;
+  /** The message, also the whole body for a version 1 host. */
   readonly message: string;
+  /** For `PLUGWIRE_REMOTE`: what the method threw. */
   readonly remote?: RemoteErrorInfo;
+  /** For `PLUGWIRE_VALIDATION`: each failed field. */
   readonly violations?: readonly FieldViolation[];
+}
+
+/**
+ * The body of an error answer: a JSON string and a newline, as version 1 (and a Go
+ * plugin) sends it. For a plugwire host (`structured`, which the plugin then marks with the
+ * `x-plugwire-error` header) the string holds the whole {@link WireError} as JSON; for a
+ * version 1 host, the message alone. {@link fromWireError} reads it.
+ *
+ * @param wire - the error to send
+ * @param structured - whether the caller is a plugwire host
+ * @returns the answer's body
+ * @internal
+ */
+export function encodeWireError(wire: WireError, structured: boolean): string {
+  return `${JSON.stringify(structured ? JSON.stringify(wire) : wire.message)}\n`;
 }
 
 /** Go's message for an exceeded deadline. @internal */
@@ -121,7 +141,16 @@ function forwardedRemote(error: unknown): RemoteErrorInfo | undefined {
   }
 }
 
-/** Describes anything a plugin method threw, for the wire; never throws, whatever was thrown. @internal */
+/**
+ * Describes anything a plugin method threw, for the wire: always `PLUGWIRE_REMOTE` (a
+ * plugwire error the method let through, such as the timeout of a call it made, is the
+ * method's failure, not the host's), with the thrown error's name, message, code and
+ * details. Never throws, whatever was thrown.
+ *
+ * @param error - what the method threw
+ * @returns the wire error to answer with (status 500)
+ * @internal
+ */
 export function toWireError(error: unknown): WireError {
   const remote = forwardedRemote(error) ?? remoteInfo(error);
   return { code: 'PLUGWIRE_REMOTE', message: remote.message, remote };
@@ -133,6 +162,9 @@ export function toWireError(error: unknown): WireError {
  * @param status - the HTTP status
  * @param body - the raw body
  * @param structured - whether the plugin marked the body as a structured plugwire error
+ * @param route - the route of the call, for the error
+ * @returns the error of the wire error's code; for a body that is not a structured error, the
+ * error its status means (404, 422, 400...), else a {@link RemoteError}
  * @internal
  */
 export function fromWireError(status: number, body: string, structured: boolean, route: string): PluginError {
@@ -153,14 +185,14 @@ export function fromWireError(status: number, body: string, structured: boolean,
     case 404:
       return new MethodNotFoundError(message, { route });
     case 422:
-      return new PayloadValidationError(message, 'plugin', [], { route });
+      return new ValidationError(message, 'plugin', [], { route });
     case 400:
     case 405:
     case 413:
     case 431:
       return new ProtocolError(message, { statusCode: status, route });
     default:
-      if (message === GO_DEADLINE_MESSAGE) return new CallTimeoutError(message, { route });
+      if (message === GO_DEADLINE_MESSAGE) return new TimeoutError(message, { route });
       return new RemoteError({ name: 'Error', message }, status, { route });
   }
 }
@@ -183,11 +215,11 @@ function fromStructured(wire: WireError, status: number, route: string): PluginE
       return new RemoteError(remote, status, { route });
     }
     case 'PLUGWIRE_VALIDATION':
-      return new PayloadValidationError(wire.message, 'plugin', Array.isArray(wire.violations) ? wire.violations : [], { route });
+      return new ValidationError(wire.message, 'plugin', Array.isArray(wire.violations) ? wire.violations : [], { route });
     case 'PLUGWIRE_METHOD_NOT_FOUND':
       return new MethodNotFoundError(wire.message, { route });
     case 'PLUGWIRE_TIMEOUT':
-      return new CallTimeoutError(wire.message, { route });
+      return new TimeoutError(wire.message, { route });
     case 'PLUGWIRE_PROTOCOL':
       return new ProtocolError(wire.message, { statusCode: status, route });
     default:

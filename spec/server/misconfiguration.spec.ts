@@ -72,7 +72,7 @@ describe('a plugin with a contract method it does not implement', () => {
     const error = await rejectionOf(connection.plugin.missing());
     expect(error).toBeInstanceOf(RemoteError);
     const { remote } = error as RemoteError;
-    expect(remote).toMatchObject({ name: 'StubCalledError', code: 'PLUGWIRE_STUB' });
+    expect(remote).toMatchObject({ name: 'StubError', code: 'PLUGWIRE_STUB' });
     expect(remote.message).toBe('SetupTestPlugin does not implement SetupTest.missing (route /missing): override it in the class passed to serve()');
     expect(remote.message).not.toMatch(/locally/);
   });
