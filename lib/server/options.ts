@@ -1,0 +1,99 @@
+/** Options of {@link serve}. Every field is optional. */
+export interface ServeOptions {
+  /** The socket path. Default: the `PLUGIN_SOCKET` environment variable that the host set. */
+  readonly socket?: string;
+  /**
+   * The access token callers must send as `Authorization: Bearer <token>`; others get 401.
+   * Default: the `PLUGWIRE_TOKEN` environment variable a plugwire host sets (removed from
+   * the environment once read, so the plugin's children do not inherit it); none when
+   * unset, as under a Go host.
+   */
+  readonly token?: string;
+  /** Print `plugin is ready` (or `failed to listen on socket`) on standard output. Default `true`. */
+  readonly announce?: boolean;
+  /**
+   * Run as the plugin process: on SIGTERM or SIGINT, or when the plugwire host that
+   * started it dies, close gracefully and exit with status 0. Default `true`.
+   */
+  readonly standalone?: boolean;
+  /** Called after the server closed on a signal, before the process exits (close databases here). */
+  readonly onShutdown?: () => void | Promise<void>;
+  /** How long in-flight calls may run on after close() before their connections are cut, ms. Default 5000. */
+  readonly grace?: number;
+  /** Largest request body accepted, bytes; larger ones get 413. Default 16 MiB. */
+  readonly maxBodySize?: number;
+  /** Time a client has to send the request headers, ms. Default 5000. */
+  readonly headersTimeout?: number;
+  /** Time a client has to send the whole request, ms. Default 30000. */
+  readonly requestTimeout?: number;
+  /** Open connections at most; further ones are refused. Default 1024. */
+  readonly maxConnections?: number;
+  /**
+   * Idle keep-alive connections are closed after this, ms; `0` never closes them. Default 0:
+   * the host closes idle connections. A Go host never does, and a connection that the
+   * plugin closes just as the host reuses it makes a Go host restart the plugin.
+   */
+  readonly keepAliveTimeout?: number;
+  /** Where server-side problems (unexpected exceptions) are reported. Default `console`. */
+  readonly logger?: { error(message: string): void };
+  /**
+   * Whether a method that throws an unexpected error has its stack written to `logger`
+   * (standard error by default), so the host's forwarded output shows where it failed.
+   * Unexpected: anything but an error with a `code` of your own (a Node.js system error
+   * such as `ENOENT`, or an `ERR_*` code, counts as unexpected). The caller gets the
+   * error either way. Default `true`.
+   */
+  readonly logErrors?: boolean;
+  /**
+   * What serve() does about a contract method that the served class does not override
+   * (it would run the contract's `stub()`): `warn` emits a process warning
+   * (`PLUGWIRE_NOT_IMPLEMENTED`, once per class) naming `Class.method` and the route,
+   * `error` throws a {@link DefinitionError}, `ignore` says nothing (a plugin that
+   * implements part of a contract on purpose). In every case the manifest marks the
+   * method `implemented: false`, and a call to it fails with an error that names it.
+   * Default `warn`.
+   */
+  readonly unimplemented?: 'warn' | 'error' | 'ignore';
+  /** The plugin's name in its manifest. Default: the `@Plugin()` names of the implementations. */
+  readonly name?: string;
+  /** The plugin's version in its manifest (e.g. your package.json's). Default: none (`null`). */
+  readonly version?: string;
+}
+
+/** A running plugin server, as returned by {@link serve}. */
+export interface PluginServer {
+  /** The socket path it listens on. */
+  readonly socket: string;
+  /** The routes it serves. */
+  readonly routes: readonly string[];
+  /** Calls being served right now. */
+  readonly inflight: number;
+  /** Resolves once the server has closed. */
+  readonly closed: Promise<void>;
+  /**
+   * Stops accepting, lets in-flight calls finish within the grace period, cuts what is
+   * left, and removes the socket file. Safe to call more than once.
+   *
+   * @returns the same promise as {@link PluginServer.closed}, on every call
+   */
+  close(): Promise<void>;
+}
+
+/** The defaults of the options that have one. */
+const DEFAULTS = {
+  grace: 5000,
+  maxBodySize: 16 * 1024 * 1024,
+  headersTimeout: 5000,
+  requestTimeout: 30000,
+  maxConnections: 1024,
+  keepAliveTimeout: 0,
+};
+
+/** The options with their defaults filled in. @internal */
+export type ResolvedOptions = typeof DEFAULTS & ServeOptions;
+
+/** The options with their defaults filled in. @internal */
+export function withDefaults(options: ServeOptions): ResolvedOptions {
+  return { ...DEFAULTS, ...options };
+}
+

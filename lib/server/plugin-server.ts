@@ -1,0 +1,271 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { debug } from '../diagnostics/channels';
+import { MANIFEST_ROUTE } from '../manifest/manifest';
+import { describeForLog } from '../protocol/wire-error';
+import { removeOrphanedSocketDirectory } from '../socket/directory';
+import { LinkedList } from '../util/linked-list';
+import { answer, tooLarge, writeError, type Answer } from './answers';
+import { answerClientError, answerConnect } from './connection-errors';
+import { exitWithHost, type HostWatch } from './lifeline';
+import { lingerAfter } from './linger';
+import { ManifestEndpoint, type EndpointServer } from './manifest-endpoint';
+import { withDefaults, type PluginServer, type ResolvedOptions, type ServeOptions } from './options';
+import type { Route } from './route-table';
+import { ServedCall, type CallServer } from './served-call';
+import { listenOnSocketFile, removeSocketFile } from './socket-file';
+import { authorized, UNAUTHORIZED } from './token';
+
+/** Header fields a request may have; one more gets 431. */
+const MAX_HEADERS = 100;
+
+function ignore(): void {}
+
+function routeOf(url: string | undefined): string {
+  if (!url) return '/';
+  if (url.startsWith('/')) {
+    const q = url.search(/[?#]/);
+    return q === -1 ? url : url.slice(0, q);
+  }
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * A plugin server: Node's HTTP server set up for plugwire's limits, the dispatch of each
+ * request (refusals, the manifest, a call), and the graceful close.
+ * @internal
+ */
+export class PluginHttpServer implements PluginServer, CallServer, EndpointServer {
+  readonly routes: readonly string[];
+  readonly closed: Promise<void>;
+  inflight = 0;
+  readonly maxBodySize: number;
+  readonly logErrors: boolean;
+  private readonly server: Server;
+  private readonly options: ResolvedOptions;
+  private closing: Promise<void> | undefined;
+  private resolveClosed!: () => void;
+  private socketIno: number | undefined;
+  /** The host that started this plugin, when it runs standalone with a lifeline. */
+  private host: HostWatch | undefined;
+  private readonly calls = new LinkedList<ServedCall>();
+  private idleWaiter: (() => void) | undefined;
+  /** Every response not yet flushed to its socket, and whose connection is still open. */
+  private readonly answering = new Set<ServerResponse>();
+  /** The token callers must send, when the plugin has one. */
+  private readonly expectedToken: Buffer | undefined;
+  private readonly manifest: ManifestEndpoint;
+
+  constructor(
+    readonly socket: string,
+    private readonly table: ReadonlyMap<string, Route>,
+    options: ServeOptions,
+    token: string | undefined,
+  ) {
+    this.expectedToken = token ? Buffer.from(token) : undefined;
+    this.routes = [...table.keys()];
+    this.options = withDefaults(options);
+    this.maxBodySize = this.options.maxBodySize;
+    this.logErrors = this.options.logErrors !== false;
+    this.manifest = new ManifestEndpoint(this, table, options.name, options.version);
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.server = createServer(
+      {
+        headersTimeout: this.options.headersTimeout,
+        requestTimeout: this.options.requestTimeout,
+        connectionsCheckingInterval: Math.min(1000, this.options.headersTimeout),
+        maxHeaderSize: 16 * 1024,
+        // A request without Host is answered like any other (the host name means nothing here).
+        requireHostHeader: false,
+      },
+      (req, res) => this.onRequest(req, res),
+    );
+    this.server.maxConnections = this.options.maxConnections;
+    this.server.keepAliveTimeout = this.options.keepAliveTimeout;
+    // One more than the limit, so that a request past it is refused (431) rather than
+    // having its last headers dropped silently (an Authorization header among them).
+    this.server.maxHeadersCount = MAX_HEADERS + 1;
+    // Node's closeIdleConnections() (server.close() calls it too) takes a connection as
+    // idle once its answer was ended, and destroys it even while most of a large answer
+    // still waits in Node's buffer for a slow reader: such a connection is not idle here.
+    const closeIdle = this.server.closeIdleConnections.bind(this.server);
+    this.server.closeIdleConnections = () => this.closeIdleConnections(closeIdle);
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket, this.answering, this.maxBodySize));
+    // Node's own answers to these have empty bodies, or none at all: every answer must be a JSON string.
+    this.server.on('connect', (req: IncomingMessage, socket: Socket) => answerConnect(socket, this.refusal(req), this.answering, this.maxBodySize));
+    // With these two, Node sends neither 100 Continue nor 417 by itself: both come after
+    // the checks that may refuse the request (401, 404, 405, 413).
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, 'continue'));
+    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, 'expectation'));
+  }
+
+  /** Listens on the socket path (see socket-file.ts), replacing a dead plugin's socket file. */
+  async listen(): Promise<void> {
+    this.socketIno = await listenOnSocketFile(this.server, this.socket);
+  }
+
+  /** As the plugin process: exits on a signal, or with the host, after running `onShutdown`. */
+  watch(onShutdown: (() => void | Promise<void>) | undefined): void {
+    this.host = exitWithHost(this, this.socket, onShutdown, (what, error) => this.report(what, error));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  /** @internal */
+  sendError(req: IncomingMessage, res: ServerResponse, error: Answer): void {
+    if (res.headersSent || res.destroyed) return;
+    writeError(req, res, error);
+    // An answer given before the whole body arrived (401, 404, 405, 413): closing at once
+    // would reset a client that is still sending, and it would never read the answer.
+    if (!req.complete) this.lingerAfter(req, res);
+  }
+
+  /** @internal */
+  lingerAfter(req: IncomingMessage, res: ServerResponse): void {
+    lingerAfter(req, res, this.maxBodySize);
+  }
+
+  /** @internal */
+  unexpected(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    this.report(`unexpected failure serving ${req.url ?? ''}`, error);
+    this.sendError(req, res, answer('PLUGWIRE_REMOTE', 'internal plugin server error'));
+  }
+
+  /** @internal */
+  report(what: string, error: unknown): void {
+    const logger = this.options.logger ?? console;
+    logger.error(`plugwire: ${what}: ${describeForLog(error)}`);
+  }
+
+  /** @internal */
+  released(call: ServedCall): void {
+    this.calls.delete(call.callLink);
+    --this.inflight;
+    this.checkIdle();
+  }
+
+  private async shutdown(): Promise<void> {
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Nothing listens at the path any more: new callers find no file, as they would
+    // after a crash (the file is not libuv's to remove: see socket-file.ts).
+    removeSocketFile(this.socket, this.socketIno);
+    // Waits for the calls in flight and for every answer to be flushed to its socket.
+    if (this.inflight > 0 || this.answering.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.idleWaiter = resolve;
+        timer = setTimeout(resolve, this.options.grace);
+      });
+      clearTimeout(timer);
+      this.idleWaiter = undefined;
+    }
+    for (const call of this.calls.values()) call.abort(new Error('plugin server is closing'));
+    this.server.closeAllConnections();
+    await stopped;
+    // The lifeline is watched to the end: a host that dies while this plugin shuts down on a
+    // signal (Ctrl-C or SIGTERM to the whole process group) leaves its directory to it.
+    // Then nobody else will remove the directory the host made for the socket.
+    const orphaned = this.host?.gone() ? this.host.socketDir : undefined;
+    this.host?.stop();
+    if (orphaned !== undefined) removeOrphanedSocketDirectory(orphaned);
+    if (debug.enabled) debug('server on %s closed', this.socket);
+    this.resolveClosed();
+  }
+
+  private checkIdle(): void {
+    if (this.inflight === 0 && this.answering.size === 0) this.idleWaiter?.();
+  }
+
+  private closeIdleConnections(closeIdle: () => void): void {
+    // Node skips a connection whose response is not `finished`: an ended answer still
+    // being flushed reads as unfinished for the length of this call.
+    const flushing: ServerResponse[] = [];
+    for (const res of this.answering) {
+      if (res.finished && !res.writableFinished) {
+        (res as { finished: boolean }).finished = false;
+        flushing.push(res);
+      }
+    }
+    try {
+      closeIdle();
+    } finally {
+      for (const res of flushing) (res as { finished: boolean }).finished = true;
+    }
+  }
+
+  /** The answer to a request refused before anything else is looked at: too many headers, or no token. */
+  private refusal(req: IncomingMessage): Answer | undefined {
+    if (req.rawHeaders.length > 2 * MAX_HEADERS) {
+      return answer('PLUGWIRE_PROTOCOL', `request header fields too large: more than ${MAX_HEADERS} header fields`, 431);
+    }
+    if (!authorized(this.expectedToken, req.headers.authorization)) return answer('PLUGWIRE_PROTOCOL', UNAUTHORIZED, 401);
+    return undefined;
+  }
+
+  /**
+   * A request, with what it expects: `continue` (`Expect: 100-continue`, answered with
+   * 100 Continue once the body is wanted) or an `expectation` not supported (417).
+   */
+  private onRequest(req: IncomingMessage, res: ServerResponse, expects?: 'continue' | 'expectation'): void {
+    res.on('error', ignore); // a caller that went away is not the plugin's problem
+    this.answering.add(res);
+    const answered = (): void => {
+      if (this.answering.delete(res)) this.checkIdle();
+    };
+    res.once('finish', answered);
+    res.once('close', answered);
+    try {
+      this.dispatch(req, res, expects);
+    } catch (error) {
+      this.unexpected(req, res, error);
+    }
+  }
+
+  /** Refuses the request, answers it (the manifest), or starts the call it makes. */
+  private dispatch(req: IncomingMessage, res: ServerResponse, expects?: 'continue' | 'expectation'): void {
+    if (this.closing) {
+      res.setHeader('Connection', 'close');
+    }
+    const refusal = this.refusal(req);
+    if (refusal) {
+      if (refusal.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+      return this.sendError(req, res, refusal);
+    }
+    if (expects === 'expectation') {
+      return this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', `expectation not supported: ${String(req.headers.expect)}`, 417));
+    }
+    // A coding before a final chunked (gzip, chunked) frames the body but is one this
+    // server cannot decode (RFC 9112 §6.1: 501). Without a final chunked the body cannot
+    // be framed at all: Node's parser fails the request (400, answerClientError).
+    const coding = req.headers['transfer-encoding'];
+    if (coding !== undefined && /,\s*chunked\s*$/i.test(coding)) {
+      return this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', `transfer coding not implemented: ${coding.slice(0, 80)}`, 501));
+    }
+    const route = routeOf(req.url);
+    if (route === MANIFEST_ROUTE) return this.manifest.handle(req, res, expects === 'continue');
+    const entry = this.table.get(route);
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      return this.sendError(req, res, answer('PLUGWIRE_PROTOCOL', `method ${req.method ?? ''} not allowed: calls are POST requests`, 405));
+    }
+    if (!entry) {
+      if (debug.enabled) debug('call to %s failed: PLUGWIRE_METHOD_NOT_FOUND', route);
+      return this.sendError(req, res, answer('PLUGWIRE_METHOD_NOT_FOUND', `method not found: ${route}`));
+    }
+    const declared = Number(req.headers['content-length']);
+    if (declared > this.maxBodySize) {
+      return this.sendError(req, res, tooLarge(this.maxBodySize));
+    }
+    this.inflight++;
+    const call = new ServedCall(this, req, res, entry, route, this.expectedToken !== undefined);
+    this.calls.add(call.callLink);
+    call.start(expects === 'continue');
+  }
+}

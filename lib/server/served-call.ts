@@ -1,0 +1,305 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { convertArgs, resultToPlain } from '../conversion/converter';
+import { channels, codeOf, debug, messageOf, type ServedCallMessage } from '../diagnostics/channels';
+import { ErrorStatus } from '../errors/error-codes';
+import { CallTimeoutError, PayloadValidationError, ProtocolError } from '../errors/plugin-error';
+import { decodeRequest, isRefusal } from '../protocol/envelope';
+import { GO_DEADLINE_MESSAGE, toWireError } from '../protocol/wire-error';
+import { DeadlineWatch, type Expiring } from '../util/deadline-watch';
+import { Link } from '../util/linked-list';
+import { answer, JSON_TYPE, tooLarge, type Answer } from './answers';
+import { runInCallContext, type CallContext } from './call-context';
+import type { Route } from './route-table';
+import { withoutAuthorization } from './token';
+
+/** What a served call needs from its server. @internal */
+export interface CallServer {
+  /** Largest request body accepted, bytes. */
+  readonly maxBodySize: number;
+  /** Whether a method's unexpected error is reported (the serve option `logErrors`). */
+  readonly logErrors: boolean;
+  /** Writes an error answer, unless the response is already answered or gone. */
+  sendError(req: IncomingMessage, res: ServerResponse, answer: Answer): void;
+  /** Answers 500 for a failure of the server's own, and reports it. */
+  unexpected(req: IncomingMessage, res: ServerResponse, error: unknown): void;
+  /** Reports a problem of the plugin's to its logger. */
+  report(what: string, error: unknown): void;
+  /** A call stopped counting as in flight. */
+  released(call: ServedCall): void;
+}
+
+/** The deadlines of the calls being served, on one timer. */
+const deadlines = new DeadlineWatch();
+
+function callHandler(entry: Route, args: unknown[]): unknown {
+  return entry.handler.apply(entry.target, args);
+}
+
+/**
+ * Whether a method's error is unexpected, i.e. not one it threw on purpose with a code
+ * of its own. Node.js's own errors carry codes too: a system error (`ENOENT`, with a
+ * syscall) or an `ERR_*` code is still a bug to show.
+ */
+function unexpectedError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return true;
+  let code: unknown;
+  let syscall: unknown;
+  try {
+    ({ code, syscall } = error as { code?: unknown; syscall?: unknown });
+  } catch {
+    return true; // a getter that throws
+  }
+  if (typeof code === 'number') return false;
+  return typeof code !== 'string' || code.startsWith('ERR_') || syscall !== undefined;
+}
+
+/**
+ * One call being served, from its request's headers to its answer: it reads the body,
+ * reads the envelope, arms the deadline, converts the arguments, runs the method and
+ * answers with its result or its error, once. It is also the method's
+ * {@link CallContext}: the AbortSignal, the deadline's Date and the filtered headers are
+ * made only if the method asks. The pipeline runs in callbacks, not in async functions:
+ * a call that is answered at once costs no promise of plugwire's own.
+ * @internal
+ */
+export class ServedCall implements CallContext, Expiring {
+  /** Answered (or given up): nothing more is sent. */
+  settled = false;
+  /** When the caller's deadline passes (epoch ms), if it set one. */
+  expiresAt = Infinity;
+  /** Still counted in flight: not yet answered, and its caller still there. */
+  counted = true;
+  /** Its diagnostics message, when someone subscribes to the served-call channels. */
+  diagnostics: ServedCallMessage | undefined;
+  /** Its place among the server's calls, and under the deadline watch. */
+  readonly callLink: Link<ServedCall> = new Link<ServedCall>(this);
+  readonly deadlineLink: Link<Expiring> = new Link<Expiring>(this);
+  private controller: AbortController | undefined;
+  private abortReason: unknown;
+  private aborted = false;
+
+  constructor(
+    private readonly server: CallServer,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly entry: Route,
+    readonly route: string,
+    private readonly hideAuthorization: boolean,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  get deadline(): Date | undefined {
+    return this.expiresAt === Infinity ? undefined : new Date(Math.floor(this.expiresAt));
+  }
+
+  get headers(): IncomingHttpHeaders {
+    return this.hideAuthorization ? withoutAuthorization(this.req.headers) : this.req.headers;
+  }
+
+  /**
+   * Starts the call once its request was routed: tells the diagnostics channel, reads the
+   * body (with 100 Continue first when `expectsContinue`), and stops counting it in flight
+   * once its answer is flushed or its caller is gone.
+   */
+  start(expectsContinue: boolean): void {
+    const { req, res, server } = this;
+    if (channels.serveCallStart.hasSubscribers || channels.serveCallEnd.hasSubscribers) {
+      this.diagnostics = { route: this.route, startTime: performance.now() };
+      if (channels.serveCallStart.hasSubscribers) channels.serveCallStart.publish(this.diagnostics);
+    }
+    // A call stops counting as in flight once its answer is flushed to the socket
+    // ('finish': not at res.end(), which may leave most of a large answer in Node's
+    // buffer for a slow reader) or its caller is gone (a host that died): a graceful
+    // close waits for callers, not for abandoned work.
+    res.once('finish', () => this.release());
+    res.once('close', () => {
+      if (!res.writableFinished) this.abort(new Error('the caller went away'));
+      this.release();
+    });
+    if (expectsContinue) res.writeContinue();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > server.maxBodySize) {
+        req.removeAllListeners('data');
+        this.refuse(tooLarge(server.maxBodySize));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    // A request that breaks off before its end closes the response: 'close' above.
+    req.on('end', () => {
+      if (this.settled) return;
+      try {
+        this.onBody(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+      } catch (error) {
+        server.unexpected(req, res, error);
+        this.release();
+      }
+    });
+  }
+
+  /** The caller's deadline passed: answers 504 whatever the method does, and aborts its signal. */
+  expire(): void {
+    const error = new CallTimeoutError(GO_DEADLINE_MESSAGE, { route: this.route });
+    this.failing(error);
+    this.abort(error);
+    this.answerError(answer('PLUGWIRE_TIMEOUT', GO_DEADLINE_MESSAGE));
+  }
+
+  /** Aborts the method's signal (made now or when it asks), once. */
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
+
+  /** Answers a call refused before its method ran (a broken envelope, a body too large). */
+  refuse(refusal: Answer): void {
+    // Its diagnostics and NODE_DEBUG line get a PluginError with the code the caller sees,
+    // made only when someone looks.
+    if (this.diagnostics || debug.enabled) {
+      const { code, message } = refusal.wire;
+      this.failing(code === 'PLUGWIRE_VALIDATION' ? new PayloadValidationError(message, 'plugin') : new ProtocolError(message, { route: this.route, statusCode: refusal.status }));
+    }
+    this.answerError(refusal);
+  }
+
+  /** Stops counting the call in flight, once: it was answered and flushed, or its caller is gone. */
+  release(): void {
+    if (!this.counted) return;
+    this.counted = false;
+    const message = this.diagnostics;
+    if (message) {
+      message.status = this.res.headersSent ? this.res.statusCode : 0;
+      message.duration = performance.now() - message.startTime;
+      if (channels.serveCallEnd.hasSubscribers) channels.serveCallEnd.publish(message);
+    }
+    deadlines.delete(this);
+    this.server.released(this);
+  }
+
+  /** Reads the envelope, arms the deadline, converts the arguments and runs the method. */
+  private onBody(body: Buffer): void {
+    const { entry, route } = this;
+    const { definition } = entry;
+    const request = decodeRequest(body, definition.params.length, route);
+    if (isRefusal(request)) return this.refuse(answer(request.code, request.message, request.status));
+    const { deadline } = request;
+    let { args } = request;
+
+    if (deadline !== undefined) {
+      if (deadline <= Date.now()) return this.expire();
+      this.expiresAt = deadline;
+      deadlines.add(this);
+    }
+
+    if (entry.convert) {
+      let converted: unknown[] | Promise<unknown[]>;
+      try {
+        converted = convertArgs(definition, args, 'plugin');
+      } catch (error) {
+        return this.invalid(error);
+      }
+      if (converted instanceof Promise) {
+        converted.then(
+          (values) => this.run(values),
+          (error: unknown) => this.invalid(error),
+        );
+        return;
+      }
+      args = converted;
+    }
+    this.run(args);
+  }
+
+  private invalid(error: unknown): void {
+    this.failing(error);
+    const violations = error instanceof PayloadValidationError ? error.violations : [];
+    this.answerError({ wire: { code: 'PLUGWIRE_VALIDATION', message: messageOf(error), violations }, status: ErrorStatus.PLUGWIRE_VALIDATION });
+  }
+
+  /** Runs the method in its call context and answers with its result or its error. */
+  private run(args: unknown[]): void {
+    if (this.settled) return; // timed out or gone while the arguments were checked
+    let result: unknown;
+    try {
+      result = runInCallContext(this, callHandler, this.entry, args);
+    } catch (error) {
+      return this.failed(error);
+    }
+    if (result instanceof Promise || (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function')) {
+      Promise.resolve(result as PromiseLike<unknown>).then(
+        (value) => this.succeeded(value),
+        (error: unknown) => this.failed(error),
+      );
+      return;
+    }
+    this.succeeded(result);
+  }
+
+  private succeeded(result: unknown): void {
+    if (this.settled) return;
+    let text: string;
+    try {
+      text = `${JSON.stringify(resultToPlain(this.entry.definition, result)) ?? 'null'}\n`;
+    } catch (error) {
+      return this.failed(new TypeError(`the result of ${this.route} cannot be encoded as JSON: ${messageOf(error)}`));
+    }
+    if (!this.settle()) return;
+    const { res } = this;
+    if (!res.headersSent && !res.destroyed) {
+      res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+    }
+    this.answered();
+  }
+
+  /** Notes why a call fails, for its diagnostics message and the NODE_DEBUG line. */
+  private failing(error: unknown): void {
+    if (this.settled) return;
+    if (this.diagnostics) this.diagnostics.error = error;
+    if (debug.enabled) debug('call to %s failed: %s %s', this.route, codeOf(error), messageOf(error));
+  }
+
+  private failed(error: unknown): void {
+    this.failing(error);
+    if (this.server.logErrors && unexpectedError(error)) {
+      const { definition, target } = this.entry;
+      this.server.report(`${target.constructor.name}.${definition.propertyKey} (route ${definition.route}) threw`, error);
+    }
+    // Whatever the method threw is the plugin's error, even a plugwire error of a call it made.
+    this.answerError({ wire: toWireError(error), status: ErrorStatus.PLUGWIRE_REMOTE });
+  }
+
+  private answerError(error: Answer): void {
+    if (!this.settle()) return;
+    this.server.sendError(this.req, this.res, error);
+    this.answered();
+  }
+
+  /** Marks the call settled, once: whether it was not yet. */
+  private settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    deadlines.delete(this);
+    return true;
+  }
+
+  /**
+   * After the answer was written: the call is still in flight until it is flushed
+   * ('finish', see start()); one that was never sent (its caller is gone) is done now.
+   */
+  private answered(): void {
+    if (!this.res.headersSent) this.release();
+  }
+}
