@@ -3,8 +3,9 @@
 
 Python's standard library and its stock HTTP server (http.server) on the Unix socket the host
 names in PLUGIN_SOCKET. No access token, lifeline, manifest or structured errors: a plugwire
-host (or a Go host) loads it as a version 1 plugin. spec/compat/minimal-plugin.spec.ts keeps
-the doc's minimum honest by loading it with connect(). Python 3.8 or later.
+host (or a Go host) loads it as a version 1 plugin.
+spec/integration/compat/minimal-plugin.spec.ts keeps the doc's minimum honest by loading it
+with connect(). Python 3.8 or later.
 
 Routes: /greet (a string), /add (two numbers), /slow (milliseconds to sleep), /fail, /pid.
 """

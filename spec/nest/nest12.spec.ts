@@ -1,6 +1,6 @@
 // NestJS 12 is ESM-only. Node 20.19 and later load ES modules with require() (without a
 // flag), so the CommonJS plugwire/nest works with it. This installs NestJS 12 into a
-// temporary directory (from spec/nest12's lock file), copies the built plugwire next to
+// temporary directory (from spec/integration/nest12's lock file), copies the built plugwire next to
 // it, and runs a Nest 12 host that starts a Nest 12 plugin.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync } from 'node:fs';
@@ -12,7 +12,7 @@ let dir: string;
 
 beforeAll(() => {
   dir = tempDir();
-  for (const file of ['package.json', 'package-lock.json']) copyFileSync(path.join(__dirname, '../nest12', file), path.join(dir, file));
+  for (const file of ['package.json', 'package-lock.json']) copyFileSync(path.join(__dirname, '../integration/nest12', file), path.join(dir, file));
   execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'pipe', timeout: 120_000 });
   const plugwire = path.join(dir, 'node_modules/plugwire');
   mkdirSync(plugwire, { recursive: true });

@@ -1,6 +1,6 @@
 /**
- * Helpers of the fault suite (spec/faults/): timed calls and their outcomes, descriptor
- * counts, a busy host, and the fault fixtures. The general ones (waitFor, pidAlive,
+ * Helpers of the fault suite (spec/integration/faults/): timed calls and their outcomes,
+ * descriptor counts, a busy host, and the fault fixtures. The general ones (waitFor, pidAlive,
  * tempDir, ...) are in host-helpers.ts.
  */
 import { readdirSync, readFileSync } from 'node:fs';

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
-const ROOT = path.join(__dirname, '../..');
+const ROOT = path.join(__dirname, '../../..');
 const MAIN = path.join(ROOT, 'dist/lib/index.js');
 const NEST = path.join(ROOT, 'dist/lib/nest/index.js');
 const CLI = path.join(ROOT, 'dist/lib/cli/plugwire.js');

@@ -8,7 +8,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { readmeBlock, ROOT } from '../support/readme';
+import { readmeBlock, ROOT } from '../../support/readme';
 import { INSTALL_TIMEOUT, run, type Output } from './npm-helpers';
 
 /** What `npm pack` needs to build the package: the `prepare` script's inputs. */

@@ -9,9 +9,9 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { formatGoTime, goStart, GoHostError, type GoHostPlugin } from '../support/go-host';
+import { formatGoTime, goStart, GoHostError, type GoHostPlugin } from '../../support/go-host';
 
-const FIXTURE = path.join(__dirname, '../../dist/spec/fixtures/go-plugin.js');
+const FIXTURE = path.join(__dirname, '../../../dist/spec/fixtures/go-plugin.js');
 
 /** Sends a raw request to the socket (for what the Go host never sends). */
 function rawRequest(socket: string, method: string, urlPath: string, body: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {

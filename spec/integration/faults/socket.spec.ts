@@ -3,9 +3,9 @@
 import { existsSync, lstatSync, statSync, unlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import * as path from 'node:path';
-import { connect, PluginError, start, startWithCommand, startWithProvider, StartError, type Connection, type ContractCheck, type Starter } from '../../lib';
-import { FaultTest } from '../fixtures/fault-contract';
-import { FAULT_CONFIG, faultStarter, openFds, shown, timed } from '../support/fault-helpers';
+import { connect, PluginError, start, startWithCommand, startWithProvider, StartError, type Connection, type ContractCheck, type Starter } from '../../../lib';
+import { FaultTest } from '../../fixtures/fault-contract';
+import { FAULT_CONFIG, faultStarter, openFds, shown, timed } from '../../support/fault-helpers';
 import {
   collectingLogger,
   fixture,
@@ -18,7 +18,7 @@ import {
   waitForPidGone,
   type CollectingLogger,
   type Spawned,
-} from '../support/host-helpers';
+} from '../../support/host-helpers';
 
 let dir: string;
 let count = 0;

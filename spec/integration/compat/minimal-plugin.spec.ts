@@ -20,10 +20,10 @@ import {
   type RemoteError,
   type Starter,
 } from 'plugwire';
-import { collectingLogger, pidAlive, rejectionOf, removeDir, tempDir, waitForPidGone, type CollectingLogger } from '../support/host-helpers';
-import { rawRequest } from '../support/raw-http';
+import { collectingLogger, pidAlive, rejectionOf, removeDir, tempDir, waitForPidGone, type CollectingLogger } from '../../support/host-helpers';
+import { rawRequest } from '../../support/raw-http';
 
-const PLUGIN = path.join(__dirname, '../../samples/minimal-python-plugin/plugin.py');
+const PLUGIN = path.join(__dirname, '../../../samples/minimal-python-plugin/plugin.py');
 
 @Plugin('minimal')
 class Minimal {

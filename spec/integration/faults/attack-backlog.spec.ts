@@ -6,10 +6,10 @@
 import { existsSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import * as path from 'node:path';
-import { connect, start, startRunning, type Connection } from '../../lib';
-import { HostTest } from '../fixtures/contracts/host-contract';
-import { codeOf, shown, timed } from '../support/fault-helpers';
-import { fixtureStarter, removeDir, tempDir } from '../support/host-helpers';
+import { connect, start, startRunning, type Connection } from '../../../lib';
+import { HostTest } from '../../fixtures/contracts/host-contract';
+import { codeOf, shown, timed } from '../../support/fault-helpers';
+import { fixtureStarter, removeDir, tempDir } from '../../support/host-helpers';
 
 let dir: string;
 let connection: Connection<HostTest> | undefined;

@@ -3,10 +3,10 @@
 // never a restart of a plugin that is still there, never an unhandled rejection or an
 // uncaught exception in the host. An answer that has begun is never sent again.
 import * as path from 'node:path';
-import { connect, type Connection, type ErrorCode } from '../../lib';
-import { FaultRaw } from '../fixtures/fault-contract';
-import { codeOf, FAULT_CONFIG, rawStarter, timed, type Outcome } from '../support/fault-helpers';
-import { fixture, removeDir, spawnNode, tempDir } from '../support/host-helpers';
+import { connect, type Connection, type ErrorCode } from '../../../lib';
+import { FaultRaw } from '../../fixtures/fault-contract';
+import { codeOf, FAULT_CONFIG, rawStarter, timed, type Outcome } from '../../support/fault-helpers';
+import { fixture, removeDir, spawnNode, tempDir } from '../../support/host-helpers';
 
 const TIMEOUT = 1000;
 const MARGIN = 300;

@@ -4,9 +4,9 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { PayloadValidationError, PluginError, connect, startWithCommand, type Connection } from 'plugwire';
-import { Greeting, Modifier } from '../../samples/modifier/contract';
+import { Greeting, Modifier } from '../../../samples/modifier/contract';
 
-const SAMPLE = path.join(__dirname, '../../dist/samples/modifier');
+const SAMPLE = path.join(__dirname, '../../../dist/samples/modifier');
 
 describe('samples/modifier', () => {
   it('runs the host, which spawns the plugin and prints "some value decorated"', async () => {

@@ -14,11 +14,11 @@ import {
   startWithCommand,
   stub,
   type Connection,
-} from '../../lib';
-import { formatGoTime, goStart, type GoHostPlugin } from '../support/go-host';
+} from '../../../lib';
+import { formatGoTime, goStart, type GoHostPlugin } from '../../support/go-host';
 
-const GO_PLUGIN = path.join(__dirname, '../../dist/spec/fixtures/go-plugin.js');
-const PLUGWIRE_PLUGIN = path.join(__dirname, '../../dist/spec/fixtures/compat-plugin.js');
+const GO_PLUGIN = path.join(__dirname, '../../../dist/spec/fixtures/go-plugin.js');
+const PLUGWIRE_PLUGIN = path.join(__dirname, '../../../dist/spec/fixtures/compat-plugin.js');
 
 class Sum {
   @IsNumber() Sum!: number;

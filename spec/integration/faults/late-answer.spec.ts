@@ -2,10 +2,10 @@
 // dropped without harm: the timed-out call rejects with PLUGWIRE_TIMEOUT on time, and
 // every later call on the same client gets its own answer, never the late one.
 import * as path from 'node:path';
-import { connect, type Connection, type PluginConfigInput } from '../../lib';
-import { FaultRaw, FaultTest } from '../fixtures/fault-contract';
-import { codeOf, FAULT_CONFIG, faultStarter, rawStarter, shown, timed, type Outcome } from '../support/fault-helpers';
-import { collectingLogger, fixture, removeDir, spawnNode, tempDir, waitFor, type CollectingLogger } from '../support/host-helpers';
+import { connect, type Connection, type PluginConfigInput } from '../../../lib';
+import { FaultRaw, FaultTest } from '../../fixtures/fault-contract';
+import { codeOf, FAULT_CONFIG, faultStarter, rawStarter, shown, timed, type Outcome } from '../../support/fault-helpers';
+import { collectingLogger, fixture, removeDir, spawnNode, tempDir, waitFor, type CollectingLogger } from '../../support/host-helpers';
 
 const TIMEOUT = 1000;
 const LATE_BY = 500;

@@ -6,7 +6,7 @@
 // default) to finish.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { fixture, pidAlive, removeDir, spawnNode, waitFor, waitForPidGone, type Spawned } from '../support/host-helpers';
+import { fixture, pidAlive, removeDir, spawnNode, waitFor, waitForPidGone, type Spawned } from '../../support/host-helpers';
 
 /** serve()'s default grace for calls in flight when the plugin closes. */
 const GRACE = 5000;

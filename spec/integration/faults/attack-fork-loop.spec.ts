@@ -2,10 +2,10 @@
 // call succeeded counts as a failed start, so restarts back off and the plugin is given up
 // on after restart.maxRestarts, instead of being forked again at every call for ever.
 import * as path from 'node:path';
-import { connect, PluginError, startWithCommand, type Connection } from '../../lib';
-import { HostTest } from '../fixtures/contracts/host-contract';
-import { codeOf, timed } from '../support/fault-helpers';
-import { collectingLogger, countLines, fixture, removeDir, tempDir } from '../support/host-helpers';
+import { connect, PluginError, startWithCommand, type Connection } from '../../../lib';
+import { HostTest } from '../../fixtures/contracts/host-contract';
+import { codeOf, timed } from '../../support/fault-helpers';
+import { collectingLogger, countLines, fixture, removeDir, tempDir } from '../../support/host-helpers';
 
 const MAX_RESTARTS = 3;
 const COOLDOWN = 60_000;

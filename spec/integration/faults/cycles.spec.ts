@@ -6,8 +6,8 @@
 // (fault-cycles-host) with TMPDIR pointing at a private directory, so that nothing else
 // (this jest worker, a spec running in parallel) is counted.
 import { readdirSync } from 'node:fs';
-import { fixture, removeDir, spawnNode, tempDir } from '../support/host-helpers';
-import type { Holdings } from '../fixtures/fault-cycles-host';
+import { fixture, removeDir, spawnNode, tempDir } from '../../support/host-helpers';
+import type { Holdings } from '../../fixtures/fault-cycles-host';
 
 const CYCLES = 1000;
 /** Descriptors that may come and go (a pipe not yet closed, a timer's handle). */

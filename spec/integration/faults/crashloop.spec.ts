@@ -4,10 +4,10 @@
 // cooldown starts it again.
 import { unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { connect, type Connection } from '../../lib';
-import { FaultTest } from '../fixtures/fault-contract';
-import { codeOf, FAULT_CONFIG, faultStarter, shown, spawnLog, timed, type Outcome } from '../support/fault-helpers';
-import { removeDir, tempDir, waitFor } from '../support/host-helpers';
+import { connect, type Connection } from '../../../lib';
+import { FaultTest } from '../../fixtures/fault-contract';
+import { codeOf, FAULT_CONFIG, faultStarter, shown, spawnLog, timed, type Outcome } from '../../support/fault-helpers';
+import { removeDir, tempDir, waitFor } from '../../support/host-helpers';
 
 const MAX_RESTARTS = 5;
 const INITIAL_DELAY = 40;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { INSTALL_TIMEOUT, run } from './npm-helpers';
 
-const ROOT = path.join(__dirname, '../..');
+const ROOT = path.join(__dirname, '../../..');
 let dir: string;
 
 beforeAll(() => {

@@ -3,10 +3,10 @@
 // restart; an `idempotent: false` method that may have run gets PLUGWIRE_UNAVAILABLE and
 // never runs twice; every call settles within its timeout.
 import * as path from 'node:path';
-import { connect, type Connection, type PluginConfigInput } from '../../lib';
-import { FaultTest } from '../fixtures/fault-contract';
-import { codeOf, FAULT_CONFIG, faultStarter, shown, timed, type Outcome } from '../support/fault-helpers';
-import { removeDir, tempDir, waitFor, waitForPidGone, type CollectingLogger } from '../support/host-helpers';
+import { connect, type Connection, type PluginConfigInput } from '../../../lib';
+import { FaultTest } from '../../fixtures/fault-contract';
+import { codeOf, FAULT_CONFIG, faultStarter, shown, timed, type Outcome } from '../../support/fault-helpers';
+import { removeDir, tempDir, waitFor, waitForPidGone, type CollectingLogger } from '../../support/host-helpers';
 
 const TIMEOUT = FAULT_CONFIG.timeout;
 /** What a call may take beyond its timeout: timers, a loaded machine. */

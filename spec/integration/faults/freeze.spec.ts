@@ -3,10 +3,10 @@
 // call its timeout, on time, and is not restarted; an idle connection the plugin closed
 // never surfaces as an error.
 import * as path from 'node:path';
-import { connect, type Connection, type PluginConfigInput } from '../../lib';
-import { FaultRaw, FaultTest } from '../fixtures/fault-contract';
-import { busyHost, codeOf, FAULT_CONFIG, faultStarter, openFds, pause, rawStarter, shown, timed, type Outcome } from '../support/fault-helpers';
-import { removeDir, tempDir, waitFor, type CollectingLogger } from '../support/host-helpers';
+import { connect, type Connection, type PluginConfigInput } from '../../../lib';
+import { FaultRaw, FaultTest } from '../../fixtures/fault-contract';
+import { busyHost, codeOf, FAULT_CONFIG, faultStarter, openFds, pause, rawStarter, shown, timed, type Outcome } from '../../support/fault-helpers';
+import { removeDir, tempDir, waitFor, type CollectingLogger } from '../../support/host-helpers';
 
 const TIMEOUT = 1000;
 /** How much later than its timeout a call may end: timers, a loaded machine. */

@@ -19,12 +19,12 @@ import {
   type RemoteError,
   type Starter,
 } from 'plugwire';
-import { Greeting, Modifier } from '../../samples/modifier/contract';
-import { collectingLogger, fixture, pidAlive, removeDir, spawnNode, tempDir, waitFor, waitForPidGone, within, type CollectingLogger } from '../support/host-helpers';
-import { rawRequest } from '../support/raw-http';
+import { Greeting, Modifier } from '../../../samples/modifier/contract';
+import { collectingLogger, fixture, pidAlive, removeDir, spawnNode, tempDir, waitFor, waitForPidGone, within, type CollectingLogger } from '../../support/host-helpers';
+import { rawRequest } from '../../support/raw-http';
 
-const PLUGIN = path.join(__dirname, '../../samples/python-modifier/plugin.py');
-const TS_PLUGIN = path.join(__dirname, '../../dist/samples/modifier/plugin.js');
+const PLUGIN = path.join(__dirname, '../../../samples/python-modifier/plugin.py');
+const TS_PLUGIN = path.join(__dirname, '../../../dist/samples/modifier/plugin.js');
 
 /** `python3 --version`, once requirePython() found it. */
 let pythonVersion: string | undefined;
