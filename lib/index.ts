@@ -28,11 +28,11 @@ export { createProxy, releaseProxy, withOptions } from './proxy/create-proxy';
 export type { ProxyOptions } from './proxy/create-proxy';
 export type { Remote } from './proxy/remote';
 
-export { startWithCommand } from './starters/command.starter';
-export type { CommandOptions } from './starters/command.starter';
-export { startWithProvider } from './starters/provider.starter';
-export { startRunning } from './starters/running.starter';
-export type { RunningOptions } from './starters/running.starter';
+export { spawnCommand, startWithCommand } from './starters/spawn-command';
+export type { CommandOptions } from './starters/spawn-command';
+export { serveInProcess, startWithProvider } from './starters/serve-in-process';
+export { attachToSocket, startRunning } from './starters/attach-to-socket';
+export type { AttachOptions, RunningOptions } from './starters/attach-to-socket';
 export type { PluginExit, StartContext, StartedPlugin, Starter } from './starters/starter';
 
 export { ErrorCodes, ErrorStatus } from './errors/error-codes';

@@ -17,7 +17,7 @@ export interface StartContext {
   readonly socketDir?: string;
   /** Time the plugin has to become ready, ms. */
   readonly startTimeout: number;
-  /** Time between SIGTERM and SIGKILL when terminating, ms. */
+  /** Time between SIGTERM and SIGKILL when stopping a process, ms. */
   readonly terminationGrace: number;
   /** Fires when the client is closed while the start is under way. */
   readonly signal: AbortSignal;
@@ -29,7 +29,10 @@ export interface StartContext {
   readonly token: string;
 }
 
-/** A plugin that a {@link Starter} started. */
+/**
+ * A plugin that a {@link Starter} started. It has `close()`; a starter written for 0.1
+ * may have `term()` alone, which is still accepted ({@link closeStarted} calls either).
+ */
 export interface StartedPlugin {
   /** The process id, for a plugin that runs as a process. */
   readonly pid?: number;
@@ -43,23 +46,64 @@ export interface StartedPlugin {
   /**
    * Stops the plugin (for a process: SIGTERM, then SIGKILL after the grace period) and
    * resolves once it is gone. Safe to call more than once.
+   *
+   * @returns a promise that resolves once the plugin is gone
+   */
+  close?(): Promise<void>;
+  /**
+   * The same as `close()`, the name of 0.1.
+   *
+   * @returns a promise that resolves once the plugin is gone
    */
   term(): Promise<void>;
 }
 
 /**
+ * Stops a started plugin through its `close()`, or the deprecated `term()` of a starter
+ * written for 0.1.
+ *
+ * @param instance - what a starter's `start()` returned
+ * @param starter - the starter's name, for the error
+ * @returns a promise that resolves once the plugin is gone
+ * @throws TypeError (the promise rejects) when the instance has neither method
+ * @internal
+ */
+export function closeStarted(instance: StartedPlugin, starter = 'plugin'): Promise<void> {
+  if (typeof instance.close === 'function') return instance.close();
+  if (typeof instance.term === 'function') return instance.term();
+  return Promise.reject(new TypeError(`the starter of ${starter} returned a started plugin without close(): it cannot be stopped`));
+}
+
+/**
  * Starts a plugin so that it listens on a given socket. plugwire ships
- * {@link startWithCommand} and {@link startWithProvider}; write your own to start
- * plugins another way (a container, a pre-forked pool).
+ * {@link spawnCommand}, {@link serveInProcess} and {@link attachToSocket}; write your own
+ * to start plugins another way (a container, a pre-forked pool).
  *
  * @remarks
  * `start()` resolves once the plugin listens on `context.socket`, and rejects with a
  * {@link StartError} if it never does. The client calls it again to restart a plugin
- * that is gone.
+ * that is gone, and stops it with the started plugin's `close()`.
+ *
+ * @example
+ * ```ts
+ * const starter: Starter = {
+ *   name: 'modifier',
+ *   async start(context) {
+ *     const server = await serve(new ModifierImpl(), { socket: context.socket, token: context.token, announce: false, standalone: false });
+ *     return { exited: server.closed.then(() => ({ code: 0, signal: null })), close: () => server.close() };
+ *   },
+ * };
+ * ```
  */
 export interface Starter {
   /** The plugin's name in logs and errors. */
   readonly name: string;
-  /** Starts the plugin; see {@link StartContext}. */
+  /**
+   * Starts the plugin.
+   *
+   * @param context - the socket to listen on, the token, the time allowed, and a signal
+   * that fires when the client is closed meanwhile
+   * @returns the started plugin, once it listens on the socket
+   */
   start(context: StartContext): Promise<StartedPlugin>;
 }

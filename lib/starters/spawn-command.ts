@@ -1,16 +1,19 @@
 import type { ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { nodeChildProcess } from '../util/lazy';
-import { basename, dirname, resolve as resolvePath } from 'node:path';
+import { resolve as resolvePath } from 'node:path';
 import type { PluginLogger } from '../diagnostics/logger';
 import { StartError } from '../errors/plugin-error';
 import { FAILED_LINE, LIFELINE_ENV, READY_LINE, SOCKET_DIR_ENV, SOCKET_ENV, TOKEN_ENV } from '../protocol/constants';
 import { isListening, removeStaleSocket } from '../socket/probe';
+import { trackChild } from '../util/exit-cleanup';
+import { nodeChildProcess } from '../util/lazy';
+import { defaultName } from './command-name';
+import { CommandPlugin } from './command-process';
 import { OutputTail, readLines, type LineReader } from './plugin-output';
-import { trackChild, untrackChild } from '../util/exit-cleanup';
-import type { PluginExit, StartContext, StartedPlugin, Starter } from './starter';
+import { launchKey, running, share, type RunningPlugin } from './shared-process';
+import type { StartContext, StartedPlugin, Starter } from './starter';
 
-/** Options of {@link startWithCommand}. */
+/** Options of {@link spawnCommand}. */
 export interface CommandOptions {
   /**
    * The plugin's name, the prefix of its output lines and the name in errors. Default: the
@@ -36,121 +39,7 @@ const FORWARD: PluginLogger = {
   error: (message) => process.stderr.write(`${message}\n`),
 };
 
-/** A process this host started on a socket path, and what it was started as. */
-interface RunningPlugin {
-  readonly plugin: CommandPlugin;
-  /** The command, arguments, environment and directory, as {@link launchKey} writes them. */
-  readonly key: string;
-  readonly name: string;
-  /** The clients the process was handed to and that have not terminated it yet. */
-  users: number;
-}
-
-// Go reuses a process it started earlier on the same socket path; so does plugwire, but
-// only one started as the same program: another program's plugin is not a stand-in.
-const running = new Map<string, RunningPlugin>();
-
-/** What makes two starts the same program: command, arguments, environment and directory. */
-function launchKey(command: string, args: readonly string[], options: CommandOptions): string {
-  // spawn() leaves out a variable whose value is undefined: it is the same as no variable.
-  const env = Object.entries(options.env ?? {})
-    .filter(([, value]) => value !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify([command, args, env, resolvePath(options.cwd ?? process.cwd())]);
-}
-
-/**
- * How long the output pipes of a plugin that exited are still read. Usually they end at
- * once; the plugin's own children may hold them open, and then they are let go.
- */
-const PIPE_DRAIN_MS = 250;
-
-/** Closes the pipes to a process that exited, once what it wrote has been read. */
-function releasePipes(child: ChildProcess): void {
-  child.stdio.forEach((stream, fd) => {
-    if (!stream || stream.destroyed) return;
-    if (fd !== 1 && fd !== 2) {
-      stream.destroy();
-      return;
-    }
-    const timer = setTimeout(() => stream.destroy(), PIPE_DRAIN_MS);
-    timer.unref();
-    stream.once('close', () => clearTimeout(timer));
-  });
-}
-
-class CommandPlugin implements StartedPlugin {
-  readonly exited: Promise<PluginExit>;
-  private terminating: Promise<void> | undefined;
-  private exit: PluginExit | undefined;
-
-  constructor(readonly child: ChildProcess, private readonly grace: number, readonly token: string) {
-    this.exited = new Promise((resolve) => {
-      const done = (code: number | null, signal: NodeJS.Signals | null): void => {
-        if (this.exit) return;
-        this.exit = { code, signal };
-        releasePipes(child);
-        untrackChild(child);
-        resolve(this.exit);
-      };
-      child.once('exit', done);
-      // A process that could not be spawned emits 'error' and never 'exit'.
-      child.on('error', () => {
-        if (child.pid === undefined) done(null, null);
-      });
-    });
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  get alive(): boolean {
-    return this.exit === undefined;
-  }
-
-  term(): Promise<void> {
-    this.terminating ??= this.stop();
-    return this.terminating;
-  }
-
-  private async stop(): Promise<void> {
-    if (this.exit === undefined) {
-      // The running plugin does not keep the host alive, but a host awaiting its end must
-      // see it through (grace, SIGKILL, exit): otherwise the event loop may empty at that
-      // await and the host exit without running the code after it.
-      this.child.ref();
-      this.child.kill('SIGTERM');
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), this.grace);
-      await this.exited;
-      clearTimeout(timer);
-    }
-  }
-}
-
-/**
- * Hands a process to one more client. Its term() ends the process only when no other
- * client holds it, or when it no longer takes connections (a client that found it broken
- * lets it go, and it is of no use to the others either): one host's term() or failed
- * contract check must not take a working plugin away from another.
- */
-function share(socket: string, entry: RunningPlugin): StartedPlugin {
-  entry.users++;
-  const { plugin } = entry;
-  let released: Promise<void> | undefined;
-  const release = async (): Promise<void> => {
-    entry.users--;
-    if (entry.users > 0 && plugin.alive && (await isListening(socket))) return;
-    await plugin.term();
-  };
-  return {
-    pid: plugin.pid,
-    token: plugin.token,
-    exited: plugin.exited,
-    term: () => (released ??= release()),
-  };
-}
-
+/** Removes the socket file a dead plugin left; refuses a file that is no socket, or one a live process listens on. */
 async function clearStaleSocket(socket: string, name: string): Promise<void> {
   const state = await removeStaleSocket(socket);
   if (state === 'not-a-socket') {
@@ -159,25 +48,6 @@ async function clearStaleSocket(socket: string, name: string): Promise<void> {
   if (state === 'listening') {
     throw new StartError(`plugin ${name} cannot listen on ${socket}: another process is already listening on it`, 'socket');
   }
-}
-
-// Names that do not tell one plugin from another: look at the folders above instead.
-const GENERIC_NAMES = new Set(['plugin', 'plugins', 'index', 'main', 'server', 'app', 'dist', 'build', 'out', 'lib', 'src', 'bin']);
-
-/** The name of a plugin started as `command args`, when none was given. */
-function defaultName(command: string, args: readonly string[], cwd: string | undefined): string {
-  const node = /^node(js)?$|\/node$/.test(command);
-  // node -e '...': the code is no name.
-  if (node && /^(-e|-p|--eval|--print)$/.test(args[0] ?? '')) return 'node';
-  const script = node ? args.find((a) => !a.startsWith('-')) : undefined;
-  const file = script ?? command;
-  const name = basename(file).replace(/\.[cm]?js$/, '');
-  if (!GENERIC_NAMES.has(name.toLowerCase())) return name;
-  let dir = dirname(resolvePath(cwd ?? process.cwd(), file));
-  for (let depth = 0; depth < 4 && dir !== dirname(dir); depth++, dir = dirname(dir)) {
-    if (!GENERIC_NAMES.has(basename(dir).toLowerCase())) return basename(dir);
-  }
-  return name;
 }
 
 /** What the error of a start that timed out adds: the line the plugin left unfinished, if any. */
@@ -251,7 +121,7 @@ class CommandStarter implements Starter {
       await this.ready(child, context);
     } catch (error) {
       child.on('error', () => undefined);
-      await plugin.term();
+      await plugin.close();
       throw error;
     }
     // Once ready, the plugin must not keep the host alive: a host that ends terminates it.
@@ -370,7 +240,8 @@ class CommandStarter implements Starter {
  * @param command - the executable, e.g. `process.execPath` or `./plugin`
  * @param args - its arguments, e.g. the path of the plugin's script
  * @param options - name, environment, working directory and output handling
- * @returns a {@link Starter} for {@link start} or {@link connect}
+ * @returns a {@link Starter} for {@link startPlugin} or {@link connect}
+ * @throws TypeError when `command` is not a non-empty string
  *
  * @remarks
  * The plugin gets the host's environment plus `PLUGIN_SOCKET`. plugwire waits for the
@@ -380,11 +251,10 @@ class CommandStarter implements Starter {
  * another process listens on), reuses a live process it started earlier on the same
  * socket with the same command, arguments, environment and directory (a live process of
  * another program there fails the start with `PLUGWIRE_START`, and is left alone), and
- * terminates with SIGTERM, then SIGKILL after the grace period (a process shared by
- * several clients once the last of them terminates it, or one that stopped taking
- * connections). A plugin
- * outlives neither the host's exit nor its death (even by SIGKILL): it watches a
- * lifeline pipe on file descriptor 3.
+ * stops it on `close()` with SIGTERM, then SIGKILL after the grace period (a process
+ * shared by several clients once the last of them closes it, or one that stopped taking
+ * connections). A plugin outlives neither the host's exit nor its death (even by
+ * SIGKILL): it watches a lifeline pipe on file descriptor 3.
  *
  * A start that fails is a {@link StartError} whose message and `stderr` carry the last
  * lines the plugin wrote to standard error (at most 20 lines, 4096 characters); an exit
@@ -392,10 +262,13 @@ class CommandStarter implements Starter {
  *
  * @example
  * ```ts
- * const { plugin, term } = await connect(Modifier, startWithCommand(process.execPath, ['dist/plugin.js']));
+ * const { plugin, close } = await connect(Modifier, spawnCommand(process.execPath, ['dist/plugin.js']));
  * ```
  */
-export function startWithCommand(command: string, args: readonly string[] = [], options: CommandOptions = {}): Starter {
-  if (typeof command !== 'string' || command === '') throw new TypeError('startWithCommand(): the command must be a non-empty string');
+export function spawnCommand(command: string, args: readonly string[] = [], options: CommandOptions = {}): Starter {
+  if (typeof command !== 'string' || command === '') throw new TypeError('spawnCommand(): the command must be a non-empty string');
   return new CommandStarter(command, [...args], options);
 }
+
+/** @deprecated use {@link spawnCommand}; removed in 0.3 */
+export const startWithCommand: typeof spawnCommand = spawnCommand;

@@ -7,17 +7,17 @@ import type { PluginExit, StartContext, StartedPlugin, Starter } from './starter
  * Meant for tests: the calls take the same path as with a plugin process.
  *
  * @param implementation - an implementation instance, or several with distinct routes
- * @param options - server options (limits); socket, announce and standalone are set by the starter
- * @returns a {@link Starter}
+ * @param options - server options (limits); socket, token, announce and standalone are set by the starter
+ * @returns a {@link Starter} whose plugin's `close()` closes the server
  *
  * @example
  * ```ts
- * const { plugin, term } = await connect(Modifier, startWithProvider(new ModifierImpl()));
+ * const { plugin, close } = await connect(Modifier, serveInProcess(new ModifierImpl()));
  * ```
  */
-export function startWithProvider(
+export function serveInProcess(
   implementation: object | readonly object[],
-  options: Omit<ServeOptions, 'socket' | 'token' | 'announce' | 'standalone' | 'onShutdown'> = {},
+  options: Omit<ServeOptions, 'socket' | 'token' | 'announce' | 'standalone' | 'onClose' | 'onShutdown'> = {},
 ): Starter {
   const first = (Array.isArray(implementation) ? implementation[0] : implementation) as object | undefined;
   const ctor = first?.constructor;
@@ -33,7 +33,11 @@ export function startWithProvider(
         standalone: false,
       });
       const exited: Promise<PluginExit> = server.closed.then(() => ({ code: 0, signal: null }));
-      return { exited, token: context.token, term: () => server.close() };
+      const close = (): Promise<void> => server.close();
+      return { exited, token: context.token, close, term: close };
     },
   };
 }
+
+/** @deprecated use {@link serveInProcess}; removed in 0.3 */
+export const startWithProvider: typeof serveInProcess = serveInProcess;

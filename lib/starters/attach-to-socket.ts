@@ -2,25 +2,32 @@ import { StartError } from '../errors/plugin-error';
 import { isListening } from '../socket/probe';
 import type { PluginExit, StartContext, StartedPlugin, Starter } from './starter';
 
-/** Options of {@link startRunning}. */
-export interface RunningOptions {
+/** Options of {@link attachToSocket}. */
+export interface AttachOptions {
   /** The plugin's name in messages. Default `plugin`. */
   readonly name?: string;
   /** The access token the plugin expects, if it was started with one (`PLUGWIRE_TOKEN`). */
   readonly token?: string;
 }
 
+/** @deprecated use {@link AttachOptions}; removed in 0.3 */
+export type RunningOptions = AttachOptions;
+
 /**
  * A starter for a plugin that already runs on the socket (started by hand, by a service
- * manager, or by another host): it starts nothing, and `term()` leaves the plugin running.
+ * manager, or by another host): it starts nothing, and `close()` leaves the plugin running.
  * If the plugin goes away, calls fail with `PLUGWIRE_UNAVAILABLE` until it is back.
+ *
+ * @param options - the plugin's name and the token it expects
+ * @returns a {@link Starter} whose start fails with a {@link StartError} (reason `socket`)
+ * when nothing listens on the socket
  *
  * @example
  * ```ts
- * const { plugin } = await connect(Modifier, startRunning(), { socket: '/run/modifier.sock' });
+ * const { plugin } = await connect(Modifier, attachToSocket(), { socket: '/run/modifier.sock' });
  * ```
  */
-export function startRunning(options: RunningOptions = {}): Starter {
+export function attachToSocket(options: AttachOptions = {}): Starter {
   const name = options.name ?? 'plugin';
   return {
     name,
@@ -30,7 +37,11 @@ export function startRunning(options: RunningOptions = {}): Starter {
       }
       // Never settles: the process is not ours to watch.
       const exited = new Promise<PluginExit>(() => undefined);
-      return { exited, token: options.token ?? context.token, term: () => Promise.resolve() };
+      const close = (): Promise<void> => Promise.resolve();
+      return { exited, token: options.token ?? context.token, close, term: close };
     },
   };
 }
+
+/** @deprecated use {@link attachToSocket}; removed in 0.3 */
+export const startRunning: typeof attachToSocket = attachToSocket;

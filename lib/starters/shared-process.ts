@@ -1,0 +1,68 @@
+import { resolve as resolvePath } from 'node:path';
+import { isListening } from '../socket/probe';
+import type { CommandPlugin } from './command-process';
+import type { StartedPlugin } from './starter';
+
+/** The options of a command that make it another program. */
+interface LaunchOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+}
+
+/** A process this host started on a socket path, and what it was started as. @internal */
+export interface RunningPlugin {
+  readonly plugin: CommandPlugin;
+  /** The command, arguments, environment and directory, as {@link launchKey} writes them. */
+  readonly key: string;
+  readonly name: string;
+  /** The clients the process was handed to and that have not closed it yet. */
+  users: number;
+}
+
+/**
+ * The processes this host started, by socket path. Go reuses a process it started earlier
+ * on the same socket path; so does plugwire, but only one started as the same program:
+ * another program's plugin is not a stand-in. @internal
+ */
+export const running = new Map<string, RunningPlugin>();
+
+/**
+ * What makes two starts the same program: command, arguments, environment and directory.
+ *
+ * @param command - the executable
+ * @param args - its arguments
+ * @param options - its environment and working directory
+ * @returns a key equal for the same program
+ * @internal
+ */
+export function launchKey(command: string, args: readonly string[], options: LaunchOptions): string {
+  // spawn() leaves out a variable whose value is undefined: it is the same as no variable.
+  const env = Object.entries(options.env ?? {})
+    .filter(([, value]) => value !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([command, args, env, resolvePath(options.cwd ?? process.cwd())]);
+}
+
+/**
+ * Hands a process to one more client. Its close() ends the process only when no other
+ * client holds it, or when it no longer takes connections (a client that found it broken
+ * lets it go, and it is of no use to the others either): one host's close() or failed
+ * contract check must not take a working plugin away from another.
+ *
+ * @param socket - the socket path the process listens on
+ * @param entry - the process
+ * @returns the started plugin for this client
+ * @internal
+ */
+export function share(socket: string, entry: RunningPlugin): StartedPlugin {
+  entry.users++;
+  const { plugin } = entry;
+  let released: Promise<void> | undefined;
+  const release = async (): Promise<void> => {
+    entry.users--;
+    if (entry.users > 0 && plugin.alive && (await isListening(socket))) return;
+    await plugin.close();
+  };
+  const close = (): Promise<void> => (released ??= release());
+  return { pid: plugin.pid, token: plugin.token, exited: plugin.exited, close, term: close };
+}
