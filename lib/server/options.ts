@@ -1,3 +1,5 @@
+import { DefinitionError } from '../errors/plugin-error';
+
 /** Options of {@link serve}. Every field is optional. */
 export interface ServeOptions {
   /** The socket path. Default: the `PLUGIN_SOCKET` environment variable that the host set. */
@@ -16,7 +18,17 @@ export interface ServeOptions {
    * started it dies, close gracefully and exit with status 0. Default `true`.
    */
   readonly standalone?: boolean;
-  /** Called after the server closed on a signal, before the process exits (close databases here). */
+  /**
+   * Called when the server closed on SIGTERM or SIGINT, or because the host is gone, before
+   * the process exits (close databases here). Only with `standalone`: a server closed by its
+   * own close() does not call it. A rejection is reported to `logger`; the process exits
+   * with status 0 either way.
+   */
+  readonly onClose?: () => void | Promise<void>;
+  /**
+   * @deprecated use `onClose`; removed in 0.3. The same hook under its old name; giving
+   * both is a {@link DefinitionError}.
+   */
   readonly onShutdown?: () => void | Promise<void>;
   /** How long in-flight calls may run on after close() before their connections are cut, ms. Default 5000. */
   readonly grace?: number;
@@ -97,3 +109,17 @@ export function withDefaults(options: ServeOptions): ResolvedOptions {
   return { ...DEFAULTS, ...options };
 }
 
+/**
+ * The hook to run after a standalone server closed: `onClose`, or `onShutdown` (its
+ * deprecated name).
+ *
+ * @throws {@link DefinitionError} when both are given: one of them would be ignored
+ * @internal
+ */
+export function closeHook(options: ServeOptions): (() => void | Promise<void>) | undefined {
+  const { onClose, onShutdown } = options;
+  if (onClose !== undefined && onShutdown !== undefined) {
+    throw new DefinitionError('serve(): pass onClose or onShutdown (its deprecated name), not both');
+  }
+  return onClose ?? onShutdown;
+}

@@ -108,9 +108,9 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
     this.socketIno = await listenOnSocketFile(this.server, this.socket);
   }
 
-  /** As the plugin process: exits on a signal, or with the host, after running `onShutdown`. */
-  watch(onShutdown: (() => void | Promise<void>) | undefined): void {
-    this.host = exitWithHost(this, this.socket, onShutdown, (what, error) => this.report(what, error));
+  /** As the plugin process: exits on a signal, or with the host, after running `onClose`. */
+  watch(onClose: (() => void | Promise<void>) | undefined): void {
+    this.host = exitWithHost(this, this.socket, onClose, (what, error) => this.report(what, error));
   }
 
   close(): Promise<void> {

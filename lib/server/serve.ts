@@ -3,7 +3,7 @@ import { debug } from '../diagnostics/channels';
 import { FAILED_LINE, READY_LINE, SOCKET_ENV, TOKEN_ENV } from '../protocol/constants';
 import { checkSocketPath } from '../socket/directory';
 import { nodeCrypto } from '../util/lazy';
-import { type PluginServer, type ServeOptions } from './options';
+import { closeHook, type PluginServer, type ServeOptions } from './options';
 import { PluginHttpServer } from './plugin-server';
 import { buildRouteTable } from './route-table';
 import { reportUnimplemented } from './unimplemented';
@@ -18,9 +18,10 @@ export type { PluginServer, ServeOptions } from './options';
  * @param options - socket, limits and process behaviour; see {@link ServeOptions}
  * @returns a handle that resolves once the server listens and the ready line is printed
  * @throws {@link DefinitionError} (`PLUGWIRE_DEFINITION`) for a value without routes,
- * routes served twice, no socket path, or (with `unimplemented: 'error'`) a contract
- * method the served class does not override; {@link StartError} (`PLUGWIRE_START`) when it
- * cannot listen (after printing `failed to listen on socket`)
+ * routes served twice, no socket path, both `onClose` and `onShutdown`, or (with
+ * `unimplemented: 'error'`) a contract method the served class does not override;
+ * {@link StartError} (`PLUGWIRE_START`) when it cannot listen (after printing
+ * `failed to listen on socket`)
  *
  * @remarks
  * The route table is built once, here. Each call's payload is converted and validated
@@ -29,7 +30,7 @@ export type { PluginServer, ServeOptions } from './options';
  * deadline the caller gets a timeout answer even if the method ignores it. The socket is
  * created with mode 0600. As a standalone process (the default) it exits with status 0
  * on SIGTERM or SIGINT after in-flight calls finish, and when the plugwire host that
- * started it dies.
+ * started it dies (after running `onClose`).
  *
  * @example
  * ```ts
@@ -42,6 +43,7 @@ export type { PluginServer, ServeOptions } from './options';
 export async function serve(implementation: object | readonly object[], options: ServeOptions = {}): Promise<PluginServer> {
   const table = buildRouteTable(Array.isArray(implementation) ? implementation : [implementation]);
   reportUnimplemented(table, options.unimplemented ?? 'warn');
+  const onClose = closeHook(options);
   const socket = options.socket ?? process.env[SOCKET_ENV];
   const announce = options.announce ?? true;
   if (!socket) {
@@ -59,7 +61,7 @@ export async function serve(implementation: object | readonly object[], options:
     if (PluginError.is(error)) throw error;
     throw new StartError(`failed to listen on ${socket}: ${(error as Error).message}`, 'socket', { cause: error });
   }
-  if (options.standalone ?? true) server.watch(options.onShutdown);
+  if (options.standalone ?? true) server.watch(onClose);
   if (debug.enabled) debug('listening on %s: %s', socket, server.routes.join(', '));
   if (announce) process.stdout.write(`${READY_LINE}\n`);
   // Load what the first call needs while the host reads the ready line and connects.
