@@ -27,8 +27,18 @@ export interface PluginConfig {
   readonly timeout: number;
   /** Time to open a connection to the socket. Default 5000 (as Go). */
   readonly connectTimeout: number;
-  /** How long an idle connection is kept for reuse. Default 30000 (as Go). */
-  readonly keepAlive: number;
+  /**
+   * How long an idle connection is kept for reuse (undici's and the server's
+   * `keepAliveTimeout`); at least 1. Default 30000 (as Go).
+   */
+  readonly keepAliveTimeout: number;
+  /**
+   * @deprecated use {@link PluginConfig.keepAliveTimeout}; removed in 0.3. Given to
+   * `connect()` or `startPlugin()`, it is taken as `keepAliveTimeout`; on a configuration
+   * they made (`client.config`, `defaultConfig()`) it reads the same value, and is not
+   * enumerable, so a copy carries only `keepAliveTimeout`.
+   */
+  readonly keepAlive?: number;
   /** Time a plugin has to print `plugin is ready`. Default 10000 (as Go). */
   readonly startTimeout: number;
   /** Time between SIGTERM and SIGKILL when terminating a plugin. Default 5000. */
@@ -39,7 +49,13 @@ export interface PluginConfig {
   readonly maxResponseSize: number;
   /** Restart back-off and give-up; see {@link RestartPolicy}. */
   readonly restart: RestartPolicy;
-  /** Where client notices go (a plugin gone, a restart that failed). Default: none. */
+  /**
+   * Where the client reports trouble, through `logger.error()`: a plugin that is gone, a
+   * restart that failed, a plugin given up on, and missing routes under
+   * `contractCheck: 'warn'`. The client never calls `logger.log()` (a command starter's
+   * own `logger` option takes the plugin's output). Default: none; missing routes then
+   * go to `console.warn`.
+   */
   readonly logger?: PluginLogger;
   /**
    * What `connect()` does when the plugin's manifest lacks routes of the contract:
@@ -59,7 +75,7 @@ export type PluginConfigInput = Partial<Omit<PluginConfig, 'restart'>> & { reado
 /**
  * The default configuration, as a fresh object.
  *
- * @returns timeout 30 s, connectTimeout 5 s, keepAlive 30 s, startTimeout 10 s,
+ * @returns timeout 30 s, connectTimeout 5 s, keepAliveTimeout 30 s, startTimeout 10 s,
  * terminationGrace 5 s, 32 connections, 16 MiB answers, and restarts with back-off
  * (5 in a row, 100 ms doubling to 2 s, then 10 s of `PLUGWIRE_UNAVAILABLE`)
  *
@@ -69,17 +85,22 @@ export type PluginConfigInput = Partial<Omit<PluginConfig, 'restart'>> & { reado
  * ```
  */
 export function defaultConfig(): PluginConfig {
-  return {
+  return withKeepAliveAlias({
     timeout: 30_000,
     connectTimeout: 5_000,
-    keepAlive: 30_000,
+    keepAliveTimeout: 30_000,
     startTimeout: 10_000,
     terminationGrace: 5_000,
     connections: 32,
     maxResponseSize: 16 * 1024 * 1024,
     restart: { maxRestarts: 5, initialDelay: 100, maxDelay: 2_000, cooldown: 10_000 },
     contractCheck: 'strict',
-  };
+  });
+}
+
+/** Lets `config.keepAlive` read `keepAliveTimeout`, as before the rename, without copying it along. */
+function withKeepAliveAlias<T extends { keepAliveTimeout: number }>(config: T): T {
+  return Object.defineProperty(config, 'keepAlive', { value: config.keepAliveTimeout, enumerable: false });
 }
 
 /** How a field is checked: its range, whether it must be whole, and what it counts. */
@@ -96,10 +117,11 @@ const count = (min: number, max: number = MAX_TIMEOUT): NumberRule => ({ min, ma
 
 // undici refuses a keep-alive of 0 when it opens a connection, so every call would fail
 // later: refused here. A start timeout of 0 would fail every start at once.
+const KEEP_ALIVE = ms(1);
 const RULES: Readonly<Record<string, NumberRule>> = {
   timeout: ms(0),
   connectTimeout: ms(0),
-  keepAlive: ms(1),
+  keepAliveTimeout: KEEP_ALIVE,
   startTimeout: ms(1),
   terminationGrace: ms(0),
   connections: count(1),
@@ -167,8 +189,13 @@ function defined(input: Record<string, unknown>): Record<string, unknown> {
  * Merges a partial configuration onto the defaults and checks every field: numbers in
  * range (whole where they count something; a string of digits counts as its number),
  * `contractCheck` one of its words, `logger` an object with `log` and `error`.
- * Fields that are `undefined` take their default.
- * @throws TypeError naming the field, what it must be, and the value and type it got
+ * Fields that are `undefined` take their default. The deprecated `keepAlive` is taken as
+ * `keepAliveTimeout`.
+ *
+ * @param input - the configuration given, partial
+ * @returns the whole configuration
+ * @throws TypeError naming the field, what it must be, and the value and type it got;
+ * also when `keepAlive` and `keepAliveTimeout` are both given and differ
  * @internal
  */
 export function resolveConfig(input: PluginConfigInput = {}): PluginConfig {
@@ -177,7 +204,20 @@ export function resolveConfig(input: PluginConfigInput = {}): PluginConfig {
   const restartGiven = defined(record('restart', given['restart']));
   const merged: Record<string, unknown> = { ...base, ...given };
   const restart: Record<string, unknown> = { ...base.restart, ...restartGiven };
-  for (const [key, rule] of Object.entries(RULES)) merged[key] = numberOf(key, merged[key], rule);
+  // The deprecated keepAlive stands for keepAliveTimeout; a mistake in it is named as written.
+  let keepAliveName = 'keepAliveTimeout';
+  if (given['keepAlive'] !== undefined) {
+    delete merged['keepAlive'];
+    if (given['keepAliveTimeout'] === undefined) {
+      merged['keepAliveTimeout'] = given['keepAlive'];
+      keepAliveName = 'keepAlive';
+    } else if (numberOf('keepAlive', given['keepAlive'], KEEP_ALIVE) !== numberOf('keepAliveTimeout', given['keepAliveTimeout'], KEEP_ALIVE)) {
+      throw new TypeError(
+        `plugwire config: keepAlive (deprecated) and keepAliveTimeout are both given and differ, got ${shown(given['keepAlive'])} and ${shown(given['keepAliveTimeout'])}: give keepAliveTimeout only`,
+      );
+    }
+  }
+  for (const [key, rule] of Object.entries(RULES)) merged[key] = numberOf(key === 'keepAliveTimeout' ? keepAliveName : key, merged[key], rule);
   for (const [key, rule] of Object.entries(RESTART_RULES)) restart[key] = numberOf(`restart.${key}`, restart[key], rule);
   merged['restart'] = restart;
   if (!CONTRACT_CHECKS.includes(merged['contractCheck'] as ContractCheck)) {
@@ -187,5 +227,5 @@ export function resolveConfig(input: PluginConfigInput = {}): PluginConfig {
   if (logger !== undefined && (typeof logger !== 'object' || logger === null || typeof logger.log !== 'function' || typeof logger.error !== 'function')) {
     throw new TypeError(`plugwire config: logger must be an object with log() and error() (console fits), got ${shown(logger)}`);
   }
-  return merged as unknown as PluginConfig;
+  return withKeepAliveAlias(merged as unknown as PluginConfig);
 }

@@ -213,8 +213,8 @@ export class PluginClient {
       socketPath: init.socket,
       connections: init.config.connections,
       connectTimeout: init.config.connectTimeout,
-      keepAliveTimeout: init.config.keepAlive,
-      keepAliveMaxTimeout: init.config.keepAlive,
+      keepAliveTimeout: init.config.keepAliveTimeout,
+      keepAliveMaxTimeout: init.config.keepAliveTimeout,
       maxResponseSize: init.config.maxResponseSize,
       // The client enforces the whole-call timeout itself, restarts included.
       headersTimeout: 0,

@@ -67,7 +67,7 @@ describe('start() configuration', () => {
     const base = defaultConfig();
     expect(started.client.config).toEqual({
       ...base,
-      keepAlive: 1000,
+      keepAliveTimeout: 1000,
       connections: 2,
       maxResponseSize: 1048576,
       restart: { ...base.restart, cooldown: 500 },
