@@ -24,7 +24,7 @@ export type { CallOptions } from './client/call-options';
 export { defaultConfig } from './client/config';
 export type { ContractCheck, PluginConfig, PluginConfigInput, PluginLogger, RestartPolicy } from './client/config';
 
-export { createProxy, releaseProxy, withOptions } from './proxy/create-proxy';
+export { closeProxy, createProxy, releaseProxy, withOptions } from './proxy/create-proxy';
 export type { ProxyOptions } from './proxy/create-proxy';
 export type { Remote } from './proxy/remote';
 

@@ -18,8 +18,8 @@ const PROBES = new Set([
 type Stub = (...args: unknown[]) => Promise<unknown>;
 
 interface ProxyState {
-  released: boolean;
-  /** The proxy this one was made from by withOptions(): released with it. */
+  closed: boolean;
+  /** The proxy this one was made from by withOptions(): closed with it. */
   readonly parent: ProxyState | undefined;
   readonly client: PluginClient;
   /** The contract's methods by name; `undefined` for a proxy without a contract. */
@@ -27,8 +27,8 @@ interface ProxyState {
   readonly options: CallOptions;
 }
 
-function isReleased(state: ProxyState): boolean {
-  for (let s: ProxyState | undefined = state; s; s = s.parent) if (s.released) return true;
+function isClosed(state: ProxyState): boolean {
+  for (let s: ProxyState | undefined = state; s; s = s.parent) if (s.closed) return true;
   return false;
 }
 
@@ -40,7 +40,7 @@ export type ProxyOptions = CallOptions;
 /**
  * Makes a typed proxy whose method calls become calls of the plugin.
  *
- * @param client - the client from {@link start}
+ * @param client - the client from {@link startPlugin} or {@link connect}
  * @param contract - the `@Plugin()` contract class. With it, only its methods exist on
  * the proxy, arguments are validated before they are sent, and results are converted to
  * their `returns` class. Without it, any method name `m` calls the route `/m` unchecked.
@@ -51,7 +51,7 @@ export type ProxyOptions = CallOptions;
  * @remarks
  * `then`, symbols and the names that promise checks, jest and `util.inspect` probe
  * return `undefined`, so `await proxy` resolves to the proxy itself and logging it calls
- * nothing. One function per method is made and cached. After {@link releaseProxy} every
+ * nothing. One function per method is made and cached. After {@link closeProxy} every
  * call rejects with `PLUGWIRE_CLOSED`. `Object.freeze()`, `seal()` and
  * `preventExtensions()` lock the proxy without stopping its calls.
  *
@@ -64,14 +64,14 @@ export type ProxyOptions = CallOptions;
 export function createProxy<T>(client: PluginClient, contract?: Type<T>, options: ProxyOptions = {}): Remote<T> {
   const methods = contract ? readContract(contract, 'createProxy()').byName : undefined;
   checkCallOptions(options, 'createProxy()');
-  return makeProxy({ released: false, parent: undefined, client, methods, options }) as Remote<T>;
+  return makeProxy({ closed: false, parent: undefined, client, methods, options }) as Remote<T>;
 }
 
 function makeProxy(state: ProxyState): object {
   const { client, methods, options } = state;
   const stubs = new Map<string, Stub>();
-  const released = (route: string): Promise<never> =>
-    Promise.reject(new ClosedError(`this proxy of plugin ${client.name} was released: call to ${route} refused`, { route }));
+  const closed = (route: string): Promise<never> =>
+    Promise.reject(new ClosedError(`this proxy of plugin ${client.name} was closed: call to ${route} refused`, { route }));
   // `then` stays undefined even if a contract declares it, so that awaiting the proxy never calls.
   const isMethod = (property: string | symbol): property is string => typeof property === 'string' && property !== 'then' && methods !== undefined && methods.has(property);
   // A contract proxy's methods are kept on the target as read-only, non-configurable
@@ -88,12 +88,12 @@ function makeProxy(state: ProxyState): object {
     if (definition) {
       // Worked out once per method, not per call.
       const convert = needsConversion(definition) && definition.validate;
-      stub = (...args) => (isReleased(state) ? released(definition.route) : client.callMethod(definition, args, options, convert));
+      stub = (...args) => (isClosed(state) ? closed(definition.route) : client.callMethod(definition, args, options, convert));
       Object.defineProperty(target, name, { value: stub, writable: false, enumerable: true, configurable: false });
     } else {
       const route = `/${name}`;
       stub = (...args) =>
-        isReleased(state) ? released(route) : client.call(route, args.length === 0 ? null : args.length === 1 ? args[0] : args, options);
+        isClosed(state) ? closed(route) : client.call(route, args.length === 0 ? null : args.length === 1 ? args[0] : args, options);
     }
     stubs.set(name, stub);
     return stub;
@@ -150,7 +150,7 @@ function makeProxy(state: ProxyState): object {
  * timeout out of range, a header plugwire sends itself)
  *
  * @remarks
- * Releasing a proxy also releases the proxies made from it. Making one is cheap (no
+ * Closing a proxy also closes the proxies made from it. Making one is cheap (no
  * request, no contract reading), but it keeps its own cache of method functions: make it
  * once per timeout or signal, not once per call in a hot loop.
  *
@@ -167,18 +167,22 @@ export function withOptions<R extends object>(proxy: R, options: CallOptions): R
   const parent = states.get(proxy);
   if (!parent) throw new TypeError('withOptions(): not a plugwire proxy (use the proxy from connect() or createProxy())');
   checkCallOptions(options, 'withOptions()');
-  return makeProxy({ ...parent, released: false, parent, options: mergeCallOptions(parent.options, options) }) as R;
+  return makeProxy({ ...parent, closed: false, parent, options: mergeCallOptions(parent.options, options) }) as R;
 }
 
 /**
- * Releases a proxy: every later call through it rejects with `PLUGWIRE_CLOSED`. The
- * plugin itself keeps running for other proxies; stop it with `term()`.
+ * Closes a proxy: every later call through it, and through the proxies made from it by
+ * {@link withOptions}, rejects with `PLUGWIRE_CLOSED`. The plugin itself keeps running for
+ * other proxies; stop it with the `close()` of {@link connect} or {@link startPlugin}.
  *
  * @param proxy - a proxy from {@link createProxy} or {@link connect}
  * @throws TypeError when `proxy` is not a plugwire proxy
  */
-export function releaseProxy(proxy: object): void {
+export function closeProxy(proxy: object): void {
   const state = states.get(proxy);
-  if (!state) throw new TypeError('releaseProxy(): not a plugwire proxy');
-  state.released = true;
+  if (!state) throw new TypeError('closeProxy(): not a plugwire proxy');
+  state.closed = true;
 }
+
+/** @deprecated use {@link closeProxy}; removed in 0.3 */
+export const releaseProxy: typeof closeProxy = closeProxy;
