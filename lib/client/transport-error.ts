@@ -1,0 +1,100 @@
+import { TimeoutError, ClosedError, PluginError, ProtocolError } from '../errors/plugin-error';
+
+/*
+ * What a failed request says about the plugin: the error codes of Node.js and undici sorted
+ * by whether the request reached the plugin, and the errors a caller sees for the rest.
+ */
+
+/**
+ * What became of a request that failed before an answer began: `unreached` (never
+ * delivered, so the method cannot have run), `lost` (the connection broke while the
+ * request may have run), `busy` (the plugin's accept backlog is full) or `other` (a
+ * failure that restarting cannot mend). @internal
+ */
+export type FailureKind = 'unreached' | 'lost' | 'busy' | 'other';
+
+// A failed write (EPIPE) means the request was never complete at the plugin, so its
+// method cannot have run: the same as a refused connection (Go's nothingWrittenError).
+const UNREACHED = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTSOCK', 'EACCES', 'EPIPE']);
+const LOST = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'ECONNABORTED']);
+// The plugin's accept backlog is full: it listens but is busy (or frozen). The request was
+// not delivered, and nothing is gone: wait and connect again, within the call's timeout.
+const BUSY = 'EAGAIN';
+
+/**
+ * The transport error code of a failure, looked up on the error and up to two causes
+ * deep (undici wraps the socket's error).
+ *
+ * @param error - what the request failed with
+ * @returns a code this module knows (a socket errno, `UND_ERR_*`, `HPE_*`), or `undefined`
+ * @internal
+ */
+export function errorCode(error: unknown): string | undefined {
+  let e: unknown = error;
+  for (let depth = 0; depth < 3 && e && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (UNREACHED.has(code) || LOST.has(code) || code === BUSY || code.startsWith('UND_ERR') || code.startsWith('HPE_'))) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * What a transport error code says about the request.
+ *
+ * @param code - from {@link errorCode}
+ * @returns the kind of failure
+ * @internal
+ */
+export function classify(code: string | undefined): FailureKind {
+  if (code === undefined) return 'other';
+  if (code === BUSY) return 'busy';
+  if (UNREACHED.has(code)) return 'unreached';
+  if (LOST.has(code)) return 'lost';
+  return 'other';
+}
+
+/**
+ * The error of a request that failed in a way restarting cannot mend (`other`).
+ *
+ * @param plugin - the plugin's name, for the message
+ * @param route - the route called
+ * @param code - from {@link errorCode}
+ * @param error - the failure, kept as the cause
+ * @param connectTimeout - the configured connect timeout, for the message
+ * @returns `PLUGWIRE_TIMEOUT` for a connect timeout, `PLUGWIRE_CLOSED` for a pool
+ * closed under the call, else `PLUGWIRE_PROTOCOL` (a malformed answer)
+ * @internal
+ */
+export function transportError(plugin: string, route: string, code: string | undefined, error: unknown, connectTimeout: number): PluginError {
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new TimeoutError(`connecting to plugin ${plugin} timed out after ${connectTimeout} ms`, { route, cause: error });
+  }
+  if (code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED') {
+    return new ClosedError(`plugin ${plugin} was terminated during the call to ${route}`, { route, cause: error });
+  }
+  return new ProtocolError(`malformed answer from plugin ${plugin} to ${route}: ${(error as Error).message}`, { route, cause: error });
+}
+
+/**
+ * The error of an answer that began and then broke off: too large, or cut off. The plugin
+ * has run the call, so it is never sent again; a plugin that died meanwhile is noticed by
+ * its exit and restarted at the next call.
+ *
+ * @param plugin - the plugin's name, for the message
+ * @param route - the route called
+ * @param statusCode - the answer's status
+ * @param failure - why the answer broke off, kept as the cause
+ * @param maxSize - the configured `maxResponseSize`, for the message
+ * @returns a `PLUGWIRE_PROTOCOL` error
+ * @internal
+ */
+export function brokenAnswerError(plugin: string, route: string, statusCode: number, failure: Error, maxSize: number): ProtocolError {
+  if (PluginError.is(failure)) {
+    return new ProtocolError(`${failure.message.replace(/^answer/, `answer from plugin ${plugin} to ${route}`)}`, { route, statusCode, cause: failure });
+  }
+  if (errorCode(failure) === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+    return new ProtocolError(`answer from plugin ${plugin} to ${route} is larger than maxResponseSize (${maxSize})`, { route, statusCode, cause: failure });
+  }
+  return new ProtocolError(`answer from plugin ${plugin} to ${route} was cut off: ${failure.message}`, { route, statusCode, cause: failure });
+}
