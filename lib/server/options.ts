@@ -46,8 +46,18 @@ export interface ServeOptions {
    * plugin closes just as the host reuses it makes a Go host restart the plugin.
    */
   readonly keepAliveTimeout?: number;
-  /** Where server-side problems (unexpected exceptions) are reported. Default `console`. */
-  readonly logger?: { error(message: string): void };
+  /**
+   * Where the server reports problems: a method's unexpected error (see `logErrors`), a
+   * failure of the server's own, an `onClose` that failed. Default `console`.
+   */
+  readonly logger?: {
+    /**
+     * Writes one report, a line that starts with `plugwire:`.
+     *
+     * @param message - the report
+     */
+    error(message: string): void;
+  };
   /**
    * Whether a method that throws an unexpected error has its stack written to `logger`
    * (standard error by default), so the host's forwarded output shows where it failed.

@@ -1,4 +1,4 @@
-import { DefinitionError, PluginError, StubCalledError } from '../errors/plugin-error';
+import { DefinitionError, PluginError, StubError } from '../errors/plugin-error';
 import type { MethodDefinition, Type } from '../metadata/method-definition';
 import { readContract } from '../metadata/contract';
 import { needsConversion } from '../conversion/converter';
@@ -30,7 +30,7 @@ export function describeRoute(definition: MethodDefinition): string {
 function inherited(served: { readonly name: string }, definition: MethodDefinition, body: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
   const missing = (error: unknown): never => {
     if (!PluginError.is(error, 'PLUGWIRE_STUB')) throw error;
-    throw new StubCalledError(`${served.name} does not implement ${describeRoute(definition)}: override it in the class passed to serve()`);
+    throw new StubError(`${served.name} does not implement ${describeRoute(definition)}: override it in the class passed to serve()`);
   };
   return function (this: unknown, ...args: unknown[]): unknown {
     let result: unknown;

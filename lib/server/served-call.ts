@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { convertArgs, resultToPlain } from '../conversion/converter';
 import { channels, codeOf, debug, messageOf, type ServedCallMessage } from '../diagnostics/channels';
 import { ErrorStatus } from '../errors/error-codes';
-import { CallTimeoutError, PayloadValidationError, ProtocolError } from '../errors/plugin-error';
+import { ProtocolError, TimeoutError, ValidationError } from '../errors/plugin-error';
 import { decodeRequest, isRefusal } from '../protocol/envelope';
 import { GO_DEADLINE_MESSAGE, toWireError } from '../protocol/wire-error';
 import { DeadlineWatch, type Expiring } from '../util/deadline-watch';
@@ -149,7 +149,7 @@ export class ServedCall implements CallContext, Expiring {
 
   /** The caller's deadline passed: answers 504 whatever the method does, and aborts its signal. */
   expire(): void {
-    const error = new CallTimeoutError(GO_DEADLINE_MESSAGE, { route: this.route });
+    const error = new TimeoutError(GO_DEADLINE_MESSAGE, { route: this.route });
     this.failing(error);
     this.abort(error);
     this.answerError(answer('PLUGWIRE_TIMEOUT', GO_DEADLINE_MESSAGE));
@@ -169,7 +169,7 @@ export class ServedCall implements CallContext, Expiring {
     // made only when someone looks.
     if (this.diagnostics || debug.enabled) {
       const { code, message } = refusal.wire;
-      this.failing(code === 'PLUGWIRE_VALIDATION' ? new PayloadValidationError(message, 'plugin') : new ProtocolError(message, { route: this.route, statusCode: refusal.status }));
+      this.failing(code === 'PLUGWIRE_VALIDATION' ? new ValidationError(message, 'plugin') : new ProtocolError(message, { route: this.route, statusCode: refusal.status }));
     }
     this.answerError(refusal);
   }
@@ -224,7 +224,7 @@ export class ServedCall implements CallContext, Expiring {
 
   private invalid(error: unknown): void {
     this.failing(error);
-    const violations = error instanceof PayloadValidationError ? error.violations : [];
+    const violations = error instanceof ValidationError ? error.violations : [];
     this.answerError({ wire: { code: 'PLUGWIRE_VALIDATION', message: messageOf(error), violations }, status: ErrorStatus.PLUGWIRE_VALIDATION });
   }
 
