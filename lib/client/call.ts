@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { CallAbortedError, CallTimeoutError, ProtocolError } from '../errors/plugin-error';
+import { AbortedError, TimeoutError, ProtocolError } from '../errors/plugin-error';
 import type { MethodDefinition } from '../metadata/method-definition';
 import { DeadlineWatch, type Expiring } from '../util/deadline-watch';
 import { Link } from '../util/linked-list';
@@ -38,7 +38,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.control = controller;
-    const reason = this.call.current === this ? this.call.reason : new CallAbortedError('request no longer wanted');
+    const reason = this.call.current === this ? this.call.reason : new AbortedError('request no longer wanted');
     if (reason) controller.abort(reason);
   }
 
@@ -68,11 +68,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
 }
 
 /** The error of a call that timed out, with the plugin's own timeout answer, if any, as its cause. @internal */
-export function timeoutError(call: Pick<Call, 'route' | 'timeout'>, cause?: unknown): CallTimeoutError {
+export function timeoutError(call: Pick<Call, 'route' | 'timeout'>, cause?: unknown): TimeoutError {
   const { route, timeout } = call;
   const message =
     timeout > 0 || !cause ? `call to ${route} timed out after ${timeout} ms` : `call to ${route} timed out in the plugin: ${(cause as Error).message}`;
-  return new CallTimeoutError(message, cause === undefined ? { route } : { route, cause });
+  return new TimeoutError(message, cause === undefined ? { route } : { route, cause });
 }
 
 /** The timeouts of every client's calls, on one timer. */
@@ -125,7 +125,7 @@ export class Call implements Expiring {
 
   /** The caller's AbortSignal fired (no closure per call). */
   handleEvent(): void {
-    this.abort(new CallAbortedError(`call to ${this.route} was aborted`, { route: this.route, cause: this.caller?.reason }));
+    this.abort(new AbortedError(`call to ${this.route} was aborted`, { route: this.route, cause: this.caller?.reason }));
   }
 
   /** The call's timeout passed. */
