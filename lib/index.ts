@@ -71,15 +71,14 @@ export type {
   ServedCallMessage,
 } from './diagnostics/channels';
 
-/**
- * For `plugwire/nest` and the `plugwire` command, which take all of plugwire's code from
- * this module: the package's main file is one bundle, and a second copy of a module
- * would mean a second copy of its classes and state. @internal
- */
-export { hasMethods, readMethods } from './metadata/reflection-helpers';
-export { readContract } from './metadata/contract';
-
 export { MANIFEST_ROUTE } from './manifest/manifest';
 export type { JsonSchema, Manifest, ManifestMethod, ManifestValue } from './manifest/manifest';
 export { readManifest } from './host/contract-check';
 export type { ReadManifestOptions } from './host/contract-check';
+
+// @internal: for `plugwire/nest` and the `plugwire` command, which take all of plugwire's
+// code from this module (a lint rule): the package's main file is one bundle, and a second
+// copy of a module would mean a second copy of its classes and state. Each is marked
+// @internal where it is declared; nothing else internal is exported.
+export { hasMethods } from './metadata/reflection-helpers';
+export { readContract } from './metadata/contract';

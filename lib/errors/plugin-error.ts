@@ -66,6 +66,7 @@ export interface PluginErrorOptions {
  * ```
  */
 export class PluginError extends Error {
+  /** The class name, `'PluginError'`. */
   override name = 'PluginError';
   /** The stable code, one of {@link ErrorCodes}. */
   readonly code: ErrorCode;
@@ -135,6 +136,7 @@ export interface RemoteErrorInfo {
 
 /** `PLUGWIRE_REMOTE`: the plugin method threw or returned an error. */
 export class RemoteError extends PluginError {
+  /** The class name, `'RemoteError'`. */
   override name = 'RemoteError';
   /** The plugin-side error: its name, message and code. */
   readonly remote: RemoteErrorInfo;
@@ -181,6 +183,7 @@ export class RemoteError extends PluginError {
  * another name: `import { ValidationError as PlugwireValidationError } from 'plugwire'`.
  */
 export class ValidationError extends PluginError {
+  /** The class name, `'ValidationError'`. */
   override name = 'ValidationError';
   /** Which side found the problem: the host before sending, the plugin, or the host checking a result. */
   readonly side: 'host' | 'plugin' | 'result';
@@ -202,6 +205,7 @@ export class ValidationError extends PluginError {
 
 /** `PLUGWIRE_METHOD_NOT_FOUND`: no method at that route. */
 export class MethodNotFoundError extends PluginError {
+  /** The class name, `'MethodNotFoundError'`. */
   override name = 'MethodNotFoundError';
   /**
    * @param message - the route that was not found
@@ -214,6 +218,7 @@ export class MethodNotFoundError extends PluginError {
 
 /** `PLUGWIRE_TIMEOUT`: the call's timeout or deadline passed. */
 export class TimeoutError extends PluginError {
+  /** The class name, `'TimeoutError'`. */
   override name = 'TimeoutError';
   /**
    * @param message - which time ran out
@@ -226,6 +231,7 @@ export class TimeoutError extends PluginError {
 
 /** `PLUGWIRE_ABORTED`: the caller's AbortSignal fired. */
 export class AbortedError extends PluginError {
+  /** The class name, `'AbortedError'`. */
   override name = 'AbortedError';
   /**
    * @param message - which call was aborted
@@ -241,6 +247,7 @@ export type StartFailure = 'exited' | 'failed-line' | 'timeout' | 'spawn' | 'soc
 
 /** `PLUGWIRE_START`: the plugin never became ready. */
 export class StartError extends PluginError {
+  /** The class name, `'StartError'`. */
   override name = 'StartError';
   /** What went wrong. */
   readonly reason: StartFailure;
@@ -275,6 +282,7 @@ export class StartError extends PluginError {
 
 /** `PLUGWIRE_UNAVAILABLE`: the plugin is gone and could not be restarted, or the call could not be safely retried. */
 export class UnavailableError extends PluginError {
+  /** The class name, `'UnavailableError'`. */
   override name = 'UnavailableError';
   /**
    * @param message - why the plugin cannot be reached
@@ -287,6 +295,7 @@ export class UnavailableError extends PluginError {
 
 /** `PLUGWIRE_CLOSED`: a call after `close()` or on a closed proxy. */
 export class ClosedError extends PluginError {
+  /** The class name, `'ClosedError'`. */
   override name = 'ClosedError';
   /**
    * @param message - what was closed
@@ -299,6 +308,7 @@ export class ClosedError extends PluginError {
 
 /** `PLUGWIRE_PROTOCOL`: a malformed request or answer. */
 export class ProtocolError extends PluginError {
+  /** The class name, `'ProtocolError'`. */
   override name = 'ProtocolError';
   /** The HTTP status of the answer involved, where there was one (`status` is always 400). */
   readonly statusCode?: number;
@@ -314,6 +324,7 @@ export class ProtocolError extends PluginError {
 
 /** `PLUGWIRE_DEFINITION`: a contract, route or implementation is defined wrongly. */
 export class DefinitionError extends PluginError {
+  /** The class name, `'DefinitionError'`. */
   override name = 'DefinitionError';
   /**
    * @param message - what is defined wrongly, and where
@@ -326,6 +337,7 @@ export class DefinitionError extends PluginError {
 
 /** `PLUGWIRE_CONTRACT`: the plugin does not serve routes of the host's contract. */
 export class ContractError extends PluginError {
+  /** The class name, `'ContractError'`. */
   override name = 'ContractError';
   /** The routes the contract needs and the plugin's manifest lacks. */
   readonly missing: readonly string[];
@@ -342,6 +354,7 @@ export class ContractError extends PluginError {
 
 /** `PLUGWIRE_STUB`: a contract's placeholder body ran. */
 export class StubError extends PluginError {
+  /** The class name, `'StubError'`. */
   override name = 'StubError';
   /** @param message - what ran the stub; by default, the message for a stub run in the host */
   constructor(message = 'a contract method stub was called locally: call it through createProxy()/connect(), or override it in the plugin implementation') {

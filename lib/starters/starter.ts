@@ -31,7 +31,7 @@ export interface StartContext {
 
 /**
  * A plugin that a {@link Starter} started. It has `close()`; a starter written for 0.1
- * may have `term()` alone, which is still accepted ({@link closeStarted} calls either).
+ * may have `term()` alone, which is still accepted: plugwire calls `close()` where there is one.
  */
 export interface StartedPlugin {
   /** The process id, for a plugin that runs as a process. */
