@@ -79,6 +79,19 @@ describe('README.md', () => {
   });
 });
 
+/** Names deprecated in 0.2: the pages use their new names, and list the old ones once. */
+const OLD_NAMES = /\b(startWithCommand|startWithProvider|startRunning|releaseProxy|onShutdown|CallTimeoutError|CallAbortedError|PayloadValidationError|StubCalledError|keepAlive)\b|\bterm\(\)/g;
+
+describe('the pages', () => {
+  it("use the names of 0.2, the old ones only in the table of docs/hosts.md's Renamed in 0.2", () => {
+    const found = PAGES.flatMap((page) => {
+      const text = page.path === 'docs/hosts.md' ? page.text.replace(/^## Renamed in 0\.2$[\s\S]*?(?=^## |(?![\s\S]))/m, '') : page.text;
+      return [...text.matchAll(OLD_NAMES)].map((match) => `${page.path}: ${match[0]}`);
+    });
+    expect(found).toEqual([]);
+  });
+});
+
 describe.each(PAGES.filter((page) => page.path.startsWith('docs/')).map((page) => [page.path, page] as const))('%s', (_path, page: DocPage) => {
   it('links only to files and headings that exist', () => {
     const broken = targetsOf(page.text)
