@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { connect, PayloadValidationError, PluginError, startWithCommand, type PluginLogger, type Remote } from '../lib';
+import { connect, PluginError, spawnCommand, ValidationError, type PluginLogger, type Remote } from '../lib';
 import { pidAlive, waitFor, within } from '../spec/support/host-helpers';
 import { chargeOf, combined, receiptOf, slowAnswer, Soak, SoakOrder, SoakReceipt, type SoakCharge } from './soak-contract';
 import { parseArgsOrUsage, runCli, UsageError } from './cli';
@@ -293,7 +293,7 @@ class Tally {
       return;
     }
     const { error } = outcome;
-    if (plan.expectRejection && error instanceof PayloadValidationError && error.side === 'plugin') {
+    if (plan.expectRejection && error instanceof ValidationError && error.side === 'plugin') {
       this.right++;
       this.expectedRejections++;
       counts.right++;
@@ -497,9 +497,9 @@ async function soak(options: Options): Promise<number> {
   loopDelay.enable();
 
   console.log(`soak: ${options.seconds} s, ${options.concurrency} callers, seed ${options.seed}, call timeout ${CALL_TIMEOUT} ms`);
-  const { plugin, client, term } = await connect(
+  const { plugin, client, close } = await connect(
     Soak,
-    startWithCommand(process.execPath, [PLUGIN_SCRIPT], { env: { SOAK_SPAWN_LOG: spawnLog, SOAK_CHARGE_LOG: chargeLog }, logger: pluginLogger }),
+    spawnCommand(process.execPath, [PLUGIN_SCRIPT], { env: { SOAK_SPAWN_LOG: spawnLog, SOAK_CHARGE_LOG: chargeLog }, logger: pluginLogger }),
     { socket, timeout: CALL_TIMEOUT, logger: clientLogger },
   ).catch((error: unknown) => {
     rmSync(work, { recursive: true, force: true });
@@ -578,7 +578,7 @@ async function soak(options: Options): Promise<number> {
   clearInterval(sampler);
 
   const grace = client.config.terminationGrace + 5000;
-  await within(term(), grace, 'term()').catch((error: Error) => failures.push(error.message));
+  await within(close(), grace, 'close()').catch((error: Error) => failures.push(error.message));
   const fdEnd = await settledFdCount();
   loopDelay.disable();
 
@@ -596,8 +596,8 @@ async function soak(options: Options): Promise<number> {
   if (tally.uncoded > 0) failures.push(`${tally.uncoded} call(s) failed with an error that is not a PluginError`);
   if (unsettled.length > 0) failures.push(`${unsettled.length} call(s) never settled (within ${CALL_TIMEOUT + SETTLE_GRACE} ms of the end)`);
   if (fdEnd > fdStart + FD_SLACK) failures.push(`descriptors leaked: ${fdStart} open at the start, ${fdEnd} at the end`);
-  if (processesLeft.length > 0) failures.push(`plugin process(es) left after term(): ${processesLeft.join(', ')}`);
-  if (socketsLeft.length > 0) failures.push(`socket file(s) left after term(): ${socketsLeft.join(', ')}`);
+  if (processesLeft.length > 0) failures.push(`plugin process(es) left after close(): ${processesLeft.join(', ')}`);
+  if (socketsLeft.length > 0) failures.push(`socket file(s) left after close(): ${socketsLeft.join(', ')}`);
   if (chargeDuplicates > 0) failures.push(`${chargeDuplicates} run(s) of the non-idempotent /charge were repeats of a call that had already run`);
 
   const result = {

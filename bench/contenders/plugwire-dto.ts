@@ -2,7 +2,7 @@
 // validated on the host before sending and in the plugin (bench/servers/plugwire-dto-server.ts)
 // before the method runs. Default configuration.
 import * as path from 'node:path';
-import { connect, startWithCommand } from '../../lib';
+import { connect, spawnCommand } from '../../lib';
 import { BenchDto, BenchOrder } from '../contracts/bench-dto.contract';
 import { serverNodeArgs, type Contender, type Session, type Workload } from './contender';
 import { pluginLogger } from './plugwire';
@@ -14,7 +14,7 @@ export const plugwireDto: Contender = {
   description: 'plugwire connect() + createProxy, ten-field class-validator DTO validated on both sides',
   workloads: new Set(['order']),
   async start(): Promise<Session> {
-    const { plugin, client, term } = await connect(BenchDto, startWithCommand(process.execPath, [...serverNodeArgs, SERVER], { name: 'bench-plugwire-dto', logger: pluginLogger }));
+    const { plugin, client, close } = await connect(BenchDto, spawnCommand(process.execPath, [...serverNodeArgs, SERVER], { name: 'bench-plugwire-dto', logger: pluginLogger }));
     return {
       get pid() {
         return client.pid;
@@ -25,7 +25,7 @@ export const plugwireDto: Contender = {
         const order = Object.assign(new BenchOrder(), workload.order);
         return () => plugin.order(order);
       },
-      close: term,
+      close,
     };
   },
 };

@@ -2,7 +2,7 @@
 // typed proxy; the plugin is a process (bench/servers/plugwire-server.ts) started by the
 // command starter, on a socket in a fresh private directory. Default configuration.
 import * as path from 'node:path';
-import { connect, startWithCommand, type PluginLogger } from '../../lib';
+import { connect, spawnCommand, type PluginLogger } from '../../lib';
 import { Bench } from '../contracts/bench.contract';
 import { serverNodeArgs, type Contender, type Session, type Workload } from './contender';
 
@@ -19,7 +19,7 @@ export const plugwire: Contender = {
   description: 'plugwire connect() + createProxy, plain-object method (validate: false), default config',
   workloads: new Set(['echo', 'order']),
   async start(): Promise<Session> {
-    const { plugin, client, term } = await connect(Bench, startWithCommand(process.execPath, [...serverNodeArgs, SERVER], { name: 'bench-plugwire', logger: pluginLogger }));
+    const { plugin, client, close } = await connect(Bench, spawnCommand(process.execPath, [...serverNodeArgs, SERVER], { name: 'bench-plugwire', logger: pluginLogger }));
     return {
       get pid() {
         return client.pid;
@@ -32,7 +32,7 @@ export const plugwire: Contender = {
         const { order } = workload;
         return () => plugin.order(order);
       },
-      close: term,
+      close,
     };
   },
 };

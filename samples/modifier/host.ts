@@ -1,10 +1,10 @@
 // The host: spawns the compiled plugin, calls it through a typed proxy, and stops it.
 import { join } from 'node:path';
-import { PluginError, connect, startWithCommand } from 'plugwire';
+import { PluginError, connect, spawnCommand } from 'plugwire';
 import { Modifier } from './contract';
 
 async function main(): Promise<void> {
-  const { plugin, term } = await connect(Modifier, startWithCommand(process.execPath, [join(__dirname, 'plugin.js')]));
+  const { plugin, close } = await connect(Modifier, spawnCommand(process.execPath, [join(__dirname, 'plugin.js')]));
   try {
     console.log(await plugin.modify('some value'));
 
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
       console.log(`refused before sending: ${error.message}`);
     }
   } finally {
-    await term();
+    await close();
   }
 }
 
