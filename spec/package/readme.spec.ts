@@ -80,7 +80,7 @@ describe('README.md', () => {
 });
 
 /** Names deprecated in 0.2: the pages use their new names, and list the old ones once. */
-const OLD_NAMES = /\b(startWithCommand|startWithProvider|startRunning|releaseProxy|onShutdown|CallTimeoutError|CallAbortedError|PayloadValidationError|StubCalledError|keepAlive)\b|\bterm\(\)/g;
+const OLD_NAMES = /\b(startWithCommand|startWithProvider|startRunning|RunningOptions|releaseProxy|onShutdown|CallTimeoutError|CallAbortedError|PayloadValidationError|StubCalledError|keepAlive)\b|\bterm\(\)/g;
 
 describe('the pages', () => {
   it("use the names of 0.2, the old ones only in the table of docs/hosts.md's Renamed in 0.2", () => {
