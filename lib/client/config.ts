@@ -66,11 +66,17 @@ export interface PluginConfig {
   readonly contractCheck: ContractCheck;
 }
 
-/** See {@link PluginConfig.contractCheck}. */
+/** How `connect()` checks the plugin's manifest against the contract: see {@link PluginConfig.contractCheck}. */
 export type ContractCheck = 'strict' | 'warn' | 'off';
 
-/** A partial configuration: whatever is left out takes its default. */
-export type PluginConfigInput = Partial<Omit<PluginConfig, 'restart'>> & { readonly restart?: Partial<RestartPolicy> };
+/**
+ * A partial configuration, as `connect()` and `startPlugin()` take it: whatever is left
+ * out (or `undefined`) takes its default, and a string of digits counts as its number.
+ */
+export type PluginConfigInput = Partial<Omit<PluginConfig, 'restart'>> & {
+  /** Overrides of the restart policy; the fields left out keep their defaults. */
+  readonly restart?: Partial<RestartPolicy>;
+};
 
 /**
  * The default configuration, as a fresh object.
