@@ -30,8 +30,8 @@ export interface StartContext {
 }
 
 /**
- * A plugin that a {@link Starter} started. It has `close()`; a starter written for 0.1
- * may have `term()` alone, which is still accepted: plugwire calls `close()` where there is one.
+ * A plugin that a {@link Starter} started. plugwire stops it with `close()`, or with
+ * `term()` for a starter written for 0.1, which has only that one.
  */
 export interface StartedPlugin {
   /** The process id, for a plugin that runs as a process. */
@@ -51,8 +51,12 @@ export interface StartedPlugin {
    */
   close?(): Promise<void>;
   /**
-   * The same as `close()`, the name of 0.1.
+   * The same as `close()`, under its name of 0.1. Still required in 0.2, so that code
+   * written for 0.1 that calls it on a started plugin (a starter that wraps another) keeps
+   * compiling: give both, `const close = ...; return { exited, close, term: close }`.
    *
+   * @deprecated call and implement {@link StartedPlugin.close}; in 0.3 `close()` becomes
+   * required and this goes
    * @returns a promise that resolves once the plugin is gone
    */
   term(): Promise<void>;
@@ -90,7 +94,8 @@ export function closeStarted(instance: StartedPlugin, starter = 'plugin'): Promi
  *   name: 'modifier',
  *   async start(context) {
  *     const server = await serve(new ModifierImpl(), { socket: context.socket, token: context.token, announce: false, standalone: false });
- *     return { exited: server.closed.then(() => ({ code: 0, signal: null })), close: () => server.close() };
+ *     const close = () => server.close();
+ *     return { exited: server.closed.then(() => ({ code: 0, signal: null })), close, term: close };
  *   },
  * };
  * ```
