@@ -2,7 +2,9 @@
 // (docs/PROTOCOL.md) leads nowhere: links must be absolute, or anchors of this README. The
 // pages under docs/ are read on GitHub, where relative links work. Every link into the
 // repository, absolute or relative, must lead to a file that exists and to a heading that
-// page has, and every docs page must be reachable from the README.
+// page has, and every docs page must be reachable from the README. A path the pages name in
+// code (`lib/...`, `spec/...`) must exist, so that a moved file is not left behind in the
+// text, and the names deprecated in 0.2 appear only where the pages list them.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { PAGES, README, ROOT, type DocPage } from '../support/readme';
@@ -89,6 +91,16 @@ describe('the pages', () => {
       return [...text.matchAll(OLD_NAMES)].map((match) => `${page.path}: ${match[0]}`);
     });
     expect(found).toEqual([]);
+  });
+
+  it('name only files and folders of the repository that exist', () => {
+    const missing = PAGES.flatMap((page) =>
+      [...page.text.matchAll(/`((?:lib|spec|samples|bench)\/[\w./-]*)`/g)]
+        .map((match) => match[1] as string)
+        .filter((file) => !existsSync(path.join(ROOT, file)))
+        .map((file) => `${page.path}: ${file}`),
+    );
+    expect(missing).toEqual([]);
   });
 });
 
