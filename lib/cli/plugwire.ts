@@ -4,7 +4,7 @@
 //   plugwire call <route> [json] -- <plugin command...>
 //   plugwire call <route> [json] --socket <path>
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { defaultConfig, PluginError, readManifest, start, startRunning, startWithCommand, type StartResult } from '../index';
+import { attachToSocket, defaultConfig, PluginError, readManifest, spawnCommand, startPlugin, type StartResult } from '../index';
 import { EXIT_CODES, exitStatusHelp } from './exit-codes';
 import { renderManifest } from './render';
 
@@ -47,23 +47,23 @@ async function open(command: readonly string[], options: TargetOptions, io: CliI
   const config = { timeout: options.timeout, startTimeout, contractCheck: 'off' as const };
   if (options.socket !== undefined) {
     if (command.length > 0) throw new Usage('give either --socket or a plugin command after --, not both');
-    return start(startRunning({ name: options.socket, token: options.token }), options.socket, config);
+    return startPlugin(attachToSocket({ name: options.socket, token: options.token }), options.socket, config);
   }
   const [program, ...args] = command;
   if (program === undefined) throw new Usage('no plugin: give its command after -- (e.g. -- node plugin.js), or --socket PATH');
   const forward = options.quiet ? false : { log: (line: string) => io.stderr(`${line}\n`), error: (line: string) => io.stderr(`${line}\n`) };
-  return start(startWithCommand(program, args, { logger: forward }), undefined, config);
+  return startPlugin(spawnCommand(program, args, { logger: forward }), undefined, config);
 }
 
 async function inspect(command: readonly string[], options: TargetOptions & { json?: boolean }, io: CliIo): Promise<void> {
-  const { client, term } = await open(command, options, io);
+  const { client, close } = await open(command, options, io);
   try {
     const manifest = await readManifest(client);
     if (options.json) io.stdout(`${JSON.stringify(manifest ?? null, null, 2)}\n`);
     else if (!manifest) io.stdout(`plugin ${client.name} has no manifest: it speaks protocol version 1 only (a Go plugin, or an older plugwire); its methods are not listed\n`);
     else io.stdout(`${renderManifest(manifest, client.name)}\n`);
   } finally {
-    await term();
+    await close();
   }
 }
 
@@ -100,7 +100,7 @@ async function call(route: string, json: string | undefined, command: readonly s
       throw notJson(route, text, json === undefined, error as Error);
     }
   }
-  const { client, term } = await open(command, options, io);
+  const { client, close } = await open(command, options, io);
   try {
     // client.call() refuses a route it cannot send (a space, a line break) with a
     // TypeError: the caller's mistake, said as one.
@@ -109,7 +109,7 @@ async function call(route: string, json: string | undefined, command: readonly s
     });
     io.stdout(`${JSON.stringify(answer, null, 2) ?? 'null'}\n`);
   } finally {
-    await term();
+    await close();
   }
 }
 

@@ -1,4 +1,4 @@
-import { ClosedError, connect, DefinitionError, PluginError, readContract, StartError, startWithCommand, type Connection, type MethodDefinition, type Remote, type Starter } from '../index';
+import { ClosedError, connect, DefinitionError, PluginError, readContract, spawnCommand, StartError, type Connection, type MethodDefinition, type Remote, type Starter } from '../index';
 import type { PluginEntry, PluginStatus } from './plugwire.interfaces';
 
 /** How a plugin is named in messages: `Modifier`, or `Modifier (named 'second')`. */
@@ -32,7 +32,7 @@ function starterOf(entry: PluginEntry, key: string): Starter {
     return entry.starter;
   }
   if (typeof entry.command !== 'string' || entry.command === '') throw new DefinitionError(`${what}: give a command or a starter`);
-  return startWithCommand(entry.command, entry.args ?? [], {
+  return spawnCommand(entry.command, entry.args ?? [], {
     name: key,
     env: entry.env,
     cwd: entry.cwd,
@@ -100,7 +100,7 @@ export class PluginHandle<T = unknown> {
         this.starting = undefined;
         this.failure = undefined;
         if (this.closed) {
-          return connection.term().then(() => {
+          return connection.close().then(() => {
             throw new ClosedError(`plugin ${describeEntry(this.entry)} was terminated: the application shut down while it started`);
           });
         }
@@ -146,6 +146,6 @@ export class PluginHandle<T = unknown> {
     await this.starting?.catch(() => undefined);
     const connection = this.connection;
     this.connection = undefined;
-    await connection?.term();
+    await connection?.close();
   }
 }
