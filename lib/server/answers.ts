@@ -1,16 +1,14 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ErrorStatus } from '../errors/error-codes';
+import { ANSWER_CONTENT_TYPE } from '../protocol/answer';
 import { ERROR_HEADER, VERSION_HEADER } from '../protocol/constants';
 import type { WireError } from '../protocol/wire-error';
 
 /*
  * The error answers of a plugin server: what a refused or failed call gets, written into a
  * response object, or whole onto a connection that has none (a request the parser gave up
- * on, a CONNECT).
+ * on, a CONNECT). A call that succeeded is answered with protocol/answer.ts's encodeAnswer().
  */
-
-/** The content type of every answer with a body. @internal */
-export const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * An error answer: the structured error and its HTTP status. A plain object, passed
@@ -40,7 +38,7 @@ export function tooLarge(limit: number): Answer {
 export function writeError(req: IncomingMessage, res: ServerResponse, { wire, status }: Answer): void {
   const structured = req.headers[VERSION_HEADER] !== undefined;
   const text = `${JSON.stringify(structured ? JSON.stringify(wire) : wire.message)}\n`;
-  const headers: Record<string, string | number> = { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) };
+  const headers: Record<string, string | number> = { 'Content-Type': ANSWER_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text) };
   if (structured) headers[ERROR_HEADER] = '1';
   res.writeHead(status, headers);
   res.end(text);
@@ -50,5 +48,5 @@ export function writeError(req: IncomingMessage, res: ServerResponse, { wire, st
 export function rawAnswer(status: number, message: string): string {
   const body = `${JSON.stringify(message)}\n`;
   const extra = status === 405 ? 'Allow: POST\r\n' : status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '';
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: ${ANSWER_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`;
 }

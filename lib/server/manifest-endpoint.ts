@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildManifest, type Manifest } from '../manifest/manifest';
+import { ANSWER_CONTENT_TYPE } from '../protocol/answer';
 import { readPlugin } from '../metadata/reflection-helpers';
-import { answer, JSON_TYPE, type Answer } from './answers';
+import { answer, type Answer } from './answers';
 import type { Route } from './route-table';
 
 /** The methods the manifest answers. */
@@ -63,7 +64,7 @@ export class ManifestEndpoint {
         return;
       }
       // For HEAD, Node sends the headers alone.
-      res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) });
+      res.writeHead(200, { 'Content-Type': ANSWER_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text) });
       res.end(text);
     });
     if (expectsContinue) res.writeContinue();

@@ -3,11 +3,12 @@ import { convertArgs, resultToPlain } from '../conversion/converter';
 import { channels, codeOf, debug, messageOf, type ServedCallMessage } from '../diagnostics/channels';
 import { ErrorStatus } from '../errors/error-codes';
 import { ProtocolError, TimeoutError, ValidationError } from '../errors/plugin-error';
+import { ANSWER_CONTENT_TYPE, encodeAnswer } from '../protocol/answer';
 import { decodeRequest, isRefusal } from '../protocol/envelope';
 import { GO_DEADLINE_MESSAGE, toWireError } from '../protocol/wire-error';
 import { DeadlineWatch, type Expiring } from '../util/deadline-watch';
 import { Link } from '../util/linked-list';
-import { answer, JSON_TYPE, tooLarge, type Answer } from './answers';
+import { answer, tooLarge, type Answer } from './answers';
 import { runInCallContext, type CallContext } from './call-context';
 import type { Route } from './route-table';
 import { withoutAuthorization } from './token';
@@ -251,14 +252,14 @@ export class ServedCall implements CallContext, Expiring {
     if (this.settled) return;
     let text: string;
     try {
-      text = `${JSON.stringify(resultToPlain(this.entry.definition, result)) ?? 'null'}\n`;
+      text = encodeAnswer(resultToPlain(this.entry.definition, result));
     } catch (error) {
       return this.failed(new TypeError(`the result of ${this.route} cannot be encoded as JSON: ${messageOf(error)}`));
     }
     if (!this.settle()) return;
     const { res } = this;
     if (!res.headersSent && !res.destroyed) {
-      res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) });
+      res.writeHead(200, { 'Content-Type': ANSWER_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text) });
       res.end(text);
     }
     this.answered();
