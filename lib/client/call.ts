@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { AbortedError, TimeoutError, ProtocolError } from '../errors/plugin-error';
+import { AbortedError, TimeoutError } from '../errors/plugin-error';
+import { answerTooLarge } from '../protocol/answer';
 import type { MethodDefinition } from '../metadata/method-definition';
 import { DeadlineWatch, type Expiring } from '../util/deadline-watch';
 import { Link } from '../util/linked-list';
@@ -49,7 +50,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.answering = true;
     const limit = this.call.owner.maxResponseSize;
     if (Number(headers['content-length']) > limit) {
-      controller.abort(new ProtocolError(`answer is ${String(headers['content-length'])} bytes, more than maxResponseSize (${limit})`, { statusCode: status }));
+      controller.abort(answerTooLarge(headers['content-length'], limit, status));
     }
   }
 

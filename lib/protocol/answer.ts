@@ -36,6 +36,21 @@ export interface ReceivedAnswer {
 }
 
 /**
+ * The error that stops an answer whose `Content-Length` is over the limit, before its
+ * body is read. Its message begins with `answer`, which the client completes with the
+ * plugin and the route.
+ *
+ * @param size - the announced length, bytes
+ * @param maxSize - the largest body accepted, bytes
+ * @param statusCode - the answer's status
+ * @returns a `PLUGWIRE_PROTOCOL` error
+ * @internal
+ */
+export function answerTooLarge(size: string | undefined, maxSize: number, statusCode: number): ProtocolError {
+  return new ProtocolError(`answer is ${String(size)} bytes, more than maxResponseSize (${maxSize})`, { statusCode });
+}
+
+/**
  * Reads a complete answer: unzips it when a Go plugin gzipped it, turns an error status
  * into the error the plugin sent, and parses the JSON result.
  *
