@@ -216,7 +216,7 @@ describe('Supervisor', () => {
   });
 
   it('notices an exit at once and restarts at the next call, as a new generation, without waiting', async () => {
-    const { supervisor, starter, logged } = track(supervise());
+    const { supervisor, starter, logged } = track(supervise({ restart: { initialDelay: 5000, maxDelay: 5000 } }));
     await supervisor.launch();
     supervisor.succeeded();
     starter.last.die(3);
@@ -225,7 +225,8 @@ describe('Supervisor', () => {
     expect(logged).toEqual(['[fake] plugin is gone (exited with code 3); it is restarted at the next call']);
     await expect(supervisor.ensureRunning('/r', NEVER)).resolves.toBe(2);
     expect(supervisor.stats).toEqual({ starts: 2, restarts: 1, failedStarts: 0 });
-    expect((starter.askedAt[1] as number) - (starter.askedAt[0] as number)).toBeLessThan(30);
+    // No back-off before the first restart (the policy's first wait would be 5 s).
+    expect((starter.askedAt[1] as number) - (starter.askedAt[0] as number)).toBeLessThan(2500);
   });
 
   it('shares one restart among the calls that find the plugin gone', async () => {
@@ -237,25 +238,36 @@ describe('Supervisor', () => {
     expect(supervisor.stats.starts).toBe(2);
   });
 
-  it('backs off between restarts in a row, and a successful call ends the row', async () => {
+  it('backs off between restarts in a row: at once, then initialDelay, doubling up to maxDelay', async () => {
     const { supervisor, starter } = track(supervise({ restart: { maxRestarts: 5, initialDelay: 40, maxDelay: 80 } }));
     await supervisor.launch();
     supervisor.succeeded();
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 4; i++) {
       starter.last.die();
       await settle();
       await supervisor.ensureRunning('/r', NEVER);
     }
-    const [, first, second, third] = starter.askedAt as [number, number, number, number];
-    // The first restart at once, then 40 ms, then 80 ms (timers may fire a ms early).
+    const [, first, second, third, fourth] = starter.askedAt as [number, number, number, number, number];
+    // Timers may fire a ms early.
     expect(second - first).toBeGreaterThanOrEqual(39);
     expect(third - second).toBeGreaterThanOrEqual(79);
+    expect(fourth - third).toBeGreaterThanOrEqual(79);
+    expect(supervisor.stats).toEqual({ starts: 5, restarts: 4, failedStarts: 0 });
+  });
+
+  it('ends the row of restarts at a successful call: the next restart does not wait', async () => {
+    const { supervisor, starter } = track(supervise({ restart: { maxRestarts: 5, initialDelay: 5000, maxDelay: 5000 } }));
+    await supervisor.launch();
+    starter.last.die();
+    await settle();
+    await supervisor.ensureRunning('/r', NEVER);
+    // Without this, the next restart would be the second in a row and wait 5 s.
     supervisor.succeeded();
     const before = Date.now();
     starter.last.die();
     await settle();
     await supervisor.ensureRunning('/r', NEVER);
-    expect(Date.now() - before).toBeLessThan(40);
+    expect(Date.now() - before).toBeLessThan(2500);
   });
 
   it('gives up on a plugin that dies before any call succeeds, and tries again after the cooldown', async () => {
