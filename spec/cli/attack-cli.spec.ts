@@ -7,7 +7,7 @@ const ROOT = path.join(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist/lib/cli/plugwire.js');
 const SAMPLE = path.join(ROOT, 'dist/samples/modifier/plugin.js');
 /** A node:http plugin that answers its manifest with CLI_MANIFEST as given. */
-const BARE = path.join(ROOT, 'dist/spec/fixtures/cli-bare-manifest-plugin.js');
+const BARE = path.join(ROOT, 'dist/spec/fixtures/manifest/cli-bare-manifest-plugin.js');
 
 interface Outcome {
   readonly status: number | null;

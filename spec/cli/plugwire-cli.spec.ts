@@ -13,8 +13,8 @@ import { connectOutcome, fixture, pidAlive, removeDir, spawnNode, tempDir, type 
 const ROOT = path.join(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist/lib/cli/plugwire.js');
 const SAMPLE = path.join(ROOT, 'dist/samples/modifier/plugin.js');
-const FIXTURE = fixture('manifest-plugin');
-const GO_PLUGIN = fixture('go-plugin');
+const FIXTURE = fixture('manifest/manifest-plugin');
+const GO_PLUGIN = fixture('compat/go-plugin');
 const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** The last argument of every plugin command given to the CLI: marks its processes. */

@@ -128,7 +128,7 @@ beforeAll(async () => {
   dir = tempDir();
   impl = new InProcessHost();
   provided = await connect(HostTest, startWithProvider(impl), { socket: path.join(dir, 'provided.sock'), timeout: 5000 });
-  const { starter } = fixtureStarter('host-garbage-plugin');
+  const { starter } = fixtureStarter('host/host-garbage-plugin');
   garbage = await start(starter, path.join(dir, 'garbage.sock'), { timeout: 3000 });
 });
 
@@ -237,7 +237,7 @@ const scenarios: Scenario[] = [
   {
     code: 'PLUGWIRE_START',
     what: 'the plugin exits before it is ready',
-    run: () => start(fixtureStarter('host-exit-plugin').starter, path.join(dir, 'exits.sock')),
+    run: () => start(fixtureStarter('host/host-exit-plugin').starter, path.join(dir, 'exits.sock')),
   },
   {
     code: 'PLUGWIRE_UNAVAILABLE',
@@ -363,7 +363,7 @@ describe('PluginClient', () => {
   describe('many concurrent calls', () => {
     it('serves 50 concurrent calls without a MaxListenersExceededWarning', async () => {
       // In a host process of its own: a jest sandbox does not see the real process's warnings.
-      const host = spawnNode([fixture('host-concurrent-host')]);
+      const host = spawnNode([fixture('host/host-concurrent-host')]);
       await host.line(/^answers \d+$/);
       expect(await host.exited).toEqual({ code: 0, signal: null });
       expect(host.lines.filter((l) => l.startsWith('answers'))).toEqual(['answers 50']);

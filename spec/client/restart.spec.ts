@@ -14,7 +14,7 @@ const open: Array<Connection<HostTest>> = [];
 const FAST: PluginConfigInput = { timeout: 5000, terminationGrace: 1000, restart: { initialDelay: 10, maxDelay: 50, cooldown: 500 } };
 
 async function connectHost(env: Record<string, string> = {}, config: PluginConfigInput = FAST) {
-  const { starter, logger } = fixtureStarter('host-plugin', { env });
+  const { starter, logger } = fixtureStarter('host/host-plugin', { env });
   const connection = await connect(HostTest, starter, { ...config, socket: socketPath() });
   open.push(connection);
   return { ...connection, logger };

@@ -2,8 +2,8 @@
 // date-times only (what the manifest declares as `format: date-time`, and what Go's
 // encoding/json reads), checked with curl against a real plugin and with a host.
 import { connect, PayloadValidationError, PluginError, type Connection } from '../../lib';
-import { AttackConv, Dated } from '../fixtures/attack-conv-contract';
-import { curlPost, envelopeOf, startConvPlugin, type ConvPlugin } from '../fixtures/attack-conv-process';
+import { AttackConv, Dated } from '../fixtures/conversion/attack-conv-contract';
+import { curlPost, envelopeOf, startConvPlugin, type ConvPlugin } from '../fixtures/conversion/attack-conv-process';
 import { fixtureStarter, rejectionOf } from '../support/host-helpers';
 
 const NOT_DATE_TIMES: ReadonlyArray<[string, unknown]> = [
@@ -62,7 +62,7 @@ describe('date-times between a host and a plugin', () => {
   let connection: Connection<AttackConv>;
 
   beforeAll(async () => {
-    connection = await connect(AttackConv, fixtureStarter('attack-conv-plugin').starter);
+    connection = await connect(AttackConv, fixtureStarter('conversion/attack-conv-plugin').starter);
   });
 
   afterAll(async () => {

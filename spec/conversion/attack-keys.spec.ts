@@ -3,8 +3,8 @@
 import fc from 'fast-check';
 import { connect, type Connection } from '../../lib';
 import { plainToInstance, toJsonValue } from '../../lib/conversion/transformer';
-import { AttackConv, Labelled } from '../fixtures/attack-conv-contract';
-import { curlPost, startConvPlugin, type ConvPlugin } from '../fixtures/attack-conv-process';
+import { AttackConv, Labelled } from '../fixtures/conversion/attack-conv-contract';
+import { curlPost, startConvPlugin, type ConvPlugin } from '../fixtures/conversion/attack-conv-process';
 import { fixtureStarter } from '../support/host-helpers';
 
 /** Labels as JSON.parse makes them: own "constructor" and "__proto__" keys, nested too. */
@@ -51,7 +51,7 @@ describe('a DTO field of plain data with "constructor" and "__proto__" keys, fro
   let connection: Connection<AttackConv>;
 
   beforeAll(async () => {
-    connection = await connect(AttackConv, fixtureStarter('attack-conv-plugin').starter);
+    connection = await connect(AttackConv, fixtureStarter('conversion/attack-conv-plugin').starter);
   });
 
   afterAll(async () => {

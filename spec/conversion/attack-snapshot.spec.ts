@@ -2,7 +2,7 @@
 // method was called, like any other argument: a host reusing one instance for several
 // calls, or changing it after a call, sends each call's own values, all of them checked.
 import { connect, type Connection } from '../../lib';
-import { AttackConv, Basket, Fruit } from '../fixtures/attack-conv-contract';
+import { AttackConv, Basket, Fruit } from '../fixtures/conversion/attack-conv-contract';
 import { fixtureStarter } from '../support/host-helpers';
 
 function basket(owner: string, fruit: string): Basket {
@@ -13,7 +13,7 @@ describe('arguments of a call whose DTO is checked asynchronously', () => {
   let connection: Connection<AttackConv>;
 
   beforeAll(async () => {
-    connection = await connect(AttackConv, fixtureStarter('attack-conv-plugin').starter);
+    connection = await connect(AttackConv, fixtureStarter('conversion/attack-conv-plugin').starter);
   });
 
   afterAll(async () => {

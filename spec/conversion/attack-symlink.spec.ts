@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import { curlPost, envelopeOf } from '../fixtures/attack-conv-process';
+import { curlPost, envelopeOf } from '../fixtures/conversion/attack-conv-process';
 
 const REPO = path.resolve(__dirname, '../..');
 

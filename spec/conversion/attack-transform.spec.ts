@@ -1,8 +1,8 @@
 // A @Transform that throws, in a real plugin process called with curl and with a host:
 // the answer is a 422 whose body is a JSON string with the reason, as the protocol says.
 import { connect, PayloadValidationError, PluginError, type Connection } from '../../lib';
-import { AttackConv } from '../fixtures/attack-conv-contract';
-import { curlPost, envelopeOf, startConvPlugin, type ConvPlugin } from '../fixtures/attack-conv-process';
+import { AttackConv } from '../fixtures/conversion/attack-conv-contract';
+import { curlPost, envelopeOf, startConvPlugin, type ConvPlugin } from '../fixtures/conversion/attack-conv-process';
 import { fixtureStarter, rejectionOf } from '../support/host-helpers';
 
 describe('a @Transform that throws while a plugin converts the payload', () => {
@@ -49,7 +49,7 @@ describe('a @Transform that throws while a host converts the arguments', () => {
   let connection: Connection<AttackConv>;
 
   beforeAll(async () => {
-    connection = await connect(AttackConv, fixtureStarter('attack-conv-plugin').starter);
+    connection = await connect(AttackConv, fixtureStarter('conversion/attack-conv-plugin').starter);
   });
 
   afterAll(async () => {

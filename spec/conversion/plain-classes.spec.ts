@@ -24,7 +24,7 @@ const MEETING_MESSAGE = 'a date arrives as a string: add @Type(() => Date) from 
 describe('a plugwire host and plugin with plain classes', () => {
   let plain: Connection<PlainClasses>;
   beforeAll(async () => {
-    plain = await connect(PlainClasses, startWithCommand(process.execPath, [fixture('plain-plugin')], { logger: false }));
+    plain = await connect(PlainClasses, startWithCommand(process.execPath, [fixture('conversion/plain-plugin')], { logger: false }));
   });
   afterAll(() => plain.term());
 
@@ -87,7 +87,7 @@ describe('a plugwire host calling a Go plugin whose request and result types are
   let go: Connection<PlainClasses>;
   beforeAll(async () => {
     // The Go stand-in serves /add; it has no manifest, which the contract check accepts.
-    go = await connect(PlainClasses, startWithCommand(process.execPath, [fixture('go-plugin')], { logger: false }));
+    go = await connect(PlainClasses, startWithCommand(process.execPath, [fixture('compat/go-plugin')], { logger: false }));
   });
   afterAll(() => go.term());
 
@@ -104,7 +104,7 @@ describe('a Go host calling a plugwire plugin whose request types are plain clas
   let plugin: GoHostPlugin;
   beforeAll(async () => {
     dir = tempDir();
-    plugin = await goStart(process.execPath, [fixture('plain-plugin')], path.join(dir, 'plain.sock'));
+    plugin = await goStart(process.execPath, [fixture('conversion/plain-plugin')], path.join(dir, 'plain.sock'));
   });
   afterAll(async () => {
     await plugin.term();

@@ -10,7 +10,7 @@ import { ServerAddress, ServerPerson } from '../fixtures/contracts/server-dtos';
 import { defineImportTypeContract } from '../fixtures/contracts/server-import-type';
 import { rawRequest } from '../support/raw-http';
 
-const WARNING_FIXTURE = path.join(__dirname, '../../dist/spec/fixtures/server-import-type-warning.js');
+const WARNING_FIXTURE = path.join(__dirname, '../../dist/spec/fixtures/server/server-import-type-warning.js');
 
 /** Runs `fn` and returns what it threw; fails the test if it did not throw. */
 function thrown(fn: () => unknown): unknown {

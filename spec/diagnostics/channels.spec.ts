@@ -20,7 +20,7 @@ import {
   type ServedCallMessage,
 } from '../../lib';
 import { OutOfStock, SetupOrder, SetupTest } from '../fixtures/contracts/setup-contract';
-import { SetupTestPlugin } from '../fixtures/setup-plugin';
+import { SetupTestPlugin } from '../fixtures/diagnostics/setup-plugin';
 import { rawRequest, startRawRequest } from '../support/raw-http';
 import { fixtureStarter, rejectionOf, removeDir, tempDir } from '../support/host-helpers';
 
@@ -125,7 +125,7 @@ describe("a host's channels, against a plugin process", () => {
 
   beforeAll(async () => {
     recorder.start();
-    connection = await connect(SetupTest, fixtureStarter('setup-plugin').starter, { timeout: 5000 });
+    connection = await connect(SetupTest, fixtureStarter('diagnostics/setup-plugin').starter, { timeout: 5000 });
   });
 
   afterAll(async () => {
@@ -262,7 +262,7 @@ describe('one channel alone', () => {
   let connection: Connection<SetupTest>;
 
   beforeAll(async () => {
-    connection = await connect(SetupTest, fixtureStarter('setup-plugin').starter);
+    connection = await connect(SetupTest, fixtureStarter('diagnostics/setup-plugin').starter);
   });
 
   afterAll(async () => {

@@ -40,7 +40,7 @@ describe('client.state, client.pid, client.stats and the logger through a crash,
 
   beforeAll(async () => {
     logger = collectingLogger();
-    connection = await connect(SetupTest, inTurn(fixtureStarter('setup-plugin').starter, broken(), fixtureStarter('setup-plugin').starter), {
+    connection = await connect(SetupTest, inTurn(fixtureStarter('diagnostics/setup-plugin').starter, broken(), fixtureStarter('diagnostics/setup-plugin').starter), {
       logger,
       restart: { maxRestarts: 2, initialDelay: 10 },
     });
@@ -100,7 +100,7 @@ describe('client.state when the client gives up', () => {
   const logger: PluginLogger = { log: (line) => notices.push(`log: ${line}`), error: (line) => notices.push(line) };
 
   beforeAll(async () => {
-    connection = await connect(SetupTest, inTurn(fixtureStarter('setup-plugin').starter, broken()), {
+    connection = await connect(SetupTest, inTurn(fixtureStarter('diagnostics/setup-plugin').starter, broken()), {
       logger,
       restart: { maxRestarts: 1, cooldown: 60_000 },
     });

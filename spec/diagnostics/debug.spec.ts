@@ -1,7 +1,7 @@
 // NODE_DEBUG=plugwire: the lines a host and a plugin write to standard error (util.debuglog),
-// read from real processes. A host script (fixtures/diagnostics-host.ts) starts setup-plugin,
-// whose lines it forwards with the `[setup-plugin]` prefix; the plugin is also run alone to
-// see its shutdown lines, which a host may exit before forwarding.
+// read from real processes. A host script (fixtures/diagnostics/diagnostics-host.ts) starts
+// setup-plugin, whose lines it forwards with the `[setup-plugin]` prefix; the plugin is also
+// run alone to see its shutdown lines, which a host may exit before forwarding.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -63,7 +63,7 @@ function runNode(args: readonly string[], env: NodeJS.ProcessEnv, extraFds = 0):
 
 /** Runs the host fixture in a scenario to its end. */
 function runHost(scenario: 'restart' | 'giveup' | 'broken', nodeDebug: string): Promise<Finished> {
-  return runNode([fixture('diagnostics-host'), scenario], { NODE_DEBUG: nodeDebug }).finished;
+  return runNode([fixture('diagnostics/diagnostics-host'), scenario], { NODE_DEBUG: nodeDebug }).finished;
 }
 
 /** The text after `PLUGWIRE <pid>: ` of the debug lines of process `pid`, in order. */
@@ -99,7 +99,7 @@ describe('NODE_DEBUG=plugwire in a host and the plugin it starts', () => {
   let second: string;
 
   beforeAll(async () => {
-    const host = runNode([fixture('diagnostics-host'), 'restart'], { NODE_DEBUG: 'plugwire' });
+    const host = runNode([fixture('diagnostics/diagnostics-host'), 'restart'], { NODE_DEBUG: 'plugwire' });
     hostPid = host.child.pid as number;
     run = await host.finished;
     [, first = '', second = ''] = /^pids (\d+) (\d+)$/m.exec(run.stdout) ?? [];
@@ -184,7 +184,7 @@ describe('NODE_DEBUG=plugwire in a plugin run alone', () => {
   /** Starts setup-plugin with NODE_DEBUG=plugwire on a socket in the temporary directory. */
   async function startPlugin(env: NodeJS.ProcessEnv = {}, extraFds = 0): Promise<{ plugin: Running; socket: string }> {
     const socket = path.join(dir, 'plugin.sock');
-    const plugin = runNode([fixture('setup-plugin')], { NODE_DEBUG: 'plugwire', [SOCKET_ENV]: socket, ...env }, extraFds);
+    const plugin = runNode([fixture('diagnostics/setup-plugin')], { NODE_DEBUG: 'plugwire', [SOCKET_ENV]: socket, ...env }, extraFds);
     await plugin.printed(READY_LINE);
     return { plugin, socket };
   }

@@ -1,8 +1,8 @@
 // The diagnostics subscriber of docs/observability.md (the block marked
 // `<!-- readme-test: src/diagnostics.ts -->`) as a user has it: compiled with the README's
 // tsconfig.json in a CommonJS and in an ES module project that imports the built package as
-// `plugwire`, then loaded before a host (fixtures/diagnostics-host.ts) whose calls and
-// plugin crash it must report.
+// `plugwire`, then loaded before a host (fixtures/diagnostics/diagnostics-host.ts) whose calls
+// and plugin crash it must report.
 import { spawn } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -49,7 +49,7 @@ describe.each([
     const compiled = await run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.'], dir);
     expect(compiled).toMatchObject({ code: 0, stdout: '' });
 
-    const host = await run(process.execPath, [preload, './dist/diagnostics.js', fixture('diagnostics-host'), 'restart'], dir);
+    const host = await run(process.execPath, [preload, './dist/diagnostics.js', fixture('diagnostics/diagnostics-host'), 'restart'], dir);
     expect(host.code).toBe(0);
     const [, first] = /^pids (\d+) \d+$/m.exec(host.stdout) ?? [];
     const lines = host.stdout.split('\n');

@@ -20,7 +20,7 @@ const leftovers: Group[] = [];
 
 /** host-parent as the leader of its own process group, as a shell runs a job. */
 async function startGroup(host: 'host-parent' | 'attack-host-signal' = 'host-parent'): Promise<Group> {
-  const child = spawn(process.execPath, [fixture(host), 'wait'], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [fixture(`host/${host}`), 'wait'], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += String(chunk)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));

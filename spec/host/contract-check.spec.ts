@@ -21,7 +21,7 @@ import {
   type Starter,
 } from 'plugwire';
 import { Modifier } from '../../samples/modifier/contract';
-import { ManifestBase } from '../fixtures/manifest-contract';
+import { ManifestBase } from '../fixtures/manifest/manifest-contract';
 import { bareHttpStarter, collectingLogger, fixture, pidAlive, rejectionOf, removeDir, spawnNode, tempDir, type Spawned } from '../support/host-helpers';
 
 const SAMPLE = path.join(__dirname, '../../dist/samples/modifier/plugin.js');
@@ -157,7 +157,7 @@ describe('the contract check of connect()', () => {
     });
 
     it('accepts a plugin that serves more than the contract', async () => {
-      const { plugin, client, term } = await connect(ManifestBase, startWithCommand(process.execPath, [fixture('manifest-plugin')], { logger: false }));
+      const { plugin, client, term } = await connect(ManifestBase, startWithCommand(process.execPath, [fixture('manifest/manifest-plugin')], { logger: false }));
       try {
         await expect(plugin.base()).resolves.toBe('base');
         // The check asks for routes only: the plugin did not load its schema generator for it.
@@ -168,7 +168,7 @@ describe('the contract check of connect()', () => {
     });
 
     it('accepts a Go plugin process, which has no manifest', async () => {
-      const { plugin, client, term } = await connect(Modifier, startWithCommand(process.execPath, [fixture('go-plugin')], { logger: false }));
+      const { plugin, client, term } = await connect(Modifier, startWithCommand(process.execPath, [fixture('compat/go-plugin')], { logger: false }));
       try {
         await expect(readManifest(client)).resolves.toBeUndefined();
         await expect(plugin.modify('go')).resolves.toBe('go decorated');

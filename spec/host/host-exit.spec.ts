@@ -4,7 +4,7 @@ import { fixture, pidAlive, removeDir, spawnNode, waitForPidGone, type Spawned }
 
 /** Starts host-parent and reads the plugin's pid and socket directory from its first line. */
 async function startParent(mode: 'wait' | 'exit'): Promise<{ parent: Spawned; pid: number; socketDir: string }> {
-  const parent = spawnNode([fixture('host-parent'), mode]);
+  const parent = spawnNode([fixture('host/host-parent'), mode]);
   const line = await parent.line(/^plugin \d+ \S+$/);
   const [, pid, socketDir] = /^plugin (\d+) (\S+)$/.exec(line) ?? [];
   return { parent, pid: Number(pid), socketDir: socketDir ?? '' };

@@ -1,5 +1,5 @@
 // The manifest a plugwire plugin answers at /.plugwire/manifest, read from real plugin
-// processes: the Modifier sample, and spec/fixtures/manifest-plugin.ts (one method per
+// processes: the Modifier sample, and spec/fixtures/manifest/manifest-plugin.ts (one method per
 // manifest feature). Raw HTTP for what plugwire's own client would hide (GET and POST,
 // the token, and the requests of a version 1 host such as a Go host).
 import * as path from 'node:path';
@@ -8,7 +8,7 @@ import { fixture, rejectionOf, removeDir, spawnNode, tempDir, type Spawned } fro
 import { rawRequest } from '../support/raw-http';
 
 const SAMPLE = path.join(__dirname, '../../dist/samples/modifier/plugin.js');
-const FIXTURE = fixture('manifest-plugin');
+const FIXTURE = fixture('manifest/manifest-plugin');
 
 /** Starts a plugin process (output dropped) and reads its manifest. */
 async function startAndRead(script: string, env: NodeJS.ProcessEnv = {}): Promise<{ started: StartResult; manifest: Manifest }> {
@@ -263,7 +263,7 @@ describe('the manifest', () => {
     let manifest: Manifest;
 
     beforeAll(async () => {
-      ({ started: plugin, manifest } = await startAndRead(fixture('manifest-same-name-plugin')));
+      ({ started: plugin, manifest } = await startAndRead(fixture('manifest/manifest-same-name-plugin')));
     });
     afterAll(() => plugin?.term());
 

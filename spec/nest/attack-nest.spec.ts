@@ -14,7 +14,7 @@ import { fixture, pidAlive, rejectionOf, waitForPidGone } from '../support/host-
 /** The plain sample plugin: quick to start. */
 const PLAIN_PLUGIN = path.join(__dirname, '../../dist/samples/modifier/plugin.js');
 /** Serves the billing or the search `Api`, or fails to start (`fail`). */
-const SAME_NAME_PLUGIN = fixture('same-name-api-plugin');
+const SAME_NAME_PLUGIN = fixture('nest/same-name-api-plugin');
 
 const silent: LoggerService = { log: () => undefined, error: () => undefined, warn: () => undefined };
 const opened: TestingModule[] = [];

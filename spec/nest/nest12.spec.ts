@@ -18,7 +18,7 @@ beforeAll(() => {
   mkdirSync(plugwire, { recursive: true });
   copyFileSync(path.join(ROOT, 'package.json'), path.join(plugwire, 'package.json'));
   cpSync(path.join(ROOT, 'dist/lib'), path.join(plugwire, 'dist/lib'), { recursive: true });
-  copyFileSync(path.join(ROOT, 'dist/spec/fixtures/nest12-app.js'), path.join(dir, 'nest12-app.js'));
+  copyFileSync(path.join(ROOT, 'dist/spec/fixtures/nest/nest12-app.js'), path.join(dir, 'nest12-app.js'));
 }, 150_000);
 
 afterAll(() => removeDir(dir));

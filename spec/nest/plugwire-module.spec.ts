@@ -17,7 +17,7 @@ const NEST_PLUGIN = path.join(__dirname, '../../dist/samples/nest-plugin/main.js
 /** The plain (non-Nest) sample plugin: same contract, quicker to start. */
 const PLAIN_PLUGIN = path.join(__dirname, '../../dist/samples/modifier/plugin.js');
 /** The Nest sample module with start-up behaviour set through the environment. */
-const FIXTURE = fixture('nest-plugin');
+const FIXTURE = fixture('nest/nest-plugin');
 
 const silent: LoggerService = { log: () => undefined, error: () => undefined, warn: () => undefined };
 
@@ -625,7 +625,7 @@ describe('PlugwireModule: definition errors', () => {
 describe('plugwire/nest without @nestjs/terminus', () => {
   it('never loads @nestjs/terminus, and its health indicator works without it', async () => {
     // A fresh process: jest's module registry would hide what a plain require loads.
-    const child = spawnNode([fixture('nest-no-terminus')]);
+    const child = spawnNode([fixture('nest/nest-no-terminus')]);
     opened.push({ close: async () => child.child.kill('SIGKILL') });
     const line = await child.line(/^\{/);
     expect(await child.exited).toEqual({ code: 0, signal: null });

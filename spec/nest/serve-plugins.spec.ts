@@ -21,7 +21,7 @@ import {
 import { servePlugins } from 'plugwire/nest';
 import { Greeting, Modifier } from '../../samples/modifier/contract';
 import { PluginModule } from '../../samples/nest-plugin/plugin.module';
-import { EmptyModule } from '../fixtures/nest-empty-plugin';
+import { EmptyModule } from '../fixtures/nest/nest-empty-plugin';
 import { collectingLogger, fixture, pidAlive, rejectionOf, removeDir, tempDir, waitForPidGone, type CollectingLogger } from '../support/host-helpers';
 
 const NEST_PLUGIN = path.join(__dirname, '../../dist/samples/nest-plugin/main.js');
@@ -110,7 +110,7 @@ describe('servePlugins(): a context without a plugin provider', () => {
 
   it('makes a plugin process print the code and exit before it is ready, which the host sees as a start failure', async () => {
     const logger = collectingLogger();
-    const error = await rejectionOf(connect(Modifier, startWithCommand(process.execPath, [fixture('nest-empty-plugin')], { name: 'empty', logger })));
+    const error = await rejectionOf(connect(Modifier, startWithCommand(process.execPath, [fixture('nest/nest-empty-plugin')], { name: 'empty', logger })));
     expect(error).toBeInstanceOf(StartError);
     expect((error as StartError).reason).toBe('exited');
     expect((error as Error).message).toContain('exited before it was ready (code 2)');

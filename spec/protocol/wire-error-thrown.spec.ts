@@ -2,7 +2,7 @@
 // (a null-prototype object holding a BigInt, getters that throw, a hostile Proxy) and
 // errors from another realm, thrown in a real plugin process.
 import { connect, PluginError, RemoteError, type Connection } from '../../lib';
-import { AttackConv } from '../fixtures/attack-conv-contract';
+import { AttackConv } from '../fixtures/conversion/attack-conv-contract';
 import { fixtureStarter, rejectionOf, waitFor, type CollectingLogger } from '../support/host-helpers';
 
 describe('a plugin method that throws a value which cannot be turned into a string', () => {
@@ -11,7 +11,7 @@ describe('a plugin method that throws a value which cannot be turned into a stri
   let pid: number | undefined;
 
   beforeAll(async () => {
-    const fixture = fixtureStarter('attack-conv-plugin');
+    const fixture = fixtureStarter('conversion/attack-conv-plugin');
     logger = fixture.logger;
     connection = await connect(AttackConv, fixture.starter, { restart: { maxRestarts: 0 } });
     pid = connection.client.pid;

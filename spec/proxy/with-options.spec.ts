@@ -23,7 +23,7 @@ describe('withOptions() and per-method timeouts, against a plugin process', () =
   let plugin: Remote<SetupTest>;
 
   beforeAll(async () => {
-    const { starter } = fixtureStarter('setup-plugin');
+    const { starter } = fixtureStarter('diagnostics/setup-plugin');
     connection = await connect(SetupTest, starter, { timeout: 5000 });
     plugin = connection.plugin;
   });

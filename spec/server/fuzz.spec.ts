@@ -1,6 +1,6 @@
 /**
  * serve() under random requests: property-based tests (fast-check) that send a live plugin
- * process (spec/fixtures/fuzz-plugin.ts, spawned with PLUGIN_SOCKET and --expose-gc, as a
+ * process (spec/fixtures/server/fuzz-plugin.ts, spawned with PLUGIN_SOCKET and --expose-gc, as a
  * Go host would) random HTTP requests over raw Unix-socket connections, and check that
  * every request gets a well-formed answer from the documented set, that the plugin keeps
  * serving, that nothing reaches Object.prototype, that memory stays bounded, and that the
@@ -88,7 +88,7 @@ interface FuzzPlugin {
 /** Spawns the fixture with `--expose-gc` and waits for its ready line. */
 async function startPlugin(dir: string, name: string, options: { token?: string; limits?: Record<string, number> } = {}): Promise<FuzzPlugin> {
   const socket = path.join(dir, `${name}.sock`);
-  const spawned = spawnNode(['--expose-gc', fixture('fuzz-plugin')], {
+  const spawned = spawnNode(['--expose-gc', fixture('server/fuzz-plugin')], {
     PLUGIN_SOCKET: socket,
     PLUGWIRE_TOKEN: options.token ?? '',
     PLUGWIRE_LIFELINE_FD: '',

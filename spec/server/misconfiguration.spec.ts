@@ -16,7 +16,7 @@ import {
   type Connection,
 } from '../../lib';
 import { SetupTest } from '../fixtures/contracts/setup-contract';
-import { SetupTestPlugin } from '../fixtures/setup-plugin';
+import { SetupTestPlugin } from '../fixtures/diagnostics/setup-plugin';
 import { fixtureStarter, rejectionOf, removeDir, tempDir, waitFor, type CollectingLogger } from '../support/host-helpers';
 
 /** Waits until the plugin has printed a standard-error line that matches. */
@@ -46,7 +46,7 @@ describe('a plugin with a contract method it does not implement', () => {
   let logger: CollectingLogger;
 
   beforeAll(async () => {
-    const fixture = fixtureStarter('setup-plugin');
+    const fixture = fixtureStarter('diagnostics/setup-plugin');
     logger = fixture.logger;
     connection = await connect(SetupTest, fixture.starter);
   });
@@ -166,7 +166,7 @@ describe('a method that throws', () => {
     ['on', {}],
     ['off', { SETUP_LOG_ERRORS: 'off' }],
   ])('with logErrors %s: the stack of an unexpected error goes to standard error only when on, never the stack of a coded one', async (mode, env) => {
-    const { starter, logger } = fixtureStarter('setup-plugin', { env });
+    const { starter, logger } = fixtureStarter('diagnostics/setup-plugin', { env });
     const { plugin, term } = await connect(SetupTest, starter);
     try {
       const coded = await rejectionOf(plugin.coded());
@@ -244,7 +244,7 @@ describe('parameters without emitted types (emitDecoratorMetadata off, esbuild, 
   });
 
   it('are reported by a plugin process on its standard error, which still serves', async () => {
-    const { starter, logger } = fixtureStarter('no-metadata-plugin');
+    const { starter, logger } = fixtureStarter('server/no-metadata-plugin');
     const { client, term } = await connect(
       // The host's view of the same routes, compiled with metadata.
       (() => {

@@ -1,6 +1,6 @@
 /**
  * serve() as a standalone plugin process (its defaults): the fixture
- * spec/fixtures/server-slow-plugin.ts is spawned directly with node:child_process and
+ * spec/fixtures/server/server-slow-plugin.ts is spawned directly with node:child_process and
  * PLUGIN_SOCKET, as a Go host would, not through plugwire's host. Needs
  * `npm run build` first (the fixture runs from dist/).
  */
@@ -14,7 +14,7 @@ import { rawRequest, type RawResponse } from '../support/raw-http';
 import { connectOutcome, within } from '../support/host-helpers';
 import { envelope, spawnPluginProcess, type PluginProcess } from '../support/plugin-process';
 
-const FIXTURE = path.join(__dirname, '../../dist/spec/fixtures/server-slow-plugin.js');
+const FIXTURE = path.join(__dirname, '../../dist/spec/fixtures/server/server-slow-plugin.js');
 const READY = 'plugin is ready';
 const FAILED = 'failed to listen on socket';
 

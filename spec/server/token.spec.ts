@@ -26,7 +26,7 @@ describe('the access token', () => {
   beforeAll(async () => {
     dir = tempDir();
     socket = path.join(dir, 'token.sock');
-    const fixture = fixtureStarter('token-plugin');
+    const fixture = fixtureStarter('server/token-plugin');
     logger = fixture.logger;
     conn = await connect(TokenContract, fixture.starter, { socket, restart: { initialDelay: 10 } });
   });
@@ -87,7 +87,7 @@ describe('the access token', () => {
 
   it('lets a second host that reuses the running process call it with that process\'s token', async () => {
     const pid = conn.client.pid;
-    const second = await start(fixtureStarter('token-plugin').starter, socket);
+    const second = await start(fixtureStarter('server/token-plugin').starter, socket);
     try {
       expect(second.client.pid).toBe(pid);
       await expect(second.client.call('/env')).resolves.toEqual({ PLUGWIRE_TOKEN: false, PLUGWIRE_LIFELINE_FD: false });
@@ -97,7 +97,7 @@ describe('the access token', () => {
   });
 
   it('maps a 401 to PLUGWIRE_PROTOCOL for a host that sends the wrong token', async () => {
-    const inner = fixtureStarter('token-plugin').starter;
+    const inner = fixtureStarter('server/token-plugin').starter;
     const wrong: Starter = {
       name: 'wrong-token',
       async start(context) {

@@ -24,7 +24,7 @@ afterAll(() => removeDir(dir));
 
 describe('plugin output without newlines', () => {
   it.each(['stdout', 'stderr'] as const)('on %s: a line is cut at 64 KiB and marked, and the lines after it arrive whole', async (stream) => {
-    const { starter, logger } = fixtureStarter('attack-host-flood');
+    const { starter, logger } = fixtureStarter('host/attack-host-flood');
     const result = await start(starter, path.join(dir, `${stream}.sock`));
     started.push(result);
     await expect(result.client.call('/flood', [3 * 1024 * 1024 + 5, stream])).resolves.toBe(3 * 1024 * 1024 + 5);
@@ -36,7 +36,7 @@ describe('plugin output without newlines', () => {
 
   it('with logger false: the host drains 2 x 256 MB without keeping it (peak memory grows far less than the output)', async () => {
     const MB = 256;
-    const host = spawnNode([fixture('attack-host-flood-host'), String(MB * 1024 * 1024)]);
+    const host = spawnNode([fixture('host/attack-host-flood-host'), String(MB * 1024 * 1024)]);
     const line = await within(host.line(/^peak \d+ \d+$/), 60_000, 'the host to report its peak memory');
     const [before, after] = line.split(' ').slice(1).map(Number) as [number, number];
     expect(await within(host.exited, 20_000, 'the host to exit')).toEqual({ code: 0, signal: null });

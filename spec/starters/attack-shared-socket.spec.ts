@@ -33,14 +33,14 @@ class Elsewhere {
 }
 
 function hostPlugin(name: string, options: Omit<CommandOptions, 'logger' | 'name'> = {}, args: readonly string[] = []) {
-  return startWithCommand(process.execPath, [fixture('host-plugin'), ...args], { ...options, name, logger: collectingLogger() });
+  return startWithCommand(process.execPath, [fixture('host/host-plugin'), ...args], { ...options, name, logger: collectingLogger() });
 }
 
 describe('two connect() calls on one explicit socket path', () => {
   it.each([
     ['another environment', { env: { HOST_FIXTURE_MARK: 'second' } }, []],
     ['other arguments', {}, ['--second']],
-    ['another working directory', { cwd: path.dirname(fixture('host-plugin')) }, []],
+    ['another working directory', { cwd: path.dirname(fixture('host/host-plugin')) }, []],
   ] as const)('refuse a second program (%s) with PLUGWIRE_START, and leave the first host and its plugin alone', async (_what, options, args) => {
     const socket = path.join(dir, `s${++count}.sock`);
     const first = await connect(HostTest, hostPlugin('first', { env: { HOST_FIXTURE_MARK: 'first' } }), { socket });

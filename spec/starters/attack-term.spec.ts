@@ -10,7 +10,7 @@ describe('an awaited term() in a host with nothing else pending', () => {
     ['terminationGrace is 0', '0', '0'],
     ['the plugin ignores SIGTERM (grace 300 ms)', '300', '1'],
   ])('resolves, and the code after it runs, when %s', async (_what, grace, ignore) => {
-    const host = spawnNode([fixture('attack-host-term'), grace, ignore]);
+    const host = spawnNode([fixture('host/attack-host-term'), grace, ignore]);
     const line = await within(host.line(/^plugin \d+$/), 20_000, 'the plugin to start');
     const pid = Number(line.split(' ')[1]);
     const exit = await within(host.exited, 20_000, 'the host to exit');

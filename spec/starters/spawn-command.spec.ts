@@ -67,7 +67,7 @@ function expectStartError(error: unknown, reason: StartError['reason']): asserts
 describe('startWithCommand()', () => {
   describe('start-up output and environment', () => {
     it('accepts output before the ready line and forwards it, and stderr, with the "[name] " prefix', async () => {
-      const { starter, logger } = fixtureStarter('host-plugin', { name: 'echo', env: { HOST_FIXTURE_PRELUDE: 'loading config|warming caches' } });
+      const { starter, logger } = fixtureStarter('host/host-plugin', { name: 'echo', env: { HOST_FIXTURE_PRELUDE: 'loading config|warming caches' } });
       const connection = await connect(HostTest, starter, { socket: socketPath() });
       started.push(connection);
 
@@ -78,7 +78,7 @@ describe('startWithCommand()', () => {
     });
 
     it('forwards lines the plugin prints after it is ready', async () => {
-      const { starter, logger } = fixtureStarter('host-plugin', { name: 'echo' });
+      const { starter, logger } = fixtureStarter('host/host-plugin', { name: 'echo' });
       const connection = await connect(HostTest, starter, { socket: socketPath() });
       started.push(connection);
 
@@ -89,7 +89,7 @@ describe('startWithCommand()', () => {
 
     it('names the plugin after its script when no name is given', async () => {
       const logger = collectingLogger();
-      const starter = startWithCommand(process.execPath, [fixture('host-plugin')], { logger, env: { HOST_FIXTURE_PRELUDE: 'hello' } });
+      const starter = startWithCommand(process.execPath, [fixture('host/host-plugin')], { logger, env: { HOST_FIXTURE_PRELUDE: 'hello' } });
       expect(starter.name).toBe('host-plugin');
       const result = await start(starter, socketPath());
       started.push(result);
@@ -114,7 +114,7 @@ describe('startWithCommand()', () => {
     it('gives the plugin PLUGIN_SOCKET, the host environment and the extra env', async () => {
       process.env['HOST_SPEC_INHERITED'] = 'from-host';
       try {
-        const { starter } = fixtureStarter('host-plugin', { env: { HOST_SPEC_EXTRA: 'extra' } });
+        const { starter } = fixtureStarter('host/host-plugin', { env: { HOST_SPEC_EXTRA: 'extra' } });
         const connection = await connect(HostTest, starter, { socket: socketPath() });
         started.push(connection);
 
@@ -138,7 +138,7 @@ describe('startWithCommand()', () => {
       expect(lstatSync(socket).isSocket()).toBe(true);
       await expect(isConnectable(socket)).resolves.toBe(false);
 
-      const { starter } = fixtureStarter('host-plugin');
+      const { starter } = fixtureStarter('host/host-plugin');
       const connection = await connect(HostTest, starter, { socket });
       started.push(connection);
       await expect(connection.plugin.echo('after stale')).resolves.toBe('after stale echoed');
@@ -153,7 +153,7 @@ describe('startWithCommand()', () => {
       listeners.push(server);
       await new Promise<void>((resolve) => server.listen(socket, resolve));
 
-      const { starter } = fixtureStarter('host-plugin');
+      const { starter } = fixtureStarter('host/host-plugin');
       const error = await rejectionOf(start(starter, socket));
       expectStartError(error, 'socket');
       expect(error.message).toContain(socket);
@@ -173,7 +173,7 @@ describe('startWithCommand()', () => {
     it("refuses a path that is a regular file, with reason 'socket', and leaves the file alone", async () => {
       const socket = socketPath();
       writeFileSync(socket, 'precious data');
-      const { starter } = fixtureStarter('host-plugin');
+      const { starter } = fixtureStarter('host/host-plugin');
       const error = await rejectionOf(start(starter, socket));
       expectStartError(error, 'socket');
       expect(statSync(socket).isFile()).toBe(true);
@@ -181,7 +181,7 @@ describe('startWithCommand()', () => {
 
     it("refuses a socket path longer than 107 bytes, with reason 'socket' and a message that says so", async () => {
       const socket = path.join(dir, `${'x'.repeat(120)}.sock`);
-      const { starter } = fixtureStarter('host-plugin');
+      const { starter } = fixtureStarter('host/host-plugin');
       const error = await rejectionOf(start(starter, socket));
       expectStartError(error, 'socket');
       expect(error.message).toMatch(/\b\d{3} bytes, longer than the 107\b/);
@@ -189,7 +189,7 @@ describe('startWithCommand()', () => {
     });
 
     it('makes a private socket directory (0700) and socket (0600) when start() chooses the path', async () => {
-      const { starter } = fixtureStarter('host-plugin');
+      const { starter } = fixtureStarter('host/host-plugin');
       const result = await start(starter);
       started.push(result);
       const socket = result.client.socket;
@@ -201,7 +201,7 @@ describe('startWithCommand()', () => {
 
   describe('failed starts', () => {
     it("rejects with reason 'timeout' within startTimeout when the ready line never comes, and kills the process", async () => {
-      const { starter, logger } = fixtureStarter('host-silent-plugin');
+      const { starter, logger } = fixtureStarter('host/host-silent-plugin');
       const before = Date.now();
       const error = await rejectionOf(start(starter, socketPath(), { startTimeout: 500, terminationGrace: 500 }));
       const elapsed = Date.now() - before;
@@ -216,7 +216,7 @@ describe('startWithCommand()', () => {
     });
 
     it("rejects with reason 'exited' and the exit code when the plugin exits before it is ready", async () => {
-      const { starter, logger } = fixtureStarter('host-exit-plugin');
+      const { starter, logger } = fixtureStarter('host/host-exit-plugin');
       const error = await rejectionOf(start(starter, socketPath()));
       expectStartError(error, 'exited');
       expect(error.exitCode).toBe(3);
@@ -226,7 +226,7 @@ describe('startWithCommand()', () => {
 
     // A Go plugin prints the failure line and exits at once; the line must win over the exit.
     it.each([1, 2, 3, 4, 5])("rejects with reason 'failed-line' when the plugin prints 'failed to listen on socket' and exits (run %i)", async () => {
-      const { starter, logger } = fixtureStarter('host-failed-plugin');
+      const { starter, logger } = fixtureStarter('host/host-failed-plugin');
       const error = await rejectionOf(start(starter, socketPath()));
       expectStartError(error, 'failed-line');
       const pid = Number(/pid (\d+)$/.exec(logger.lines[0] ?? '')?.[1]);
@@ -274,7 +274,7 @@ describe('startWithCommand()', () => {
     });
 
     it('says that the program ended without serving when it exits with code 0 before the ready line', async () => {
-      const { starter, logger } = fixtureStarter('start-no-serve');
+      const { starter, logger } = fixtureStarter('host/start-no-serve');
       const error = await rejectionOf(start(starter, socketPath()));
       expectStartError(error, 'exited');
       expect(error.exitCode).toBe(0);
@@ -305,7 +305,7 @@ describe('startWithCommand()', () => {
 
   describe('a ready line after text without a newline', () => {
     it("starts at once when the line is 'loading... plugin is ready', and forwards 'loading...'", async () => {
-      const { starter, logger } = fixtureStarter('start-partial-line');
+      const { starter, logger } = fixtureStarter('host/start-partial-line');
       const result = await start(starter, socketPath(), { startTimeout: 5000 });
       started.push(result);
       await expect(result.client.call('/echo', 'x')).resolves.toBe('x echoed');
@@ -313,21 +313,21 @@ describe('startWithCommand()', () => {
     });
 
     it('starts when the text before it was ended by a lone carriage return', async () => {
-      const { starter, logger } = fixtureStarter('start-partial-line', { env: { START_PARTIAL_TEXT: 'step 1\rstep 2\r' } });
+      const { starter, logger } = fixtureStarter('host/start-partial-line', { env: { START_PARTIAL_TEXT: 'step 1\rstep 2\r' } });
       const result = await start(starter, socketPath(), { startTimeout: 5000 });
       started.push(result);
       expect(logger.lines).toEqual(['[start-partial-line] step 1', '[start-partial-line] step 2']);
     });
 
     it('does not take a line that merely ends with the words for readiness while nothing listens', async () => {
-      const { starter, logger } = fixtureStarter('start-partial-line', { env: { START_PARTIAL_DECOY: '1' } });
+      const { starter, logger } = fixtureStarter('host/start-partial-line', { env: { START_PARTIAL_DECOY: '1' } });
       const error = await rejectionOf(start(starter, socketPath(), { startTimeout: 800 }));
       expectStartError(error, 'timeout');
       expect(logger.lines).toEqual(['[start-partial-line] waiting until plugin is ready']);
     });
 
     it('says in the timeout that the ready line lacked its newline', async () => {
-      const { starter } = fixtureStarter('start-partial-line', { env: { START_PARTIAL_DECOY: '2' } });
+      const { starter } = fixtureStarter('host/start-partial-line', { env: { START_PARTIAL_DECOY: '2' } });
       const error = await rejectionOf(start(starter, socketPath(), { startTimeout: 500 }));
       expectStartError(error, 'timeout');
       expect(error.message).toContain("It printed 'plugin is ready' without a newline after it: the line must end with one");
@@ -337,7 +337,7 @@ describe('startWithCommand()', () => {
   describe('reuse', () => {
     it('shares one process between two start() calls on the same explicit socket while it is alive', async () => {
       const socket = socketPath();
-      const { starter } = fixtureStarter('host-plugin');
+      const { starter } = fixtureStarter('host/host-plugin');
       const first = await start(starter, socket);
       started.push(first);
       const second = await start(starter, socket);
@@ -352,7 +352,7 @@ describe('startWithCommand()', () => {
 
   describe('term()', () => {
     it('resolves once the process is gone, twice, leaving no socket file and no socket directory', async () => {
-      const { starter } = fixtureStarter('host-plugin');
+      const { starter } = fixtureStarter('host/host-plugin');
       const result = await start(starter);
       const { client } = result;
       const pid = client.pid!;
@@ -368,7 +368,7 @@ describe('startWithCommand()', () => {
     });
 
     it('sends SIGKILL after terminationGrace to a plugin that ignores SIGTERM, and still resolves', async () => {
-      const { starter, logger } = fixtureStarter('host-plugin', { env: { HOST_FIXTURE_IGNORE_SIGTERM: '1' } });
+      const { starter, logger } = fixtureStarter('host/host-plugin', { env: { HOST_FIXTURE_IGNORE_SIGTERM: '1' } });
       const result = await start(starter, socketPath(), { terminationGrace: 300 });
       started.push(result);
       const pid = result.client.pid!;

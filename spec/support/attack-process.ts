@@ -1,7 +1,8 @@
 /**
- * Helpers for spec/server/attack-*.spec.ts: the fixture plugin spec/fixtures/attack-plugin.ts
- * as a real process (started with PLUGIN_SOCKET as a host would, so `npm run build` first),
- * and raw Unix-socket clients that write exact bytes and read exact bytes back.
+ * Helpers for spec/server/attack-*.spec.ts: the fixture plugin
+ * spec/fixtures/server/attack-plugin.ts as a real process (started with PLUGIN_SOCKET as a
+ * host would, so `npm run build` first), and raw Unix-socket clients that write exact bytes
+ * and read exact bytes back.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { spawnPluginProcess, type PluginProcess } from './plugin-process';
 
-const FIXTURE = path.join(__dirname, '../../dist/spec/fixtures/attack-plugin.js');
+const FIXTURE = path.join(__dirname, '../../dist/spec/fixtures/server/attack-plugin.js');
 export const READY = 'plugin is ready';
 
 export type { Exit } from './plugin-process';

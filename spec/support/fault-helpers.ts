@@ -74,12 +74,12 @@ export function pause(ms: number): Promise<void> {
 
 /** A command starter for fault-plugin (plugwire), output collected. */
 export function faultStarter(env: Record<string, string> = {}, options: Omit<CommandOptions, 'logger' | 'env'> = {}): ReturnType<typeof fixtureStarter> {
-  return fixtureStarter('fault-plugin', { ...options, env });
+  return fixtureStarter('faults/fault-plugin', { ...options, env });
 }
 
 /** A command starter for fault-raw-plugin (node:http, protocol faults), output collected. */
 export function rawStarter(env: Record<string, string> = {}): ReturnType<typeof fixtureStarter> {
-  return fixtureStarter('fault-raw-plugin', { env });
+  return fixtureStarter('faults/fault-raw-plugin', { env });
 }
 
 /**

@@ -34,7 +34,7 @@ import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { Client } from 'undici';
-import { goDecodeFirst, goEncode, goKind } from '../fixtures/go-json';
+import { goDecodeFirst, goEncode, goKind } from '../fixtures/compat/go-json';
 
 const READY_LINE = 'plugin is ready';
 const FAILED_LINE = 'failed to listen on socket';

@@ -65,7 +65,7 @@ export function removeDir(dir: string | undefined): void {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 }
 
-/** The compiled fixture `spec/fixtures/<name>.ts`. */
+/** The compiled fixture `spec/fixtures/<group>/<name>.ts`, named `<group>/<name>` (`host/host-plugin`). */
 export function fixture(name: string): string {
   return path.join(__dirname, '../../dist/spec/fixtures', `${name}.js`);
 }

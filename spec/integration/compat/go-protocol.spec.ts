@@ -17,8 +17,8 @@ import {
 } from '../../../lib';
 import { formatGoTime, goStart, type GoHostPlugin } from '../../support/go-host';
 
-const GO_PLUGIN = path.join(__dirname, '../../../dist/spec/fixtures/go-plugin.js');
-const PLUGWIRE_PLUGIN = path.join(__dirname, '../../../dist/spec/fixtures/compat-plugin.js');
+const GO_PLUGIN = path.join(__dirname, '../../../dist/spec/fixtures/compat/go-plugin.js');
+const PLUGWIRE_PLUGIN = path.join(__dirname, '../../../dist/spec/fixtures/compat/compat-plugin.js');
 
 class Sum {
   @IsNumber() Sum!: number;

@@ -1,5 +1,5 @@
 /**
- * Checks the two Go stand-ins (spec/fixtures/go-plugin.ts and
+ * Checks the two Go stand-ins (spec/fixtures/compat/go-plugin.ts and
  * spec/support/go-host.ts) against each other, so that both can be trusted
  * as "Go" in the plugwire interop specs. Needs `npx tsc -p tsconfig.build.json`
  * first (the plugin fixture runs from dist/).
@@ -11,7 +11,7 @@ import * as path from 'node:path';
 
 import { formatGoTime, goStart, GoHostError, type GoHostPlugin } from '../../support/go-host';
 
-const FIXTURE = path.join(__dirname, '../../../dist/spec/fixtures/go-plugin.js');
+const FIXTURE = path.join(__dirname, '../../../dist/spec/fixtures/compat/go-plugin.js');
 
 /** Sends a raw request to the socket (for what the Go host never sends). */
 function rawRequest(socket: string, method: string, urlPath: string, body: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {

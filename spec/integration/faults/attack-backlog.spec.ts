@@ -56,7 +56,7 @@ async function fillBacklog(socket: string): Promise<void> {
 describe('a frozen plugin with a full accept backlog', () => {
   it('is busy, not gone: a call times out with PLUGWIRE_TIMEOUT, and term() of a startRunning() host leaves the socket file', async () => {
     const socket = path.join(dir, 'busy.sock');
-    connection = await connect(HostTest, fixtureStarter('host-plugin').starter, { socket, timeout: 5000, restart: { initialDelay: 10, maxDelay: 50 } });
+    connection = await connect(HostTest, fixtureStarter('host/host-plugin').starter, { socket, timeout: 5000, restart: { initialDelay: 10, maxDelay: 50 } });
     const attached = await start(startRunning({ name: 'service' }), socket);
     const pid = connection.client.pid!;
 

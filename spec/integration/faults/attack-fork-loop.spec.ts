@@ -27,7 +27,7 @@ describe('a plugin that dies at every call', () => {
   it(`is restarted at most ${MAX_RESTARTS} times, then given up on: later calls fail fast with PLUGWIRE_UNAVAILABLE and spawn nothing`, async () => {
     const counter = path.join(dir, 'spawns.txt');
     const logger = collectingLogger();
-    const starter = startWithCommand(process.execPath, [fixture('host-plugin')], { env: { HOST_FIXTURE_COUNTER: counter }, logger });
+    const starter = startWithCommand(process.execPath, [fixture('host/host-plugin')], { env: { HOST_FIXTURE_COUNTER: counter }, logger });
     const connection = await connect(HostTest, starter, {
       socket: path.join(dir, 'fork.sock'),
       timeout: 5000,

@@ -5,7 +5,7 @@
 import { unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { connect, type Connection } from '../../../lib';
-import { FaultTest } from '../../fixtures/fault-contract';
+import { FaultTest } from '../../fixtures/faults/fault-contract';
 import { codeOf, FAULT_CONFIG, faultStarter, shown, spawnLog, timed, type Outcome } from '../../support/fault-helpers';
 import { removeDir, tempDir, waitFor } from '../../support/host-helpers';
 

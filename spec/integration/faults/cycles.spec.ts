@@ -7,7 +7,7 @@
 // (this jest worker, a spec running in parallel) is counted.
 import { readdirSync } from 'node:fs';
 import { fixture, removeDir, spawnNode, tempDir } from '../../support/host-helpers';
-import type { Holdings } from '../../fixtures/fault-cycles-host';
+import type { Holdings } from '../../fixtures/faults/fault-cycles-host';
 
 const CYCLES = 1000;
 /** Descriptors that may come and go (a pipe not yet closed, a timer's handle). */
@@ -32,7 +32,7 @@ beforeAll(() => {
 afterAll(() => removeDir(tmp));
 
 async function runCycles(mode: 'command' | 'provider'): Promise<Report> {
-  const host = spawnNode([fixture('fault-cycles-host'), mode, String(CYCLES)], { TMPDIR: tmp });
+  const host = spawnNode([fixture('faults/fault-cycles-host'), mode, String(CYCLES)], { TMPDIR: tmp });
   const { code } = await host.exited;
   expect({ code, stderr: host.stderr() }).toEqual({ code: 0, stderr: '' });
   const line = host.lines.find((l) => l.startsWith('{'));

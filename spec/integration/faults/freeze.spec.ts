@@ -4,7 +4,7 @@
 // never surfaces as an error.
 import * as path from 'node:path';
 import { connect, type Connection, type PluginConfigInput } from '../../../lib';
-import { FaultRaw, FaultTest } from '../../fixtures/fault-contract';
+import { FaultRaw, FaultTest } from '../../fixtures/faults/fault-contract';
 import { busyHost, codeOf, FAULT_CONFIG, faultStarter, openFds, pause, rawStarter, shown, timed, type Outcome } from '../../support/fault-helpers';
 import { removeDir, tempDir, waitFor, type CollectingLogger } from '../../support/host-helpers';
 

@@ -4,7 +4,7 @@
 // uncaught exception in the host. An answer that has begun is never sent again.
 import * as path from 'node:path';
 import { connect, type Connection, type ErrorCode } from '../../../lib';
-import { FaultRaw } from '../../fixtures/fault-contract';
+import { FaultRaw } from '../../fixtures/faults/fault-contract';
 import { codeOf, FAULT_CONFIG, rawStarter, timed, type Outcome } from '../../support/fault-helpers';
 import { fixture, removeDir, spawnNode, tempDir } from '../../support/host-helpers';
 
@@ -62,7 +62,7 @@ function expectOnTime(outcome: Outcome<unknown>, code: ErrorCode): void {
 
 /** Runs fault-probe-host (a host process of its own) and parses its report. */
 async function probe(args: readonly string[]): Promise<{ results: Map<string, { outcome: string; ms: number }>; lines: readonly string[]; stderr: string; code: number | null }> {
-  const host = spawnNode([fixture('fault-probe-host'), ...args]);
+  const host = spawnNode([fixture('faults/fault-probe-host'), ...args]);
   const { code } = await host.exited;
   const results = new Map<string, { outcome: string; ms: number }>();
   for (const line of host.lines) {

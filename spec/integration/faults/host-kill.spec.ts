@@ -30,7 +30,7 @@ describe('a host killed with SIGKILL', () => {
   });
 
   it('with 3 plugins running (idle, busy with a 30 s call, restarted once): the idle and the restarted one exit within 2 s, the busy one within its 5 s grace, and all remove their socket files and directories', async () => {
-    host = spawnNode([fixture('fault-host')]);
+    host = spawnNode([fixture('faults/fault-host')]);
     const line = await host.line(/^plugins /);
     const fields = line.split(' ').slice(1);
     for (let i = 0; i < fields.length; i += 2) plugins.push({ pid: Number(fields[i]), socket: fields[i + 1] ?? '' });
@@ -54,7 +54,7 @@ describe('a host killed with SIGKILL', () => {
   });
 
   it('while a busy plugin already shuts down on SIGTERM (a signal to the whole process group): that plugin still removes the directory its host made', async () => {
-    host = spawnNode([fixture('fault-host')]);
+    host = spawnNode([fixture('faults/fault-host')]);
     const line = await host.line(/^plugins /);
     const fields = line.split(' ').slice(1);
     for (let i = 0; i < fields.length; i += 2) plugins.push({ pid: Number(fields[i]), socket: fields[i + 1] ?? '' });

@@ -4,7 +4,7 @@
 // never runs twice; every call settles within its timeout.
 import * as path from 'node:path';
 import { connect, type Connection, type PluginConfigInput } from '../../../lib';
-import { FaultTest } from '../../fixtures/fault-contract';
+import { FaultTest } from '../../fixtures/faults/fault-contract';
 import { codeOf, FAULT_CONFIG, faultStarter, shown, timed, type Outcome } from '../../support/fault-helpers';
 import { removeDir, tempDir, waitFor, waitForPidGone, type CollectingLogger } from '../../support/host-helpers';
 

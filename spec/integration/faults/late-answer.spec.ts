@@ -3,7 +3,7 @@
 // every later call on the same client gets its own answer, never the late one.
 import * as path from 'node:path';
 import { connect, type Connection, type PluginConfigInput } from '../../../lib';
-import { FaultRaw, FaultTest } from '../../fixtures/fault-contract';
+import { FaultRaw, FaultTest } from '../../fixtures/faults/fault-contract';
 import { codeOf, FAULT_CONFIG, faultStarter, rawStarter, shown, timed, type Outcome } from '../../support/fault-helpers';
 import { collectingLogger, fixture, removeDir, spawnNode, tempDir, waitFor, type CollectingLogger } from '../../support/host-helpers';
 
@@ -120,7 +120,7 @@ describe('an answer that comes after the host timed out', () => {
   });
 
   it('in a host process of its own: the same, with no unhandled rejection, no uncaught exception and no warning', async () => {
-    const host = spawnNode([fixture('fault-probe-host'), 'late']);
+    const host = spawnNode([fixture('faults/fault-probe-host'), 'late']);
     const { code } = await host.exited;
     expect(code).toBe(0);
     const results = host.lines.filter((l) => l.startsWith('result ')).map((l) => l.split(' '));

@@ -4,7 +4,7 @@ import { existsSync, lstatSync, statSync, unlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import * as path from 'node:path';
 import { connect, PluginError, start, startWithCommand, startWithProvider, StartError, type Connection, type ContractCheck, type Starter } from '../../../lib';
-import { FaultTest } from '../../fixtures/fault-contract';
+import { FaultTest } from '../../fixtures/faults/fault-contract';
 import { FAULT_CONFIG, faultStarter, openFds, shown, timed } from '../../support/fault-helpers';
 import {
   collectingLogger,
@@ -51,7 +51,7 @@ async function connectFault(config: { socket?: string; keepAlive?: number; conne
 
 /** fault-plugin run by another process than this host (no token: open to anyone), listening on `socket`. */
 async function foreignPlugin(socket: string): Promise<Spawned> {
-  const other = spawnNode([fixture('fault-plugin')], { PLUGIN_SOCKET: socket, PLUGWIRE_TOKEN: '' });
+  const other = spawnNode([fixture('faults/fault-plugin')], { PLUGIN_SOCKET: socket, PLUGWIRE_TOKEN: '' });
   others.push(other);
   await other.line(/^plugin is ready$/);
   return other;
@@ -180,7 +180,7 @@ describe('the socket file', () => {
       try {
         const socket = path.join(dir, `open${++count}`, 'plugin.sock');
         const logger = collectingLogger();
-        const starter = startWithCommand('/bin/sh', ['-c', 'umask 0000 && exec "$0" "$1"', process.execPath, fixture('fault-plugin')], { logger, name: 'fault-plugin' });
+        const starter = startWithCommand('/bin/sh', ['-c', 'umask 0000 && exec "$0" "$1"', process.execPath, fixture('faults/fault-plugin')], { logger, name: 'fault-plugin' });
         const result = await start(starter, socket, FAULT_CONFIG);
         open.push(result);
         await expect(result.client.call('/echo', 'umask')).resolves.toBe('umask echoed');

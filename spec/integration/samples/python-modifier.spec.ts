@@ -333,7 +333,7 @@ describe('samples/python-modifier: the Modifier plugin in Python', () => {
   });
 
   it('dies with its host: SIGKILL the host, and the python process exits and removes its socket and its directory', async () => {
-    const host = spawnNode([fixture('python-host'), PLUGIN]);
+    const host = spawnNode([fixture('compat/python-host'), PLUGIN]);
     let plugin: { pid: number; socket: string } | undefined;
     try {
       const line = await within(host.line(/^plugin /), 10_000, 'the host to print the plugin pid');
