@@ -1,6 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
-import { isError } from '../protocol/wire-error';
+import { isError } from '../util/thrown';
 
 /**
  * The `node:diagnostics_channel` channels plugwire publishes to. Their names and message

@@ -8,7 +8,7 @@ import {
   ValidationError,
   type RemoteErrorInfo,
 } from '../errors/plugin-error';
-import { types } from 'node:util';
+import { describeThrown, isError, readField, readText } from '../util/thrown';
 import { isErrorCode, type ErrorCode } from '../errors/error-codes';
 
 /**
@@ -45,42 +45,6 @@ export function encodeWireError(wire: WireError, structured: boolean): string {
 /** Go's message for an exceeded deadline. @internal */
 export const GO_DEADLINE_MESSAGE = 'context deadline exceeded';
 
-/**
- * Whether a value is an Error, from this realm or another (a `vm` context, a worker's
- * structured clone): `instanceof Error` sees only this realm's. Never throws, even for a
- * Proxy whose every trap throws. @internal
- */
-export function isError(value: unknown): value is Error {
-  if (typeof value !== 'object' || value === null) return false;
-  try {
-    return types.isNativeError(value) || value instanceof Error;
-  } catch {
-    return false; // a Proxy whose getPrototypeOf trap throws
-  }
-}
-
-/**
- * Reads a property of a thrown value as a string, or `undefined` when reading or
- * printing it throws: a thrown value may have getters that throw, or a `toString` that
- * does. Never throws. @internal
- */
-export function readText(value: object, key: string): string | undefined {
-  try {
-    const field: unknown = (value as Record<string, unknown>)[key];
-    return typeof field === 'string' ? field : field === undefined ? undefined : describeThrown(field);
-  } catch {
-    return undefined;
-  }
-}
-
-function readField(value: object, key: string): unknown {
-  try {
-    return (value as Record<string, unknown>)[key];
-  } catch {
-    return undefined;
-  }
-}
-
 function remoteInfo(error: unknown): RemoteErrorInfo {
   if (isError(error)) {
     const code = readField(error, 'code');
@@ -101,35 +65,6 @@ function remoteInfo(error: unknown): RemoteErrorInfo {
     return info;
   }
   return { name: 'Error', message: typeof error === 'string' ? error : `non-error value thrown: ${describeThrown(error)}` };
-}
-
-/** A thrown value that is not an Error, as text: its JSON, else its string, else what kind of value it is. Never throws. */
-function describeThrown(value: unknown): string {
-  try {
-    const json = JSON.stringify(value);
-    if (json !== undefined) return json;
-  } catch {
-    // a BigInt, a cycle, a throwing toJSON or getter: try its string
-  }
-  try {
-    return String(value);
-  } catch {
-    return `an unprintable ${typeof value}`;
-  }
-}
-
-/**
- * A thrown value as a line of a log: an Error's stack (else its name and message), anything
- * else as {@link describeThrown} says. Never throws. @internal
- */
-export function describeForLog(error: unknown): string {
-  if (isError(error)) {
-    const stack = readText(error, 'stack');
-    if (stack !== undefined) return stack;
-    const { name, message } = remoteInfo(error);
-    return `${name}: ${message}`;
-  }
-  return typeof error === 'string' ? error : describeThrown(error);
 }
 
 /** The plugin-side error of a call the method made and let through, if that is what it threw. */

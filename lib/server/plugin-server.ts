@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { debug } from '../diagnostics/channels';
 import { MANIFEST_ROUTE } from '../manifest/manifest';
-import { describeForLog } from '../protocol/wire-error';
+import { describeForLog } from '../util/thrown';
 import { removeOrphanedSocketDirectory } from '../socket/directory';
 import { LinkedList } from '../util/linked-list';
 import { answer, tooLarge, writeError, type Answer } from './answers';
