@@ -15,7 +15,7 @@ export interface ServeOptions {
   readonly announce?: boolean;
   /**
    * Run as the plugin process: on SIGTERM or SIGINT, or when the plugwire host that
-   * started it dies, close gracefully and exit with status 0. Default `true`.
+   * started it dies, close gracefully, run `onClose` and exit with status 0. Default `true`.
    */
   readonly standalone?: boolean;
   /**
