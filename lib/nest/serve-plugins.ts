@@ -22,7 +22,7 @@ function pluginProviders(app: INestApplicationContext): object[] {
  * Do not also call `app.enableShutdownHooks()`: the plugin server owns the signals.
  *
  * @param app - a context from `NestFactory.createApplicationContext(PluginModule)`
- * @param options - plugwire's {@link ServeOptions}; `onShutdown` runs after the context closed
+ * @param options - plugwire's {@link ServeOptions}; `onClose` runs after the context closed
  * @returns the running plugin server
  * @throws `DefinitionError` (`PLUGWIRE_DEFINITION`) when the context has no plugin implementation
  *
@@ -37,12 +37,16 @@ export async function servePlugins(app: INestApplicationContext, options: ServeO
   if (implementations.length === 0) {
     throw new DefinitionError('servePlugins(): the application context has no provider that extends a @Plugin() contract');
   }
-  const { onShutdown } = options;
+  const { onClose, onShutdown, ...rest } = options;
+  if (onClose !== undefined && onShutdown !== undefined) {
+    throw new DefinitionError('servePlugins(): pass onClose or onShutdown (its deprecated name), not both');
+  }
+  const hook = onClose ?? onShutdown;
   return serve(implementations, {
-    ...options,
-    onShutdown: async () => {
+    ...rest,
+    onClose: async () => {
       await app.close();
-      await onShutdown?.();
+      await hook?.();
     },
   });
 }
