@@ -76,9 +76,12 @@ export type { JsonSchema, Manifest, ManifestMethod, ManifestValue } from './mani
 export { readManifest } from './host/contract-check';
 export type { ReadManifestOptions } from './host/contract-check';
 
-// @internal: for `plugwire/nest` and the `plugwire` command, which take all of plugwire's
-// code from this module (a lint rule): the package's main file is one bundle, and a second
-// copy of a module would mean a second copy of its classes and state. Each is marked
-// @internal where it is declared; nothing else internal is exported.
+// For `plugwire/nest` and the `plugwire` command, which take all of plugwire's code from
+// this module (a lint rule): the package's main file is one bundle, and a second copy of a
+// module would mean a second copy of its classes and state. Nothing else internal is
+// exported. The declarations are @internal, so each export is too: the published .d.ts
+// leaves both out rather than re-export a name it stripped.
+/** @internal */
 export { hasMethods } from './metadata/reflection-helpers';
+/** @internal */
 export { readContract } from './metadata/contract';
