@@ -1,11 +1,12 @@
 // The exit statuses of the plugwire command: one table (EXIT_CODES) from which --help is
-// made, and which the README's table must match row by row.
+// made, and which the table in docs/cli.md must match row by row.
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ErrorCodes, type ErrorCode } from '../../lib';
 import { EXIT_CODES, exitStatusHelp, type ExitReason } from '../../lib/cli/exit-codes';
 
-const README = readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+// The command's page, where the table moved from the README.
+const PAGE = readFileSync(path.join(__dirname, '../../docs/cli.md'), 'utf8');
 
 describe('EXIT_CODES', () => {
   it('gives every error code, usage and the unexpected a status of its own, 1 to 14', () => {
@@ -26,8 +27,8 @@ describe('EXIT_CODES', () => {
     }
   });
 
-  it("matches the README's table of exit statuses", () => {
-    const section = README.slice(README.indexOf('## The `plugwire` command'));
+  it("matches the docs' table of exit statuses", () => {
+    const section = PAGE.slice(PAGE.indexOf('# The `plugwire` command'));
     const table = section.slice(section.indexOf('| status | meaning |'));
     const rows = [...table.slice(0, table.indexOf('\n\n')).matchAll(/^\| (\d+) \| (.+) \|$/gm)].map((m) => [Number(m[1]), m[2] as string] as const);
     expect(rows.map(([status]) => status)).toEqual(Array.from({ length: Object.keys(EXIT_CODES).length + 1 }, (_, i) => i));
