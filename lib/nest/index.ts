@@ -3,6 +3,7 @@
  * as Nest application contexts (`servePlugins`), and a terminus health indicator.
  * Import it as `plugwire/nest`; the package root never loads it.
  * @packageDocumentation
+ * @module plugwire/nest
  */
 export { PlugwireModule } from './plugwire.module';
 export { PlugwireRegistry } from './plugwire.registry';
