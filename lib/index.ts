@@ -2,6 +2,7 @@
  * plugwire: plugins as separate processes, over HTTP/1.1 on a Unix socket, wire-compatible
  * with the Go library tilotech/go-plugin.
  * @packageDocumentation
+ * @module plugwire
  */
 import 'reflect-metadata';
 

@@ -142,7 +142,7 @@ export class PluginClient {
    * @param payload - the request value (`null` when left out)
    * @param options - a per-call timeout, AbortSignal or extra headers
    * @returns the decoded JSON answer
-   * @throws {@link PluginError} with a code: see the error table in the README; a
+   * @throws {@link PluginError} with a code: see the error table in docs/errors.md; a
    * TypeError for a route that cannot be sent or a bad option
    *
    * @example

@@ -1,4 +1,4 @@
-// What a host can read off its client, as the README documents it: `state`, `pid`, `stats`,
+// What a host can read off its client, as docs/observability.md documents it: `state`, `pid`, `stats`,
 // and the notices the `logger` option gets, through a kill, a failed restart, a restart
 // that works, a give-up and term(), with setup-plugin as a real process.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';

@@ -390,7 +390,7 @@ describe('serve() under random requests (fast-check, a live plugin process)', ()
       expect(after.heapUsed).toBeLessThan(baseline.heapUsed + 50 * MB);
     }, 60_000);
 
-    it('accepts a body of exactly the default maxBodySize (16 MiB, as the README documents)', async () => {
+    it('accepts a body of exactly the default maxBodySize (16 MiB, as docs/plugins.md documents)', async () => {
       const empty = envelopeText('""');
       const exact = envelopeText(JSON.stringify('x'.repeat(DEFAULT_MAX_BODY - Buffer.byteLength(empty))));
       expect(Buffer.byteLength(exact)).toBe(DEFAULT_MAX_BODY);

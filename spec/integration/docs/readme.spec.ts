@@ -7,7 +7,7 @@
 // text, and the names deprecated in 0.2 appear only where the pages list them.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { PAGES, README, ROOT, type DocPage } from '../support/readme';
+import { PAGES, README, ROOT, type DocPage } from '../../support/readme';
 
 /** Where the README's absolute links into this repository start. */
 const REPOSITORY = 'https://github.com/plugwire/plugwire/blob/main/';

@@ -9,8 +9,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type * as TypeScript from 'typescript';
-import { removeDir, tempDir } from '../support/host-helpers';
-import { linkPackages, readmeBlock, readmeTypeScriptBlocks, type ReadmeBlock } from '../support/readme';
+import { removeDir, tempDir } from '../../support/host-helpers';
+import { linkPackages, readmeBlock, readmeTypeScriptBlocks, type ReadmeBlock } from '../../support/readme';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only by this spec
 const ts = require('typescript') as typeof TypeScript;
