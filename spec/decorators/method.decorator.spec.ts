@@ -9,18 +9,9 @@ import { buildRouteTable } from '../../lib/server/route-table';
 import { ServerAddress, ServerPerson } from '../fixtures/contracts/server-dtos';
 import { defineImportTypeContract } from '../fixtures/contracts/server-import-type';
 import { rawRequest } from '../support/raw-http';
+import { thrownBy } from '../support/host-helpers';
 
 const WARNING_FIXTURE = path.join(__dirname, '../../dist/spec/fixtures/server/server-import-type-warning.js');
-
-/** Runs `fn` and returns what it threw; fails the test if it did not throw. */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the definition to throw');
-}
 
 /** The routes of a class as route → method name, in declaration order. */
 function routesOf(target: object): Record<string, string> {
@@ -133,7 +124,7 @@ describe('@Method()', () => {
     });
 
     it('rejects a returns option that is not a class', () => {
-      const error = thrown(() => {
+      const error = thrownBy(() => {
         class BadReturns {
           @Method('/r', { returns: 'Address' as unknown as typeof ServerAddress })
           r(): Promise<unknown> {
@@ -246,7 +237,7 @@ describe('@Method()', () => {
 
   describe('duplicate routes', () => {
     it('fails at decoration time for two methods of one class, naming both', () => {
-      const error = thrown(() => {
+      const error = thrownBy(() => {
         class Twice {
           @Method('/same')
           first(): Promise<void> {
@@ -274,7 +265,7 @@ describe('@Method()', () => {
           return stub();
         }
       }
-      const error = thrown(() => {
+      const error = thrownBy(() => {
         class Usurper extends Parent {
           @Method('/taken')
           other(): Promise<void> {
@@ -304,7 +295,7 @@ describe('@Method()', () => {
       ['a non-ASCII character', '/modifé'],
       ['a broken percent escape', '/a%2'],
     ])('refuses a route with %s at decoration time', (_what, route) => {
-      const error = thrown(() => {
+      const error = thrownBy(() => {
         class BadRoute {
           @Method(route as string)
           m(): Promise<void> {
@@ -321,7 +312,7 @@ describe('@Method()', () => {
     });
 
     it.each(['/.plugwire', '/.plugwire/health', '/.plugwire/'])('refuses the reserved route %s', (route) => {
-      const error = thrown(() => {
+      const error = thrownBy(() => {
         class Reserved {
           @Method(route)
           m(): Promise<void> {
@@ -348,7 +339,7 @@ describe('@Method()', () => {
 
   describe('members that cannot be routes', () => {
     it('refuses a getter', () => {
-      const error = thrown(() => {
+      const error = thrownBy(() => {
         class WithGetter {
           @Method('/getter')
           get value(): string {
@@ -363,7 +354,7 @@ describe('@Method()', () => {
     });
 
     it('refuses a setter', () => {
-      const error = thrown(() => {
+      const error = thrownBy(() => {
         class WithSetter {
           @Method('/setter')
           set value(_v: string) {
@@ -377,7 +368,7 @@ describe('@Method()', () => {
     });
 
     it('refuses a static method, naming the class and the member', () => {
-      const error = thrown(() => {
+      const error = thrownBy(() => {
         class WithStatic {
           @Method('/static')
           static create(): Promise<void> {
@@ -392,7 +383,7 @@ describe('@Method()', () => {
     });
 
     it('refuses a static getter', () => {
-      const error = thrown(() => {
+      const error = thrownBy(() => {
         class WithStaticGetter {
           @Method('/static-getter')
           static get instance(): string {
@@ -431,7 +422,7 @@ describe('@Method()', () => {
     });
 
     it('throws PLUGWIRE_DEFINITION with validate: true', () => {
-      const error = thrown(() => {
+      const error = thrownBy(() => {
         class Strict {
           @Method('/area', { validate: true })
           area(shape: Shape): Promise<number> {
@@ -486,7 +477,7 @@ describe('@Method()', () => {
     });
 
     it('throws PLUGWIRE_DEFINITION with validate: true', () => {
-      const error = thrown(() => defineImportTypeContract({ validate: true }));
+      const error = thrownBy(() => defineImportTypeContract({ validate: true }));
       expect(PluginError.is(error, 'PLUGWIRE_DEFINITION')).toBe(true);
       expect((error as Error).message).toContain('ImportTypeContract.register');
     });

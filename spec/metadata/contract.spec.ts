@@ -2,6 +2,7 @@
 // for a class without routes, naming who asked.
 import { Method, Plugin, stub } from '../../lib';
 import { readContract } from '../../lib/metadata/contract';
+import { thrownBy } from '../support/host-helpers';
 
 @Plugin('greeter')
 class Greeter {
@@ -32,15 +33,6 @@ class Unnamed {
 class Empty {}
 
 
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('did not throw');
-}
-
 describe('readContract', () => {
   it('reads the routes by route and by name, and the plugin name', () => {
     const contract = readContract(Greeter, 'test');
@@ -58,6 +50,6 @@ describe('readContract', () => {
   });
 
   it('refuses a class without routes with one message that names who asked', () => {
-    expect(thrown(() => readContract(Empty, 'createProxy()'))).toMatchObject({ code: 'PLUGWIRE_DEFINITION', message: expect.stringMatching(/^Empty has no @Method\(\) routes \(createProxy\(\)\): a contract is a @Plugin\(\) class/) });
+    expect(thrownBy(() => readContract(Empty, 'createProxy()'))).toMatchObject({ code: 'PLUGWIRE_DEFINITION', message: expect.stringMatching(/^Empty has no @Method\(\) routes \(createProxy\(\)\): a contract is a @Plugin\(\) class/) });
   });
 });

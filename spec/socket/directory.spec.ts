@@ -12,16 +12,8 @@ import {
   removeOrphanedSocketDirectory,
   removeSocketDirectory,
 } from '../../lib/socket/directory';
+import { thrownBy } from '../support/host-helpers';
 
-
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('did not throw');
-}
 
 describe('socket paths', () => {
   let scratch: string;
@@ -34,7 +26,7 @@ describe('socket paths', () => {
     expect(fitsSocketPath('/' + 'a'.repeat(MAX_SOCKET_PATH_BYTES - 1))).toBe(true);
     expect(fitsSocketPath('/' + 'a'.repeat(MAX_SOCKET_PATH_BYTES))).toBe(false);
     expect(fitsSocketPath('/' + 'é'.repeat(54))).toBe(false); // 109 bytes, 55 characters
-    expect(thrown(() => checkSocketPath('/' + 'a'.repeat(200)))).toMatchObject({ code: 'PLUGWIRE_START', message: expect.stringMatching(/socket path is 201 bytes, longer than the 107 a Unix socket allows/) });
+    expect(thrownBy(() => checkSocketPath('/' + 'a'.repeat(200)))).toMatchObject({ code: 'PLUGWIRE_START', message: expect.stringMatching(/socket path is 201 bytes, longer than the 107 a Unix socket allows/) });
   });
 
   it('makes a private directory (0700) for the socket, and removes it with its content', () => {
@@ -54,7 +46,7 @@ describe('socket paths', () => {
     makeSocketDirectory(join(scratch, 'a', 'b', 'plugin.sock'));
     expect(statSync(join(scratch, 'a', 'b')).isDirectory()).toBe(true);
     writeFileSync(join(scratch, 'file'), '');
-    expect(thrown(() => makeSocketDirectory(join(scratch, 'file', 'plugin.sock')))).toMatchObject({ code: 'PLUGWIRE_START', message: expect.stringMatching(/is a file, not a directory/) });
+    expect(thrownBy(() => makeSocketDirectory(join(scratch, 'file', 'plugin.sock')))).toMatchObject({ code: 'PLUGWIRE_START', message: expect.stringMatching(/is a file, not a directory/) });
   });
 
   it("removes an orphaned host's directory only when it is empty", () => {

@@ -94,6 +94,16 @@ export function fixtureStarter(
   return { starter: startWithCommand(process.execPath, [fixture(name)], { ...options, logger }), logger };
 }
 
+/** What a function throws; fails if it returns. */
+export function thrownBy(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected it to throw');
+}
+
 /** The error a promise rejects with; fails if it resolves. */
 export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   try {
