@@ -146,6 +146,9 @@ export function Method(route: string, options: MethodOptions = {}): MethodDecora
     if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= MAX_TIMEOUT))) {
       throw new DefinitionError(`@Method() on ${where}: 'timeout' must be a number of ms from 0 to ${MAX_TIMEOUT}, got ${String(timeout)}`);
     }
+    if (options.stream !== undefined && typeof options.stream !== 'boolean') {
+      throw new DefinitionError(`@Method() on ${where}: 'stream' must be true or false, got ${String(options.stream)}`);
+    }
     const returns = Array.isArray(options.returns) ? options.returns[0] : options.returns;
     if (options.returns !== undefined && typeof returns !== 'function') {
       throw new DefinitionError(`@Method() on ${where}: 'returns' must be a class or [class]`);
@@ -162,6 +165,7 @@ export function Method(route: string, options: MethodOptions = {}): MethodDecora
       validate: options.validate ?? true,
       validator: options.validator,
       timeout: options.timeout,
+      stream: options.stream ?? false,
     };
     addMethod(target, definition);
   };

@@ -39,6 +39,13 @@ export interface MethodOptions {
    * still wins.
    */
   readonly timeout?: number;
+  /**
+   * Whether the method streams its result: it returns an `AsyncIterable` of items (an
+   * `async *` method in the plugin), `returns` is the class of one item, and the host gets
+   * an `AsyncIterable` it reads with `for await`. The call's timeout bounds the whole
+   * stream; `timeout: 0` means none (a log tail). Default `false`.
+   */
+  readonly stream?: boolean;
 }
 
 /** How a method's parameter is converted and checked. @internal */
@@ -73,6 +80,8 @@ export interface MethodDefinition {
   readonly validator: ValidatorOptions | undefined;
   /** See {@link MethodOptions.timeout}: `undefined` when the method does not set one. */
   readonly timeout: number | undefined;
+  /** See {@link MethodOptions.stream}. */
+  readonly stream: boolean;
 }
 
 /** What {@link Plugin} records on a contract class. */
