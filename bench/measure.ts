@@ -75,6 +75,19 @@ export async function throughput(call: Call, callers: number, rampMs: number, me
   return answered / (elapsed / 1000);
 }
 
+/**
+ * Runs whole streams one after the other until `measureMs` has passed (at least one);
+ * `call` resolves with the count of items it received.
+ * @returns items per second
+ */
+export async function itemRate(call: Call, measureMs: number): Promise<number> {
+  const started = performance.now();
+  let items = 0;
+  do items += (await call()) as number;
+  while (performance.now() - started < measureMs);
+  return items / ((performance.now() - started) / 1000);
+}
+
 /** The CPU time (user + system) a process has used, ms, from /proc (clock ticks of 10 ms); NaN when it cannot be read. */
 export function cpuOf(pid: number | undefined): number {
   if (pid === undefined) return NaN;

@@ -1,9 +1,9 @@
 // The figures of the benchmark (bench/run.ts): metrics with their samples, the ratios to
-// the floor, the targets of issue 4, and the table, JSON and SVG made of them.
+// the floor, the targets of issues 4 and 14, and the table, JSON and SVG made of them.
 import type { ContenderName } from './contenders/contender';
 import { summarize, type Summary } from './measure';
 
-export type Unit = 'ms' | 'calls/s' | 'bytes';
+export type Unit = 'ms' | 'calls/s' | 'items/s' | 'bytes';
 
 /** One measured figure: a sample per round (or per start) for each contender. */
 export interface Metric {
@@ -101,7 +101,7 @@ export function resultsOf(metrics: readonly Metric[]): MetricResult[] {
 }
 
 // ---------------------------------------------------------------------------------
-// Targets of issue 4
+// Targets of issue 4 (calls) and issue 14 (streams)
 
 export interface TargetResult {
   readonly label: string;
@@ -187,6 +187,24 @@ export function evaluateTargets(results: readonly MetricResult[]): TargetResult[
     // The restart's bar is a ratio to the floor's cold start.
     chartLimit: Number.isFinite(limit / floorCold) ? limit / floorCold : undefined,
   });
+  // Issue 14: streamed items against the NDJSON floor, and against one call per item, round by round.
+  out.push(ratioTarget('stream, items/s vs floor (NDJSON over node:http)', 'stream', 'plugwire-stream', '≥', 0.9));
+  const stream = find('stream');
+  const overCalls = pairedRatio(stream?.contenders['plugwire-stream']?.samples, stream?.contenders['plugwire-calls']?.samples);
+  const sc = overCalls?.median ?? NaN;
+  out.push({
+    label: 'stream, items/s vs one call per item (16 callers)',
+    metric: 'stream',
+    contender: 'plugwire-stream',
+    op: '≥',
+    limit: 5,
+    limitText: '≥ 5.00×',
+    measured: sc,
+    measuredText: x(sc),
+    spreadText: overCalls ? `${x(overCalls.min)}–${x(overCalls.max)}` : '',
+    pass: Number.isFinite(sc) ? sc >= 5 : undefined,
+    chartLimit: undefined,
+  });
   return out;
 }
 
@@ -205,6 +223,7 @@ export function formatValue(v: number, unit: Unit): string {
     case 'ms':
       return Math.abs(v) < 1 ? `${sig(v * 1000)} µs` : Math.abs(v) < 10_000 ? `${sig(v)} ms` : `${sig(v / 1000)} s`;
     case 'calls/s':
+    case 'items/s':
       return `${Math.round(v).toLocaleString('en-US')}/s`;
     case 'bytes':
       return Math.abs(v) < 1024 * 1024 ? `${sig(v / 1024)} KiB` : `${sig(v / 1024 / 1024)} MiB`;
@@ -252,7 +271,7 @@ export function formatResults(results: readonly MetricResult[], order: readonly 
 
 export function formatTargets(targets: readonly TargetResult[]): string[] {
   const rows = targets.map((t) => [t.label, t.measuredText, t.spreadText, t.limitText, t.pass === undefined ? 'n/a' : t.pass ? 'PASS' : 'MISS']);
-  return table(rows, ['target (issue 4)', 'measured', 'spread (min – max)', 'target', 'result'], new Set([1, 2]));
+  return table(rows, ['target (issues 4, 14)', 'measured', 'spread (min – max)', 'target', 'result'], new Set([1, 2]));
 }
 
 // ---------------------------------------------------------------------------------
@@ -263,6 +282,8 @@ const COLORS: Record<ContenderName, string> = {
   plugwire: '#1f77b4',
   'plugwire-dto': '#2ca02c',
   grpc: '#d62728',
+  'plugwire-stream': '#9467bd',
+  'plugwire-calls': '#ff7f0e',
 };
 
 function esc(text: string): string {

@@ -2,7 +2,9 @@
 // undici client carrying the same JSON body) and against @grpc/grpc-js, every server a
 // process of its own on a Unix socket in a fresh temporary directory, this process the
 // host. Scenarios: sequential latency, throughput at 1, 16 and 64 callers, payload sizes,
-// a validated ten-field DTO, cold start, restart after kill -9, memory. Each figure is
+// a validated ten-field DTO, streamed items (issue 14: against the same items as NDJSON
+// over node:http, and fetched with one call each), cold start, restart after kill -9,
+// memory. Each figure is
 // measured in several rounds (contenders interleaved, their order rotated each round);
 // the table shows medians, the min–max of the rounds, and the ratio to the floor of the
 // same round. Compare only figures of one run: the machine is noisy.
@@ -21,15 +23,18 @@ import { floorContender, type FloorApi } from './contenders/floor';
 import { grpcJs } from './contenders/grpc';
 import { plugwire } from './contenders/plugwire';
 import { plugwireDto } from './contenders/plugwire-dto';
-import { cpuProbe, gc, latencyOf, pinMainThread, rssOf, rssSampler, sequential, summarize, throughput, type Call } from './measure';
+import { plugwireCalls, plugwireStream, StreamsMissing } from './contenders/plugwire-stream';
+import { cpuProbe, gc, itemRate, latencyOf, pinMainThread, rssOf, rssSampler, sequential, summarize, throughput, type Call } from './measure';
 import { drawSvg, evaluateTargets, formatResults, formatTargets, metric, record, resultsOf, type Metric } from './report';
-import { PAYLOAD_SIZES, echoPayload, orderAnswer, orderFields, type PayloadSize } from './workloads';
+import { PAYLOAD_SIZES, STREAM_ITEMS, echoPayload, orderAnswer, orderFields, streamItem, type PayloadSize } from './workloads';
 import { parseArgsOrUsage, runCli, UsageError } from './cli';
 
 const DEFAULT_JSON = path.join(__dirname, '../../bench/results/bench.json');
-const SCENARIOS = ['sequential', 'throughput', 'payload', 'dto', 'cold-start', 'restart', 'memory'] as const;
+const SCENARIOS = ['sequential', 'throughput', 'payload', 'dto', 'stream', 'cold-start', 'restart', 'memory'] as const;
 type Scenario = (typeof SCENARIOS)[number];
-const ORDER: readonly ContenderName[] = ['floor', 'plugwire', 'plugwire-dto', 'grpc'];
+const ORDER: readonly ContenderName[] = ['floor', 'plugwire', 'plugwire-dto', 'grpc', 'plugwire-stream', 'plugwire-calls'];
+/** Callers of plugwire-calls in the stream scenario: its best throughput of calls. */
+const ITEM_CALLERS = 16;
 const LEVELS = [1, 16, 64] as const;
 
 const USAGE = `Usage: node dist/bench/run.js [--quick] [--only scenario,...] [--json path]
@@ -38,7 +43,9 @@ const USAGE = `Usage: node dist/bench/run.js [--quick] [--only scenario,...] [--
 
 Measures plugwire against the floor (bare node:http + undici, same JSON body) and
 @grpc/grpc-js, each server a separate process on a Unix socket, and prints a table of
-medians with ratios to the floor, and the targets of issue 4.
+medians with ratios to the floor, and the targets of issues 4 and 14. The stream
+scenario counts items per second: the floor's NDJSON, plugwire-stream's stream method,
+plugwire-calls's one call per item (${ITEM_CALLERS} callers).
 
   --quick              fewer rounds and shorter measurements (under a minute)
   --only s,...         scenarios to run (default all): ${SCENARIOS.join(', ')}
@@ -46,8 +53,9 @@ medians with ratios to the floor, and the targets of issue 4.
                        without floor there are no ratios
   --rounds N           rounds of each call scenario (default 7, quick 2; 1 to 50)
   --floor api          the floor's client: dispatch (default, the tightest: undici
-                       dispatch() with a body-collecting handler) or request
-                       (request() + body.text())
+                       dispatch() with a body-collecting handler; streams: a
+                       handler that parses the lines as chunks arrive) or request
+                       (request() + body.text(); streams: for await over the body)
   --server-cpu-prof d  run every server process with node --cpu-prof, profiles to
                        directory d (profile the host with node --cpu-prof itself)
   --no-pin             do not pin the main threads during the call scenarios (by
@@ -123,14 +131,14 @@ function parseOptions(args: readonly string[]): Options | 'help' {
 // How much to measure
 
 interface Plan {
-  /** Rounds of every call scenario (latency, throughput, payload, DTO). */
+  /** Rounds of every call scenario (latency, throughput, payload, DTO, stream). */
   readonly rounds: number;
   /** Timed sequential calls per round (100 B and the DTO), and untimed ones before them. */
   readonly seqCalls: number;
   readonly seqWarm: number;
   /** Sequential calls per round for the larger payloads. */
   readonly payloadCalls: Readonly<Record<Exclude<PayloadSize, '100 B'>, number>>;
-  /** Throughput: uncounted ramp, then the counted window, ms. */
+  /** Throughput: uncounted ramp, then the counted window, ms (streams: whole streams until the window has passed). */
   readonly rampMs: number;
   readonly windowMs: number;
   /** Warm-up of each started contender and workload: sequential calls, then ms at 16 callers. */
@@ -195,8 +203,9 @@ function rotate<T>(list: readonly T[], n: number): T[] {
 
 const expected = new WeakMap<Workload, string>();
 
-/** Makes one call and checks its answer against what the workload must answer. */
+/** Makes one call and checks its answer against what the workload must answer (streams and items check themselves). */
 async function checkedCall(call: Call, workload: Workload, who: string): Promise<void> {
+  if (workload.kind === 'stream' || workload.kind === 'item') throw new Error(`checkedCall() is for echo and order calls, not ${workload.kind}`);
   let want = expected.get(workload);
   if (want === undefined) {
     want = JSON.stringify(workload.kind === 'echo' ? workload.payload : orderAnswer(workload.order));
@@ -222,8 +231,10 @@ async function run(options: Options): Promise<number> {
     serverNodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.serverProfiles}`);
   }
   const plan: Plan = { ...(options.quick ? QUICK : FULL), ...(options.rounds === undefined ? {} : { rounds: options.rounds }) };
-  const all: readonly Contender[] = [floorContender(options.floor), plugwire, plugwireDto, grpcJs];
+  const all: readonly Contender[] = [floorContender(options.floor), plugwire, plugwireDto, grpcJs, plugwireStream, plugwireCalls];
   const selected = all.filter((c) => options.contenders.has(c.name));
+  // Until the host side of streamed results lands, the stream scenario runs without plugwire-stream (its start says why).
+  let missing: string | undefined;
   const can = (kind: Workload['kind']): Contender[] => selected.filter((c) => c.workloads.has(kind));
   const only = options.only;
 
@@ -231,7 +242,10 @@ async function run(options: Options): Promise<number> {
   for (const size of Object.keys(PAYLOAD_SIZES) as PayloadSize[]) payloads[size] = { kind: 'echo', payload: echoPayload(PAYLOAD_SIZES[size]) };
   const small = payloads['100 B'];
   const order: Workload = { kind: 'order', order: orderFields() };
-  const sizeOf = (w: Workload): number => Buffer.byteLength(JSON.stringify(w.kind === 'echo' ? w.payload : w.order));
+  const sizeOf = (w: Workload): number => Buffer.byteLength(JSON.stringify(w.kind === 'echo' ? w.payload : w.kind === 'order' ? w.order : null));
+  const streamW: Workload = { kind: 'stream', count: STREAM_ITEMS };
+  const itemW: Workload = { kind: 'item' };
+  const itemBytes = Buffer.byteLength(JSON.stringify(streamItem(STREAM_ITEMS - 1)));
 
   const cpu = cpus();
   const machine = {
@@ -247,6 +261,7 @@ async function run(options: Options): Promise<number> {
   console.log(
     `bench: payloads ${(Object.keys(payloads) as PayloadSize[]).map((s) => `${s} = ${sizeOf(payloads[s])} B`).join(', ')}; order ${sizeOf(order)} B of JSON, answer: its id`,
   );
+  if (only.has('stream')) console.log(`bench: streams of ${STREAM_ITEMS} items of about ${itemBytes} B of JSON each`);
 
   const metrics: Metric[] = [];
   const add = (m: Metric): Metric => {
@@ -259,7 +274,7 @@ async function run(options: Options): Promise<number> {
   const callOf = (c: Contender, w: Workload, n = 1): Call => {
     const session = sessions.get(c.name);
     if (!session) throw new Error(`${c.name} is not started`);
-    const key = `${c.name}|${w.kind}|${w.kind === 'echo' ? w.payload.items.length : 0}|${n}`;
+    const key = `${c.name}|${w.kind}|${w.kind === 'echo' ? w.payload.items.length : w.kind === 'stream' ? w.count : 0}|${n}`;
     let call = callers.get(key);
     if (!call) {
       call = session.caller(w, n);
@@ -272,8 +287,17 @@ async function run(options: Options): Promise<number> {
   try {
     // The long-running sessions of the call scenarios, warmed up.
     const echoRuns = only.has('sequential') || only.has('throughput') || only.has('payload');
-    const needed = selected.filter((c) => (echoRuns && c.workloads.has('echo')) || (only.has('dto') && c.workloads.has('order')));
-    for (const c of needed) sessions.set(c.name, await c.start());
+    const streamRuns = (c: Contender): boolean => only.has('stream') && (c.workloads.has('stream') || c.workloads.has('item'));
+    const needed = selected.filter((c) => (echoRuns && c.workloads.has('echo')) || (only.has('dto') && c.workloads.has('order')) || streamRuns(c));
+    for (const c of needed) {
+      try {
+        sessions.set(c.name, await c.start());
+      } catch (error) {
+        if (!(error instanceof StreamsMissing)) throw error;
+        missing = error.message;
+        progress(`note: the stream scenario runs without plugwire-stream: ${missing}`);
+      }
+    }
     // Pinned main threads (host on CPU 0, servers on CPU 1): see --no-pin. Started
     // unpinned, since a child inherits the affinity of the thread that spawns it.
     const cpuCount = cpus().length;
@@ -286,11 +310,19 @@ async function run(options: Options): Promise<number> {
       }
       progress(ok ? 'main threads pinned: host on CPU 0, servers on CPU 1' : 'note: could not pin the main threads (taskset missing?): running unpinned');
     }
-    for (const c of needed) {
+    for (const c of needed.filter((n) => sessions.has(n.name))) {
       const uses: Workload[] = [];
       if (echoRuns && c.workloads.has('echo')) uses.push(small);
       if (only.has('payload') && c.workloads.has('echo')) uses.push(payloads['10 KB'], payloads['1 MB']);
       if (only.has('dto') && c.workloads.has('order')) uses.push(order);
+      if (streamRuns(c) && c.workloads.has('stream')) {
+        // Each stream checks its items and their count as it reads them.
+        for (let i = 0; i < 3; i++) await callOf(c, streamW)();
+      }
+      if (streamRuns(c) && c.workloads.has('item')) {
+        await sequential(callOf(c, itemW), plan.warmCalls, 0);
+        await throughput(callOf(c, itemW, ITEM_CALLERS), ITEM_CALLERS, 0, plan.warmMs);
+      }
       for (const w of uses) {
         const big = w.kind === 'echo' && sizeOf(w) > 100_000;
         await checkedCall(callOf(c, w), w, c.name);
@@ -373,6 +405,20 @@ async function run(options: Options): Promise<number> {
       progress(`dto: ${plan.rounds} rounds × (${plan.seqCalls} calls, ${plan.windowMs} ms at 16 callers)`);
     }
 
+    if (only.has('stream')) {
+      const rate = add(metric('stream', 'stream', `stream of ${STREAM_ITEMS} items (~${itemBytes} B): items per second`, 'items/s', 'higher', { contender: 'floor', label: 'floor (NDJSON over node:http)' }));
+      const list = selected.filter((c) => (c.workloads.has('stream') || c.workloads.has('item')) && sessions.has(c.name));
+      for (let r = 0; r < plan.rounds; r++) {
+        for (const c of rotate(list, r)) {
+          const value = c.workloads.has('stream')
+            ? await itemRate(callOf(c, streamW), plan.windowMs)
+            : await throughput(callOf(c, itemW, ITEM_CALLERS), ITEM_CALLERS, plan.rampMs, plan.windowMs);
+          record(rate, c.name, r, value);
+        }
+      }
+      progress(`stream: ${plan.rounds} rounds × ${plan.windowMs} ms each${missing === undefined ? '' : ' (without plugwire-stream: see the note above)'}`);
+    }
+
     // The call scenarios are done: their processes must not disturb what follows, and
     // the processes started from now on must not inherit the pinning.
     if (pinned) pinMainThread(process.pid, `0-${cpuCount - 1}`);
@@ -383,7 +429,7 @@ async function run(options: Options): Promise<number> {
 
     if (only.has('cold-start')) {
       const cold = add(metric('cold-start', 'cold-start', 'cold start: start() to first answer', 'ms', 'lower'));
-      const list = selected.filter((c) => c.name !== 'plugwire-dto');
+      const list = selected.filter((c) => c.workloads.has('echo'));
       // One unrecorded start each: the host's first start loads code the later ones reuse.
       for (let i = -1; i < plan.coldSamples; i++) {
         for (const c of rotate(list, Math.max(0, i))) {
@@ -429,7 +475,7 @@ async function run(options: Options): Promise<number> {
       const heap = add(metric('memory.host-heap', 'memory', 'host JS heap + external per started plugin', 'bytes', 'lower'));
       const idle = add(metric('memory.idle', 'memory', 'plugin RSS, idle after its first answer', 'bytes', 'lower'));
       const load = add(metric('memory.load', 'memory', 'plugin RSS, peak under load (16 callers, 10 KB)', 'bytes', 'lower'));
-      const list = selected.filter((c) => c.name !== 'plugwire-dto');
+      const list = selected.filter((c) => c.workloads.has('echo'));
       const heapNow = (): number => {
         const m = process.memoryUsage();
         return m.heapUsed + m.external;
@@ -496,7 +542,8 @@ async function run(options: Options): Promise<number> {
   console.log('');
   console.log(formatTargets(targets).join('\n'));
   console.log('');
-  if (pinned) console.log('Call scenarios ran with pinned main threads (host CPU 0, servers CPU 1); cold start, restart and memory unpinned.');
+  if (pinned) console.log('Call and stream scenarios ran with pinned main threads (host CPU 0, servers CPU 1); cold start, restart and memory unpinned.');
+  if (missing !== undefined) console.log(`No plugwire-stream row: ${missing}.`);
   console.log('× floor: ratio to the floor of the same round (DTO rows: the floor carrying the same ten-field body; restart: the');
   console.log("floor's median cold start). Spreads are the min – max over the rounds (cold start, restart: over the starts).");
 
@@ -513,7 +560,8 @@ async function run(options: Options): Promise<number> {
     scenarios: [...only],
     contenders: Object.fromEntries(selected.map((c) => [c.name, c.description])),
     payloadBytes: { ...Object.fromEntries((Object.keys(payloads) as PayloadSize[]).map((s) => [s, sizeOf(payloads[s])])), order: sizeOf(order) },
-    units: { ms: 'milliseconds', 'calls/s': 'answers per second', bytes: 'bytes' },
+    stream: { items: STREAM_ITEMS, itemBytes, itemCallers: ITEM_CALLERS, ...(missing === undefined ? {} : { skipped: { 'plugwire-stream': missing } }) },
+    units: { ms: 'milliseconds', 'calls/s': 'answers per second', 'items/s': 'items received per second', bytes: 'bytes' },
     metrics: results,
     targets,
   };

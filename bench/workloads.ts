@@ -78,3 +78,27 @@ export function orderFields(): OrderFields {
 export function orderAnswer(order: OrderFields): string {
   return order.id;
 }
+
+/** One item of the stream scenario: about 60 bytes of JSON. */
+export interface StreamItem {
+  readonly seq: number;
+  readonly text: string;
+}
+
+/** Items in each stream of the stream scenario (about 600 KB of NDJSON). */
+export const STREAM_ITEMS = 10_000;
+
+/** Item `seq` of a stream: `{"seq":12,"text":"line 0000012 xxx…"}`, 60 to 63 bytes of JSON in a stream of {@link STREAM_ITEMS}. */
+export function streamItem(seq: number): StreamItem {
+  return { seq, text: `line ${String(seq).padStart(7, '0')} ${ITEM_PAD}` };
+}
+
+const ITEM_PAD = 'x'.repeat(28);
+
+/**
+ * Checks that a received item is item `seq` of its stream, cheaply (its sequence number
+ * only; the warm-up compares whole items): throws otherwise.
+ */
+export function checkItem(item: unknown, seq: number, who: string): void {
+  if ((item as StreamItem | null)?.seq !== seq) throw new Error(`${who}: item ${seq} of the stream is ${JSON.stringify(item)?.slice(0, 120)}`);
+}

@@ -5,10 +5,18 @@ import * as path from 'node:path';
 import { removeDir, tempDir } from '../../spec/support/host-helpers';
 import type { EchoPayload, OrderFields } from '../workloads';
 
-export type ContenderName = 'floor' | 'plugwire' | 'plugwire-dto' | 'grpc';
+export type ContenderName = 'floor' | 'plugwire' | 'plugwire-dto' | 'grpc' | 'plugwire-stream' | 'plugwire-calls';
 
-/** One kind of call: an echo of a payload, or the ten-field order (answered with its id). */
-export type Workload = { readonly kind: 'echo'; readonly payload: EchoPayload } | { readonly kind: 'order'; readonly order: OrderFields };
+/**
+ * One kind of call: an echo of a payload, the ten-field order (answered with its id), a
+ * stream of `count` items (the call resolves with the count of items received, each
+ * checked), or one item of such a stream (each call fetches the next one).
+ */
+export type Workload =
+  | { readonly kind: 'echo'; readonly payload: EchoPayload }
+  | { readonly kind: 'order'; readonly order: OrderFields }
+  | { readonly kind: 'stream'; readonly count: number }
+  | { readonly kind: 'item' };
 
 /** A started server process and the host's client of it. */
 export interface Session {

@@ -9,10 +9,14 @@
 // The client side comes in two styles: `dispatch` (default; the tightest: undici's
 // dispatch() with a handler that collects the body chunks, about 30% more calls per second
 // at 16 callers than request()) and `request` (request() and body.text(), the everyday API).
+//
+// The stream scenario's floor: POST /items answers NDJSON (bench/servers/floor-server.ts),
+// which the client splits into lines at the newline byte and JSON.parses line by line as
+// the chunks arrive: in a dispatch() handler, or with request() by iterating the body.
 import * as path from 'node:path';
 import { Client, Pool, type Dispatcher } from 'undici';
 import { removeDir } from '../../spec/support/host-helpers';
-import type { EchoPayload, OrderFields } from '../workloads';
+import { checkItem, type EchoPayload, type OrderFields } from '../workloads';
 import { startServer, type Contender, type Session, type Workload } from './contender';
 
 export type FloorApi = 'dispatch' | 'request';
@@ -24,7 +28,7 @@ const HEADERS = { 'content-type': 'application/json' };
 const CONNECTIONS = 32;
 const KEEP_ALIVE = 30_000;
 
-function envelope(payload: EchoPayload | OrderFields): string {
+function envelope(payload: EchoPayload | OrderFields | number): string {
   return `{"Context":{"Deadline":null},"Payload":${JSON.stringify(payload)}}`;
 }
 
@@ -81,13 +85,103 @@ async function requestPost(dispatcher: Dispatcher, route: string, payload: EchoP
   return JSON.parse(text) as unknown;
 }
 
+/** Splits an NDJSON body into lines as its chunks arrive, parses and checks each item, counts them. */
+class ItemLines {
+  private pending: Buffer | undefined;
+  count = 0;
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    for (let newline = chunk.indexOf(10); newline !== -1; newline = chunk.indexOf(10, start)) {
+      const piece = chunk.subarray(start, newline);
+      start = newline + 1;
+      const line = this.pending === undefined ? piece.toString('utf8') : Buffer.concat([this.pending, piece]).toString('utf8');
+      this.pending = undefined;
+      checkItem(JSON.parse(line), this.count, 'floor');
+      this.count++;
+    }
+    if (start < chunk.length) this.pending = this.pending === undefined ? chunk.subarray(start) : Buffer.concat([this.pending, chunk.subarray(start)]);
+  }
+
+  /** The body ended: resolves with the count of items, which must be `expected`. */
+  end(expected: number): number {
+    if (this.pending !== undefined) throw new Error('floor: the stream ended inside a line');
+    if (this.count !== expected) throw new Error(`floor: the stream ended after ${this.count} items of ${expected}`);
+    return this.count;
+  }
+}
+
+/** Reads a stream of items in a dispatch() handler. */
+class StreamAnswer implements Dispatcher.DispatchHandler {
+  private status = 0;
+  private readonly lines = new ItemLines();
+  private readonly errorText: Buffer[] = [];
+
+  constructor(
+    private readonly count: number,
+    private readonly resolve: (value: number) => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
+
+  onRequestStart(): void {}
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+    this.status = statusCode;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.status !== 200) {
+      this.errorText.push(chunk);
+      return;
+    }
+    if (controller.aborted) return;
+    try {
+      this.lines.push(chunk);
+    } catch (error) {
+      controller.abort(error as Error);
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.status !== 200) {
+      this.reject(new Error(`floor: /items answered ${this.status}: ${Buffer.concat(this.errorText).toString('utf8').slice(0, 200)}`));
+      return;
+    }
+    try {
+      this.resolve(this.lines.end(this.count));
+    } catch (error) {
+      this.reject(error as Error);
+    }
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.reject(error);
+  }
+}
+
+function dispatchStream(dispatcher: Dispatcher, count: number): Promise<number> {
+  const body = envelope(count);
+  return new Promise((resolve, reject) => {
+    dispatcher.dispatch({ path: '/items', method: 'POST', headers: HEADERS, body }, new StreamAnswer(count, resolve, reject));
+  });
+}
+
+async function requestStream(dispatcher: Dispatcher, count: number): Promise<number> {
+  const { statusCode, body } = await dispatcher.request({ path: '/items', method: 'POST', headers: HEADERS, body: envelope(count) });
+  if (statusCode !== 200) throw new Error(`floor: /items answered ${statusCode}: ${(await body.text()).slice(0, 200)}`);
+  const lines = new ItemLines();
+  for await (const chunk of body) lines.push(chunk as Buffer);
+  return lines.end(count);
+}
+
 /** The floor contender, with the client side in the given style. */
 export function floorContender(api: FloorApi): Contender {
   const post = api === 'dispatch' ? dispatchPost : requestPost;
+  const stream = api === 'dispatch' ? dispatchStream : requestStream;
   return {
     name: 'floor',
     description: `bare node:http server + undici ${api}() over a Unix socket (Client; Pool of ${CONNECTIONS} for concurrent callers), same JSON body, no validation`,
-    workloads: new Set(['echo', 'order']),
+    workloads: new Set(['echo', 'order', 'stream']),
     async start(): Promise<Session> {
       const { dir, socket, server } = await startServer(SERVER);
       const options = { socketPath: socket, keepAliveTimeout: KEEP_ALIVE, keepAliveMaxTimeout: KEEP_ALIVE };
@@ -98,12 +192,22 @@ export function floorContender(api: FloorApi): Contender {
         pid: server.child.pid,
         caller(workload: Workload, callers = 1): () => Promise<unknown> {
           const dispatcher = callers > 1 ? (pool ??= new Pool(ORIGIN, { ...options, connections: CONNECTIONS })) : client;
-          if (workload.kind === 'echo') {
-            const { payload } = workload;
-            return () => post(dispatcher, '/echo', payload);
+          switch (workload.kind) {
+            case 'echo': {
+              const { payload } = workload;
+              return () => post(dispatcher, '/echo', payload);
+            }
+            case 'order': {
+              const { order } = workload;
+              return () => post(dispatcher, '/order', order);
+            }
+            case 'stream': {
+              const { count } = workload;
+              return () => stream(dispatcher, count);
+            }
+            case 'item':
+              throw new Error('the floor streams its items; one call per item is plugwire-calls');
           }
-          const { order } = workload;
-          return () => post(dispatcher, '/order', order);
         },
         async close(): Promise<void> {
           await Promise.all([client.destroy(), pool?.destroy()]);

@@ -29,6 +29,7 @@ export const plugwire: Contender = {
           const { payload } = workload;
           return () => plugin.echo(payload);
         }
+        if (workload.kind !== 'order') throw new Error(`plugwire runs the echo and order workloads, not ${workload.kind}`);
         const { order } = workload;
         return () => plugin.order(order);
       },

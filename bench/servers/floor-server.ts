@@ -3,11 +3,16 @@
 // plugwire's ({"Context":{...},"Payload":...}) and answering the same JSON. No validation,
 // no deadline, no token: nothing a plugin needs beyond the call itself.
 //
+// /items (the stream scenario) answers its payload's count of items as NDJSON, one
+// res.write() per item on a chunked answer, waiting for 'drain' whenever res.write()
+// says the socket's buffer is full.
+//
 //   node dist/bench/servers/floor-server.js <socket>
 //
 // Prints `ready` once it listens; exits (status 0) on SIGTERM and when its standard input
 // closes (the host is gone).
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
+import { streamItem } from '../workloads';
 
 const socket = process.argv[2];
 if (!socket) {
@@ -16,6 +21,23 @@ if (!socket) {
 }
 
 const HEADERS = { 'content-type': 'application/json' };
+const NDJSON = { 'content-type': 'application/x-ndjson; charset=utf-8' };
+
+/** Writes items 0 to `count` − 1, one line each, as fast as the socket takes them. */
+function writeItems(res: ServerResponse, count: number): void {
+  res.writeHead(200, NDJSON);
+  let seq = 0;
+  const more = (): void => {
+    while (seq < count) {
+      if (!res.write(`${JSON.stringify(streamItem(seq++))}\n`)) {
+        res.once('drain', more);
+        return;
+      }
+    }
+    res.end();
+  };
+  more();
+}
 
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
@@ -25,6 +47,10 @@ const server = createServer((req, res) => {
     try {
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
       const { Payload } = JSON.parse(body.toString('utf8')) as { Payload: unknown };
+      if (req.url === '/items') {
+        writeItems(res, Payload as number);
+        return;
+      }
       // /order answers the order's id; /echo, the payload.
       text = `${JSON.stringify(req.url === '/order' ? (Payload as { id: string }).id : Payload)}\n`;
     } catch (error) {
