@@ -36,15 +36,22 @@ export interface ManifestMethod {
    * with `PLUGWIRE_STUB`. Absent in manifests of plugwire before it was added (treat as `true`).
    */
   readonly implemented?: boolean;
+  /**
+   * `true` for a stream method (`@Method({ stream: true })`): `result` describes one item,
+   * and a caller that sends `x-plugwire-stream: 1` reads the items as frames (else it gets
+   * them all as one JSON array). Absent for a unary method.
+   */
+  readonly stream?: true;
   /** The parameters in order: one parameter travels as the payload itself, several as a JSON array. */
   readonly params: readonly ManifestValue[];
-  /** The result, `type: 'unknown'` when the contract does not say (no `returns`). */
+  /** The result (of a stream method: one item), `type: 'unknown'` when the contract does not say (no `returns`). */
   readonly result: ManifestValue;
 }
 
 /**
  * What a plugwire plugin answers at {@link MANIFEST_ROUTE}: its protocol versions, its
- * name and version, and for each method its route, parameter and result schemas.
+ * name and version, and for each method its route, parameter and result schemas, and
+ * whether it streams its result ({@link ManifestMethod.stream}).
  */
 export interface Manifest {
   /** The version of this document's format. */
@@ -162,6 +169,8 @@ export function buildManifest(sources: readonly ManifestSource[], plugin: { name
     idempotent: definition.idempotent,
     validated: definition.validate,
     implemented,
+    // Only on stream methods, so a host that predates streams sees the same entries as before.
+    ...(definition.stream ? { stream: true as const } : {}),
     params: definition.params.map((p) => (p.kind === 'class' && p.type ? classValue(p.type, false, used) : primitive(p.kind, schemas))),
     result: definition.returns === Date ? dateValue(definition.returnsArray, schemas) : definition.returns ? classValue(definition.returns, definition.returnsArray, used) : primitive('any', schemas),
   }));

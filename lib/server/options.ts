@@ -34,6 +34,14 @@ export interface ServeOptions {
   readonly grace?: number;
   /** Largest request body accepted, bytes; larger ones get 413. Default 16 MiB. */
   readonly maxBodySize?: number;
+  /**
+   * Largest answer, bytes, into which a stream method's items are collected for a caller
+   * that does not read streams (a version 1 host such as a Go host, or curl): it gets the
+   * whole stream as one JSON array. Past it, the iterator is returned and the caller gets
+   * a `PLUGWIRE_PROTOCOL` error answer with status 500 (a Go host sees its message). A
+   * plugwire host reads a stream as it comes and is not bound by it. Default 16 MiB.
+   */
+  readonly maxCollectedSize?: number;
   /** Time a client has to send the request headers, ms. Default 5000. */
   readonly headersTimeout?: number;
   /** Time a client has to send the whole request, ms. Default 30000. */
@@ -105,6 +113,7 @@ export interface PluginServer {
 const DEFAULTS = {
   grace: 5000,
   maxBodySize: 16 * 1024 * 1024,
+  maxCollectedSize: 16 * 1024 * 1024,
   headersTimeout: 5000,
   requestTimeout: 30000,
   maxConnections: 1024,

@@ -44,6 +44,7 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
   readonly closed: Promise<void>;
   inflight = 0;
   readonly maxBodySize: number;
+  readonly maxCollectedSize: number;
   readonly logErrors: boolean;
   private readonly server: Server;
   private readonly options: ResolvedOptions;
@@ -70,6 +71,7 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
     this.routes = [...table.keys()];
     this.options = withDefaults(options);
     this.maxBodySize = this.options.maxBodySize;
+    this.maxCollectedSize = this.options.maxCollectedSize;
     this.logErrors = this.options.logErrors !== false;
     this.manifest = new ManifestEndpoint(this, table, options.name, options.version);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { convertArgs, resultToPlain } from '../conversion/converter';
 import { channels, codeOf, debug, messageOf, type ServedCallMessage } from '../diagnostics/channels';
 import { ErrorStatus } from '../errors/error-codes';
-import { ProtocolError, TimeoutError, ValidationError } from '../errors/plugin-error';
+import { ProtocolError, TimeoutError, ValidationError, type DefinitionError } from '../errors/plugin-error';
 import { ANSWER_CONTENT_TYPE, encodeAnswer } from '../protocol/answer';
 import { decodeRequest, isRefusal } from '../protocol/envelope';
 import { GO_DEADLINE_MESSAGE, toWireError } from '../protocol/wire-error';
@@ -11,12 +11,15 @@ import { Link } from '../util/linked-list';
 import { answer, tooLarge, type Answer } from './answers';
 import { runInCallContext, type CallContext } from './call-context';
 import type { Route } from './route-table';
+import { answerStream, type StreamedAnswer, type StreamingCall } from './served-stream';
 import { withoutAuthorization } from './token';
 
 /** What a served call needs from its server. @internal */
 export interface CallServer {
   /** Largest request body accepted, bytes. */
   readonly maxBodySize: number;
+  /** Largest stream collected into one array for a caller that does not read frames, bytes. */
+  readonly maxCollectedSize: number;
   /** Whether a method's unexpected error is reported (the serve option `logErrors`). */
   readonly logErrors: boolean;
   /** Writes an error answer, unless the response is already answered or gone. */
@@ -63,7 +66,7 @@ function unexpectedError(error: unknown): boolean {
  * a call that is answered at once costs no promise of plugwire's own.
  * @internal
  */
-export class ServedCall implements CallContext, Expiring {
+export class ServedCall implements CallContext, Expiring, StreamingCall {
   /** Answered (or given up): nothing more is sent. */
   settled = false;
   /** When the caller's deadline passes (epoch ms), if it set one. */
@@ -76,6 +79,8 @@ export class ServedCall implements CallContext, Expiring {
   readonly callLink: Link<ServedCall> = new Link<ServedCall>(this);
   readonly deadlineLink: Link<Expiring> = new Link<Expiring>(this);
   private controller: AbortController | undefined;
+  /** A stream method's answer, once its method returned. */
+  private stream: StreamedAnswer | undefined;
   private abortReason: unknown;
   private aborted = false;
 
@@ -162,6 +167,7 @@ export class ServedCall implements CallContext, Expiring {
     this.aborted = true;
     this.abortReason = reason;
     this.controller?.abort(reason);
+    this.stream?.stop();
   }
 
   /** Answers a call refused before its method ran (a broken envelope, a body too large). */
@@ -238,6 +244,9 @@ export class ServedCall implements CallContext, Expiring {
     } catch (error) {
       return this.failed(error);
     }
+    if (this.entry.definition.stream) {
+      return answerStream(this, result, this.server.maxCollectedSize, (stream) => (this.stream = stream));
+    }
     if (result instanceof Promise || (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function')) {
       Promise.resolve(result as PromiseLike<unknown>).then(
         (value) => this.succeeded(value),
@@ -265,6 +274,17 @@ export class ServedCall implements CallContext, Expiring {
     this.answered();
   }
 
+  /** Answers with an error of plugwire's own (a stream method that returned no iterable, a stream too large to collect). @internal */
+  refuseWith(error: ProtocolError | DefinitionError, status: number): void {
+    this.failing(error);
+    this.answerError(answer(error.code, error.message, status));
+  }
+
+  /** Reports a problem of the plugin's to its logger. @internal */
+  report(what: string, error: unknown): void {
+    this.server.report(what, error);
+  }
+
   /** Notes why a call fails, for its diagnostics message and the NODE_DEBUG line. */
   private failing(error: unknown): void {
     if (this.settled) return;
@@ -272,7 +292,8 @@ export class ServedCall implements CallContext, Expiring {
     if (debug.enabled) debug('call to %s failed: %s %s', this.route, codeOf(error), messageOf(error));
   }
 
-  private failed(error: unknown): void {
+  /** Answers with what the method threw. @internal */
+  failed(error: unknown): void {
     this.failing(error);
     if (this.server.logErrors && unexpectedError(error)) {
       const { definition, target } = this.entry;
@@ -284,12 +305,14 @@ export class ServedCall implements CallContext, Expiring {
 
   private answerError(error: Answer): void {
     if (!this.settle()) return;
-    this.server.sendError(this.req, this.res, error);
+    // A stream that has begun ends with an error frame instead.
+    if (this.stream?.started) this.stream.close(error.wire);
+    else this.server.sendError(this.req, this.res, error);
     this.answered();
   }
 
-  /** Marks the call settled, once: whether it was not yet. */
-  private settle(): boolean {
+  /** Marks the call settled, once: whether it was not yet. @internal */
+  settle(): boolean {
     if (this.settled) return false;
     this.settled = true;
     deadlines.delete(this);
@@ -300,7 +323,7 @@ export class ServedCall implements CallContext, Expiring {
    * After the answer was written: the call is still in flight until it is flushed
    * ('finish', see start()); one that was never sent (its caller is gone) is done now.
    */
-  private answered(): void {
+  answered(): void {
     if (!this.res.headersSent) this.release();
   }
 }

@@ -94,6 +94,7 @@ class FakeResponse extends EventEmitter {
 
 class FakeServer implements CallServer {
   readonly logErrors = true;
+  readonly maxCollectedSize = 1024;
   readonly releases: ServedCall[] = [];
   readonly reports: string[] = [];
   readonly unexpectedErrors: unknown[] = [];

@@ -1,0 +1,65 @@
+/**
+ * A stream method served by a standalone plugin process (spec/fixtures/server/stream-plugin.ts,
+ * spawned with PLUGIN_SOCKET as a Go host would): raw callers over the real socket. Needs
+ * `npm run build` first (the fixture runs from dist/).
+ */
+import * as fs from 'node:fs';
+import { request, type IncomingMessage } from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { rawRequest } from '../support/raw-http';
+import { waitFor, within } from '../support/host-helpers';
+import { envelope, spawnPluginProcess, type PluginProcess } from '../support/plugin-process';
+
+const FIXTURE = path.join(__dirname, '../../dist/spec/fixtures/server/stream-plugin.js');
+
+describe('a stream method in a plugin process', () => {
+  let dir: string;
+  let socket: string;
+  let plugin: PluginProcess;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pw-'));
+    socket = path.join(dir, 'stream.sock');
+    const env: NodeJS.ProcessEnv = { ...process.env, PLUGIN_SOCKET: socket };
+    delete env['PLUGWIRE_LIFELINE_FD'];
+    delete env['PLUGWIRE_TOKEN'];
+    plugin = spawnPluginProcess(FIXTURE, env);
+    await plugin.line('stdout', 'plugin is ready');
+  });
+
+  afterAll(async () => {
+    if (plugin && plugin.child.exitCode === null && plugin.child.signalCode === null) plugin.child.kill('SIGKILL');
+    await plugin?.exit;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('streams frames to a caller that asks for them, and the whole stream as an array to one that does not (curl, a Go host)', async () => {
+    const frames = await rawRequest(socket, { path: '/few', body: envelope(3), headers: { 'x-plugwire-version': '1', 'x-plugwire-stream': '1' } });
+    expect(frames.status).toBe(200);
+    expect(frames.headers['x-plugwire-stream']).toBe('1');
+    expect(frames.body).toBe('{"item":1}\n{"item":2}\n{"item":3}\n{"end":true}\n');
+    const plain = await rawRequest(socket, { path: '/few', body: envelope(3) });
+    expect(plain.status).toBe(200);
+    expect(plain.body).toBe('[1,2,3]\n');
+  });
+
+  it('ends the iterator (its finally runs) and aborts its signal when the caller disconnects mid-stream', async () => {
+    const body = envelope('gone');
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(
+        { socketPath: socket, path: '/count', method: 'POST', agent: false, headers: { 'x-plugwire-version': '1', 'x-plugwire-stream': '1', 'Content-Length': Buffer.byteLength(body) } },
+        resolve,
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    await within(new Promise((resolve) => res.once('data', resolve)), 5000, 'the first frames');
+    res.socket.destroy();
+    await waitFor(() => plugin.stderr.some((line) => line.startsWith('finally: gone after ')), 5000, 'the finally line');
+    expect(plugin.stderr).toContain('aborted: gone');
+    // The plugin serves on.
+    expect((await rawRequest(socket, { path: '/few', body: envelope(1) })).body).toBe('[1]\n');
+  });
+});
