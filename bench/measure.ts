@@ -77,15 +77,18 @@ export async function throughput(call: Call, callers: number, rampMs: number, me
 
 /**
  * Runs whole streams one after the other until `measureMs` has passed (at least one);
- * `call` resolves with the count of items it received.
+ * `call` resolves with the count of items it received. `probe` is told the items received.
  * @returns items per second
  */
-export async function itemRate(call: Call, measureMs: number): Promise<number> {
+export async function itemRate(call: Call, measureMs: number, probe?: WindowProbe): Promise<number> {
+  probe?.begin();
   const started = performance.now();
   let items = 0;
   do items += (await call()) as number;
   while (performance.now() - started < measureMs);
-  return items / ((performance.now() - started) / 1000);
+  const elapsed = performance.now() - started;
+  probe?.end(items);
+  return items / (elapsed / 1000);
 }
 
 /** The CPU time (user + system) a process has used, ms, from /proc (clock ticks of 10 ms); NaN when it cannot be read. */

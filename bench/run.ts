@@ -407,13 +407,19 @@ async function run(options: Options): Promise<number> {
 
     if (only.has('stream')) {
       const rate = add(metric('stream', 'stream', `stream of ${STREAM_ITEMS} items (~${itemBytes} B): items per second`, 'items/s', 'higher', { contender: 'floor', label: 'floor (NDJSON over node:http)' }));
+      // Where an item's time goes: CPU per item of each side.
+      const hostCpu = add(metric('stream.cpu.host', 'stream', 'stream: host CPU per item', 'ms', 'lower'));
+      const serverCpu = add(metric('stream.cpu.server', 'stream', 'stream: plugin (server) CPU per item', 'ms', 'lower'));
       const list = selected.filter((c) => (c.workloads.has('stream') || c.workloads.has('item')) && sessions.has(c.name));
       for (let r = 0; r < plan.rounds; r++) {
         for (const c of rotate(list, r)) {
+          const probe = cpuProbe(sessions.get(c.name)?.pid);
           const value = c.workloads.has('stream')
-            ? await itemRate(callOf(c, streamW), plan.windowMs)
-            : await throughput(callOf(c, itemW, ITEM_CALLERS), ITEM_CALLERS, plan.rampMs, plan.windowMs);
+            ? await itemRate(callOf(c, streamW), plan.windowMs, probe)
+            : await throughput(callOf(c, itemW, ITEM_CALLERS), ITEM_CALLERS, plan.rampMs, plan.windowMs, probe);
           record(rate, c.name, r, value);
+          record(hostCpu, c.name, r, probe.result.host);
+          record(serverCpu, c.name, r, probe.result.server);
         }
       }
       progress(`stream: ${plan.rounds} rounds × ${plan.windowMs} ms each${missing === undefined ? '' : ' (without plugwire-stream: see the note above)'}`);
