@@ -9,14 +9,14 @@ import { channels, codeOf, debug, messageOf, observingCalls, type CallMessage } 
 import { argumentsToPayload, encodeRequest } from '../protocol/envelope';
 import { decodeAnswer } from '../protocol/answer';
 import { LinkedList } from '../util/linked-list';
-import { race, sleep } from '../util/abortable';
 import { removeSocketDirectory } from '../socket/directory';
 import { undici } from '../util/lazy';
 import type { Starter } from '../starters/starter';
 import type { PluginConfig } from './config';
 import { Supervisor, type PluginState, type PluginStats } from './supervisor';
-import { brokenAnswerError, classify, errorCode, transportError } from './transport-error';
-import { BUSY_FIRST_WAIT, decideRetry, nextBusyWait, retryError } from './retry-policy';
+import { StreamCall, type StreamOwner } from './stream-call';
+import { reach } from './reach';
+import { brokenAnswerError } from './transport-error';
 
 export type { CallOptions } from './call-options';
 export type { PluginState, PluginStats } from './supervisor';
@@ -63,6 +63,15 @@ export class PluginClient {
   private readonly inflight = new LinkedList<Call>();
   /** What the calls of this client see of it (kept off the public surface). */
   private readonly owner: CallOwner;
+  /** The streams under way, ended by close(). */
+  private readonly streams = new LinkedList<StreamCall>();
+  private readonly streamOwner: StreamOwner;
+  /**
+   * The connections of streams, made at the first: a stream holds one for as long as it
+   * runs, without taking one of `connections`, and `maxResponseSize` bounds a frame, not
+   * the whole body (undici's limit would).
+   */
+  private streamPool: Pool | undefined;
 
   /** @internal */
   constructor(init: ClientInit) {
@@ -87,15 +96,36 @@ export class PluginClient {
         if (ok) supervisor.succeeded();
       },
     };
+    this.streamOwner = {
+      name: this.name,
+      maxResponseSize: init.config.maxResponseSize,
+      timeout: init.config.timeout,
+      closing: () => this.closing !== undefined,
+      dispatch: (route, body, extra, handler) => {
+        this.streamPool ??= this.makePool(null, -1);
+        this.streamPool.dispatch({ path: route, method: 'POST', headers: { ...extra, ...supervisor.headers }, body }, handler);
+      },
+      open: async (stream) => {
+        this.streams.add(stream.inflightLink);
+        await reach(supervisor, init.config.connectTimeout, stream, undefined);
+      },
+      answered: () => supervisor.succeeded(),
+      settled: (stream) => this.streams.delete(stream.inflightLink),
+    };
+    this.pool = this.makePool(init.config.connections, init.config.maxResponseSize);
+  }
+
+  private makePool(connections: number | null, maxResponseSize: number): Pool {
+    const { config } = this;
     // undici is loaded by the first client, not by the package root: a plugin process never needs it.
     const { Pool: UndiciPool } = undici();
-    this.pool = new UndiciPool('http://plugin', {
-      socketPath: init.socket,
-      connections: init.config.connections,
-      connectTimeout: init.config.connectTimeout,
-      keepAliveTimeout: init.config.keepAliveTimeout,
-      keepAliveMaxTimeout: init.config.keepAliveTimeout,
-      maxResponseSize: init.config.maxResponseSize,
+    return new UndiciPool('http://plugin', {
+      socketPath: this.socket,
+      connections,
+      connectTimeout: config.connectTimeout,
+      keepAliveTimeout: config.keepAliveTimeout,
+      keepAliveMaxTimeout: config.keepAliveTimeout,
+      maxResponseSize,
       // The client enforces the whole-call timeout itself, restarts included.
       headersTimeout: 0,
       bodyTimeout: 0,
@@ -164,6 +194,47 @@ export class PluginClient {
       return Promise.reject(error instanceof Error ? error : new TypeError(String(error)));
     }
     return this.invoke(route, payload, undefined, options);
+  }
+
+  /**
+   * Calls a stream method without a contract: its items as they arrive, nothing converted.
+   * Nothing is sent before the first `next()`; a bad route or option rejects it.
+   *
+   * @param route - the method's route, e.g. `/tail`
+   * @param payload - the request value (`null` when left out)
+   * @param options - a timeout for the whole stream (`0` for none), an AbortSignal, extra headers
+   * @returns the items, for `for await`; `break` (or `return()`) ends the plugin's stream
+   * @throws (in the loop) a {@link PluginError} with the code a call would give; an item
+   * yielded before the error is delivered first
+   *
+   * @remarks
+   * A plugin that does not stream (a Go or version 1 plugin) answers with one JSON value:
+   * an array is read as the items, any other value as the one item.
+   *
+   * @example
+   * ```ts
+   * for await (const line of client.stream('/tail', { level: 'warn' }, { timeout: 0 })) console.log(line);
+   * ```
+   */
+  stream(route: string, payload?: unknown, options: CallOptions = {}): AsyncIterableIterator<unknown> {
+    const check = (): unknown => {
+      const problem = routeProblem(route);
+      if (problem !== undefined) throw new TypeError(`client.stream(): ${problem}`);
+      checkCallOptions(options, `call to ${route}`);
+      return payload ?? null;
+    };
+    return new StreamCall(this.streamOwner, route, undefined, options, check, undefined);
+  }
+
+  /**
+   * Calls a contract's stream method: the arguments are converted and checked at the
+   * first `next()`, each item is converted into `returns`.
+   * @internal
+   */
+  streamMethod(definition: MethodDefinition, args: readonly unknown[], options: CallOptions, convert: boolean): AsyncIterableIterator<unknown> {
+    const payload = async (): Promise<unknown> => argumentsToPayload(convert ? await convertArgs(definition, args, 'host') : args, definition.params.length);
+    const item = definition.returns ? (value: unknown): Promise<unknown> => convertResult(definition, value) : undefined;
+    return new StreamCall(this.streamOwner, definition.route, definition, options, payload, item);
   }
 
   /** Runs a call with its diagnostics: the channels' messages and the NODE_DEBUG line of a failure. */
@@ -253,55 +324,10 @@ export class PluginClient {
   /**
    * The slow path of a call whose request failed before an answer began, or that was made
    * while no plugin ran: restarts the plugin when it is gone and sends the call again, as
-   * {@link decideRetry} says.
+   * {@link reach} says.
    */
   private async attempt(call: Call, failure: Error | undefined): Promise<unknown> {
-    const { route, definition } = call;
-    const supervisor = this.supervisor;
-    const idempotent = definition?.idempotent !== false;
-    let pending = failure;
-    let sent = 0;
-    let first: number | undefined;
-    let busyWait = BUSY_FIRST_WAIT;
-    for (let pass = 0; ; pass++) {
-      if (!pending && supervisor.recovering) await race(supervisor.recovering.catch(() => undefined), call.signal);
-      const generation = pending ? call.generation : supervisor.state === 'running' ? supervisor.generation : await supervisor.ensureRunning(route, call.signal);
-      first ??= generation;
-      try {
-        if (pending) throw pending;
-        const exchange = await call.exchange(generation);
-        if (exchange.failure && !exchange.answering) throw exchange.failure;
-        return this.decode(call, exchange);
-      } catch (error) {
-        pending = undefined;
-        if (call.reason) throw call.reason;
-        if (PluginError.is(error)) throw error;
-        const code = errorCode(error);
-        const kind = classify(code);
-        if (kind === 'lost') sent++;
-        const verdict = decideRetry({ failure: kind, idempotent, sent, pass, restarted: generation !== first });
-        switch (verdict) {
-          case 'wait':
-            // Waiting for a busy plugin is no pass: only the call's timeout (or its signal) ends that.
-            await sleep(busyWait, call.signal);
-            busyWait = nextBusyWait(busyWait);
-            pass--;
-            continue;
-          case 'restart':
-            await race(supervisor.recover(generation), call.signal);
-            continue;
-          case 'transport':
-            throw transportError(this.name, route, code, error, this.config.connectTimeout);
-          case 'not-idempotent':
-            void supervisor.recover(generation).catch(() => undefined);
-            throw retryError(verdict, this.name, route, code, error);
-          case 'unreachable':
-            throw retryError(supervisor.state === 'running' && (await supervisor.listening()) ? 'broken' : verdict, this.name, route, code, error);
-          default:
-            throw retryError(verdict, this.name, route, code, error);
-        }
-      }
-    }
+    return this.decode(call, await reach(this.supervisor, this.config.connectTimeout, call, failure));
   }
 
   /** Turns an answer that began into the call's value, or throws its error. */
@@ -334,11 +360,13 @@ export class PluginClient {
   private async shutdown(): Promise<void> {
     if (debug.enabled) debug('[%s] closing: %d calls in flight', this.name, this.inflight.size);
     this.supervisor.abort(new ClosedError(`plugin ${this.name} was terminated`));
-    for (const call of this.inflight.values()) call.abort(new ClosedError(`plugin ${this.name} was terminated during the call to ${call.route}`, { route: call.route }));
+    for (const call of [...this.inflight.values(), ...this.streams.values()]) {
+      call.abort(new ClosedError(`plugin ${this.name} was terminated during the call to ${call.route}`, { route: call.route }));
+    }
     try {
       await this.supervisor.stop();
     } finally {
-      await this.pool.destroy().catch(() => undefined);
+      await Promise.all([this.pool.destroy().catch(() => undefined), this.streamPool?.destroy().catch(() => undefined)]);
       if (this.socketDir !== undefined) removeSocketDirectory(this.socketDir);
       if (debug.enabled) debug('[%s] closed', this.name);
     }

@@ -15,7 +15,18 @@ const PROBES = new Set([
   'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString', '__proto__',
 ]);
 
-type Stub = (...args: unknown[]) => Promise<unknown>;
+type Stub = (...args: unknown[]) => Promise<unknown> | AsyncIterableIterator<unknown>;
+
+/** The stream of a closed proxy's stream method: its first `next()` rejects with `error`. */
+function refusedStream(error: Error): AsyncIterableIterator<unknown> {
+  let refused = false;
+  const iterator: AsyncIterableIterator<unknown> = {
+    [Symbol.asyncIterator]: () => iterator,
+    next: () => (refused ? Promise.resolve({ done: true, value: undefined }) : ((refused = true), Promise.reject(error))),
+    return: () => ((refused = true), Promise.resolve({ done: true, value: undefined })),
+  };
+  return iterator;
+}
 
 interface ProxyState {
   closed: boolean;
@@ -70,8 +81,8 @@ export function createProxy<T>(client: PluginClient, contract?: Type<T>, options
 function makeProxy(state: ProxyState): object {
   const { client, methods, options } = state;
   const stubs = new Map<string, Stub>();
-  const closed = (route: string): Promise<never> =>
-    Promise.reject(new ClosedError(`this proxy of plugin ${client.name} was closed: call to ${route} refused`, { route }));
+  const refusal = (route: string): ClosedError => new ClosedError(`this proxy of plugin ${client.name} was closed: call to ${route} refused`, { route });
+  const closed = (route: string): Promise<never> => Promise.reject(refusal(route));
   // `then` stays undefined even if a contract declares it, so that awaiting the proxy never calls.
   const isMethod = (property: string | symbol): property is string => typeof property === 'string' && property !== 'then' && methods !== undefined && methods.has(property);
   // A contract proxy's methods are kept on the target as read-only, non-configurable
@@ -88,7 +99,9 @@ function makeProxy(state: ProxyState): object {
     if (definition) {
       // Worked out once per method, not per call.
       const convert = needsConversion(definition) && definition.validate;
-      stub = (...args) => (isClosed(state) ? closed(definition.route) : client.callMethod(definition, args, options, convert));
+      stub = definition.stream
+        ? (...args) => (isClosed(state) ? refusedStream(refusal(definition.route)) : client.streamMethod(definition, args, options, convert))
+        : (...args) => (isClosed(state) ? closed(definition.route) : client.callMethod(definition, args, options, convert));
       Object.defineProperty(target, name, { value: stub, writable: false, enumerable: true, configurable: false });
     } else {
       const route = `/${name}`;
