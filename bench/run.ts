@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { serverNodeArgs, type Contender, type ContenderName, type Session, type Workload } from './contenders/contender';
-import { floorContender, type FloorApi } from './contenders/floor';
+import { floorContender, type FloorApi, type FloorWrites } from './contenders/floor';
 import { grpcJs } from './contenders/grpc';
 import { plugwire } from './contenders/plugwire';
 import { plugwireDto } from './contenders/plugwire-dto';
@@ -38,8 +38,8 @@ const ITEM_CALLERS = 16;
 const LEVELS = [1, 16, 64] as const;
 
 const USAGE = `Usage: node dist/bench/run.js [--quick] [--only scenario,...] [--json path]
-         [--contenders name,...] [--rounds N] [--floor dispatch|request] [--no-pin]
-         [--server-cpu-prof dir]
+         [--contenders name,...] [--rounds N] [--floor dispatch|request]
+         [--stream-floor each|joined] [--no-pin] [--server-cpu-prof dir]
 
 Measures plugwire against the floor (bare node:http + undici, same JSON body) and
 @grpc/grpc-js, each server a separate process on a Unix socket, and prints a table of
@@ -56,6 +56,8 @@ plugwire-calls's one call per item (${ITEM_CALLERS} callers).
                        dispatch() with a body-collecting handler; streams: a
                        handler that parses the lines as chunks arrive) or request
                        (request() + body.text(); streams: for await over the body)
+  --stream-floor w     how the floor's server writes a stream's lines: each (default:
+                       one res.write() per line) or joined (one per 16 KB of lines)
   --server-cpu-prof d  run every server process with node --cpu-prof, profiles to
                        directory d (profile the host with node --cpu-prof itself)
   --no-pin             do not pin the main threads during the call scenarios (by
@@ -78,6 +80,7 @@ interface Options {
   readonly contenders: ReadonlySet<ContenderName>;
   readonly rounds: number | undefined;
   readonly floor: FloorApi;
+  readonly streamFloor: FloorWrites;
   readonly pin: boolean;
   readonly serverProfiles: string | undefined;
   readonly json: string;
@@ -101,6 +104,7 @@ function parseOptions(args: readonly string[]): Options | 'help' {
     contenders: { type: 'string' },
     rounds: { type: 'string' },
     floor: { type: 'string' },
+    'stream-floor': { type: 'string' },
     'no-pin': { type: 'boolean' },
     'server-cpu-prof': { type: 'string' },
     json: { type: 'string' },
@@ -115,9 +119,14 @@ function parseOptions(args: readonly string[]): Options | 'help' {
   if (values.floor !== undefined && values.floor !== 'dispatch' && values.floor !== 'request') {
     throw new UsageError(`--floor must be dispatch or request, got ${JSON.stringify(values.floor)}`);
   }
+  const streamFloor = values['stream-floor'];
+  if (streamFloor !== undefined && streamFloor !== 'each' && streamFloor !== 'joined') {
+    throw new UsageError(`--stream-floor must be each or joined, got ${JSON.stringify(streamFloor)}`);
+  }
   return {
     quick: values.quick ?? false,
     floor: values.floor ?? 'dispatch',
+    streamFloor: streamFloor ?? 'each',
     pin: !(values['no-pin'] ?? false),
     serverProfiles: values['server-cpu-prof'] === undefined || values['server-cpu-prof'] === '' ? undefined : path.resolve(values['server-cpu-prof']),
     only: listOption('only', values.only, SCENARIOS),
@@ -231,7 +240,7 @@ async function run(options: Options): Promise<number> {
     serverNodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.serverProfiles}`);
   }
   const plan: Plan = { ...(options.quick ? QUICK : FULL), ...(options.rounds === undefined ? {} : { rounds: options.rounds }) };
-  const all: readonly Contender[] = [floorContender(options.floor), plugwire, plugwireDto, grpcJs, plugwireStream, plugwireCalls];
+  const all: readonly Contender[] = [floorContender(options.floor, options.streamFloor), plugwire, plugwireDto, grpcJs, plugwireStream, plugwireCalls];
   const selected = all.filter((c) => options.contenders.has(c.name));
   // Until the host side of streamed results lands, the stream scenario runs without plugwire-stream (its start says why).
   let missing: string | undefined;
@@ -261,7 +270,9 @@ async function run(options: Options): Promise<number> {
   console.log(
     `bench: payloads ${(Object.keys(payloads) as PayloadSize[]).map((s) => `${s} = ${sizeOf(payloads[s])} B`).join(', ')}; order ${sizeOf(order)} B of JSON, answer: its id`,
   );
-  if (only.has('stream')) console.log(`bench: streams of ${STREAM_ITEMS} items of about ${itemBytes} B of JSON each`);
+  if (only.has('stream')) {
+    console.log(`bench: streams of ${STREAM_ITEMS} items of about ${itemBytes} B of JSON each; the floor's server writes ${options.streamFloor === 'joined' ? 'its lines joined, one res.write() per 16 KB' : 'one res.write() per line'}`);
+  }
 
   const metrics: Metric[] = [];
   const add = (m: Metric): Metric => {
@@ -562,6 +573,7 @@ async function run(options: Options): Promise<number> {
     machine,
     plan,
     floorApi: options.floor,
+    streamFloor: options.streamFloor,
     pinned,
     scenarios: [...only],
     contenders: Object.fromEntries(selected.map((c) => [c.name, c.description])),

@@ -11,8 +11,9 @@
 // at 16 callers than request()) and `request` (request() and body.text(), the everyday API).
 //
 // The stream scenario's floor: POST /items answers NDJSON (bench/servers/floor-server.ts),
-// which the client splits into lines at the newline byte and JSON.parses line by line as
-// the chunks arrive: in a dispatch() handler, or with request() by iterating the body.
+// one res.write() per item (or, `joined`, per 16 KB of items: /items-joined), which the
+// client splits into lines at the newline byte and JSON.parses line by line as the chunks
+// arrive: in a dispatch() handler, or with request() by iterating the body.
 import * as path from 'node:path';
 import { Client, Pool, type Dispatcher } from 'undici';
 import { removeDir } from '../../spec/support/host-helpers';
@@ -20,6 +21,8 @@ import { checkItem, type EchoPayload, type OrderFields } from '../workloads';
 import { startServer, type Contender, type Session, type Workload } from './contender';
 
 export type FloorApi = 'dispatch' | 'request';
+/** How the floor's server writes a stream's lines: one res.write() each, or joined per 16 KB. */
+export type FloorWrites = 'each' | 'joined';
 
 const SERVER = path.join(__dirname, '../servers/floor-server.js');
 const ORIGIN = 'http://localhost';
@@ -118,6 +121,7 @@ class StreamAnswer implements Dispatcher.DispatchHandler {
   private readonly errorText: Buffer[] = [];
 
   constructor(
+    private readonly route: string,
     private readonly count: number,
     private readonly resolve: (value: number) => void,
     private readonly reject: (error: Error) => void,
@@ -144,7 +148,7 @@ class StreamAnswer implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     if (this.status !== 200) {
-      this.reject(new Error(`floor: /items answered ${this.status}: ${Buffer.concat(this.errorText).toString('utf8').slice(0, 200)}`));
+      this.reject(new Error(`floor: ${this.route} answered ${this.status}: ${Buffer.concat(this.errorText).toString('utf8').slice(0, 200)}`));
       return;
     }
     try {
@@ -159,28 +163,29 @@ class StreamAnswer implements Dispatcher.DispatchHandler {
   }
 }
 
-function dispatchStream(dispatcher: Dispatcher, count: number): Promise<number> {
+function dispatchStream(dispatcher: Dispatcher, route: string, count: number): Promise<number> {
   const body = envelope(count);
   return new Promise((resolve, reject) => {
-    dispatcher.dispatch({ path: '/items', method: 'POST', headers: HEADERS, body }, new StreamAnswer(count, resolve, reject));
+    dispatcher.dispatch({ path: route, method: 'POST', headers: HEADERS, body }, new StreamAnswer(route, count, resolve, reject));
   });
 }
 
-async function requestStream(dispatcher: Dispatcher, count: number): Promise<number> {
-  const { statusCode, body } = await dispatcher.request({ path: '/items', method: 'POST', headers: HEADERS, body: envelope(count) });
-  if (statusCode !== 200) throw new Error(`floor: /items answered ${statusCode}: ${(await body.text()).slice(0, 200)}`);
+async function requestStream(dispatcher: Dispatcher, route: string, count: number): Promise<number> {
+  const { statusCode, body } = await dispatcher.request({ path: route, method: 'POST', headers: HEADERS, body: envelope(count) });
+  if (statusCode !== 200) throw new Error(`floor: ${route} answered ${statusCode}: ${(await body.text()).slice(0, 200)}`);
   const lines = new ItemLines();
   for await (const chunk of body) lines.push(chunk as Buffer);
   return lines.end(count);
 }
 
-/** The floor contender, with the client side in the given style. */
-export function floorContender(api: FloorApi): Contender {
+/** The floor contender, with the client side in the given style, and the stream's lines written as `writes` says. */
+export function floorContender(api: FloorApi, writes: FloorWrites = 'each'): Contender {
+  const itemsRoute = writes === 'joined' ? '/items-joined' : '/items';
   const post = api === 'dispatch' ? dispatchPost : requestPost;
   const stream = api === 'dispatch' ? dispatchStream : requestStream;
   return {
     name: 'floor',
-    description: `bare node:http server + undici ${api}() over a Unix socket (Client; Pool of ${CONNECTIONS} for concurrent callers), same JSON body, no validation`,
+    description: `bare node:http server + undici ${api}() over a Unix socket (Client; Pool of ${CONNECTIONS} for concurrent callers), same JSON body, no validation; streams: NDJSON, one res.write() ${writes === 'joined' ? 'per 16 KB of lines' : 'per line'}, lines JSON.parsed as they arrive`,
     workloads: new Set(['echo', 'order', 'stream']),
     async start(): Promise<Session> {
       const { dir, socket, server } = await startServer(SERVER);
@@ -203,7 +208,7 @@ export function floorContender(api: FloorApi): Contender {
             }
             case 'stream': {
               const { count } = workload;
-              return () => stream(dispatcher, count);
+              return () => stream(dispatcher, itemsRoute, count);
             }
             case 'item':
               throw new Error('the floor streams its items; one call per item is plugwire-calls');

@@ -5,7 +5,8 @@
 //
 // /items (the stream scenario) answers its payload's count of items as NDJSON, one
 // res.write() per item on a chunked answer, waiting for 'drain' whenever res.write()
-// says the socket's buffer is full.
+// says the socket's buffer is full; /items-joined, the same with the lines joined into
+// one res.write() per 16 KB (--stream-floor joined: fewer chunks, fewer writev entries).
 //
 //   node dist/bench/servers/floor-server.js <socket>
 //
@@ -23,13 +24,21 @@ if (!socket) {
 const HEADERS = { 'content-type': 'application/json' };
 const NDJSON = { 'content-type': 'application/x-ndjson; charset=utf-8' };
 
-/** Writes items 0 to `count` − 1, one line each, as fast as the socket takes them. */
-function writeItems(res: ServerResponse, count: number): void {
+/** Lines joined into one res.write() at most by /items-joined (UTF-16 code units: bytes, for this JSON). */
+const JOINED = 16 * 1024;
+
+/**
+ * Writes items 0 to `count` − 1, one line each, as fast as the socket takes them: one
+ * res.write() per line, or (`joined`) per 16 KB of lines.
+ */
+function writeItems(res: ServerResponse, count: number, joined: boolean): void {
   res.writeHead(200, NDJSON);
   let seq = 0;
   const more = (): void => {
     while (seq < count) {
-      if (!res.write(`${JSON.stringify(streamItem(seq++))}\n`)) {
+      let text = `${JSON.stringify(streamItem(seq++))}\n`;
+      if (joined) while (seq < count && text.length < JOINED) text += `${JSON.stringify(streamItem(seq++))}\n`;
+      if (!res.write(text)) {
         res.once('drain', more);
         return;
       }
@@ -47,8 +56,8 @@ const server = createServer((req, res) => {
     try {
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
       const { Payload } = JSON.parse(body.toString('utf8')) as { Payload: unknown };
-      if (req.url === '/items') {
-        writeItems(res, Payload as number);
+      if (req.url === '/items' || req.url === '/items-joined') {
+        writeItems(res, Payload as number, req.url === '/items-joined');
         return;
       }
       // /order answers the order's id; /echo, the payload.
