@@ -3,10 +3,13 @@
 //   plugwire inspect [--json] -- <plugin command...>
 //   plugwire call <route> [json] -- <plugin command...>
 //   plugwire call <route> [json] --socket <path>
+// A stream method's call prints its items one JSON line each, as they arrive (stream.ts).
+import { constants } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { attachToSocket, defaultConfig, PluginError, readManifest, spawnCommand, startPlugin, type StartResult } from '../index';
 import { EXIT_CODES, exitStatusHelp } from './exit-codes';
 import { renderManifest } from './render';
+import { isStreamRoute, printStream, type WatchStop } from './stream';
 
 /** Where the command writes; the tests pass their own. */
 export interface CliIo {
@@ -16,6 +19,10 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   /** Standard input, when it is not a terminal; `undefined` for a terminal. */
   readonly stdin: () => Promise<string | undefined>;
+  /** Resolves once standard output takes more, or `undefined` when it does already. */
+  readonly drained?: () => Promise<void> | undefined;
+  /** Watches for Ctrl-C and a closed standard output while a stream runs. */
+  readonly watchStop?: WatchStop;
 }
 
 interface TargetOptions {
@@ -23,6 +30,13 @@ interface TargetOptions {
   readonly token?: string;
   readonly timeout: number;
   readonly quiet?: boolean;
+}
+
+interface CallCommandOptions extends TargetOptions {
+  /** Read the answer as a stream, without asking the manifest (a plugin without one). */
+  readonly stream?: boolean;
+  /** Whether --timeout was given: a stream has no timeout unless it was. */
+  readonly timeoutGiven: boolean;
 }
 
 class Usage extends Error {}
@@ -89,7 +103,7 @@ function notJson(route: string, text: string, fromStdin: boolean, error: Error):
   return new Usage(`${where} must be JSON, and ${shown} is not (${error.message})${hint}`);
 }
 
-async function call(route: string, json: string | undefined, command: readonly string[], options: TargetOptions, io: CliIo): Promise<void> {
+async function call(route: string, json: string | undefined, command: readonly string[], options: CallCommandOptions, io: CliIo): Promise<void> {
   if (!route.startsWith('/')) throw new Usage(`the route must start with '/', got ${JSON.stringify(route)}`);
   const text = json ?? (await io.stdin());
   let payload: unknown = null;
@@ -104,9 +118,16 @@ async function call(route: string, json: string | undefined, command: readonly s
   try {
     // client.call() refuses a route it cannot send (a space, a line break) with a
     // TypeError: the caller's mistake, said as one.
-    const answer = await client.call(route, payload).catch((error: unknown) => {
+    const asUsage = (error: unknown): never => {
       throw error instanceof TypeError ? new Usage(error.message) : error;
-    });
+    };
+    if (options.stream === true || (await isStreamRoute(client, route))) {
+      // A stream runs until it ends, like tail -f; a --timeout given bounds all of it.
+      const streamOptions = options.timeoutGiven ? {} : { timeout: 0 };
+      await printStream(client, route, payload, streamOptions, io).catch(asUsage);
+      return;
+    }
+    const answer = await client.call(route, payload).catch(asUsage);
     io.stdout(`${JSON.stringify(answer, null, 2) ?? 'null'}\n`);
   } finally {
     await close();
@@ -136,12 +157,21 @@ function program(io: CliIo, command: readonly string[], done: (work: Promise<voi
     .option('--json', 'print the manifest as JSON')
     .action((options: TargetOptions & { json?: boolean }) => done(inspect(command, options, io), options));
 
-  target(cli.command('call').description('call a route and print the answer as JSON'))
+  target(cli.command('call').description("call a route and print the answer as JSON; a stream method's items one JSON line each, as they arrive"))
     .usage('[options] <route> [json] -- <plugin command...>')
     .argument('<route>', "the method's route, e.g. /modify")
     .argument('[json]', 'the payload as JSON (default: standard input when it is not a terminal, else null)')
-    .addHelpText('after', `\nExamples:\n  plugwire call /modify '"some value"' -- node plugin.js\n  echo '{"name":"Ada","age":36}' | plugwire call /greet -- ./plugin\n  plugwire call /modify '"x"' --socket /tmp/modifier.sock`)
-    .action((route: string, json: string | undefined, options: TargetOptions) => done(call(route, json, command, options, io), options));
+    .option('--stream', "read the answer as a stream even though no manifest says so (a Go plugin's JSON array: one line per element)")
+    .addHelpText(
+      'after',
+      `\nA stream (a method the manifest marks stream, or --stream) runs until it ends or Ctrl-C, and has no timeout unless --timeout is given.` +
+        `\n\nExamples:\n  plugwire call /modify '"some value"' -- node plugin.js\n  echo '{"name":"Ada","age":36}' | plugwire call /greet -- ./plugin\n  plugwire call /modify '"x"' --socket /tmp/modifier.sock` +
+        `\n  plugwire call /tail '{"level":"warn"}' -- node logs.js | head -20`,
+    )
+    .action((route: string, json: string | undefined, options: TargetOptions & { stream?: boolean }, self: Command) => {
+      const timeoutGiven = self.getOptionValueSource('timeout') !== 'default';
+      done(call(route, json, command, { ...options, timeoutGiven }, io), options);
+    });
   return cli;
 }
 
@@ -203,19 +233,60 @@ async function readStdin(): Promise<string | undefined> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Resolves once the stream drained (or closed), or `undefined` when it takes more already. */
+function drained(stream: NodeJS.WriteStream): Promise<void> | undefined {
+  if (!stream.writableNeedDrain) return undefined;
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
+}
+
 if (require.main === module) {
+  // While a stream runs, Ctrl-C and a closed standard output end it (and stop the plugin)
+  // instead of the process.
+  let pipeClosed: (() => void) | undefined;
+  let interrupted = false;
+  const watchStop: WatchStop = (onStop) => {
+    const onSigint = (): void => {
+      if (interrupted) {
+        // A second Ctrl-C: the user does not want to wait for the plugin to stop.
+        process.off('SIGINT', onSigint);
+        process.kill(process.pid, 'SIGINT');
+        return;
+      }
+      interrupted = true;
+      onStop('SIGINT');
+    };
+    process.on('SIGINT', onSigint);
+    pipeClosed = () => onStop('EPIPE');
+    return () => {
+      process.off('SIGINT', onSigint);
+      pipeClosed = undefined;
+    };
+  };
   // Output into a closed pipe (plugwire --help | head -3) is not an error.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw error;
+      if (error.code !== 'EPIPE') throw error;
+      if (pipeClosed && stream === process.stdout) pipeClosed();
+      else process.exit(process.exitCode ?? 0);
     });
   }
   void main(process.argv.slice(2), {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     stdin: readStdin,
+    drained: () => drained(process.stdout),
+    watchStop,
   }).then((status) => {
-    process.exitCode = status;
+    // Ended by Ctrl-C (the plugin stopped cleanly): 130, as a shell reports a process
+    // ended by SIGINT, so that a script can tell it from a stream that ended.
+    process.exitCode = interrupted && status === 0 ? 128 + constants.signals.SIGINT : status;
   });
 }

@@ -44,7 +44,8 @@ function describeValue(value: unknown): string {
 }
 
 /**
- * The manifest as a table of methods, then the classes they use, field by field. Only
+ * The manifest as a table of methods (a stream method's result reads `stream of Item`),
+ * then the classes they use, field by field. Only
  * the routes are sure to be there (the host checks nothing else): a field that is
  * missing or of another type shows as `-` or `any`.
  * @param manifest - what the plugin answered at its manifest route, checked only loosely
@@ -62,7 +63,9 @@ export function renderManifest(manifest: Manifest, fallbackName = 'plugin'): str
   for (const m of manifest.methods as unknown as readonly Record<string, unknown>[]) {
     const params = Array.isArray(m['params']) ? m['params'].map(describeValue).join(', ') : '';
     const idempotent = typeof m['idempotent'] === 'boolean' ? (m['idempotent'] ? 'yes' : 'no') : '-';
-    rows.push([String(m['route']), typeof m['name'] === 'string' ? m['name'] : '-', params || '-', describeValue(m['result']), idempotent]);
+    // A stream method's result is the type of its items.
+    const result = m['stream'] === true ? `stream of ${describeValue(m['result'])}` : describeValue(m['result']);
+    rows.push([String(m['route']), typeof m['name'] === 'string' ? m['name'] : '-', params || '-', result, idempotent]);
   }
   lines.push(table(rows));
   const definitions = isObject(loose.definitions) ? loose.definitions : {};
