@@ -8,6 +8,7 @@ import { request, type IncomingMessage } from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { goStart, type GoHostPlugin } from '../support/go-host';
 import { rawRequest } from '../support/raw-http';
 import { waitFor, within } from '../support/host-helpers';
 import { envelope, spawnPluginProcess, type PluginProcess } from '../support/plugin-process';
@@ -61,5 +62,28 @@ describe('a stream method in a plugin process', () => {
     expect(plugin.stderr).toContain('aborted: gone');
     // The plugin serves on.
     expect((await rawRequest(socket, { path: '/few', body: envelope(1) })).body).toBe('[1]\n');
+  });
+
+  describe('called by a Go host (version 1: no x-plugwire-stream)', () => {
+    let go: GoHostPlugin;
+
+    beforeAll(async () => {
+      go = await goStart(process.execPath, [FIXTURE], path.join(dir, 'go.sock'), { env: { STREAM_MAX_COLLECTED: '1000', PLUGWIRE_TOKEN: undefined, PLUGWIRE_LIFELINE_FD: undefined } });
+    });
+
+    afterAll(() => go?.term());
+
+    it('gets the whole stream as one JSON array', async () => {
+      const result = await go.call('/few', 4);
+      expect(result).toMatchObject({ status: 200, value: [1, 2, 3, 4] });
+      expect(result.headers['x-plugwire-stream']).toBeUndefined();
+    });
+
+    it('gets a 500 with a message for a stream larger than maxCollectedSize, and the plugin ends the iterator', async () => {
+      const result = await go.call('/count', 'go', { deadline: null });
+      expect(result.status).toBe(500);
+      expect(result.error).toBe('the stream of /count is larger than maxCollectedSize (1000 bytes) as one JSON array: read it as a stream (x-plugwire-stream: 1)');
+      await waitFor(() => go.stderr.some((line) => line.startsWith('finally: go after ')), 5000, 'the finally line');
+    });
   });
 });
