@@ -27,7 +27,11 @@ export type { PluginServer, ServeOptions } from './options';
  * The route table is built once, here. Each call's payload is converted and validated
  * before the method runs (422 with the field details when invalid); the method's
  * deadline and an AbortSignal are available through {@link callContext}; at the
- * deadline the caller gets a timeout answer even if the method ignores it. The socket is
+ * deadline the caller gets a timeout answer even if the method ignores it. A stream method
+ * (`@Method({ stream: true })`, an `async *` method) sends its items as the host reads
+ * them, its iterator pulled no faster, and returned (its `finally` runs, its signal
+ * aborted) when the host stops reading or the deadline passes; a version 1 host gets them
+ * all as one JSON array, up to `maxCollectedSize`. The socket is
  * created with mode 0600. As a standalone process (the default) it exits with status 0
  * on SIGTERM or SIGINT after in-flight calls finish, and when the plugwire host that
  * started it dies (after running `onClose`).

@@ -415,6 +415,17 @@ describe('serve(): stream methods', () => {
     });
   });
 
+  it('answers other calls while it streams an iterator that never waits to a reader that keeps up', async () => {
+    const stream = await open(socket, '/forever', 'fast');
+    let received = 0;
+    stream.on('data', (chunk: Buffer) => (received += chunk.length));
+    await waitFor(() => received > 1_000_000, 10_000, 'a megabyte of items');
+    const other = await within(call('/unary', 'meanwhile'), 5000, 'the unary call');
+    expect(other.body).toBe('"unary:meanwhile"\n');
+    stream.destroy();
+    await within(runs.get('fast')!.finished, 2000, 'the iterator to be returned');
+  });
+
   describe('cancellation', () => {
     it('returns the iterator and aborts the signal within 100 ms of a reader that disconnects while the producer waits on backpressure', async () => {
       const stream = await open(socket, '/forever', 'gone');
@@ -439,6 +450,17 @@ describe('serve(): stream methods', () => {
       expect(run.finallyAt! - cut).toBeLessThan(100);
       expect(run.abortedAt! - cut).toBeLessThan(100);
     });
+  });
+
+  it('returns the iterator of a stream still running when the server closes, after its grace', async () => {
+    const own = path.join(dir, 'closing.sock');
+    const closing = await serve(new StreamsImpl(), { socket: own, standalone: false, announce: false, grace: 100 });
+    const stream = await open(own, '/ticks', 'closing');
+    stream.resume();
+    await waitFor(() => (runs.get('closing')?.made ?? 0) > 2, 2000, 'a few ticks');
+    await within(closing.close(), 5000, 'the server to close');
+    await within(runs.get('closing')!.finished, 2000, 'the iterator to end');
+    expect(runs.get('closing')!.abortedAt).toBeDefined();
   });
 
   describe('deadline', () => {
