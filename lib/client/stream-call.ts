@@ -176,8 +176,10 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
     }
     const { route, options, owner } = this;
     try {
-      if (owner.closing()) throw new ClosedError(`plugin ${owner.name} was terminated: call to ${route} refused`, { route });
       const payload = await this.payload();
+      // return() while the arguments were converted: nothing is sent.
+      if (this.reason || this.over) return;
+      if (owner.closing()) throw new ClosedError(`plugin ${owner.name} was terminated: call to ${route} refused`, { route });
       const timeout = options.timeout ?? this.definition?.timeout ?? owner.timeout;
       if (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= MAX_TIMEOUT)) {
         throw new TypeError(`call to ${route}: timeout must be a number of ms from 0 to ${MAX_TIMEOUT}, got ${String(timeout)}`);

@@ -2,9 +2,10 @@
 // speaks the frame format of protocol/stream.ts by hand: normal streams, errors, cut-off and
 // broken bodies, version 1 answers, backpressure, cancellation, the deadline and retries.
 import * as path from 'node:path';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { IsIn, IsString } from 'class-validator';
-import { Method, Plugin, PluginError, RemoteError, createProxy, start, stub, withOptions, type StartResult } from '../../lib';
+import { Method, Plugin, PluginError, RemoteError, closeProxy, createProxy, start, stub, withOptions, type CallMessage, type StartResult } from '../../lib';
 import { END_FRAME, STREAM_CONTENT_TYPE, encodeErrorFrame, encodeItemFrame } from '../../lib/protocol/stream';
 import { bareHttpStarter, rejectionOf, removeDir, tempDir, waitFor, within } from '../support/host-helpers';
 
@@ -299,6 +300,33 @@ describe('client.stream()', () => {
     await waitFor(() => seen.closed.has('/flood-slow'), 2000, 'the plugin to see the connection close');
   });
 
+  it('refuses x-plugwire-stream as a per-call header', async () => {
+    await expect(plugin.client.stream('/items', 1, { headers: { 'X-Plugwire-Stream': '0' } }).next()).rejects.toThrow(/plugwire's own/);
+  });
+
+  it('publishes the call message when the stream ends: end for a finished or abandoned one, error for a failed one', async () => {
+    const ended: CallMessage[] = [];
+    const failed: CallMessage[] = [];
+    const onEnd = (message: unknown): number => ended.push(message as CallMessage);
+    const onError = (message: unknown): number => failed.push(message as CallMessage);
+    subscribe('plugwire:call:end', onEnd);
+    subscribe('plugwire:call:error', onError);
+    try {
+      await collect(plugin.client.stream('/items', 2));
+      for await (const item of plugin.client.stream('/forever')) {
+        void item;
+        break;
+      }
+      await collectUntilError(plugin.client.stream('/error-after-2'));
+    } finally {
+      unsubscribe('plugwire:call:end', onEnd);
+      unsubscribe('plugwire:call:error', onError);
+    }
+    expect(ended.map((m) => m.route)).toEqual(['/items', '/forever']);
+    expect(failed.map((m) => [m.route, (m.error as PluginError).code])).toEqual([['/error-after-2', 'PLUGWIRE_REMOTE']]);
+    for (const message of [...ended, ...failed]) expect(message.duration).toBeGreaterThanOrEqual(0);
+  });
+
   it('ends the streams under way at close(): PLUGWIRE_CLOSED in the loop', async () => {
     const own = await start(bareHttpStarter('closing', answer), path.join(dir, 'closing.sock'), { timeout: 10_000 });
     const stream = own.client.stream('/forever');
@@ -330,6 +358,14 @@ describe('a contract stream method', () => {
     const { items, error } = await collectUntilError(logs.badItems());
     expect(items).toEqual([expect.any(LogLine)]);
     expect(error).toMatchObject({ code: 'PLUGWIRE_VALIDATION' });
+  });
+
+  it('of a closed proxy rejects its first next() with PLUGWIRE_CLOSED, sending nothing', async () => {
+    const logs = createProxy(plugin.client, Logs);
+    closeProxy(logs);
+    const before = seen.requests['/items'] ?? 0;
+    await expect(logs.items({ level: 'warn' })[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'PLUGWIRE_CLOSED' });
+    expect(seen.requests['/items'] ?? 0).toBe(before);
   });
 
   it('takes the timeout and signal of withOptions()', async () => {
