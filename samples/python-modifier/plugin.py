@@ -9,7 +9,9 @@ calls it with HTTP/1.1 POST requests on that Unix socket, as docs/PROTOCOL.md de
 It serves the three routes of samples/modifier/contract.ts (/modify, /greet, /join) and
 answers as the TypeScript plugin (samples/modifier/plugin.ts) does: the same results, and
 the same statuses, error codes and validation messages (only the wording of a JSON syntax
-error or of an exception's message is Python's). Python 3.8 or later, nothing to install.
+error or of an exception's message is Python's). It also serves a stream method, /decorate,
+that answers with a stream of items (docs/PROTOCOL.md, "Streamed results"). Python 3.8 or
+later, nothing to install.
 """
 import errno
 import hmac
@@ -17,6 +19,7 @@ import json
 import math
 import os
 import re
+import select
 import selectors
 import signal
 import socket
@@ -34,6 +37,9 @@ MAX_BODY = 16 * 1024 * 1024  # larger request bodies get 413
 GRACE = 5.0  # seconds in-flight calls get to finish after SIGTERM
 LINGER_IDLE, LINGER_MAX = 1.0, 5.0  # the bounded lingering close after a 413 (see PROTOCOL.md)
 JSON_TYPE = 'application/json; charset=utf-8'
+MAX_COLLECTED = 16 * 1024 * 1024  # a stream's items as one JSON array (a Go host) at most
+STREAM_HEADER, STREAM_VERSION = 'x-plugwire-stream', '1'  # a plugwire host that reads frames
+STREAM_TYPE = 'application/x-ndjson; charset=utf-8'
 MANIFEST_ROUTE = '/.plugwire/manifest'
 
 
@@ -284,12 +290,73 @@ def join(values, separator, times):
     return js_join([js_join(values, separator)] * count, separator)
 
 
+class StreamContext:
+    """What a stream method waits with: the caller's deadline, and its connection, which
+    tells when the caller went away (the Python side of callContext().signal)."""
+
+    def __init__(self, connection, deadline):
+        self.connection, self.deadline = connection, deadline
+        self.cancelled = False  # the caller went away, or the deadline passed
+
+    def expired(self):
+        return self.deadline is not None and self.deadline <= time.time()
+
+    def gone(self):
+        """Whether the caller closed its end: readable with nothing to read is its end of file."""
+        try:
+            return self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b''
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+
+    def wait(self, seconds):
+        """Sleeps up to `seconds`; False at once when the stream should end instead."""
+        until = time.monotonic() + seconds
+        while not self.cancelled:
+            left = until - time.monotonic()
+            if self.deadline is not None:
+                left = min(left, self.deadline - time.time())
+            if self.expired():
+                self.cancelled = True
+            elif left <= 0:
+                return True
+            elif select.select([self.connection], [], [], min(left, 0.05))[0] and self.gone():
+                self.cancelled = True  # the host broke its loop, aborted, or died
+        return False
+
+
+def decorate(context, values, every_ms):
+    """The stream method: each of `values` decorated as /modify does, one item each, with
+    `every_ms` milliseconds between them. A value that is not a string ends the stream with
+    an error after the items before it (or, as the first, with an ordinary error answer)."""
+    pause = every_ms / 1000 if is_finite(every_ms) and every_ms > 0 else 0
+    sent = 0
+    try:
+        for index, value in enumerate(values if isinstance(values, list) else []):
+            if index > 0 and pause and not context.wait(pause):
+                return
+            if not isinstance(value, str):
+                raise TypeError(f'item {index} is not a string: {js_string(value)}')
+            yield modify(value)
+            sent += 1
+    finally:
+        # What a generator's finally is for: cleaning up when the caller stops reading.
+        if context.cancelled:
+            print(f'decorate: stopped after {sent} items', file=sys.stderr, flush=True)
+
+
 # route -> (parameter types, method). One parameter travels as the payload itself,
 # several as a JSON array.
 METHODS = {
     '/modify': (['string'], modify),
     '/greet': (['Person'], greet),
     '/join': (['array', 'string', 'number'], join),
+}
+
+# The stream methods: route -> (parameter types, generator function taking a StreamContext first).
+STREAMS = {
+    '/decorate': (['array', 'number'], decorate),
 }
 
 # What `plugwire inspect` shows; connect() checks the routes against the contract.
@@ -310,6 +377,12 @@ MANIFEST = {
                     {'type': 'string', 'schema': {'type': 'string'}},
                     {'type': 'number', 'schema': {'type': 'number'}}],
          'result': {'type': 'unknown', 'schema': {}}},
+        # A stream method: `stream: true`, and its result describes one item.
+        {'route': '/decorate', 'name': 'decorate', 'contract': 'modifier', 'idempotent': True, 'validated': True, 'implemented': True,
+         'stream': True,
+         'params': [{'type': 'array', 'schema': {'type': 'array'}},
+                    {'type': 'number', 'schema': {'type': 'number'}}],
+         'result': {'type': 'string', 'schema': {'type': 'string'}}},
     ],
     'definitions': {
         'Person': {
@@ -386,8 +459,8 @@ def reject_constant(name):
     raise ValueError(f'{name} is not JSON')  # Python's json accepts NaN and Infinity; JSON does not
 
 
-def call(route, body):
-    """Decodes the envelope, checks the deadline and the arguments, and runs the method."""
+def arguments(route, kinds, body):
+    """Decodes the envelope and checks the deadline and the arguments: (args, deadline)."""
     try:
         envelope = json.loads(body.decode('utf-8', 'replace'), parse_constant=reject_constant)
     except (ValueError, RecursionError) as error:
@@ -409,7 +482,6 @@ def call(route, body):
                 given = json.dumps(raw[:80]) if isinstance(raw, str) else f'got {kind}'
                 raise invalid(f'Context.Deadline is not an RFC 3339 time: {given}')
 
-    kinds, method = METHODS[route]
     if len(kinds) == 1:
         args = [payload]
     elif isinstance(payload, list):
@@ -424,6 +496,13 @@ def call(route, body):
     if deadline is not None and deadline <= time.time():
         raise timed_out()
     check_args(route, kinds, args)
+    return args, deadline
+
+
+def call(route, body):
+    """Runs a method with the arguments of the request body."""
+    kinds, method = METHODS[route]
+    args, deadline = arguments(route, kinds, body)
     try:
         result = method(*args)
     except Exception as error:  # whatever the method raised is the plugin's error
@@ -438,6 +517,18 @@ def call(route, body):
 def encode(value):
     """JSON as UTF-8 with Go's trailing newline. A lone surrogate a caller sent comes back as its \\u escape."""
     return (json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(',', ':')) + '\n').encode('utf-8', 'backslashreplace')
+
+
+DONE = object()  # the end of a stream method's items
+ANSWERED = object()  # a stream call has written its answer itself
+
+
+def encode_item(value):
+    """One item of a stream as JSON (no newline); an item JSON cannot carry is the method's error."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(',', ':')).encode('utf-8', 'backslashreplace')
+    except (TypeError, ValueError) as error:
+        raise remote_error(TypeError(f'an item cannot be encoded as JSON: {error}'))
 
 
 # --------------------------------------------------------------------------------------
@@ -466,7 +557,8 @@ class Handler(BaseHTTPRequestHandler):
             raise  # the caller is gone: nobody to answer
         except Exception as error:  # a bug in this plugin: still an answer, never a dropped connection
             return self.send_failure(remote_error(error))
-        self.send_json(200, result)
+        if result is not ANSWERED:
+            self.send_json(200, result)
 
     def send_failure(self, error):
         """An error answer: a JSON string with the message, or with the structured error for a plugwire host."""
@@ -503,9 +595,81 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != 'POST':
             raise CallError(405, 'PLUGWIRE_PROTOCOL', f'method {self.command} not allowed: calls are POST requests',
                             headers=[('Allow', 'POST')])
+        if route in STREAMS:
+            return self.stream(route, self.read_body())
         if route not in METHODS:
             raise CallError(404, 'PLUGWIRE_METHOD_NOT_FOUND', f'method not found: {route}')
         return call(route, self.read_body())
+
+    def stream(self, route, body):
+        """A stream method's call: its items as frames to a plugwire host that asks for them
+        with x-plugwire-stream: 1, else (a Go host, curl) all of them as one JSON array."""
+        kinds, method = STREAMS[route]
+        args, deadline = arguments(route, kinds, body)
+        context = StreamContext(self.connection, deadline)
+        items = method(context, *args)
+        # The first item before anything is written: an error now is an ordinary error answer.
+        first = self.next_item(items, context)
+        if self.headers.get(STREAM_HEADER) != STREAM_VERSION:
+            return self.collect(route, items, first, context)
+        self.send_response(200)
+        self.send_header('Content-Type', STREAM_TYPE)
+        self.send_header(STREAM_HEADER, STREAM_VERSION)
+        self.send_header('Transfer-Encoding', 'chunked')
+        if self.server.closing:
+            self.send_header('Connection', 'close')
+        self.end_headers()
+        try:
+            item = first
+            while item is not DONE:
+                # A blocking write: while the host does not read, the socket's buffers fill and
+                # this waits, so the generator is pulled no faster than the host takes items.
+                self.write_chunk(b'{"item":' + encode_item(item) + b'}\n')
+                item = self.next_item(items, context)
+            self.write_chunk(b'{"end":true}\n')
+        except CallError as error:  # after items: the closing error frame, with the same code
+            self.write_chunk(b'{"error":' + json.dumps(error.wire(), separators=(',', ':')).encode('utf-8') + b'}\n')
+        except ConnectionError:  # the host went away while an item was written
+            context.cancelled = True
+            items.close()  # the generator's finally runs
+            raise
+        self.wfile.write(b'0\r\n\r\n')  # the end of the chunked body: the connection serves the next call
+        return ANSWERED
+
+    def next_item(self, items, context):
+        """The next item, DONE at the end; the method's error, or the deadline's, as a CallError."""
+        try:
+            item = next(items)
+        except StopIteration:
+            item = DONE
+        except Exception as error:  # whatever the generator raised is the plugin's error
+            raise remote_error(error)
+        if context.expired():
+            context.cancelled = True
+            items.close()
+            raise timed_out()
+        if context.cancelled:  # the generator stopped because the host went away
+            raise ConnectionAbortedError('the caller went away')
+        return item
+
+    def collect(self, route, items, first, context):
+        """The whole stream as one JSON array, for a caller that does not read frames."""
+        parts, size, item = [], 2, first
+        while item is not DONE:
+            part = encode_item(item)
+            size += len(part) + 1
+            if size > MAX_COLLECTED:
+                context.cancelled = True
+                items.close()
+                raise CallError(500, 'PLUGWIRE_PROTOCOL', f'the stream of {route} is larger than maxCollectedSize ({MAX_COLLECTED} bytes) '
+                                'as one JSON array: read it as a stream (x-plugwire-stream: 1)')
+            parts.append(part)
+            item = self.next_item(items, context)
+        self.send_body(200, b'[' + b','.join(parts) + b']\n')
+        return ANSWERED
+
+    def write_chunk(self, data):
+        self.wfile.write(b'%x\r\n%s\r\n' % (len(data), data))
 
     def read_body(self):
         """The request body (Content-Length or chunked), at most MAX_BODY bytes."""
@@ -559,7 +723,10 @@ class Handler(BaseHTTPRequestHandler):
             pass  # silence (a timeout) or a reset: done either way
 
     def send_json(self, status, value, headers=()):
-        body = encode(value)
+        self.send_body(status, encode(value), headers)
+
+    def send_body(self, status, body, headers=()):
+        """A JSON answer, already encoded, with its Content-Length."""
         self.send_response(status)
         self.send_header('Content-Type', JSON_TYPE)
         self.send_header('Content-Length', str(len(body)))

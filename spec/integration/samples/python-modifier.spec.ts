@@ -107,12 +107,14 @@ describe('samples/python-modifier: the Modifier plugin in Python', () => {
     const python = (): Connection<Modifier> => py as Connection<Modifier>;
 
     it('passes the strict contract check, and its manifest describes the methods as the TypeScript plugin\'s does', async () => {
-      const manifest = await readManifest(python().client);
+      // Beside them it serves a stream method of its own (python-stream.spec.ts tests it).
+      const withoutStreams = <T extends { methods: ReadonlyArray<{ stream?: true }> }>(m: T | undefined) => m && { ...m, methods: m.methods.filter((each) => each.stream !== true) };
+      const manifest = withoutStreams(await readManifest(python().client));
       const reference = await readManifest((ts as Connection<Modifier>).client);
       expect(manifest?.plugin).toEqual({ name: 'modifier', version: '1.0.0-python' });
       expect(manifest?.methods.map((m) => m.route)).toEqual(['/modify', '/greet', '/join']);
       expect(manifest).toEqual({ ...reference, plugin: { name: 'modifier', version: '1.0.0-python' } });
-      const lean = await readManifest(python().client, { schemas: false });
+      const lean = withoutStreams(await readManifest(python().client, { schemas: false }));
       expect(lean).toEqual({ ...(await readManifest((ts as Connection<Modifier>).client, { schemas: false })), plugin: manifest?.plugin });
       expect(lean?.definitions).toEqual({});
     });
