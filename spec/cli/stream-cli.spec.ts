@@ -1,8 +1,8 @@
 // `plugwire call` and `plugwire inspect` of stream methods, run as a user runs them: the
-// built command in its own process, with the stream fixture plugin (and the Go stand-in for
-// --stream). Items are printed one JSON line each as they arrive; Ctrl-C and a closed pipe
-// end the stream (the plugin's iterator ends: its finally runs) and stop the plugin, and no
-// process is left (afterEach looks in /proc).
+// built command in its own process, with the stream fixture plugin (and for --stream the Go
+// stand-in and the manifest fixture's unary methods). Items are printed one JSON line each
+// as they arrive; Ctrl-C and a closed pipe end the stream (the plugin's iterator ends: its
+// finally runs) and stop the plugin, and no process is left (afterEach looks in /proc).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +13,7 @@ const ROOT = path.join(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist/lib/cli/plugwire.js');
 const TICKER = fixture('manifest/stream-plugin');
 const GO_PLUGIN = fixture('compat/go-plugin');
+const MANIFEST_PLUGIN = fixture('manifest/manifest-plugin');
 
 /** The last argument of every plugin command given to the CLI: marks its processes. */
 const MARKER = `pw-stream-cli-spec-${process.pid}-${Date.now()}`;
@@ -178,10 +179,15 @@ describe('plugwire and stream methods', () => {
     expect(finallyAfter(mark)).toBeGreaterThanOrEqual(3);
   });
 
-  it('--stream reads a plugin without a manifest as a stream: a single JSON answer is one line', async () => {
-    const [go, unary] = await Promise.all([run(['call', '--stream', '/modify', '"x"', ...plugin(GO_PLUGIN)]), run(['call', '--stream', '/hello', '"Bo"', ...plugin(TICKER)])]);
+  it('--stream reads a plugin without a manifest as a stream: a JSON array is one line per element, another answer one line', async () => {
+    const [go, unary, array] = await Promise.all([
+      run(['call', '--stream', '/modify', '"x"', ...plugin(GO_PLUGIN)]),
+      run(['call', '--stream', '/hello', '"Bo"', ...plugin(TICKER)]),
+      run(['call', '--stream', '/items', 'null', ...plugin(MANIFEST_PLUGIN)]),
+    ]);
     expect(go).toEqual({ status: 0, signal: null, stdout: '"x decorated"\n', stderr: '' });
     expect(unary).toEqual({ status: 0, signal: null, stdout: '"hello Bo"\n', stderr: '' });
+    expect(array).toEqual({ status: 0, signal: null, stdout: '{"id":1}\n{"id":2}\n', stderr: '' });
   });
 
   it('call --help mentions --stream', async () => {
