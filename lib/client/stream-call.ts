@@ -24,6 +24,9 @@ import { StreamExchange, type ExchangeReader } from './stream-exchange';
 const HIGH_WATER = 16;
 /** Buffered items at which a paused body is read again. */
 const LOW_WATER = 4;
+/** The same window in bytes (of the frames as they arrived), for large items. */
+const HIGH_WATER_BYTES = 1024 * 1024;
+const LOW_WATER_BYTES = 256 * 1024;
 
 /** What a stream call needs from its client. @internal */
 export interface StreamOwner {
@@ -48,8 +51,9 @@ const timeouts = new DeadlineWatch();
 /**
  * One streamed call: an `AsyncIterableIterator` of the items a plugin's stream method
  * yields. Nothing is sent before the first `next()`. The answer's body is read as the
- * consumer pulls, with a window of {@link HIGH_WATER} items; `return()` (a `break`), the
- * caller's signal, the timeout and the client's close end the request.
+ * consumer pulls, with a window of {@link HIGH_WATER} items or {@link HIGH_WATER_BYTES}
+ * bytes; `return()` (a `break`), the caller's signal, the timeout and the client's close
+ * end the request.
  * @internal
  */
 export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, ExchangeReader {
@@ -66,6 +70,10 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
   private body = '';
   private readonly controller = new AbortController();
   private readonly items: unknown[] = [];
+  /** The size of each buffered item on the wire, about (a chunk's bytes shared among its frames). */
+  private readonly sizes: number[] = [];
+  private bufferedBytes = 0;
+  private unattributed = 0;
   /** The stream ended normally (end frame, or a version 1 answer read whole). */
   private complete = false;
   /** How the stream failed from the plugin's side, thrown once the items before it are taken. */
@@ -113,6 +121,7 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
     this.over = true;
     this.returned = true;
     this.items.length = 0;
+    this.sizes.length = 0;
     if (this.started) this.abort(new AbortedError(`stream of ${this.route} was ended by its consumer`, { route: this.route }));
     this.wake();
     return Promise.resolve({ done: true, value: undefined });
@@ -136,8 +145,9 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
       if (this.reason) return this.throwOnce(this.reason);
       if (this.items.length > 0) {
         const item = this.items.shift();
+        this.bufferedBytes -= this.sizes.shift() ?? 0;
         const control = this.current?.control;
-        if (control?.paused && this.items.length <= LOW_WATER) control.resume();
+        if (control?.paused && this.items.length <= LOW_WATER && this.bufferedBytes <= LOW_WATER_BYTES) control.resume();
         if (!this.convert) return { done: false, value: item };
         try {
           return { done: false, value: await this.convert(item) };
@@ -158,6 +168,7 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
   private throwOnce(error: Error): never {
     this.over = true;
     this.items.length = 0;
+    this.sizes.length = 0;
     throw error;
   }
 
@@ -229,10 +240,19 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
   }
 
   /** @internal frames arrived. */
-  received(exchange: StreamExchange, frames: readonly StreamFrame[]): void {
+  received(exchange: StreamExchange, frames: readonly StreamFrame[], bytes: number): void {
     if (exchange !== this.current || this.reason || this.failure) return;
+    // A chunk may end inside a frame: its bytes are shared among the frames it completes.
+    this.unattributed += bytes;
+    if (frames.length === 0) return;
+    const size = this.unattributed / frames.length;
+    this.unattributed = 0;
     for (const frame of frames) {
-      if (frame.kind === 'item') this.items.push(frame.value);
+      if (frame.kind === 'item') {
+        this.items.push(frame.value);
+        this.sizes.push(size);
+        this.bufferedBytes += size;
+      }
       else if (frame.kind === 'end') this.complete = true;
       else this.failure = streamError(frame.error, this.route);
     }
@@ -240,7 +260,7 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
       // Everything is read: let the connection go back to the pool whatever the consumer does.
       if (exchange.control?.paused) exchange.control.resume();
       this.settle();
-    } else if (this.items.length >= HIGH_WATER && exchange.control && !exchange.control.paused) {
+    } else if ((this.items.length >= HIGH_WATER || this.bufferedBytes >= HIGH_WATER_BYTES) && exchange.control && !exchange.control.paused) {
       exchange.control.pause();
     }
     this.wake();

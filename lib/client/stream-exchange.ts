@@ -15,7 +15,7 @@ export interface ExchangeReader {
   /** The answer began (any status). */
   began(exchange: StreamExchange): void;
   /** Frames of a frame stream arrived. */
-  received(exchange: StreamExchange, frames: readonly StreamFrame[]): void;
+  received(exchange: StreamExchange, frames: readonly StreamFrame[], bytes: number): void;
   /** The answer cannot be read on: too large, or not frames. */
   broke(exchange: StreamExchange, error: Error): void;
   /** The answer's body ended. */
@@ -69,7 +69,7 @@ export class StreamExchange implements Dispatcher.DispatchHandler, Attempt {
       this.stream.broke(this, error as Error);
       return;
     }
-    this.stream.received(this, frames);
+    this.stream.received(this, frames, chunk.length);
   }
 
   onResponseEnd(): void {

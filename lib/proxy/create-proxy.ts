@@ -56,7 +56,8 @@ export type ProxyOptions = CallOptions;
  * the proxy, arguments are validated before they are sent, and results are converted to
  * their `returns` class. Without it, any method name `m` calls the route `/m` unchecked.
  * @param options - a default timeout or AbortSignal for every call
- * @returns a {@link Remote} of the contract: every method returns a Promise
+ * @returns a {@link Remote} of the contract: every method returns a Promise, a stream
+ * method (`@Method({ stream: true })`) an `AsyncIterable` of its items
  * @throws {@link DefinitionError} when the contract has no routes
  *
  * @remarks

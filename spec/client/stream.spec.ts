@@ -41,13 +41,15 @@ class Logs {
 interface Seen {
   requests: Record<string, number>;
   headers: IncomingMessage['headers'][];
+  /** The Context.Deadline of each request, as sent. */
+  deadlines: Array<string | null>;
   /** Items written per route, for the backpressure check. */
   produced: Record<string, number>;
   /** Routes whose answer was closed by the host before it ended. */
   closed: Set<string>;
 }
 
-const seen: Seen = { requests: {}, headers: [], produced: {}, closed: new Set() };
+const seen: Seen = { requests: {}, headers: [], deadlines: [], produced: {}, closed: new Set() };
 
 function frames(res: ServerResponse): void {
   res.writeHead(200, { 'content-type': STREAM_CONTENT_TYPE, 'x-plugwire-stream': '1' });
@@ -77,7 +79,9 @@ function answer(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
   res.on('close', () => {
     if (!res.writableFinished) seen.closed.add(route);
   });
-  const payload = (JSON.parse(body.toString('utf8')) as { Payload: unknown }).Payload;
+  const envelope = JSON.parse(body.toString('utf8')) as { Context: { Deadline: string | null }; Payload: unknown };
+  seen.deadlines.push(envelope.Context.Deadline);
+  const payload = envelope.Payload;
   switch (route) {
     case '/items': {
       frames(res);
@@ -137,7 +141,7 @@ function answer(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
       res.write(encodeItemFrame('first'));
       return;
     default:
-      if (route.startsWith('/flood')) produce(route, res, 1000);
+      if (route.startsWith('/flood')) produce(route, res, route === '/flood-big' ? 400_000 : 1000);
       else res.writeHead(404).end('"no route"\n');
   }
 }
@@ -268,14 +272,18 @@ describe('client.stream()', () => {
     expect(error).toMatchObject({ code: 'PLUGWIRE_TIMEOUT', message: 'call to /forever timed out after 300 ms' });
     expect(Date.now() - began).toBeGreaterThanOrEqual(250);
     expect(seen.headers.length).toBe(before + 1);
+    // The deadline the plugin was told is the one the host enforces.
+    expect(Math.abs(Date.parse(seen.deadlines[before] ?? '') - (began + 300))).toBeLessThan(200);
     await waitFor(() => seen.closed.has('/forever'), 2000, 'the plugin to see the connection close');
   });
 
   it('with timeout 0 runs past the client default', async () => {
     const quick = await start(bareHttpStarter('quick', answer), path.join(dir, 'quick.sock'), { timeout: 100 });
     try {
+      const before = seen.deadlines.length;
       const stream = quick.client.stream('/forever', null, { timeout: 0 });
       await stream.next();
+      expect(seen.deadlines[before]).toBeNull();
       const next = stream.next();
       const outcome = await Promise.race([next.then(() => 'item', () => 'error'), new Promise((resolve) => setTimeout(resolve, 400, 'still open'))]);
       expect(outcome).toBe('still open');
@@ -325,6 +333,17 @@ describe('client.stream()', () => {
     expect(ended.map((m) => m.route)).toEqual(['/items', '/forever']);
     expect(failed.map((m) => [m.route, (m.error as PluginError).code])).toEqual([['/error-after-2', 'PLUGWIRE_REMOTE']]);
     for (const message of [...ended, ...failed]) expect(message.duration).toBeGreaterThanOrEqual(0);
+  });
+
+  it('holds large items back by their bytes: about 1 MB ahead of the consumer, not 16 items', async () => {
+    let taken = 0;
+    for await (const item of plugin.client.stream('/flood-big')) {
+      void item;
+      if (++taken === 10) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // 16 items of 400 kB would be 6.4 MB; the window in bytes holds about 3, the sockets one or two more.
+    expect(seen.produced['/flood-big']).toBeLessThan(taken + 10);
   });
 
   it('ends the streams under way at close(): PLUGWIRE_CLOSED in the loop', async () => {
