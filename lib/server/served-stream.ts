@@ -329,8 +329,11 @@ export class StreamedAnswer {
 
   /** The iterator threw: an ordinary error answer before the first item, an error frame after. */
   private threw(error: unknown): void {
-    this.done = true;
     this.finished = true;
+    // Stopped already (the caller went away, the deadline passed, the server closes): an
+    // iterator that then fails, often with its signal's reason, tells nobody anything.
+    if (this.done) return;
+    this.done = true;
     this.call.failed(error);
   }
 }
