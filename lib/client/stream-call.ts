@@ -254,7 +254,11 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
         this.bufferedBytes += size;
       }
       else if (frame.kind === 'end') this.complete = true;
-      else this.failure = streamError(frame.error, this.route);
+      else {
+        const error = streamError(frame.error, this.route);
+        // Whichever side noticed the deadline first, a timeout reads the same (as for a unary call).
+        this.failure = error.code === 'PLUGWIRE_TIMEOUT' ? timeoutError(this, error) : error;
+      }
     }
     if (this.complete || this.failure) {
       // Everything is read: let the connection go back to the pool whatever the consumer does.

@@ -136,6 +136,14 @@ function answer(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
       frames(res);
       res.end(encodeItemFrame('second') + END_FRAME);
       return;
+    case '/v1-big':
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`${JSON.stringify(Array.from({ length: 2000 }, (_, i) => i))}\n`);
+      return;
+    case '/timeout-frame':
+      frames(res);
+      res.end(encodeItemFrame(1) + encodeErrorFrame({ code: 'PLUGWIRE_TIMEOUT', message: 'deadline passed' }));
+      return;
     case '/forever':
       frames(res);
       res.write(encodeItemFrame('first'));
@@ -344,6 +352,24 @@ describe('client.stream()', () => {
     }
     // 16 items of 400 kB would be 6.4 MB; the window in bytes holds about 3, the sockets one or two more.
     expect(seen.produced['/flood-big']).toBeLessThan(taken + 10);
+  });
+
+  it('bounds each frame by maxResponseSize, not the whole stream; a version 1 answer as a whole', async () => {
+    const small = await start(bareHttpStarter('small', answer), path.join(dir, 'small.sock'), { timeout: 10_000, maxResponseSize: 4096 });
+    try {
+      expect(await collect(small.client.stream('/items', 1000))).toHaveLength(1000);
+      const big = await collectUntilError(small.client.stream('/flood-big'));
+      expect(big.error).toMatchObject({ code: 'PLUGWIRE_PROTOCOL', message: expect.stringMatching(/larger than 4096 bytes/) as unknown });
+      expect((await collectUntilError(small.client.stream('/v1-big'))).error).toMatchObject({ code: 'PLUGWIRE_PROTOCOL', message: expect.stringMatching(/maxResponseSize/) as unknown });
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('throws the usual TimeoutError for a PLUGWIRE_TIMEOUT frame of the plugin, with its words as the cause', async () => {
+    const { items, error } = await collectUntilError(plugin.client.stream('/timeout-frame', null, { timeout: 5000 }));
+    expect(items).toEqual([1]);
+    expect(error).toMatchObject({ code: 'PLUGWIRE_TIMEOUT', message: 'call to /timeout-frame timed out after 5000 ms', cause: { message: 'deadline passed' } });
   });
 
   it('ends the streams under way at close(): PLUGWIRE_CLOSED in the loop', async () => {
