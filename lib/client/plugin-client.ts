@@ -209,7 +209,9 @@ export class PluginClient {
    *
    * @remarks
    * A plugin that does not stream (a Go or version 1 plugin) answers with one JSON value:
-   * an array is read as the items, any other value as the one item.
+   * an array is read as the items, any other value as the one item. A stream read ahead
+   * of its consumer by a few items (16, or 1 MB) waits for it; one left unfinished without
+   * `return()` keeps its request open until its timeout or `close()`.
    *
    * @example
    * ```ts

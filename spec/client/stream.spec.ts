@@ -31,6 +31,11 @@ class Logs {
     return stub();
   }
 
+  @Method('/lost-always', { stream: true, idempotent: false })
+  lostAlways(): AsyncIterable<number> {
+    return stub();
+  }
+
   @Method('/cut-once', { stream: true, idempotent: false })
   once(): AsyncIterable<number> {
     return stub();
@@ -143,6 +148,9 @@ function answer(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
     case '/timeout-frame':
       frames(res);
       res.end(encodeItemFrame(1) + encodeErrorFrame({ code: 'PLUGWIRE_TIMEOUT', message: 'deadline passed' }));
+      return;
+    case '/lost-always':
+      req.socket.destroy();
       return;
     case '/forever':
       frames(res);
@@ -411,6 +419,12 @@ describe('a contract stream method', () => {
     const before = seen.requests['/items'] ?? 0;
     await expect(logs.items({ level: 'warn' })[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'PLUGWIRE_CLOSED' });
     expect(seen.requests['/items'] ?? 0).toBe(before);
+  });
+
+  it('that is not idempotent is not sent again when its request was lost before an answer', async () => {
+    const logs = createProxy(plugin.client, Logs);
+    await expect(logs.lostAlways()[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'PLUGWIRE_UNAVAILABLE', message: expect.stringMatching(/not idempotent/) as unknown });
+    expect(seen.requests['/lost-always']).toBe(1);
   });
 
   it('takes the timeout and signal of withOptions()', async () => {
