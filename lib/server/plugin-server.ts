@@ -55,6 +55,8 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
   private host: HostWatch | undefined;
   private readonly calls = new LinkedList<ServedCall>();
   private idleWaiter: (() => void) | undefined;
+  /** Work of calls no longer in flight that closing waits for (see holdUntil). */
+  private holding = 0;
   /** Every response not yet flushed to its socket, and whose connection is still open. */
   private readonly answering = new Set<ServerResponse>();
   /** The token callers must send, when the plugin has one. */
@@ -147,6 +149,16 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
   }
 
   /** @internal */
+  holdUntil(work: PromiseLike<unknown>): void {
+    this.holding++;
+    const done = (): void => {
+      this.holding--;
+      this.checkIdle();
+    };
+    work.then(done, done);
+  }
+
+  /** @internal */
   released(call: ServedCall): void {
     this.calls.delete(call.callLink);
     --this.inflight;
@@ -159,7 +171,7 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
     // after a crash (the file is not libuv's to remove: see socket-file.ts).
     removeSocketFile(this.socket, this.socketIno);
     // Waits for the calls in flight and for every answer to be flushed to its socket.
-    if (this.inflight > 0 || this.answering.size > 0) {
+    if (this.inflight > 0 || this.answering.size > 0 || this.holding > 0) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.idleWaiter = resolve;
@@ -182,7 +194,7 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
   }
 
   private checkIdle(): void {
-    if (this.inflight === 0 && this.answering.size === 0) this.idleWaiter?.();
+    if (this.inflight === 0 && this.answering.size === 0 && this.holding === 0) this.idleWaiter?.();
   }
 
   private closeIdleConnections(closeIdle: () => void): void {

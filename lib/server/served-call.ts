@@ -30,6 +30,11 @@ export interface CallServer {
   report(what: string, error: unknown): void;
   /** A call stopped counting as in flight. */
   released(call: ServedCall): void;
+  /**
+   * Keeps the server from closing (within its grace) until some work of a call that is no
+   * longer in flight settles: a stream's iterator returned while it awaited something.
+   */
+  holdUntil(work: PromiseLike<unknown>): void;
 }
 
 /** The deadlines of the calls being served, on one timer. */
@@ -283,6 +288,11 @@ export class ServedCall implements CallContext, Expiring, StreamingCall {
   /** Reports a problem of the plugin's to its logger. @internal */
   report(what: string, error: unknown): void {
     this.server.report(what, error);
+  }
+
+  /** See {@link CallServer.holdUntil}. */
+  holdUntil(work: PromiseLike<unknown>): void {
+    this.server.holdUntil(work);
   }
 
   /** Notes why a call fails, for its diagnostics message and the NODE_DEBUG line. */

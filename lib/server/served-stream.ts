@@ -46,6 +46,8 @@ export interface StreamingCall extends CallContext {
   refuseWith(error: ProtocolError | DefinitionError, status: number): void;
   /** Reports a problem of the plugin's to its logger. */
   report(what: string, error: unknown): void;
+  /** Keeps the server open (within its grace) until the work settles. */
+  holdUntil(work: PromiseLike<unknown>): void;
 }
 
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
@@ -205,7 +207,9 @@ export class StreamedAnswer {
     const { iterator, call } = this;
     try {
       const returned = typeof iterator.return === 'function' ? runInCallContext(call, () => iterator.return?.()) : undefined;
-      if (isThenable(returned)) returned.then(undefined, (error: unknown) => call.report(`the iterator of ${call.route} threw when it was returned`, error));
+      // An async generator that awaits something when it is returned runs its `finally`
+      // only once that settles: a server that closes meanwhile waits for it, within grace.
+      if (isThenable(returned)) call.holdUntil(returned.then(undefined, (error: unknown) => call.report(`the iterator of ${call.route} threw when it was returned`, error)));
     } catch (error) {
       call.report(`the iterator of ${call.route} threw when it was returned`, error);
     }

@@ -117,6 +117,8 @@ class FakeServer implements CallServer {
   released(call: ServedCall): void {
     this.releases.push(call);
   }
+
+  holdUntil(): void {}
 }
 
 interface Served {

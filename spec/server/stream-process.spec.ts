@@ -64,6 +64,33 @@ describe('a stream method in a plugin process', () => {
     expect((await rawRequest(socket, { path: '/few', body: envelope(1) })).body).toBe('[1]\n');
   });
 
+  it('closing on SIGTERM waits (within grace) for the finally of an iterator returned while it awaited', async () => {
+    const own = spawnPluginProcess(FIXTURE, { ...process.env, PLUGIN_SOCKET: path.join(dir, 'slow.sock'), PLUGWIRE_TOKEN: undefined, PLUGWIRE_LIFELINE_FD: undefined });
+    try {
+      await own.line('stdout', 'plugin is ready');
+      const body = envelope(null);
+      const res = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = request(
+          { socketPath: path.join(dir, 'slow.sock'), path: '/slow-finally', method: 'POST', agent: false, headers: { 'x-plugwire-version': '1', 'x-plugwire-stream': '1', 'Content-Length': Buffer.byteLength(body) } },
+          resolve,
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      await within(new Promise((resolve) => res.once('data', resolve)), 5000, 'the first frame');
+      // The caller goes away while the generator waits on its timer, and the plugin is told to stop.
+      res.socket.destroy();
+      await new Promise((resolve) => setImmediate(resolve));
+      own.child.kill('SIGTERM');
+      const exit = await own.exit;
+      expect(exit).toMatchObject({ code: 0 });
+      expect(own.stderr).toContain('finally: slow');
+    } finally {
+      if (own.child.exitCode === null && own.child.signalCode === null) own.child.kill('SIGKILL');
+      await own.exit;
+    }
+  });
+
   describe('called by a Go host (version 1: no x-plugwire-stream)', () => {
     let go: GoHostPlugin;
 
