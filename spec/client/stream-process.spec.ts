@@ -142,6 +142,40 @@ describe('a stream method of a plugin process', () => {
   });
 });
 
+describe('streams beside calls', () => {
+  it('many streams at once and unary calls between them each get their own answers', async () => {
+    const streams = Array.from({ length: 20 }, (_, i) => collect(shared.plugin.count(50 + i)));
+    const calls = Array.from({ length: 20 }, () => shared.plugin.pid());
+    const [lists, pids] = await Promise.all([Promise.all(streams), Promise.all(calls)]);
+    lists.forEach((items, i) => expect(items.map((line) => line.n)).toEqual(Array.from({ length: 50 + i }, (_, k) => k + 1)));
+    expect(new Set(pids)).toEqual(new Set([shared.client.pid]));
+  });
+
+  it('an endless stream does not hold up unary calls', async () => {
+    const tail = shared.client.stream('/tail', ['beside', 10], { timeout: 0 });
+    await tail.next();
+    await expect(within(shared.plugin.pid(), 2000, 'a call beside an open stream')).resolves.toBe(shared.client.pid);
+    await tail.return!();
+    await pluginSawTheEnd(shared.plugin, 'beside');
+  });
+
+  it('close() ends the streams under way with PLUGWIRE_CLOSED, and stops the plugin', async () => {
+    const own = await open();
+    const pid = own.client.pid!;
+    const tail = own.client.stream('/tail', ['closing', 10], { timeout: 0 });
+    await tail.next();
+    // A loop that pulls as fast as items come, until the close ends it.
+    const pending = rejectionOf(
+      (async () => {
+        for (;;) await tail.next();
+      })(),
+    );
+    await own.close();
+    expect(await pending).toMatchObject({ code: 'PLUGWIRE_CLOSED' });
+    await waitForPidGone(pid);
+  });
+});
+
 describe('a plugin that dies', () => {
   it('mid-stream: PLUGWIRE_UNAVAILABLE in the loop after the items, nothing sent again, the next call restarts it', async () => {
     const own = await open();
