@@ -252,9 +252,9 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
         this.items.push(frame.value);
         this.sizes.push(size);
         this.bufferedBytes += size;
-      }
-      else if (frame.kind === 'end') this.complete = true;
-      else {
+      } else if (frame.kind === 'end') {
+        this.complete = true;
+      } else {
         const error = streamError(frame.error, this.route);
         // Whichever side noticed the deadline first, a timeout reads the same (as for a unary call).
         this.failure = error.code === 'PLUGWIRE_TIMEOUT' ? timeoutError(this, error) : error;
@@ -315,10 +315,9 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
   failed(exchange: StreamExchange, error: Error): void {
     if (exchange !== this.current) return;
     this.current = undefined;
-    if (!exchange.answering) {
-      this.attempted(exchange);
-      return;
-    }
+    // Before an answer began, the client's retries decide; once it began, a retry waiting for it hears so too.
+    this.attempted(exchange);
+    if (!exchange.answering) return;
     if (!this.reason && !this.failure && !this.complete) {
       // The plugin has run the call (an item may have been delivered): it is never sent again.
       this.failure = new UnavailableError(`stream from plugin ${this.owner.name} to ${this.route} was cut off: ${error.message}`, { route: this.route, cause: error });
