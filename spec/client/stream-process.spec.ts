@@ -159,6 +159,43 @@ describe('streams beside calls', () => {
     await pluginSawTheEnd(shared.plugin, 'beside');
   });
 
+  it('a hundred streams ended every way at once all settle, and every iterator of the plugin ends', async () => {
+    const ways = ['break', 'return', 'signal', 'timeout', 'whole'] as const;
+    const runs = Array.from({ length: 100 }, async (_, i) => {
+      const way = ways[i % ways.length]!;
+      const tag = `mix-${i}`;
+      const controller = new AbortController();
+      if (way === 'whole') return (await collect(shared.plugin.count(20))).length === 20 ? 'ok' : 'short';
+      const options = way === 'signal' ? { signal: controller.signal } : way === 'timeout' ? { timeout: 2000 } : {};
+      const stream = shared.client.stream('/tail', [tag, 100], options);
+      try {
+        for (let n = 0; n < 5 + (i % 7); n++) await stream.next();
+      } catch (error) {
+        return `${tag} failed early: ${String(error)}`;
+      }
+      try {
+        if (way === 'signal') controller.abort();
+        if (way === 'return') {
+          await stream.return!();
+        } else if (way === 'break') {
+          for await (const item of stream) {
+            void item;
+            break;
+          }
+        } else {
+          for (;;) await stream.next();
+        }
+        return 'ok';
+      } catch (error) {
+        return (error as { code?: string }).code === (way === 'signal' ? 'PLUGWIRE_ABORTED' : 'PLUGWIRE_TIMEOUT') ? 'ok' : String(error);
+      }
+    });
+    const outcomes = await within(Promise.all(runs), 20_000, 'a hundred streams');
+    expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
+    for (let i = 0; i < 100; i++) if (i % ways.length !== 4) await pluginSawTheEnd(shared.plugin, `mix-${i}`);
+    await expect(shared.plugin.pid()).resolves.toBe(shared.client.pid);
+  });
+
   it('close() ends the streams under way with PLUGWIRE_CLOSED, and stops the plugin', async () => {
     const own = await open();
     const pid = own.client.pid!;
