@@ -3,12 +3,12 @@
 // Go stand-in) and sockets. Every plugin command it is given carries MARKER as its last
 // argument, so that a plugin process left behind is found in /proc after each test.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { readManifest, start, startWithCommand } from 'plugwire';
 import { EXIT_CODES, type ExitReason } from '../../lib/cli/exit-codes';
-import { connectOutcome, fixture, pidAlive, removeDir, spawnNode, tempDir, type Spawned } from '../support/host-helpers';
+import { connectOutcome, fixture, pidAlive, removeDir, spawnNode, tempDir, type Spawned, processesMarked } from '../support/host-helpers';
 
 const ROOT = path.join(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist/lib/cli/plugwire.js');
@@ -25,21 +25,9 @@ function plugin(script: string, ...args: string[]): string[] {
   return ['--', process.execPath, script, ...args, MARKER];
 }
 
-/** Processes whose command line carries MARKER and that still run (none known without procfs). */
+/** Processes whose command line carries MARKER and that still run. */
 function leftovers(): number[] {
-  const found: number[] = [];
-  if (!existsSync('/proc/self/cmdline')) return found;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let cmdline: string;
-    try {
-      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    if (cmdline.split('\0').includes(MARKER) && pidAlive(Number(entry))) found.push(Number(entry));
-  }
-  return found;
+  return processesMarked(MARKER);
 }
 
 interface Outcome {

@@ -4,10 +4,10 @@
 // as they arrive; Ctrl-C and a closed pipe end the stream (the plugin's iterator ends: its
 // finally runs) and stop the plugin, and no process is left (afterEach looks in /proc).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fixture, pidAlive, removeDir, tempDir, waitFor } from '../support/host-helpers';
+import { fixture, removeDir, tempDir, waitFor, processesMarked } from '../support/host-helpers';
 
 const ROOT = path.join(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist/lib/cli/plugwire.js');
@@ -24,17 +24,7 @@ function plugin(script: string): string[] {
 
 /** Processes whose command line carries MARKER and that still run. */
 function leftovers(): number[] {
-  const found: number[] = [];
-  if (!existsSync('/proc/self/cmdline')) return found;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(MARKER) && pidAlive(Number(entry))) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
+  return processesMarked(MARKER);
 }
 
 interface Outcome {

@@ -3,7 +3,7 @@
  * process checks, temporary directories and the compiled fixture plugins.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { connect } from 'node:net';
@@ -48,6 +48,27 @@ export function pidAlive(pid: number): boolean {
   } catch {
     return !existsSync('/proc/self/stat'); // no procfs: trust kill(0); gone meanwhile: gone
   }
+}
+
+/**
+ * The live processes whose command line has `marker` as one of its arguments: what a spec
+ * that gives its plugin commands a marker looks for to find any it left behind (none known
+ * without procfs).
+ */
+export function processesMarked(marker: string): number[] {
+  const found: number[] = [];
+  if (!existsSync('/proc/self/cmdline')) return found;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (cmdline.split('\0').includes(marker) && pidAlive(Number(entry))) found.push(Number(entry));
+  }
+  return found;
 }
 
 /** Waits until a pid is gone, polling every 20 ms for at most `timeoutMs`. */
