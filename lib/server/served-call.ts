@@ -13,6 +13,7 @@ import { runInCallContext, type CallContext } from './call-context';
 import type { Route } from './route-table';
 import { answerStream, type StreamedAnswer, type StreamingCall } from './served-stream';
 import { withoutAuthorization } from './token';
+import { isThenable } from '../util/thenable';
 
 /** What a served call needs from its server. @internal */
 export interface CallServer {
@@ -252,8 +253,8 @@ export class ServedCall implements CallContext, Expiring, StreamingCall {
     if (this.entry.definition.stream) {
       return answerStream(this, result, this.server.maxCollectedSize, (stream) => (this.stream = stream));
     }
-    if (result instanceof Promise || (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function')) {
-      Promise.resolve(result as PromiseLike<unknown>).then(
+    if (isThenable(result)) {
+      Promise.resolve(result).then(
         (value) => this.succeeded(value),
         (error: unknown) => this.failed(error),
       );

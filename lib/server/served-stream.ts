@@ -7,6 +7,7 @@ import { encodeErrorFrame, END_FRAME, STREAM_CONTENT_TYPE, STREAM_HEADER, STREAM
 import type { WireError } from '../protocol/wire-error';
 import { runInCallContext, type CallContext } from './call-context';
 import type { Route } from './route-table';
+import { isThenable } from '../util/thenable';
 
 /*
  * The answer of a stream method (`@Method({ stream: true })`), the plugin's half of
@@ -51,10 +52,6 @@ export interface StreamingCall extends CallContext {
 }
 
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value instanceof Promise || (typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function');
-}
 
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
