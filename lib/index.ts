@@ -13,10 +13,11 @@ export type { MethodDefinition, MethodOptions, PluginDefinition, Type } from './
 export { serve } from './server/serve';
 export type { PluginServer, ServeOptions } from './server/serve';
 export { callContext } from './server/call-context';
-export type { CallContext } from './server/call-context';
+export type { CallContext, CallerInfo } from './server/call-context';
+export { hostProxy } from './services/host-proxy';
 
 export { start, startPlugin } from './host/start';
-export type { StartResult } from './host/start';
+export type { StartOptions, StartResult } from './host/start';
 export { connect } from './host/connect';
 export type { Connection, ConnectOptions } from './host/connect';
 export { PluginClient } from './client/plugin-client';
@@ -60,7 +61,7 @@ export {
 } from './errors/plugin-error';
 export type { FieldViolation, PluginErrorOptions, RemoteErrorInfo, StartFailure } from './errors/plugin-error';
 
-export { READY_LINE, FAILED_LINE, SOCKET_ENV } from './protocol/constants';
+export { READY_LINE, FAILED_LINE, SOCKET_ENV, HOST_SOCKET_ENV, HOST_TOKEN_ENV } from './protocol/constants';
 
 export { DiagnosticChannels } from './diagnostics/channels';
 export type {

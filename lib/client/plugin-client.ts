@@ -27,6 +27,8 @@ export interface ClientInit {
   readonly socket: string;
   /** The private directory start() made for the socket, if it did: removed by close(). */
   readonly socketDir?: string;
+  /** The host services the plugin may call, handed to every start. */
+  readonly host?: { readonly socket: string; readonly token: string };
   readonly config: PluginConfig;
 }
 

@@ -38,6 +38,8 @@ export interface SupervisorInit {
   readonly socket: string;
   /** The private directory start() made for the socket, if it did: handed to the starter. */
   readonly socketDir?: string;
+  /** The host services the plugin may call, handed to every start. */
+  readonly host?: { readonly socket: string; readonly token: string };
   readonly config: PluginConfig;
   /** Whether something listens on the socket; the real probe unless a test passes its own. */
   readonly isListening?: (socket: string) => Promise<boolean>;
@@ -65,6 +67,7 @@ export class Supervisor {
 
   private readonly starter: Starter;
   private readonly socketDir: string | undefined;
+  private readonly host: SupervisorInit['host'];
   private readonly config: PluginConfig;
   private readonly listens: (socket: string) => Promise<boolean>;
   /** Fires on close(): ends a start and a back-off under way. */
@@ -89,6 +92,7 @@ export class Supervisor {
     this.name = init.starter.name;
     this.socket = init.socket;
     this.socketDir = init.socketDir;
+    this.host = init.host;
     this.config = init.config;
     this.listens = init.isListening ?? isListening;
     // Calls waiting for a start or a back-off listen to it: as many listeners as calls is not a leak.
@@ -244,6 +248,7 @@ export class Supervisor {
         terminationGrace: this.config.terminationGrace,
         signal: this.closeController.signal,
         token,
+        ...(this.host === undefined ? {} : { host: this.host }),
       });
     } catch (caught) {
       this.counters.failedStarts++;

@@ -4,12 +4,11 @@ import type { Type } from '../metadata/method-definition';
 import { createProxy } from '../proxy/create-proxy';
 import type { Remote } from '../proxy/remote';
 import type { Starter } from '../starters/starter';
-import type { PluginConfigInput } from '../client/config';
 import { checkContract } from './contract-check';
-import { startPlugin } from './start';
+import { startPlugin, type StartOptions } from './start';
 
-/** Options of {@link connect}: the configuration plus a socket path. */
-export type ConnectOptions = PluginConfigInput & {
+/** Options of {@link connect}: the configuration, the host services, and a socket path. */
+export type ConnectOptions = StartOptions & {
   /** The socket path; default: a fresh private directory under the temporary directory. */
   readonly socket?: string;
 };
@@ -32,7 +31,8 @@ export interface Connection<T> {
  *
  * @param contract - the `@Plugin()` contract class that host and plugin share
  * @param starter - how to start the plugin
- * @param config - overrides of {@link defaultConfig}, and `socket`
+ * @param config - overrides of {@link defaultConfig}, `services` the plugin may call
+ * (see {@link hostProxy}), and `socket`
  * @returns the proxy, the client and `close()`
  * @throws {@link DefinitionError} when the contract has no `@Method()` routes (before
  * anything is started); {@link StartError} when the plugin does not become ready;

@@ -1,8 +1,20 @@
 import { resolve } from 'node:path';
 import { resolveConfig, type PluginConfigInput } from '../client/config';
 import { PluginClient } from '../client/plugin-client';
-import { checkSocketPath, makePrivateSocketDirectory, makeSocketDirectory } from '../socket/directory';
+import { checkSocketPath, makePrivateSocketDirectory, makeSocketDirectory, removeSocketDirectory } from '../socket/directory';
 import type { Starter } from '../starters/starter';
+import { HostServices } from '../services/host-services';
+
+/** Options of {@link startPlugin}: the configuration, and the services the host offers the plugin. */
+export type StartOptions = PluginConfigInput & {
+  /**
+   * Host services: instances of `@Plugin()` contract implementations that the plugin may
+   * call through {@link hostProxy}. They are served on a socket of their own beside the
+   * plugin's (mode 0600, with a token of their own) from the start to `close()`, across
+   * restarts; in a service method, `callContext().caller` names the plugin. Default: none.
+   */
+  readonly services?: readonly object[];
+};
 
 /** A started plugin, as returned by {@link startPlugin}. */
 export interface StartResult {
@@ -21,11 +33,13 @@ export interface StartResult {
  * {@link attachToSocket}, or your own
  * @param socket - the socket path; default: `plugin.sock` in a fresh private directory
  * (mode 0700) under the temporary directory, removed again by `close()`
- * @param config - overrides of {@link defaultConfig}
+ * @param config - overrides of {@link defaultConfig}, and the `services` the host offers the plugin
  * @returns the client and `close()`
  * @throws {@link StartError} (`PLUGWIRE_START`) when the plugin exits, prints
  * `failed to listen on socket`, or stays silent past `startTimeout`, or when the socket
- * path is longer than a Unix socket allows (107 bytes) or its directory cannot be made
+ * path is longer than a Unix socket allows (107 bytes) or its directory cannot be made;
+ * {@link DefinitionError} when a service is not an instance of a `@Plugin()` class, or two
+ * serve the same route
  *
  * @example
  * ```ts
@@ -34,9 +48,10 @@ export interface StartResult {
  * await close();
  * ```
  */
-export async function startPlugin(starter: Starter, socket?: string, config?: PluginConfigInput): Promise<StartResult> {
+export async function startPlugin(starter: Starter, socket?: string, config: StartOptions = {}): Promise<StartResult> {
   if (!starter || typeof starter.start !== 'function') throw new TypeError('startPlugin(): the first argument must be a Starter');
-  const resolved = resolveConfig(config);
+  const { services, ...rest } = config ?? {};
+  const resolved = resolveConfig(rest);
   let path: string;
   let dir: string | undefined;
   if (socket === undefined) {
@@ -46,9 +61,25 @@ export async function startPlugin(starter: Starter, socket?: string, config?: Pl
     checkSocketPath(path);
     makeSocketDirectory(path);
   }
-  const client = new PluginClient({ starter, socket: path, socketDir: dir, config: resolved });
-  await client.start();
-  const close = (): Promise<void> => client.close();
+  const served: { client?: PluginClient } = {};
+  let host: HostServices | undefined;
+  if (services !== undefined) {
+    try {
+      host = await HostServices.open(services, dir, () => ({ name: starter.name, pid: served.client?.pid }));
+    } catch (error) {
+      if (dir !== undefined) removeSocketDirectory(dir);
+      throw error;
+    }
+  }
+  const client = (served.client = new PluginClient({ starter, socket: path, socketDir: dir, config: resolved, ...(host && { host: host.endpoint }) }));
+  try {
+    await client.start();
+  } catch (error) {
+    await host?.close();
+    throw error;
+  }
+  // The plugin first, then its host services: it may call them until it is gone.
+  const close = host === undefined ? (): Promise<void> => client.close() : (): Promise<void> => client.close().then(() => host.close());
   return { client, close, term: close };
 }
 

@@ -48,3 +48,23 @@ export const ERROR_HEADER = 'x-plugwire-error';
 
 /** The longest timeout in ms a host accepts: the longest delay a Node.js timer takes. @internal */
 export const MAX_TIMEOUT = 2 ** 31 - 1;
+
+/**
+ * The environment variable that carries the path of the socket on which a plugwire host
+ * serves its host services (`connect(..., { services })`) to the plugin it starts. Unset
+ * when the host offers none; a Go host never sets it.
+ */
+export const HOST_SOCKET_ENV = 'PLUGWIRE_HOST_SOCKET';
+
+/**
+ * The environment variable that carries the access token of the host services: the
+ * plugin sends it as `Authorization: Bearer <token>` on every call to its host. It is not
+ * the token the plugin itself expects (`PLUGWIRE_TOKEN`).
+ */
+export const HOST_TOKEN_ENV = 'PLUGWIRE_HOST_TOKEN';
+
+/**
+ * Request header by which a plugin calling its host's services names its process id; the
+ * host's service methods read it as `callContext().caller.pid`. @internal
+ */
+export const CALLER_PID_HEADER = 'x-plugwire-caller-pid';

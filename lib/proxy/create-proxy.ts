@@ -28,11 +28,14 @@ function refusedStream(error: Error): AsyncIterableIterator<unknown> {
   return iterator;
 }
 
+/** What a proxy sends its calls through: a {@link PluginClient}, or the link to a plugin's host. @internal */
+export type ProxyClient = Pick<PluginClient, 'name' | 'call' | 'callMethod' | 'streamMethod'>;
+
 interface ProxyState {
   closed: boolean;
   /** The proxy this one was made from by withOptions(): closed with it. */
   readonly parent: ProxyState | undefined;
-  readonly client: PluginClient;
+  readonly client: ProxyClient;
   /** The contract's methods by name; `undefined` for a proxy without a contract. */
   readonly methods: ReadonlyMap<string, MethodDefinition> | undefined;
   readonly options: CallOptions;
@@ -74,8 +77,17 @@ export type ProxyOptions = CallOptions;
  * ```
  */
 export function createProxy<T>(client: PluginClient, contract?: Type<T>, options: ProxyOptions = {}): Remote<T> {
-  const methods = contract ? readContract(contract, 'createProxy()').byName : undefined;
-  checkCallOptions(options, 'createProxy()');
+  return proxyOf(client, contract, options, 'createProxy()');
+}
+
+/**
+ * Makes a proxy whose calls go through `client`: {@link createProxy}, and `hostProxy()`.
+ * @param user - who asks, for the messages
+ * @internal
+ */
+export function proxyOf<T>(client: ProxyClient, contract: Type<T> | undefined, options: ProxyOptions, user: string): Remote<T> {
+  const methods = contract ? readContract(contract, user).byName : undefined;
+  checkCallOptions(options, user);
   return makeProxy({ closed: false, parent: undefined, client, methods, options }) as Remote<T>;
 }
 

@@ -17,12 +17,44 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** The request headers. */
   readonly headers: IncomingHttpHeaders;
+  /**
+   * In a host service method (`connect(..., { services })`): the plugin that called it, by
+   * the name it has on the host and its process id. `undefined` in a plugin method.
+   */
+  readonly caller?: CallerInfo;
 }
 
-const storage = new AsyncLocalStorage<CallContext>();
+/** The plugin that called a host service: `callContext().caller` on the host. */
+export interface CallerInfo {
+  /** The plugin's name on the host (its starter's, or its NestJS entry's). */
+  readonly name: string;
+  /** The process id of the plugin that called, when it runs as a process of its own. */
+  readonly pid: number | undefined;
+}
+
+/**
+ * Where the host services a plugin may call are: the socket and the token to send. @internal
+ */
+export interface HostEndpoint {
+  readonly socket: string;
+  readonly token: string | undefined;
+}
+
+/** The context of a call as the server keeps it: with the host services of its plugin. @internal */
+export interface ServingContext extends CallContext {
+  /** The host services of the plugin serving the call, if its host offers any. */
+  readonly hostServices: HostEndpoint | undefined;
+}
+
+const storage = new AsyncLocalStorage<ServingContext>();
+
+/** The context of the call being served here, if any. @internal */
+export function currentCall(): ServingContext | undefined {
+  return storage.getStore();
+}
 
 /** @internal */
-export function runInCallContext<A extends unknown[], R>(context: CallContext, fn: (...args: A) => R, ...args: A): R {
+export function runInCallContext<A extends unknown[], R>(context: ServingContext, fn: (...args: A) => R, ...args: A): R {
   return storage.run(context, fn, ...args);
 }
 

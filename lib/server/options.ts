@@ -11,6 +11,14 @@ export interface ServeOptions {
    * unset, as under a Go host.
    */
   readonly token?: string;
+  /**
+   * The host services this plugin may call through {@link hostProxy}: the socket its host
+   * serves them on and the token to send. Default: the `PLUGWIRE_HOST_SOCKET` and
+   * `PLUGWIRE_HOST_TOKEN` environment variables a plugwire host sets when it offers
+   * services (removed from the environment once read); none when unset.
+   * {@link serveInProcess} passes the ones of its host.
+   */
+  readonly host?: { readonly socket: string; readonly token?: string };
   /** Print `plugin is ready` (or `failed to listen on socket`) on standard output. Default `true`. */
   readonly announce?: boolean;
   /**

@@ -15,6 +15,8 @@ import type { Route } from './route-table';
 import { ServedCall, type CallServer } from './served-call';
 import { listenOnSocketFile, removeSocketFile } from './socket-file';
 import { authorized, UNAUTHORIZED } from './token';
+import type { CallerInfo, HostEndpoint } from './call-context';
+import { releaseHostEndpoint, removeOrphanedHostSocket } from './host-endpoint';
 
 /** Header fields a request may have; one more gets 431. */
 const MAX_HEADERS = 100;
@@ -62,6 +64,10 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
   /** The token callers must send, when the plugin has one. */
   private readonly expectedToken: Buffer | undefined;
   private readonly manifest: ManifestEndpoint;
+  /** The host services the plugin may call, if its host offers any. */
+  readonly hostServices: HostEndpoint | undefined;
+  /** Who made a request: set on a server of host services. */
+  callerOf: ((req: IncomingMessage) => CallerInfo) | undefined;
 
   constructor(
     readonly socket: string,
@@ -76,6 +82,7 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
     this.maxCollectedSize = this.options.maxCollectedSize;
     this.logErrors = this.options.logErrors !== false;
     this.manifest = new ManifestEndpoint(this, table, options.name, options.version);
+    this.hostServices = options.host ? { socket: options.host.socket, token: options.host.token } : undefined;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.server = createServer(
       {
@@ -186,8 +193,14 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
     // The lifeline is watched to the end: a host that dies while this plugin shuts down on a
     // signal (Ctrl-C or SIGTERM to the whole process group) leaves its directory to it.
     // Then nobody else will remove the directory the host made for the socket.
-    const orphaned = this.host?.gone() ? this.host.socketDir : undefined;
+    const hostGone = this.host?.gone() === true;
+    const orphaned = hostGone ? this.host?.socketDir : undefined;
     this.host?.stop();
+    if (this.hostServices) {
+      await releaseHostEndpoint(this.hostServices).catch((error: unknown) => this.report('closing the connections to the host services failed', error));
+      // The host's socket for its services, which a host killed with SIGKILL left behind.
+      if (hostGone) removeOrphanedHostSocket(this.hostServices);
+    }
     if (orphaned !== undefined) removeOrphanedSocketDirectory(orphaned);
     if (debug.enabled) debug('server on %s closed', this.socket);
     this.resolveClosed();

@@ -47,19 +47,20 @@ function inherited(served: { readonly name: string }, definition: MethodDefiniti
  * Builds the route table once, from the metadata of each implementation's class chain.
  * Only decorated methods become routes.
  *
+ * @param user - who asks, for the messages: `serve()`, `connect() services`
  * @throws {@link DefinitionError} for a value that is not a decorated instance, a route
  * served twice, or a route whose method is missing on the instance
  * @internal
  */
-export function buildRouteTable(implementations: readonly object[]): Map<string, Route> {
+export function buildRouteTable(implementations: readonly object[], user = 'serve()'): Map<string, Route> {
   const table = new Map<string, Route>();
-  if (implementations.length === 0) throw new DefinitionError('serve() needs at least one plugin implementation');
+  if (implementations.length === 0) throw new DefinitionError(`${user} needs at least one plugin implementation`);
   for (const target of implementations) {
     if (typeof target !== 'object' || target === null) {
-      throw new DefinitionError(`serve() takes instances of decorated classes, got ${target === null ? 'null' : typeof target}`);
+      throw new DefinitionError(`${user} takes instances of decorated classes, got ${target === null ? 'null' : typeof target}`);
     }
     const ctor = target.constructor;
-    const { byRoute, name: plugin } = readContract(ctor as Type, 'serve()');
+    const { byRoute, name: plugin } = readContract(ctor as Type, user);
     for (const [route, definition] of byRoute) {
       const handler = (target as Record<string, unknown>)[definition.propertyKey];
       if (typeof handler !== 'function') {

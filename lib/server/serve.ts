@@ -7,6 +7,7 @@ import { closeHook, type PluginServer, type ServeOptions } from './options';
 import { PluginHttpServer } from './plugin-server';
 import { buildRouteTable } from './route-table';
 import { reportUnimplemented } from './unimplemented';
+import { processHostEndpoint } from './host-endpoint';
 
 export type { PluginServer, ServeOptions } from './options';
 
@@ -56,7 +57,8 @@ export async function serve(implementation: object | readonly object[], options:
   const token = options.token ?? process.env[TOKEN_ENV];
   // The token is this process's alone: children must not inherit it.
   delete process.env[TOKEN_ENV];
-  const server = new PluginHttpServer(socket, table, options, token);
+  const host = options.host ?? processHostEndpoint();
+  const server = new PluginHttpServer(socket, table, host ? { ...options, host } : options, token);
   try {
     checkSocketPath(socket);
     await server.listen();

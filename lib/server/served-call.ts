@@ -9,7 +9,7 @@ import { GO_DEADLINE_MESSAGE, toWireError } from '../protocol/wire-error';
 import { DeadlineWatch, type Expiring } from '../util/deadline-watch';
 import { Link } from '../util/linked-list';
 import { answer, tooLarge, type Answer } from './answers';
-import { runInCallContext, type CallContext } from './call-context';
+import { runInCallContext, type CallerInfo, type HostEndpoint, type ServingContext } from './call-context';
 import type { Route } from './route-table';
 import { answerStream, type StreamedAnswer, type StreamingCall } from './served-stream';
 import { withoutAuthorization } from './token';
@@ -29,6 +29,10 @@ export interface CallServer {
   unexpected(req: IncomingMessage, res: ServerResponse, error: unknown): void;
   /** Reports a problem of the plugin's to its logger. */
   report(what: string, error: unknown): void;
+  /** The host services the plugin may call, if its host offers any. */
+  readonly hostServices?: HostEndpoint | undefined;
+  /** Who made a request, on a server of host services. */
+  readonly callerOf?: ((req: IncomingMessage) => CallerInfo) | undefined;
   /** A call stopped counting as in flight. */
   released(call: ServedCall): void;
   /**
@@ -72,7 +76,7 @@ function unexpectedError(error: unknown): boolean {
  * a call that is answered at once costs no promise of plugwire's own.
  * @internal
  */
-export class ServedCall implements CallContext, Expiring, StreamingCall {
+export class ServedCall implements ServingContext, Expiring, StreamingCall {
   /** Answered (or given up): nothing more is sent. */
   settled = false;
   /** When the caller's deadline passes (epoch ms), if it set one. */
@@ -113,6 +117,14 @@ export class ServedCall implements CallContext, Expiring, StreamingCall {
 
   get headers(): IncomingHttpHeaders {
     return this.hideAuthorization ? withoutAuthorization(this.req.headers) : this.req.headers;
+  }
+
+  get caller(): CallerInfo | undefined {
+    return this.server.callerOf?.(this.req);
+  }
+
+  get hostServices(): HostEndpoint | undefined {
+    return this.server.hostServices;
   }
 
   /**

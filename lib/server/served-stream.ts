@@ -5,7 +5,7 @@ import { DefinitionError, ProtocolError } from '../errors/plugin-error';
 import { ANSWER_CONTENT_TYPE } from '../protocol/answer';
 import { encodeErrorFrame, END_FRAME, STREAM_CONTENT_TYPE, STREAM_HEADER, STREAM_VERSION } from '../protocol/stream';
 import type { WireError } from '../protocol/wire-error';
-import { runInCallContext, type CallContext } from './call-context';
+import { runInCallContext, type ServingContext } from './call-context';
 import type { Route } from './route-table';
 import { isThenable } from '../util/thenable';
 
@@ -33,7 +33,7 @@ const WRITE_SIZE = 16 * 1024;
 const STREAM_HEADERS = { 'Content-Type': STREAM_CONTENT_TYPE, [STREAM_HEADER]: STREAM_VERSION };
 
 /** What a stream needs of the call it answers (a ServedCall). @internal */
-export interface StreamingCall extends CallContext {
+export interface StreamingCall extends ServingContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly entry: Route;

@@ -7,7 +7,7 @@ import type { PluginExit, StartContext, StartedPlugin, Starter } from './starter
  * Meant for tests: the calls take the same path as with a plugin process.
  *
  * @param implementation - an implementation instance, or several with distinct routes
- * @param options - server options (limits); socket, token, announce and standalone are set by the starter
+ * @param options - server options (limits); socket, token, host services, announce and standalone are set by the starter
  * @returns a {@link Starter} whose plugin's `close()` closes the server
  *
  * @example
@@ -17,7 +17,7 @@ import type { PluginExit, StartContext, StartedPlugin, Starter } from './starter
  */
 export function serveInProcess(
   implementation: object | readonly object[],
-  options: Omit<ServeOptions, 'socket' | 'token' | 'announce' | 'standalone' | 'onClose' | 'onShutdown'> = {},
+  options: Omit<ServeOptions, 'socket' | 'token' | 'host' | 'announce' | 'standalone' | 'onClose' | 'onShutdown'> = {},
 ): Starter {
   const first = (Array.isArray(implementation) ? implementation[0] : implementation) as object | undefined;
   const ctor = first?.constructor;
@@ -29,6 +29,7 @@ export function serveInProcess(
         ...options,
         socket: context.socket,
         token: context.token,
+        ...(context.host === undefined ? {} : { host: context.host }),
         announce: false,
         standalone: false,
       });

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { PluginLogger } from '../diagnostics/logger';
 import { StartError } from '../errors/plugin-error';
-import { FAILED_LINE, LIFELINE_ENV, READY_LINE, SOCKET_DIR_ENV, SOCKET_ENV, TOKEN_ENV } from '../protocol/constants';
+import { FAILED_LINE, HOST_SOCKET_ENV, HOST_TOKEN_ENV, LIFELINE_ENV, READY_LINE, SOCKET_DIR_ENV, SOCKET_ENV, TOKEN_ENV } from '../protocol/constants';
 import { isListening, removeStaleSocket } from '../socket/probe';
 import { trackChild } from '../util/exit-cleanup';
 import { nodeChildProcess } from '../util/lazy';
@@ -89,6 +89,7 @@ class CommandStarter implements Starter {
         [TOKEN_ENV]: context.token,
         [LIFELINE_ENV]: '3',
         ...(context.socketDir === undefined ? {} : { [SOCKET_DIR_ENV]: context.socketDir }),
+        ...(context.host === undefined ? {} : { [HOST_SOCKET_ENV]: context.host.socket, [HOST_TOKEN_ENV]: context.host.token }),
       },
       // fd 3 is the lifeline: the plugin exits when it closes, i.e. when this host dies.
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
@@ -244,7 +245,8 @@ class CommandStarter implements Starter {
  * @throws TypeError when `command` is not a non-empty string
  *
  * @remarks
- * The plugin gets the host's environment plus `PLUGIN_SOCKET`. plugwire waits for the
+ * The plugin gets the host's environment plus `PLUGIN_SOCKET` (and `PLUGWIRE_HOST_SOCKET`
+ * and `PLUGWIRE_HOST_TOKEN` when the host offers services). plugwire waits for the
  * line `plugin is ready` (any output before it is fine; so is text without a newline
  * right before it, once the socket takes connections), forwards every other line with
  * the plugin's name in front, removes a stale socket file first (and refuses a path that

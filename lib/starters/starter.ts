@@ -27,6 +27,13 @@ export interface StartContext {
    * only calls that carry it. Never log it.
    */
   readonly token: string;
+  /**
+   * The host services the plugin may call, when its host offers any
+   * (`connect(..., { services })`): the socket and the token. Hand them to the plugin (a
+   * process: `PLUGWIRE_HOST_SOCKET` and `PLUGWIRE_HOST_TOKEN`; in-process:
+   * `serve({ host })`). The same at every restart. Never log the token.
+   */
+  readonly host?: { readonly socket: string; readonly token: string };
 }
 
 /**

@@ -1,0 +1,184 @@
+import { resolveConfig } from '../client/config';
+import type { CallOptions } from '../client/call-options';
+import { PluginClient } from '../client/plugin-client';
+import { ContractError, PluginError, TimeoutError, UnavailableError } from '../errors/plugin-error';
+import { readContract } from '../metadata/contract';
+import type { MethodDefinition, Type } from '../metadata/method-definition';
+import { CALLER_PID_HEADER, HOST_SOCKET_ENV } from '../protocol/constants';
+import { proxyOf, type ProxyClient, type ProxyOptions } from '../proxy/create-proxy';
+import type { Remote } from '../proxy/remote';
+import { currentCall, type HostEndpoint, type ServingContext } from '../server/call-context';
+import { onHostEndpointReleased, processHostEndpoint } from '../server/host-endpoint';
+import { attachToSocket } from '../starters/attach-to-socket';
+
+/*
+ * A plugin's side of host services: hostProxy() makes the same typed proxy as the host's
+ * createProxy(), whose calls go to the host that started this plugin. The host is found
+ * at each call (the one of the plugin serving the call, or this process's), and a call
+ * made while a plugin method serves a call inherits its deadline and its signal.
+ */
+
+/** Every call names this process to the host (`callContext().caller.pid` there). */
+const PID_HEADERS: Readonly<Record<string, string>> = Object.freeze({ [CALLER_PID_HEADER]: String(process.pid) });
+
+/** The clients of the host services this process calls, by socket path. */
+const clients = new Map<string, { client: PluginClient; ready: Promise<PluginClient> }>();
+
+function clientOf(endpoint: HostEndpoint): { client: PluginClient; ready: Promise<PluginClient> } {
+  let entry = clients.get(endpoint.socket);
+  if (entry) return entry;
+  const client = new PluginClient({
+    starter: attachToSocket({ name: 'host', ...(endpoint.token === undefined ? {} : { token: endpoint.token }) }),
+    socket: endpoint.socket,
+    config: resolveConfig({ contractCheck: 'off' }),
+  });
+  const ready = client.start().then(
+    () => client,
+    (error: unknown) => {
+      clients.delete(endpoint.socket);
+      throw new UnavailableError(`the host services on ${endpoint.socket} cannot be reached: the host is gone or closing`, { cause: error });
+    },
+  );
+  ready.catch(() => undefined);
+  entry = { client, ready };
+  clients.set(endpoint.socket, entry);
+  onHostEndpointReleased(endpoint, async () => {
+    if (clients.get(endpoint.socket) === entry) clients.delete(endpoint.socket);
+    await client.close();
+  });
+  return entry;
+}
+
+/** The link of a host proxy to the host: finds the host at each call, and passes on the served call's deadline and signal. */
+class HostLink implements ProxyClient {
+  readonly name = 'host';
+
+  constructor(
+    private readonly contract: Type,
+    private readonly plugin: string,
+  ) {}
+
+  call(route: string, payload?: unknown, options: CallOptions = {}): Promise<unknown> {
+    return this.send(route, undefined, options, (client, inherited) => client.call(route, payload, inherited));
+  }
+
+  callMethod(definition: MethodDefinition, args: readonly unknown[], options: CallOptions, convert: boolean): Promise<unknown> {
+    return this.send(definition.route, definition, options, (client, inherited) => client.callMethod(definition, args, inherited, convert));
+  }
+
+  streamMethod(definition: MethodDefinition, args: readonly unknown[], options: CallOptions, convert: boolean): AsyncIterableIterator<unknown> {
+    let inner: AsyncIterableIterator<unknown> | undefined;
+    let opening: Promise<AsyncIterableIterator<unknown>> | undefined;
+    let ended = false;
+    const open = (): Promise<AsyncIterableIterator<unknown>> =>
+      (opening ??= this.send(definition.route, definition, options, (client, inherited) => {
+        inner = client.streamMethod(definition, args, inherited, convert);
+        return Promise.resolve(inner);
+      }));
+    const iterator: AsyncIterableIterator<unknown> = {
+      [Symbol.asyncIterator]: () => iterator,
+      next: async () => {
+        if (ended) return { done: true, value: undefined };
+        try {
+          return await (inner ?? (await open())).next();
+        } catch (error) {
+          throw this.translate(error, definition.route);
+        }
+      },
+      return: async () => {
+        ended = true;
+        await inner?.return?.();
+        return { done: true, value: undefined };
+      },
+    };
+    return iterator;
+  }
+
+  /** Finds the host, works out the options the call inherits, and sends it. */
+  private send<R>(route: string, definition: MethodDefinition | undefined, options: CallOptions, run: (client: PluginClient, inherited: CallOptions) => Promise<R>): Promise<R> {
+    const served = currentCall();
+    const endpoint = served ? served.hostServices : processHostEndpoint();
+    if (!endpoint) {
+      return Promise.reject(
+        new ContractError(
+          `hostProxy(${this.contract.name}): this plugin was started without host services (${HOST_SOCKET_ENV} is not set), so ${this.plugin} ` +
+            `(${route}) cannot be called: the host offers it with connect(..., { services: [...] })`,
+          [route],
+        ),
+      );
+    }
+    const { client, ready } = clientOf(endpoint);
+    const inherited = inherit(options, definition, served, client.config.timeout);
+    if (inherited instanceof TimeoutError) return Promise.reject(inherited);
+    const sent = client.state === 'running' ? run(client, inherited) : ready.then((started) => run(started, inherited));
+    return sent.catch((error: unknown) => {
+      throw this.translate(error, route);
+    });
+  }
+
+  /** A route the host does not serve is a contract it does not offer: say which. */
+  private translate(error: unknown, route: string): unknown {
+    if (!PluginError.is(error, 'PLUGWIRE_METHOD_NOT_FOUND')) return error;
+    return new ContractError(
+      `the host does not offer ${route} of ${this.plugin} (contract ${this.contract.name}): pass an implementation of it in the services of connect()`,
+      [route],
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * The options of a call to the host: the caller's pid, and while a plugin method serves a
+ * call, that call's signal and what is left of its deadline.
+ * @returns the options, or a {@link TimeoutError} when the served call's deadline has passed already
+ */
+function inherit(options: CallOptions, definition: MethodDefinition | undefined, served: ServingContext | undefined, fallback: number): CallOptions | TimeoutError {
+  const headers = options.headers ? { ...options.headers, ...PID_HEADERS } : PID_HEADERS;
+  if (!served) return { ...options, headers };
+  const signal = options.signal ? AbortSignal.any([options.signal, served.signal]) : served.signal;
+  let timeout = options.timeout ?? definition?.timeout;
+  const deadline = served.deadline;
+  if (deadline !== undefined) {
+    const left = deadline.getTime() - Date.now();
+    const route = definition?.route ?? 'the host';
+    if (left <= 0) return new TimeoutError(`call to ${route} of the host: the deadline of the call being served (${served.route}) has passed`, { route });
+    const own = timeout ?? fallback;
+    timeout = own === 0 ? left : Math.min(own, left);
+  }
+  return timeout === undefined ? { signal, headers } : { signal, headers, timeout };
+}
+
+/**
+ * A typed proxy to a service of the host that started this plugin: the same proxy,
+ * validation and errors as the host's {@link createProxy}, whose calls go to the host.
+ *
+ * @param contract - the `@Plugin()` contract class of the service, shared with the host
+ * @param options - defaults for every call: a timeout, an AbortSignal, extra headers
+ * @returns a {@link Remote} of the contract
+ * @throws {@link DefinitionError} when the contract has no `@Method()` routes
+ *
+ * @remarks
+ * The host is found at each call: while a plugin method serves a call, the host of that
+ * plugin (so plugins served in one process each reach their own); elsewhere, the host
+ * named in `PLUGWIRE_HOST_SOCKET`. A call made while a method serves a call inherits that
+ * call's signal (it is aborted with it) and what is left of its deadline. A plugin whose
+ * host offers no services, or not this contract, gets a {@link ContractError}
+ * (`PLUGWIRE_CONTRACT`) naming the contract; a host that is gone,
+ * `PLUGWIRE_UNAVAILABLE`. Calls are never sent twice to the host unless the method is
+ * idempotent, as for any call.
+ *
+ * @example
+ * ```ts
+ * const host = hostProxy(HostApi);
+ * class LogsImpl extends Logs {
+ *   override async tail(filter: Filter) {
+ *     await host.log(`tail ${filter.level}`);
+ *     return [];
+ *   }
+ * }
+ * ```
+ */
+export function hostProxy<T>(contract: Type<T>, options: ProxyOptions = {}): Remote<T> {
+  const { name } = readContract(contract, 'hostProxy()');
+  return proxyOf(new HostLink(contract, name), contract, options, 'hostProxy()');
+}
