@@ -29,6 +29,12 @@ export interface ClientInit {
   readonly socketDir?: string;
   /** The host services the plugin may call, handed to every start. */
   readonly host?: { readonly socket: string; readonly token: string };
+  /**
+   * Whether a call is made while the plugin waits for its answer: by a host service
+   * method serving the plugin. Such a call does not wait for one of `connections`, which
+   * the plugin's calls that wait on the service may all hold.
+   */
+  readonly reentrant?: () => boolean;
   readonly config: PluginConfig;
 }
 
@@ -74,6 +80,8 @@ export class PluginClient {
    * the whole body (undici's limit would).
    */
   private streamPool: Pool | undefined;
+  /** The connections of re-entrant calls (see ClientInit.reentrant), made at the first. */
+  private reentrantPool: Pool | undefined;
 
   /** @internal */
   constructor(init: ClientInit) {
@@ -82,10 +90,12 @@ export class PluginClient {
     this.socketDir = init.socketDir;
     this.config = init.config;
     const supervisor = (this.supervisor = new Supervisor(init));
+    const { reentrant } = init;
+    const poolOf = (): Pool => (reentrant?.() ? (this.reentrantPool ??= this.makePool(null, init.config.maxResponseSize)) : this.pool);
     this.owner = {
       maxResponseSize: init.config.maxResponseSize,
       dispatch: (route, body, extra, handler) =>
-        this.pool.dispatch({ path: route, method: 'POST', headers: extra ? { ...extra, ...supervisor.headers } : supervisor.headers, body }, handler),
+        poolOf().dispatch({ path: route, method: 'POST', headers: extra ? { ...extra, ...supervisor.headers } : supervisor.headers, body }, handler),
       decode: (call, exchange) => this.decode(call, exchange),
       recover: (call, failure) => {
         this.attempt(call, failure).then(
@@ -370,7 +380,11 @@ export class PluginClient {
     try {
       await this.supervisor.stop();
     } finally {
-      await Promise.all([this.pool.destroy().catch(() => undefined), this.streamPool?.destroy().catch(() => undefined)]);
+      await Promise.all([
+        this.pool.destroy().catch(() => undefined),
+        this.streamPool?.destroy().catch(() => undefined),
+        this.reentrantPool?.destroy().catch(() => undefined),
+      ]);
       if (this.socketDir !== undefined) removeSocketDirectory(this.socketDir);
       if (debug.enabled) debug('[%s] closed', this.name);
     }

@@ -3,7 +3,7 @@ import { resolveConfig, type PluginConfigInput } from '../client/config';
 import { PluginClient } from '../client/plugin-client';
 import { checkSocketPath, makePrivateSocketDirectory, makeSocketDirectory, removeSocketDirectory } from '../socket/directory';
 import type { Starter } from '../starters/starter';
-import { HostServices } from '../services/host-services';
+import { HostServices, servingHostCall } from '../services/host-services';
 
 /** Options of {@link startPlugin}: the configuration, and the services the host offers the plugin. */
 export type StartOptions = PluginConfigInput & {
@@ -71,7 +71,13 @@ export async function startPlugin(starter: Starter, socket?: string, config: Sta
       throw error;
     }
   }
-  const client = (served.client = new PluginClient({ starter, socket: path, socketDir: dir, config: resolved, ...(host && { host: host.endpoint }) }));
+  const client = (served.client = new PluginClient({
+    starter,
+    socket: path,
+    socketDir: dir,
+    config: resolved,
+    ...(host && { host: host.endpoint, reentrant: servingHostCall }),
+  }));
   try {
     await client.start();
   } catch (error) {

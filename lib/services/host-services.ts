@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { DefinitionError, PluginError, StartError } from '../errors/plugin-error';
 import { CALLER_PID_HEADER } from '../protocol/constants';
-import type { CallerInfo } from '../server/call-context';
+import { currentCall, type CallerInfo } from '../server/call-context';
 import { PluginHttpServer } from '../server/plugin-server';
 import { buildRouteTable } from '../server/route-table';
 import { reportUnimplemented } from '../server/unimplemented';
@@ -84,4 +84,9 @@ export class HostServices {
 function callerOf(req: IncomingMessage, plugin: ServedPlugin): CallerInfo {
   const named = Number(req.headers[CALLER_PID_HEADER]);
   return { name: plugin.name, pid: Number.isInteger(named) && named > 0 ? named : plugin.pid };
+}
+
+/** Whether the code running serves a call of a plugin to its host services (the caller is known). @internal */
+export function servingHostCall(): boolean {
+  return currentCall()?.caller !== undefined;
 }
