@@ -57,6 +57,10 @@ export async function serve(implementation: object | readonly object[], options:
   const token = options.token ?? process.env[TOKEN_ENV];
   // The token is this process's alone: children must not inherit it.
   delete process.env[TOKEN_ENV];
+  const given = options.host as { socket?: unknown; token?: unknown } | null | undefined;
+  if (given !== undefined && (typeof given !== 'object' || given === null || typeof given.socket !== 'string' || given.socket === '' || (given.token !== undefined && typeof given.token !== 'string'))) {
+    throw new DefinitionError('serve(): host must be { socket: string, token?: string }, the host services this plugin may call');
+  }
   const host = options.host ?? processHostEndpoint();
   const server = new PluginHttpServer(socket, table, host ? { ...options, host } : options, token);
   try {

@@ -170,10 +170,10 @@ function inherit(options: CallOptions, definition: MethodDefinition | undefined,
  * @example
  * ```ts
  * const host = hostProxy(HostApi);
- * class LogsImpl extends Logs {
- *   override async tail(filter: Filter) {
- *     await host.log(`tail ${filter.level}`);
- *     return [];
+ * class ModifierImpl extends Modifier {
+ *   override async modify(value: string) {
+ *     await host.log(`modify ${value}`); // inherits this call's deadline and signal
+ *     return `${value} decorated`;
  *   }
  * }
  * ```
