@@ -80,7 +80,10 @@ class HostLink implements ProxyClient {
       next: async () => {
         if (ended) return { done: true, value: undefined };
         try {
-          return await (inner ?? (await open())).next();
+          const stream = inner ?? (await open());
+          // Returned while the host was being found: the stream is not begun.
+          if (ended) return { done: true, value: undefined };
+          return await stream.next();
         } catch (error) {
           throw this.translate(error, definition.route);
         }
