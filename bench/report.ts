@@ -1,5 +1,5 @@
 // The figures of the benchmark (bench/run.ts): metrics with their samples, the ratios to
-// the floor, the targets of issues 4 and 14, and the table, JSON and SVG made of them.
+// the floor (or another baseline), the targets of issues 4 and 14, and the table, JSON and SVG made of them.
 import type { ContenderName } from './contenders/contender';
 import { summarize, type Summary } from './measure';
 
@@ -205,8 +205,18 @@ export function evaluateTargets(results: readonly MetricResult[]): TargetResult[
     pass: Number.isFinite(sc) ? sc >= 5 : undefined,
     chartLimit: undefined,
   });
+  // Issue 14: a host-service call from inside a plugin method against the host's call of the plugin, same body, round by round.
+  for (const [body, id] of SERVICE_TARGET_BODIES) {
+    out.push(ratioTarget(`host-service call from a plugin method, p50, ${body} vs host-to-plugin`, id, 'plugwire-host', '≤', 1.1));
+  }
   return out;
 }
+
+/** The services scenario's p50 metrics that carry a target, with the body each sends. */
+const SERVICE_TARGET_BODIES: ReadonlyArray<readonly [string, string]> = [
+  ['short string', 'services.string.p50'],
+  ['1 KB object', 'services.1KB.p50'],
+];
 
 // ---------------------------------------------------------------------------------
 // Text
@@ -284,6 +294,7 @@ const COLORS: Record<ContenderName, string> = {
   grpc: '#d62728',
   'plugwire-stream': '#9467bd',
   'plugwire-calls': '#ff7f0e',
+  'plugwire-host': '#17becf',
 };
 
 function esc(text: string): string {

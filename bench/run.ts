@@ -3,8 +3,9 @@
 // process of its own on a Unix socket in a fresh temporary directory, this process the
 // host. Scenarios: sequential latency, throughput at 1, 16 and 64 callers, payload sizes,
 // a validated ten-field DTO, streamed items (issue 14: against the same items as NDJSON
-// over node:http, and fetched with one call each), cold start, restart after kill -9,
-// memory. Each figure is
+// over node:http, and fetched with one call each), host services (issue 14: a call from
+// inside a plugin method to its host against the host's call of the plugin, same body),
+// cold start, restart after kill -9, memory. Each figure is
 // measured in several rounds (contenders interleaved, their order rotated each round);
 // the table shows medians, the min–max of the rounds, and the ratio to the floor of the
 // same round. Compare only figures of one run: the machine is noisy.
@@ -23,16 +24,19 @@ import { floorContender, type FloorApi, type FloorWrites } from './contenders/fl
 import { grpcJs } from './contenders/grpc';
 import { plugwire } from './contenders/plugwire';
 import { plugwireDto } from './contenders/plugwire-dto';
+import { SERVICES_DESCRIPTIONS, startServices, type ServicesSession } from './contenders/plugwire-services';
 import { plugwireCalls, plugwireStream, StreamsMissing } from './contenders/plugwire-stream';
 import { cpuProbe, gc, itemRate, latencyOf, pinMainThread, rssOf, rssSampler, sequential, summarize, throughput, type Call } from './measure';
 import { drawSvg, evaluateTargets, formatResults, formatTargets, metric, record, resultsOf, type Metric } from './report';
-import { PAYLOAD_SIZES, STREAM_ITEMS, echoPayload, orderAnswer, orderFields, streamItem, type PayloadSize } from './workloads';
+import { PAYLOAD_SIZES, SERVICE_BODIES, STREAM_ITEMS, echoPayload, orderAnswer, orderFields, streamItem, type PayloadSize, type ServiceBodyName } from './workloads';
 import { parseArgsOrUsage, runCli, UsageError } from './cli';
 
 const DEFAULT_JSON = path.join(__dirname, '../../bench/results/bench.json');
-const SCENARIOS = ['sequential', 'throughput', 'payload', 'dto', 'stream', 'cold-start', 'restart', 'memory'] as const;
+const SCENARIOS = ['sequential', 'throughput', 'payload', 'dto', 'stream', 'services', 'cold-start', 'restart', 'memory'] as const;
 type Scenario = (typeof SCENARIOS)[number];
-const ORDER: readonly ContenderName[] = ['floor', 'plugwire', 'plugwire-dto', 'grpc', 'plugwire-stream', 'plugwire-calls'];
+const ORDER: readonly ContenderName[] = ['floor', 'plugwire', 'plugwire-dto', 'grpc', 'plugwire-stream', 'plugwire-calls', 'plugwire-host'];
+/** Callers of the services scenario's throughput rows. */
+const SERVICE_CALLERS = 16;
 /** Callers of plugwire-calls in the stream scenario: its best throughput of calls. */
 const ITEM_CALLERS = 16;
 const LEVELS = [1, 16, 64] as const;
@@ -45,7 +49,10 @@ Measures plugwire against the floor (bare node:http + undici, same JSON body) an
 @grpc/grpc-js, each server a separate process on a Unix socket, and prints a table of
 medians with ratios to the floor, and the targets of issues 4 and 14. The stream
 scenario counts items per second: the floor's NDJSON, plugwire-stream's stream method,
-plugwire-calls's one call per item (${ITEM_CALLERS} callers).
+plugwire-calls's one call per item (${ITEM_CALLERS} callers). The services scenario
+sends the same bodies between one host and one plugin both ways: plugwire, the host's
+call of the plugin (its baseline), and plugwire-host, the plugin's call of a host
+service from inside a method the host called, timed in the plugin; it needs both.
 
   --quick              fewer rounds and shorter measurements (under a minute)
   --only s,...         scenarios to run (default all): ${SCENARIOS.join(', ')}
@@ -274,6 +281,11 @@ async function run(options: Options): Promise<number> {
     console.log(`bench: streams of ${STREAM_ITEMS} items of about ${itemBytes} B of JSON each; the floor's server writes ${options.streamFloor === 'joined' ? 'its lines joined, one res.write() per 16 KB' : 'one res.write() per line'}`);
   }
 
+  const serviceBytes = Object.fromEntries((Object.keys(SERVICE_BODIES) as ServiceBodyName[]).map((n) => [n, Buffer.byteLength(JSON.stringify(SERVICE_BODIES[n]))]));
+  if (only.has('services')) {
+    console.log(`bench: host services: bodies ${Object.entries(serviceBytes).map(([n, b]) => `${n} = ${b} B of JSON`).join(', ')}, echoed both ways; ${SERVICE_CALLERS} callers for throughput`);
+  }
+
   const metrics: Metric[] = [];
   const add = (m: Metric): Metric => {
     metrics.push(m);
@@ -295,6 +307,8 @@ async function run(options: Options): Promise<number> {
   };
 
   let pinned = false;
+  const servicesRun = only.has('services') && options.contenders.has('plugwire') && options.contenders.has('plugwire-host');
+  let services: ServicesSession | undefined;
   try {
     // The long-running sessions of the call scenarios, warmed up.
     const echoRuns = only.has('sequential') || only.has('throughput') || only.has('payload');
@@ -309,15 +323,17 @@ async function run(options: Options): Promise<number> {
         progress(`note: the stream scenario runs without plugwire-stream: ${missing}`);
       }
     }
+    if (servicesRun) services = await startServices();
     // Pinned main threads (host on CPU 0, servers on CPU 1): see --no-pin. Started
     // unpinned, since a child inherits the affinity of the thread that spawns it.
     const cpuCount = cpus().length;
-    if (sessions.size > 0 && options.pin && cpuCount >= 2) {
-      const ok = [...sessions.values()].every((s) => pinMainThread(s.pid, '1')) && pinMainThread(process.pid, '0');
+    const serverPids = [...sessions.values(), ...(services ? [services] : [])].map((s) => s.pid);
+    if (serverPids.length > 0 && options.pin && cpuCount >= 2) {
+      const ok = serverPids.every((pid) => pinMainThread(pid, '1')) && pinMainThread(process.pid, '0');
       pinned = ok;
       if (!ok) {
         pinMainThread(process.pid, `0-${cpuCount - 1}`);
-        for (const s of sessions.values()) pinMainThread(s.pid, `0-${cpuCount - 1}`);
+        for (const pid of serverPids) pinMainThread(pid, `0-${cpuCount - 1}`);
       }
       progress(ok ? 'main threads pinned: host on CPU 0, servers on CPU 1' : 'note: could not pin the main threads (taskset missing?): running unpinned');
     }
@@ -346,6 +362,20 @@ async function run(options: Options): Promise<number> {
         }
       }
       progress(`${c.name}: started (pid ${sessions.get(c.name)?.pid}) and warmed up`);
+    }
+    if (services) {
+      for (const name of Object.keys(SERVICE_BODIES) as ServiceBodyName[]) {
+        const body = SERVICE_BODIES[name];
+        const call = services.toPlugin(body);
+        const answer = JSON.stringify(await call());
+        if (answer !== JSON.stringify(body)) throw new Error(`plugwire: the services plugin echoed ${answer.slice(0, 120)} for the ${name} body`);
+        await sequential(call, plan.warmCalls, 0);
+        await throughput(call, SERVICE_CALLERS, 0, plan.warmMs);
+        // The plugin checks the host's first answer of every run itself.
+        await services.sequentialFromPlugin(body, plan.warmCalls, 0);
+        await services.throughputFromPlugin(body, SERVICE_CALLERS, 0, plan.warmMs);
+      }
+      progress(`plugwire-host: plugin with a host service started (pid ${services.pid}) and warmed up both ways`);
     }
 
     if (only.has('sequential')) {
@@ -436,6 +466,59 @@ async function run(options: Options): Promise<number> {
       progress(`stream: ${plan.rounds} rounds × ${plan.windowMs} ms each${missing === undefined ? '' : ' (without plugwire-stream: see the note above)'}`);
     }
 
+    if (services) {
+      // The same body both ways between the same two processes: the host calls the
+      // plugin (plugwire, the baseline), the plugin calls the host from inside a method
+      // the host called (plugwire-host, timed in the plugin with the same loops).
+      const base = { contender: 'plugwire' as const, label: 'plugwire, host to plugin (same body)' };
+      const names = Object.keys(SERVICE_BODIES) as ServiceBodyName[];
+      const rows = new Map(
+        names.map((name) => {
+          const id = `services.${name.replace(' ', '')}`;
+          const what = name === 'string' ? `${JSON.stringify(SERVICE_BODIES.string).length} B string` : `${name} object`;
+          return [
+            name,
+            {
+              p50: add(metric(`${id}.p50`, 'services', `host service, ${what}, sequential: p50 latency`, 'ms', 'lower', base)),
+              p99: add(metric(`${id}.p99`, 'services', `host service, ${what}, sequential: p99 latency`, 'ms', 'lower', base)),
+              t16: add(metric(`${id}.throughput.${SERVICE_CALLERS}`, 'services', `host service, ${what}, throughput, ${SERVICE_CALLERS} callers`, 'calls/s', 'higher', base)),
+              // Where a call's time goes, steadier than time on a loaded machine: CPU per call of each side at 16 callers.
+              caller: add(metric(`${id}.cpu.caller`, 'services', `host service, ${what}: caller CPU per call, ${SERVICE_CALLERS} callers`, 'ms', 'lower', base)),
+              callee: add(metric(`${id}.cpu.callee`, 'services', `host service, ${what}: callee CPU per call, ${SERVICE_CALLERS} callers`, 'ms', 'lower', base)),
+            },
+          ] as const;
+        }),
+      );
+      const session = services;
+      const sides = ['plugwire', 'plugwire-host'] as const;
+      for (let r = 0; r < plan.rounds; r++) {
+        for (const name of names) {
+          const body = SERVICE_BODIES[name];
+          const row = rows.get(name);
+          if (!row) continue;
+          for (const side of rotate(sides, r)) {
+            const lat = side === 'plugwire' ? latencyOf(await sequential(session.toPlugin(body), plan.seqCalls, plan.seqWarm)) : await session.sequentialFromPlugin(body, plan.seqCalls, plan.seqWarm);
+            record(row.p50, side, r, lat.p50);
+            record(row.p99, side, r, lat.p99);
+          }
+          for (const side of rotate(sides, r)) {
+            let figures: { rate: number; callerCpu: number; calleeCpu: number };
+            if (side === 'plugwire') {
+              const probe = cpuProbe(session.pid);
+              const rate = await throughput(session.toPlugin(body), SERVICE_CALLERS, plan.rampMs, plan.windowMs, probe);
+              figures = { rate, callerCpu: probe.result.host, calleeCpu: probe.result.server };
+            } else {
+              figures = await session.throughputFromPlugin(body, SERVICE_CALLERS, plan.rampMs, plan.windowMs);
+            }
+            record(row.t16, side, r, figures.rate);
+            record(row.caller, side, r, figures.callerCpu);
+            record(row.callee, side, r, figures.calleeCpu);
+          }
+        }
+      }
+      progress(`services: ${plan.rounds} rounds × ${names.length} bodies × (${plan.seqCalls} calls, ${plan.windowMs} ms at ${SERVICE_CALLERS} callers) each way`);
+    }
+
     // The call scenarios are done: their processes must not disturb what follows, and
     // the processes started from now on must not inherit the pinning.
     if (pinned) pinMainThread(process.pid, `0-${cpuCount - 1}`);
@@ -443,6 +526,8 @@ async function run(options: Options): Promise<number> {
       await session.close();
       sessions.delete(name);
     }
+    await services?.close();
+    services = undefined;
 
     if (only.has('cold-start')) {
       const cold = add(metric('cold-start', 'cold-start', 'cold start: start() to first answer', 'ms', 'lower'));
@@ -546,6 +631,7 @@ async function run(options: Options): Promise<number> {
     }
   } finally {
     for (const session of sessions.values()) await session.close().catch(() => undefined);
+    await services?.close().catch(() => undefined);
   }
 
   // ---------------------------------------------------------------------------------
@@ -561,8 +647,10 @@ async function run(options: Options): Promise<number> {
   console.log('');
   if (pinned) console.log('Call and stream scenarios ran with pinned main threads (host CPU 0, servers CPU 1); cold start, restart and memory unpinned.');
   if (missing !== undefined) console.log(`No plugwire-stream row: ${missing}.`);
+  if (only.has('services') && !servicesRun) console.log('No services rows: the services scenario needs the contenders plugwire and plugwire-host.');
   console.log('× floor: ratio to the floor of the same round (DTO rows: the floor carrying the same ten-field body; restart: the');
-  console.log("floor's median cold start). Spreads are the min – max over the rounds (cold start, restart: over the starts).");
+  console.log("floor's median cold start; host-service rows: plugwire's host-to-plugin call of the same round, same body and");
+  console.log('processes). Spreads are the min – max over the rounds (cold start, restart: over the starts).');
 
   const finishedAt = new Date();
   const report = {
@@ -576,8 +664,9 @@ async function run(options: Options): Promise<number> {
     streamFloor: options.streamFloor,
     pinned,
     scenarios: [...only],
-    contenders: Object.fromEntries(selected.map((c) => [c.name, c.description])),
+    contenders: { ...Object.fromEntries(selected.map((c) => [c.name, c.description])), ...(servicesRun ? { services: SERVICES_DESCRIPTIONS } : {}) },
     payloadBytes: { ...Object.fromEntries((Object.keys(payloads) as PayloadSize[]).map((s) => [s, sizeOf(payloads[s])])), order: sizeOf(order) },
+    services: { bodyBytes: serviceBytes, callers: SERVICE_CALLERS },
     stream: { items: STREAM_ITEMS, itemBytes, itemCallers: ITEM_CALLERS, ...(missing === undefined ? {} : { skipped: { 'plugwire-stream': missing } }) },
     units: { ms: 'milliseconds', 'calls/s': 'answers per second', 'items/s': 'items received per second', bytes: 'bytes' },
     metrics: results,

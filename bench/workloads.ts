@@ -102,3 +102,16 @@ const ITEM_PAD = 'x'.repeat(28);
 export function checkItem(item: unknown, seq: number, who: string): void {
   if ((item as StreamItem | null)?.seq !== seq) throw new Error(`${who}: item ${seq} of the stream is ${JSON.stringify(item)?.slice(0, 120)}`);
 }
+
+/**
+ * The bodies of the services scenario, sent the same way both ways: by the host to a
+ * plugin method, and by that plugin, from inside one of its methods, to a host service.
+ */
+export const SERVICE_BODIES = {
+  /** A short string, like a log line. */
+  string: 'a line for the host log',
+  /** An object of 1,024 bytes of JSON. */
+  '1 KB': echoPayload(1024),
+} as const;
+export type ServiceBodyName = keyof typeof SERVICE_BODIES;
+export type ServiceBody = (typeof SERVICE_BODIES)[ServiceBodyName];

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { removeDir, tempDir } from '../../spec/support/host-helpers';
 import type { EchoPayload, OrderFields } from '../workloads';
 
-export type ContenderName = 'floor' | 'plugwire' | 'plugwire-dto' | 'grpc' | 'plugwire-stream' | 'plugwire-calls';
+/** plugwire-host is the services scenario's plugin calling its host (bench/contenders/plugwire-services.ts). */
+export type ContenderName = 'floor' | 'plugwire' | 'plugwire-dto' | 'grpc' | 'plugwire-stream' | 'plugwire-calls' | 'plugwire-host';
 
 /**
  * One kind of call: an echo of a payload, the ten-field order (answered with its id), a
