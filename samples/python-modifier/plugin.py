@@ -4,17 +4,20 @@
 A plugwire host (or a Go host of tilotech/go-plugin) starts it with PLUGIN_SOCKET set and
 calls it with HTTP/1.1 POST requests on that Unix socket, as docs/PROTOCOL.md describes:
 
-    connect(Modifier, startWithCommand('python3', ['samples/python-modifier/plugin.py']))
+    connect(Modifier, spawnCommand('python3', ['samples/python-modifier/plugin.py']))
 
 It serves the three routes of samples/modifier/contract.ts (/modify, /greet, /join) and
 answers as the TypeScript plugin (samples/modifier/plugin.ts) does: the same results, and
 the same statuses, error codes and validation messages (only the wording of a JSON syntax
 error or of an exception's message is Python's). It also serves a stream method, /decorate,
-that answers with a stream of items (docs/PROTOCOL.md, "Streamed results"). Python 3.8 or
-later, nothing to install.
+that answers with a stream of items (docs/PROTOCOL.md, "Streamed results"). When its host
+offers host services (PLUGWIRE_HOST_SOCKET is set), /modify calls two of them, /kv/get and
+/log (the contract is samples/python-modifier/host-api.ts; docs/PROTOCOL.md, "Host
+services"). Python 3.8 or later, nothing to install.
 """
 import errno
 import hmac
+import http.client
 import json
 import math
 import os
@@ -262,11 +265,123 @@ def check_args(route, kinds, args):
 
 
 # --------------------------------------------------------------------------------------
+# Host services: calls from this plugin to the host that started it (docs/PROTOCOL.md,
+# "Host services"). The host names a Unix socket and a token in the environment; a call is
+# the same HTTP/1.1 POST with the same envelope as the host's calls to this plugin.
+# --------------------------------------------------------------------------------------
+
+HOST_TIMEOUT = 30.0  # seconds: a call to the host outside a served call (a plugwire host's default timeout)
+CURRENT = threading.local()  # the call this thread serves: its deadline bounds the calls it makes to the host
+
+
+class HostError(Exception):
+    """A call to the host that failed: `code` is plugwire's error code, `details` the host's
+    structured error. Raised out of a method, it reaches the caller as PLUGWIRE_REMOTE whose
+    remote error has that code (as an uncaught error of hostProxy() does in TypeScript)."""
+
+    def __init__(self, code, message, details=None):
+        super().__init__(message)
+        self.code, self.details = code, details
+
+
+class UnixConnection(http.client.HTTPConnection):
+    """http.client over a Unix socket: only connect() differs."""
+
+    def __init__(self, path, timeout):
+        super().__init__('host', timeout=timeout)  # the host name means nothing on a Unix socket
+        self.socket_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socket_path)
+
+
+def rfc3339(epoch):
+    """Epoch seconds as the RFC 3339 time of an envelope's Deadline, in UTC with milliseconds."""
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec='milliseconds').replace('+00:00', 'Z')
+
+
+class Host:
+    """The host services this process may call: the socket and token its host named."""
+
+    def __init__(self, path, token, contract):
+        self.path, self.token, self.contract = path, token, contract
+
+    @staticmethod
+    def from_environment(contract):
+        """The host's services, or None when it offers none (no services, a Go host, run by hand).
+        The variables are removed, so that this plugin's children do not inherit the token."""
+        path = os.environ.pop('PLUGWIRE_HOST_SOCKET', '')
+        token = os.environ.pop('PLUGWIRE_HOST_TOKEN', '')
+        return Host(path, token, contract) if path else None
+
+    def call(self, route, payload):
+        """Calls a host service and returns its result (JSON), or raises a HostError. Inside a
+        served call it inherits that call's deadline; elsewhere it waits HOST_TIMEOUT at most."""
+        deadline = getattr(CURRENT, 'deadline', None) or time.time() + HOST_TIMEOUT
+        left = deadline - time.time()
+        if left <= 0:
+            raise HostError('PLUGWIRE_TIMEOUT', f'call to {route} of the host: the deadline of the call being served has passed')
+        body = json.dumps({'Context': {'Deadline': rfc3339(deadline)}, 'Payload': payload}, allow_nan=False).encode('utf-8')
+        headers = {
+            'Content-Type': 'application/json',
+            'Authorization': f'Bearer {self.token}',
+            'x-plugwire-version': '1',  # structured errors, as the host's own calls to this plugin get
+            'x-plugwire-caller-pid': str(os.getpid()),  # callContext().caller.pid in the service method
+        }
+        # A connection per call: simple, and a Unix socket connects in microseconds. A plugin
+        # that calls its host often would keep one per thread (the host never closes idle ones).
+        connection = UnixConnection(self.path, left)
+        try:
+            connection.request('POST', route, body, headers)
+            response = connection.getresponse()
+            status, text, structured = response.status, response.read(), response.getheader('x-plugwire-error') == '1'
+        except socket.timeout:
+            raise HostError('PLUGWIRE_TIMEOUT', 'context deadline exceeded')
+        except (OSError, http.client.HTTPException) as error:  # no socket, refused, or cut off: the host is gone or closing
+            raise HostError('PLUGWIRE_UNAVAILABLE', f'the host services on {self.path} cannot be reached: {error}')
+        finally:
+            connection.close()
+        if status == 200:
+            return json.loads(text)
+        raise self.error(route, status, text, structured)
+
+    def error(self, route, status, text, structured):
+        """The HostError of an error answer: a JSON string, holding a JSON object when structured."""
+        try:
+            message = json.loads(text)
+            details = json.loads(message) if structured else None
+        except ValueError:
+            return HostError('PLUGWIRE_PROTOCOL', f'the host answered {route} with status {status} and a body that is not a JSON string')
+        if not (isinstance(details, dict) and isinstance(details.get('code'), str)):
+            details = {'code': 'PLUGWIRE_REMOTE', 'message': str(message)}
+        if details['code'] == 'PLUGWIRE_METHOD_NOT_FOUND':  # a route it does not serve: a contract it does not offer
+            return HostError('PLUGWIRE_CONTRACT', f'the host does not offer {route} of {self.contract}: pass an implementation of it '
+                             'in the services of connect()', details)
+        return HostError(details['code'], str(details.get('message', message)), details)
+
+
+# The host's services (samples/python-modifier/host-api.ts), or None: read once, at start.
+HOST = None
+
+
+# --------------------------------------------------------------------------------------
 # The plugin's methods: samples/modifier/plugin.ts in Python.
 # --------------------------------------------------------------------------------------
 
-def modify(value):
+def decorated(value):
     return f'{js_string(value)} decorated'
+
+
+def modify(value):
+    if HOST is None:
+        return decorated(value)
+    # With host services: the suffix is the host's to choose, and the host logs each call.
+    suffix = HOST.call('/kv/get', 'suffix')
+    text = f'{js_string(value)} {suffix}' if isinstance(suffix, str) else decorated(value)
+    HOST.call('/log', f'modify: {text}')
+    return text
 
 
 def greet(person):
@@ -338,7 +453,7 @@ def decorate(context, values, every_ms):
                 return
             if not isinstance(value, str):
                 raise TypeError(f'item {index} is not a string: {js_string(value)}')
-            yield modify(value)
+            yield decorated(value)  # no host calls here: an item per call to the host would be slow
             sent += 1
     finally:
         # What a generator's finally is for: cleaning up when the caller stops reading.
@@ -503,10 +618,15 @@ def call(route, body):
     """Runs a method with the arguments of the request body."""
     kinds, method = METHODS[route]
     args, deadline = arguments(route, kinds, body)
+    CURRENT.deadline = deadline  # the calls the method makes to the host inherit it
     try:
         result = method(*args)
     except Exception as error:  # whatever the method raised is the plugin's error
+        if deadline is not None and deadline <= time.time():
+            raise timed_out()  # a call to the host that ran into the deadline: the answer is the 504
         raise remote_error(error)
+    finally:
+        CURRENT.deadline = None
     # The caller stops waiting at its deadline. These methods are quick; a slow one would
     # need a timer that answers 504 at the deadline while the method still runs.
     if deadline is not None and deadline <= time.time():
@@ -851,12 +971,29 @@ def listen(path):
             os.umask(previous)
 
 
+def remove_orphaned_host_socket(path):
+    """The socket of the host's services, which a host killed with SIGKILL left behind, and the
+    private directory the host made for it alone (plugwire-XXXXXX), once empty."""
+    try:
+        if stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.unlink(path)
+    except OSError:
+        pass  # already gone
+    if re.fullmatch('plugwire-[A-Za-z0-9]{6}', os.path.basename(os.path.dirname(path))):
+        try:
+            os.rmdir(os.path.dirname(path))
+        except OSError:
+            pass  # not empty (this plugin's own socket is in it: removed below), or gone
+
+
 def main():
     path = os.environ.get('PLUGIN_SOCKET')
     # The token and the lifeline are this process's alone: its children must not inherit them.
     token = os.environ.pop('PLUGWIRE_TOKEN', '')
     lifeline = os.environ.pop('PLUGWIRE_LIFELINE_FD', '')
     socket_dir = os.environ.pop('PLUGWIRE_SOCKET_DIR', '')
+    global HOST
+    HOST = Host.from_environment('host-api')
     host_gone = threading.Event()
     if token:
         Handler.token = f'Bearer {token}'.encode('latin-1')
@@ -915,6 +1052,8 @@ def main():
             os.unlink(path)
     except FileNotFoundError:
         pass
+    if host_gone.is_set() and HOST is not None:
+        remove_orphaned_host_socket(HOST.path)
     # The host died: nobody else removes the directory it made for the socket (if empty).
     if host_gone.is_set() and socket_dir and os.path.dirname(path) == socket_dir:
         try:
