@@ -1,4 +1,5 @@
 import { ClosedError, connect, DefinitionError, PluginError, readContract, spawnCommand, StartError, type Connection, type MethodDefinition, type Remote, type Starter } from '../index';
+import { resolveServices } from './host-services';
 import type { PluginEntry, PluginStatus } from './plugwire.interfaces';
 
 /** How a plugin is named in messages: `Modifier`, or `Modifier (named 'second')`. */
@@ -54,14 +55,19 @@ export class PluginHandle<T = unknown> {
   private failure: Error | undefined;
   private closed = false;
   private forwarding: Remote<T> | undefined;
+  /** The host services to serve, once resolved (see {@link PluginHandle.resolveServices}). */
+  private services: readonly object[] | undefined;
 
   /**
    * @param entry - the plugin's entry
    * @param key - its key in the registry's statuses and its log prefix (see {@link entryKey})
+   * @param resolve - gives the instances of the entry's host services (the registry looks
+   *   their classes up in the application)
    */
   constructor(
     readonly entry: PluginEntry<T>,
     readonly key: string = entryKey(entry),
+    private readonly resolve: (entry: PluginEntry) => object[] = (e) => resolveServices(e, undefined, `PlugwireModule: plugin ${describeEntry(e)}`),
   ) {
     this.methods = readContract(entry.contract, `plugin ${describeEntry(entry)}`).byRoute;
     this.starter = starterOf(entry, key);
@@ -91,11 +97,26 @@ export class PluginHandle<T = unknown> {
     return this.connection?.client;
   }
 
+  /**
+   * Resolves the entry's host services, once: at the application's bootstrap, or at the
+   * first start when a provider calls the plugin earlier.
+   * @throws DefinitionError when a service cannot be resolved
+   */
+  resolveServices(): void {
+    if (this.entry.services !== undefined) this.services ??= this.resolve(this.entry);
+  }
+
   /** Starts the plugin (once; concurrent callers share the start). */
   start(): Promise<Connection<T>> {
     if (this.connection) return Promise.resolve(this.connection);
     if (this.closed) return Promise.reject(new ClosedError(`plugin ${describeEntry(this.entry)} was terminated: the application shut down`));
-    this.starting ??= connect(this.entry.contract, this.starter, this.entry.config ?? {}).then(
+    try {
+      this.resolveServices();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    const config = this.services === undefined ? (this.entry.config ?? {}) : { ...this.entry.config, services: this.services };
+    this.starting ??= connect(this.entry.contract, this.starter, config).then(
       (connection) => {
         this.starting = undefined;
         this.failure = undefined;

@@ -2,6 +2,7 @@ import type { ModuleMetadata } from '@nestjs/common';
 import type { ConnectOptions } from '../host/connect';
 import type { PluginLogger } from '../client/config';
 import type { Type } from '../metadata/method-definition';
+import type { ProxyOptions } from '../proxy/create-proxy';
 import type { Starter } from '../starters/starter';
 
 /** One plugin of a {@link PlugwireModule}: its contract, how to start it, its configuration. */
@@ -27,6 +28,15 @@ export interface PluginEntry<T = unknown> {
   readonly starter?: Starter;
   /** plugwire's configuration: timeout, restart policy, socket, ... */
   readonly config?: ConnectOptions;
+  /**
+   * Host services the plugin may call with `hostProxy()` (or `@InjectHost()` in a Nest
+   * plugin): classes that extend `@Plugin()` contracts, each resolved from the application
+   * (a provider of any module, so it has its own injected dependencies), or instances
+   * served as given. Served from the plugin's start to its termination, across restarts.
+   * Checked when the module is made: a class that is not a `@Plugin()` implementation
+   * fails the application's start, for a lazy or optional plugin too.
+   */
+  readonly services?: ReadonlyArray<Type | object>;
   /** Start at the first call instead of when the module initialises. Default `false`. */
   readonly lazy?: boolean;
   /**
@@ -103,4 +113,12 @@ export interface PluginStatus {
   readonly healthy: boolean;
   /** Why the last start failed, when `state` is `failed`. */
   readonly error?: string;
+}
+
+/** Options of {@link PlugwireModule.forHost}. */
+export interface PlugwireHostOptions {
+  /** Make the host proxies injectable everywhere without importing the module. Default `false`. */
+  readonly isGlobal?: boolean;
+  /** Defaults for every call of the proxies: a timeout, an AbortSignal, extra headers. */
+  readonly callOptions?: ProxyOptions;
 }

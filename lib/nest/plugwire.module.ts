@@ -1,11 +1,12 @@
 import { Module, type DynamicModule, type FactoryProvider, type Provider } from '@nestjs/common';
-import { ModulesContainer } from '@nestjs/core';
-import { DefinitionError } from '../index';
+import { ModuleRef, ModulesContainer } from '@nestjs/core';
+import { DefinitionError, hostProxy, readContract } from '../index';
 import type { Type } from '../metadata/method-definition';
 import { PlugwireHealthIndicator } from './health.indicator';
 import { describeEntry } from './plugin-handle';
+import { getHostToken } from './host-token';
 import { getPluginToken } from './plugin-token';
-import type { PluginEntry, PluginRef, PlugwireModuleAsyncOptions, PlugwireModuleOptions } from './plugwire.interfaces';
+import type { PluginEntry, PluginRef, PlugwireHostOptions, PlugwireModuleAsyncOptions, PlugwireModuleOptions } from './plugwire.interfaces';
 import { PlugwireRegistry } from './plugwire.registry';
 
 type PluginEntries = { readonly plugins: readonly PluginEntry[] };
@@ -61,8 +62,8 @@ export class PlugwireModule {
   static register(options: PlugwireModuleOptions): DynamicModule {
     const registry: FactoryProvider = {
       provide: PlugwireRegistry,
-      inject: [ModulesContainer],
-      useFactory: (modules: ModulesContainer) => new PlugwireRegistry(options.plugins, modules),
+      inject: [ModulesContainer, ModuleRef],
+      useFactory: (modules: ModulesContainer, moduleRef: ModuleRef) => new PlugwireRegistry(options.plugins, modules, moduleRef),
     };
     return dynamicModule(registry, (options.plugins ?? []).map((e) => ({ contract: e.contract, name: e.name })), [], options.isGlobal);
   }
@@ -82,8 +83,8 @@ export class PlugwireModule {
     const refs = (options.contracts ?? []).map(refOf);
     const registry: FactoryProvider = {
       provide: PlugwireRegistry,
-      inject: [ModulesContainer, ...(options.inject ?? [])] as FactoryProvider['inject'],
-      useFactory: async (modules: ModulesContainer, ...deps: unknown[]) => {
+      inject: [ModulesContainer, ModuleRef, ...(options.inject ?? [])] as FactoryProvider['inject'],
+      useFactory: async (modules: ModulesContainer, moduleRef: ModuleRef, ...deps: unknown[]) => {
         const factory = options.useFactory as (...args: unknown[]) => PluginEntries | Promise<PluginEntries> | undefined;
         const built = await factory(...deps);
         const entries: readonly PluginEntry[] = built?.plugins ?? [];
@@ -92,9 +93,45 @@ export class PlugwireModule {
             throw new DefinitionError(`PlugwireModule.registerAsync(): the factory gave no entry for plugin ${describeEntry(ref)}, which contracts names`);
           }
         }
-        return new PlugwireRegistry(entries, modules);
+        return new PlugwireRegistry(entries, modules, moduleRef);
       },
     };
     return dynamicModule(registry, refs, options.imports, options.isGlobal);
+  }
+
+  /**
+   * For a plugin written as a Nest application context: provides a proxy to each of the
+   * host's services, injected with {@link InjectHost}. The proxies are those of
+   * `hostProxy()`: inside a served call they reach the host of that call and inherit its
+   * deadline and signal; elsewhere (an `onModuleInit` hook, a timer) the host named in the
+   * process's environment.
+   *
+   * @param contracts - the `@Plugin()` contract classes of the host services
+   * @param options - whether the module is global, and defaults for every call
+   * @returns a module that provides a proxy per contract under {@link getHostToken}
+   * @throws `DefinitionError` (`PLUGWIRE_DEFINITION`) when a class is not a `@Plugin()`
+   *   contract. A host that offers no services, or not this contract, makes the calls
+   *   reject with `ContractError` (`PLUGWIRE_CONTRACT`) naming it.
+   *
+   * @example
+   * ```ts
+   * @Module({ imports: [PlugwireModule.forHost([HostApi])], providers: [LogsImpl] })
+   * export class PluginModule {}
+   * ```
+   */
+  static forHost(contracts: readonly Type[], options: PlugwireHostOptions = {}): DynamicModule {
+    const list: unknown = contracts;
+    if (!Array.isArray(list)) throw new DefinitionError('PlugwireModule.forHost(): contracts must be an array of @Plugin() contract classes');
+    for (const contract of contracts) readContract(contract, 'PlugwireModule.forHost()');
+    const proxies: FactoryProvider[] = contracts.map((contract) => ({
+      provide: getHostToken(contract),
+      useFactory: () => hostProxy(contract, options.callOptions),
+    }));
+    return {
+      module: PlugwireModule,
+      global: options.isGlobal === true,
+      providers: proxies,
+      exports: proxies.map((p) => p.provide),
+    };
   }
 }

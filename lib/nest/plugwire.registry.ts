@@ -1,8 +1,9 @@
 import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { ModulesContainer } from '@nestjs/core';
+import type { ModuleRef, ModulesContainer } from '@nestjs/core';
 import type { PluginClient } from '../client/plugin-client';
 import { DefinitionError } from '../index';
 import type { Type } from '../metadata/method-definition';
+import { checkServices, resolveServices } from './host-services';
 import { describeEntry, entryKey, PluginHandle } from './plugin-handle';
 import type { PluginEntry, PluginStatus } from './plugwire.interfaces';
 
@@ -14,10 +15,16 @@ import type { PluginEntry, PluginStatus } from './plugwire.interfaces';
 export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly handles = new Map<Type, Map<string | undefined, PluginHandle>>();
 
-  /** @internal */
+  /**
+   * @param entries - the plugins
+   * @param modules - the application's modules, to find the other registries
+   * @param moduleRef - the module's reference, to resolve the entries' host services
+   * @internal
+   */
   constructor(
     entries: readonly PluginEntry[],
     private readonly modules?: ModulesContainer,
+    moduleRef?: ModuleRef,
   ) {
     const list: unknown = entries;
     if (!Array.isArray(list) || entries.length === 0) throw new DefinitionError('PlugwireModule: plugins must be a non-empty array of entries');
@@ -31,16 +38,27 @@ export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationSh
       let key = entryKey(entry);
       for (let n = 2; keys.has(key); n += 1) key = `${entryKey(entry)}#${n}`;
       keys.add(key);
-      byName.set(entry.name, new PluginHandle(entry, key));
+      const what = `PlugwireModule: plugin ${describeEntry(entry)}`;
+      checkServices(entry, what);
+      byName.set(entry.name, new PluginHandle(entry, key, (e) => resolveServices(e, moduleRef, what)));
       this.handles.set(entry.contract, byName);
     }
   }
 
   /**
-   * Starts every plugin that is neither lazy nor optional-and-failing; on a failure,
-   * terminates those already started and rejects naming the plugin. @internal
+   * Resolves every entry's host services, and starts every plugin that is neither lazy
+   * nor optional-and-failing; on a failure, terminates those already started and rejects
+   * naming the plugin. @internal
    */
   async startEager(): Promise<void> {
+    // Every provider exists now: the host services of every entry, lazy ones too, are
+    // looked up here, so that one the application lacks fails its start.
+    try {
+      for (const handle of this.all()) handle.resolveServices();
+    } catch (error) {
+      await Promise.all(this.siblings().map((registry) => registry.close()));
+      throw error;
+    }
     const eager = this.all().filter((h) => h.entry.lazy !== true);
     const results = await Promise.allSettled(eager.map((h) => h.start()));
     const failed = results.findIndex((r, i) => r.status === 'rejected' && eager[i]?.entry.optional !== true);
