@@ -7,7 +7,10 @@ host (or a Go host) loads it as a version 1 plugin.
 spec/integration/compat/minimal-plugin.spec.ts keeps the doc's minimum honest by loading it
 with connect(). Python 3.8 or later.
 
-Routes: /greet (a string), /add (two numbers), /slow (milliseconds to sleep), /fail, /pid.
+Routes: /greet (a string), /add (two numbers), /slow (milliseconds to sleep), /fail, /pid,
+and one stream method, /count (a whole number): its items as NDJSON frames to a caller that
+sends x-plugwire-stream: 1 (a plugwire host), else as one JSON array (docs/PROTOCOL.md,
+"Streamed results").
 """
 import calendar
 import json
@@ -49,6 +52,25 @@ def fail(_):
 # One parameter travels as the Payload itself, several as a JSON array, none as null.
 METHODS = {'/greet': greet, '/add': add, '/slow': slow, '/fail': fail, '/pid': lambda _: os.getpid()}
 
+COUNT_LIMIT = 1000
+
+
+def count(n):
+    """A stream method: the whole numbers from 0 to n - 1. Past COUNT_LIMIT it fails, after
+    the items before it: an error in the middle of a stream."""
+    if type(n) is not int or n < 0:
+        raise Invalid('count takes a whole number')
+    for i in range(n):
+        if i == COUNT_LIMIT:
+            raise RuntimeError(f'count stops at {COUNT_LIMIT}')
+        yield i
+
+
+# Stream methods are generator functions; their items are pulled one at a time.
+STREAMS = {'/count': count}
+END = object()  # the end of a stream's items
+CODES = {422: 'PLUGWIRE_VALIDATION', 500: 'PLUGWIRE_REMOTE', 504: 'PLUGWIRE_TIMEOUT'}  # for an error frame
+
 RFC3339 = re.compile(r'(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})')
 
 
@@ -66,17 +88,25 @@ def deadline_of(envelope):
     return seconds - offset + float(f'0{fraction or ""}')
 
 
+def decode(body):
+    """The envelope and its deadline; raises Invalid (422) for a body that is not one."""
+    try:
+        envelope = json.loads(body)
+    except ValueError as error:
+        raise Invalid(str(error))
+    if not isinstance(envelope, dict):
+        raise Invalid('the body must be a JSON object')
+    return envelope, deadline_of(envelope)
+
+
 def call(route, body):
     """The status and the JSON value of the answer: the result, or an error message."""
     method = METHODS.get(route)
     if method is None:
         return 404, f'method not found: {route}'
     try:
-        envelope = json.loads(body)
-        if not isinstance(envelope, dict):
-            raise Invalid('the body must be a JSON object')
-        deadline = deadline_of(envelope)
-    except (ValueError, Invalid) as error:
+        envelope, deadline = decode(body)
+    except Invalid as error:
         return 422, str(error)
     outcome = {}
 
@@ -95,18 +125,80 @@ def call(route, body):
     return outcome.get('value', (504, 'context deadline exceeded'))
 
 
+def pull(items, deadline):
+    """The next step of a stream: (200, item), (200, END) at its end, or (status, message)."""
+    if deadline is not None and time.time() >= deadline:
+        return 504, 'context deadline exceeded'
+    try:
+        return 200, next(items)
+    except StopIteration:
+        return 200, END
+    except Invalid as error:
+        return 422, str(error)
+    except Exception as error:
+        return 500, str(error)
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'  # keep-alive: the host reuses its connections
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
-        status, value = call(self.path.split('?')[0], body)  # the raw path is the route
+        route = self.path.split('?')[0]  # the raw path is the route
+        if route in STREAMS:
+            self.stream(route, body)
+        else:
+            self.answer(*call(route, body))
+
+    def answer(self, status, value):
         data = (json.dumps(value) + '\n').encode('utf-8')
         self.send_response(status)
         self.send_header('Content-Type', 'application/json')
         self.send_header('Content-Length', str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def stream(self, route, body):
+        """A stream method's call: frames to a caller that asks for them, else one JSON array."""
+        try:
+            envelope, deadline = decode(body)
+        except Invalid as error:
+            return self.answer(422, str(error))
+        items = STREAMS[route](envelope.get('Payload'))
+        try:
+            # The first item before anything is written: an error now is an ordinary error answer.
+            status, item = pull(items, deadline)
+            if status != 200:
+                return self.answer(status, item)
+            if self.headers.get('x-plugwire-stream') != '1':
+                collected = []  # a version 1 caller (a Go host, curl): the whole stream as one array
+                while item is not END:
+                    collected.append(item)
+                    status, item = pull(items, deadline)
+                    if status != 200:
+                        return self.answer(status, item)
+                return self.answer(200, collected)
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/x-ndjson; charset=utf-8')
+            self.send_header('x-plugwire-stream', '1')
+            self.send_header('Transfer-Encoding', 'chunked')
+            self.end_headers()
+            while True:
+                if status != 200:  # the closing error frame, after the items
+                    frame = {'error': {'code': CODES[status], 'message': item}}
+                elif item is END:
+                    frame = {'end': True}
+                else:
+                    frame = {'item': item}
+                data = (json.dumps(frame) + '\n').encode('utf-8')
+                # A blocking write: a host that reads slowly holds the generator back.
+                self.wfile.write(b'%x\r\n%s\r\n' % (len(data), data))
+                if 'item' not in frame:
+                    break
+                status, item = pull(items, deadline)
+            self.wfile.write(b'0\r\n\r\n')  # the end of the chunked body; the connection serves the next call
+        finally:
+            items.close()  # a host that went away (a failed write) ends the generator too
 
     def log_message(self, *_):
         pass  # the stock one reads a TCP client address, which a Unix socket has not
