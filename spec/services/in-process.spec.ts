@@ -1,39 +1,97 @@
-import { Method, Plugin, callContext, connect, hostProxy, serveInProcess, stub } from '../../lib';
+// Host services of plugins served in the host's own process (serveInProcess()): each
+// served call reaches the services of its own plugin's host, a plugin still running after
+// close() fails its host calls cleanly, and plugins in separate processes likewise reach
+// their own host.
+import { connect, hostProxy, serveInProcess, type Connection } from '../../lib';
+import { HostApiImpl } from '../fixtures/services/host-api-impl';
+import { HostApi, ServicesPlugin } from '../fixtures/services/services-contract';
+import { ServicesPluginImpl } from '../fixtures/services/services-plugin-impl';
+import { fixtureStarter, within } from '../support/host-helpers';
 
-@Plugin('host-api')
-class HostApi {
-  @Method('/log') log(line: string): Promise<string> { return stub(line); }
-  @Method('/lines', { stream: true }) lines(n: number): AsyncIterable<number> { return stub(n); }
-}
-class HostApiImpl extends HostApi {
-  seen: string[] = [];
-  override async log(line: string): Promise<string> {
-    const c = callContext();
-    this.seen.push(`${line} from ${c.caller?.name} ${c.caller?.pid}`);
-    return `logged ${line}`;
-  }
-  override async *lines(n: number): AsyncIterable<number> { for (let i = 0; i < n; i++) yield i; }
-}
-@Plugin('logs')
-class Logs {
-  @Method('/tail') tail(x: string): Promise<string> { return stub(x); }
-  @Method('/count') count(n: number): Promise<number> { return stub(n); }
-}
-const host = hostProxy(HostApi);
-class LogsImpl extends Logs {
-  override async tail(x: string): Promise<string> { return host.log(x); }
-  override async count(n: number): Promise<number> { let s = 0; for await (const i of host.lines(n)) s += i; return s; }
-}
+describe('host services of an in-process plugin', () => {
+  let impl: HostApiImpl;
+  let plugin: ServicesPluginImpl;
+  let conn: Connection<ServicesPlugin>;
 
-test('smoke', async () => {
-  const impl = new HostApiImpl();
-  const { plugin, close } = await connect(Logs, serveInProcess(new LogsImpl()), { services: [impl] });
-  try {
-    expect(await plugin.tail('a')).toBe('logged a');
-    expect(await plugin.count(5)).toBe(10);
-    expect(impl.seen[0]).toMatch(/^a from /);
-  } finally {
-    await close();
-  }
-  await expect(host.log('x')).rejects.toMatchObject({ code: 'PLUGWIRE_CONTRACT' });
+  beforeAll(async () => {
+    impl = new HostApiImpl();
+    plugin = new ServicesPluginImpl();
+    conn = await connect(ServicesPlugin, serveInProcess(plugin), { services: [impl] });
+    impl.plugin = conn.plugin;
+  });
+  afterAll(async () => {
+    await conn?.close();
+  });
+
+  it('are called by the plugin’s methods, streams included', async () => {
+    expect(await conn.plugin.attempt('log', 'a')).toMatchObject({ ok: true, value: 'host logged a' });
+    expect(await conn.plugin.attempt('lines', 4)).toMatchObject({ ok: true, value: [0, 1, 2, 3] });
+    expect(await conn.plugin.attempt('endless-take', 'in-process')).toMatchObject({ ok: true, value: [0, 1, 2] });
+    await within(impl.ended.wait('in-process'), 2000, 'the service iterator’s finally');
+  });
+
+  it('name the plugin as the caller: its starter’s name and this process', async () => {
+    expect(await conn.plugin.attempt('whoami')).toMatchObject({ ok: true, value: { label: 'host', name: conn.client.name, pid: process.pid } });
+    expect(conn.client.name).toBe('services-plugin');
+  });
+
+  it('take re-entrant calls, 64 at once', async () => {
+    const calls = Array.from({ length: 64 }, (_, i) => conn.plugin.a(i));
+    expect(await within(Promise.all(calls), 8000, '64 calls of /a')).toEqual(Array.from({ length: 64 }, (_, i) => i * 2));
+  });
+
+  it('are not reached by a host proxy outside a served call: PLUGWIRE_CONTRACT naming the contract', async () => {
+    await expect(hostProxy(HostApi).log('x')).rejects.toMatchObject({ code: 'PLUGWIRE_CONTRACT', message: expect.stringContaining('HostApi') });
+  });
+});
+
+describe('after close()', () => {
+  it('a host call that the in-process plugin still makes fails cleanly with PLUGWIRE_UNAVAILABLE', async () => {
+    const impl = new HostApiImpl();
+    const plugin = new ServicesPluginImpl();
+    const conn = await connect(ServicesPlugin, serveInProcess(plugin), { services: [impl] });
+    await conn.plugin.detach('after-close');
+    expect(await conn.plugin.attempt('log', 'before')).toMatchObject({ ok: true });
+    await conn.close();
+    const outcome = await within(plugin.release('after-close'), 3000, 'the late host call to settle');
+    expect(outcome).toMatchObject({ ok: false, code: 'PLUGWIRE_UNAVAILABLE' });
+    expect(outcome.ms).toBeLessThan(1000);
+    expect(impl.logged.map((l) => l.line)).toEqual(['before']);
+  });
+});
+
+describe('two plugins with different services in one host', () => {
+  it('each reach their own, served in this one process', async () => {
+    const one = await connect(ServicesPlugin, serveInProcess(new ServicesPluginImpl()), { services: [new HostApiImpl('one')] });
+    try {
+      const two = await connect(ServicesPlugin, serveInProcess(new ServicesPluginImpl()), { services: [new HostApiImpl('two')] });
+      try {
+        const rounds = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? one : two).plugin.attempt('log', String(i))),
+        );
+        expect(rounds.map((r) => r.value)).toEqual(Array.from({ length: 10 }, (_, i) => `${i % 2 === 0 ? 'one' : 'two'} logged ${i}`));
+      } finally {
+        await two.close();
+      }
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('each reach their own, as processes', async () => {
+    const a = fixtureStarter('services/services-plugin');
+    const b = fixtureStarter('services/services-plugin');
+    const [one, two] = await Promise.all([
+      connect(ServicesPlugin, a.starter, { services: [new HostApiImpl('one')] }),
+      connect(ServicesPlugin, b.starter, { services: [new HostApiImpl('two')] }),
+    ]);
+    try {
+      expect(await one.plugin.attempt('whoami')).toMatchObject({ value: { label: 'one', pid: one.client.pid } });
+      expect(await two.plugin.attempt('whoami')).toMatchObject({ value: { label: 'two', pid: two.client.pid } });
+      expect(await one.plugin.early()).toMatchObject({ ok: true, value: `one logged started ${one.client.pid}` });
+      expect(await two.plugin.early()).toMatchObject({ ok: true, value: `two logged started ${two.client.pid}` });
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
 });
