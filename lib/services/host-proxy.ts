@@ -70,11 +70,13 @@ class HostLink implements ProxyClient {
     let inner: AsyncIterableIterator<unknown> | undefined;
     let opening: Promise<AsyncIterableIterator<unknown>> | undefined;
     let ended = false;
+    // The served call is the one at the stream's call, not at each next().
+    const served = currentCall();
     const open = (): Promise<AsyncIterableIterator<unknown>> =>
       (opening ??= this.send(definition.route, definition, options, (client, inherited) => {
         inner = client.streamMethod(definition, args, inherited, convert);
         return Promise.resolve(inner);
-      }));
+      }, served));
     const iterator: AsyncIterableIterator<unknown> = {
       [Symbol.asyncIterator]: () => iterator,
       next: async () => {
@@ -85,7 +87,7 @@ class HostLink implements ProxyClient {
           if (ended) return { done: true, value: undefined };
           return await stream.next();
         } catch (error) {
-          throw this.translate(error, definition.route);
+          throw this.translate(error, definition.route, served);
         }
       },
       return: async () => {
@@ -98,8 +100,13 @@ class HostLink implements ProxyClient {
   }
 
   /** Finds the host, works out the options the call inherits, and sends it. */
-  private send<R>(route: string, definition: MethodDefinition | undefined, options: CallOptions, run: (client: PluginClient, inherited: CallOptions) => Promise<R>): Promise<R> {
-    const served = currentCall();
+  private send<R>(
+    route: string,
+    definition: MethodDefinition | undefined,
+    options: CallOptions,
+    run: (client: PluginClient, inherited: CallOptions) => Promise<R>,
+    served: ServingContext | undefined = currentCall(),
+  ): Promise<R> {
     const endpoint = served ? served.hostServices : processHostEndpoint();
     if (!endpoint) {
       return Promise.reject(
@@ -115,12 +122,19 @@ class HostLink implements ProxyClient {
     if (inherited instanceof TimeoutError) return Promise.reject(inherited);
     const sent = client.state === 'running' ? run(client, inherited) : ready.then((started) => run(started, inherited));
     return sent.catch((error: unknown) => {
-      throw this.translate(error, route);
+      throw this.translate(error, route, served);
     });
   }
 
-  /** A route the host does not serve is a contract it does not offer: say which. */
-  private translate(error: unknown, route: string): unknown {
+  /**
+   * A route the host does not serve is a contract it does not offer: say which. A call
+   * cut by the served call's signal because that call's deadline passed timed out: the
+   * signal and the inherited timeout fire at the same moment, and either may come first.
+   */
+  private translate(error: unknown, route: string, served: ServingContext | undefined): unknown {
+    if (served && PluginError.is(error, 'PLUGWIRE_ABORTED') && PluginError.is(served.signal.reason, 'PLUGWIRE_TIMEOUT')) {
+      return new TimeoutError(`call to ${route} of the host timed out: the deadline of the call being served (${served.route}) passed`, { route, cause: error });
+    }
     if (!PluginError.is(error, 'PLUGWIRE_METHOD_NOT_FOUND')) return error;
     return new ContractError(
       `the host does not offer ${route} of ${this.plugin} (contract ${this.contract.name}): pass an implementation of it in the services of connect()`,
