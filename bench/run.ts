@@ -37,6 +37,8 @@ type Scenario = (typeof SCENARIOS)[number];
 const ORDER: readonly ContenderName[] = ['floor', 'plugwire', 'plugwire-dto', 'grpc', 'plugwire-stream', 'plugwire-calls', 'plugwire-host'];
 /** Callers of the services scenario's throughput rows. */
 const SERVICE_CALLERS = 16;
+/** Slices of each round of the services scenario's sequential calls, the two sides alternating. */
+const SERVICE_SLICES = 10;
 /** Callers of plugwire-calls in the stream scenario: its best throughput of calls. */
 const ITEM_CALLERS = 16;
 const LEVELS = [1, 16, 64] as const;
@@ -496,8 +498,24 @@ async function run(options: Options): Promise<number> {
           const body = SERVICE_BODIES[name];
           const row = rows.get(name);
           if (!row) continue;
-          for (const side of rotate(sides, r)) {
-            const lat = side === 'plugwire' ? latencyOf(await sequential(session.toPlugin(body), plan.seqCalls, plan.seqWarm)) : await session.sequentialFromPlugin(body, plan.seqCalls, plan.seqWarm);
+          // The round's calls of each side in alternating slices: on a loaded machine, both
+          // sides then meet the same load (a side's whole round at once met another).
+          const times = { plugwire: [] as Float64Array[], 'plugwire-host': [] as Float64Array[] };
+          const slice = Math.ceil(plan.seqCalls / SERVICE_SLICES);
+          const warm = Math.ceil(plan.seqWarm / SERVICE_SLICES);
+          for (let k = 0; k < SERVICE_SLICES; k++) {
+            for (const side of rotate(sides, r + k)) {
+              times[side].push(side === 'plugwire' ? await sequential(session.toPlugin(body), slice, warm) : await session.sequentialFromPlugin(body, slice, warm));
+            }
+          }
+          for (const side of sides) {
+            const all = new Float64Array(times[side].reduce((n, t) => n + t.length, 0));
+            let at = 0;
+            for (const t of times[side]) {
+              all.set(t, at);
+              at += t.length;
+            }
+            const lat = latencyOf(all);
             record(row.p50, side, r, lat.p50);
             record(row.p99, side, r, lat.p99);
           }

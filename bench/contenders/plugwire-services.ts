@@ -32,8 +32,8 @@ export interface ServicesSession {
   readonly pid: number | undefined;
   /** A call of the plugin's echo with `body`, by the host. */
   toPlugin(body: ServiceBody): Call;
-  /** Has the plugin time `count` sequential calls of the host's echo with `body` (after `warm` untimed ones) inside one of its methods: p50 and p99, ms. */
-  sequentialFromPlugin(body: ServiceBody, count: number, warm: number): Promise<{ p50: number; p99: number }>;
+  /** Has the plugin time `count` sequential calls of the host's echo with `body` (after `warm` untimed ones) inside one of its methods: ms each. */
+  sequentialFromPlugin(body: ServiceBody, count: number, warm: number): Promise<Float64Array>;
   /**
    * Has the plugin call the host's echo from `callers` loops at once inside one of its
    * methods: answers per second in `windowMs` after `rampMs`, and CPU per answer of both sides.
@@ -50,8 +50,10 @@ export async function startServices(): Promise<ServicesSession> {
   });
   const figures = async (run: SequentialRun | ThroughputRun): Promise<Record<string, unknown>> => {
     const got = (await plugin.hostCalls(run)) as Record<string, unknown>;
-    const keys = run.mode === 'sequential' ? ['p50', 'p99'] : ['rate', 'callerCpu', 'calleeCpu'];
-    if (keys.some((k) => typeof got[k] !== 'number')) throw new Error(`plugwire-host: the plugin answered ${JSON.stringify(got)} to a ${run.mode} run`);
+    const keys = run.mode === 'sequential' ? [] : ['rate', 'callerCpu', 'calleeCpu'];
+    const samples = got.samples;
+    const bad = run.mode === 'sequential' ? !Array.isArray(samples) || samples.length !== run.count : keys.some((k) => typeof got[k] !== 'number');
+    if (bad) throw new Error(`plugwire-host: the plugin answered ${JSON.stringify(got).slice(0, 200)} to a ${run.mode} run`);
     return got;
   };
   return {
@@ -59,10 +61,7 @@ export async function startServices(): Promise<ServicesSession> {
       return client.pid;
     },
     toPlugin: (body) => () => plugin.echo(body),
-    sequentialFromPlugin: async (body, count, warm) => {
-      const got = await figures({ mode: 'sequential', body, count, warm });
-      return { p50: got.p50 as number, p99: got.p99 as number };
-    },
+    sequentialFromPlugin: async (body, count, warm) => Float64Array.from((await figures({ mode: 'sequential', body, count, warm })).samples as number[]),
     throughputFromPlugin: async (body, callers, rampMs, windowMs) => {
       const got = await figures({ mode: 'throughput', body, callers, rampMs, windowMs, hostPid: process.pid });
       return { rate: got.rate as number, callerCpu: got.callerCpu as number, calleeCpu: got.calleeCpu as number };

@@ -41,8 +41,8 @@ export interface ThroughputFigures {
   readonly calleeCpu: number;
 }
 
-/** What the plugin measured: p50 and p99 latency in ms, or {@link ThroughputFigures}. */
-export type HostCallFigures = { readonly p50: number; readonly p99: number } | ThroughputFigures;
+/** What the plugin measured: the time of each timed call in ms, or {@link ThroughputFigures}. */
+export type HostCallFigures = { readonly samples: readonly number[] } | ThroughputFigures;
 
 @Plugin('bench-services')
 export class BenchServices {

@@ -4,7 +4,7 @@
 // (bench/measure.ts), so that both directions are timed alike.
 import { hostProxy, serve } from '../../lib';
 import { BenchHost, BenchServices, type HostCallFigures, type SequentialRun, type ThroughputRun } from '../contracts/bench-services.contract';
-import { cpuProbe, latencyOf, sequential, throughput } from '../measure';
+import { cpuProbe, sequential, throughput } from '../measure';
 import type { ServiceBody } from '../workloads';
 
 const host = hostProxy(BenchHost);
@@ -21,7 +21,7 @@ class BenchServicesPlugin extends BenchServices {
     const got = JSON.stringify(await host.echo(body));
     if (got !== want) throw new Error(`the host echoed ${got.slice(0, 120)} (${got.length} chars) for ${want.slice(0, 120)} (${want.length} chars)`);
     const call = (): Promise<ServiceBody> => host.echo(body);
-    if (run.mode === 'sequential') return latencyOf(await sequential(call, run.count, run.warm));
+    if (run.mode === 'sequential') return { samples: Array.from(await sequential(call, run.count, run.warm)) };
     // This process is the caller here, the host the callee (cpuProbe's "host" and "server").
     const probe = cpuProbe(run.hostPid);
     const rate = await throughput(call, run.callers, run.rampMs, run.windowMs, probe);
