@@ -6,10 +6,10 @@
 // without services, and that closing the module leaves no process or socket behind.
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { Injectable, type LoggerService, type ModuleMetadata } from '@nestjs/common';
+import { Injectable, type LoggerService, type ModuleMetadata, type OnModuleInit } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { callContext, DefinitionError, hostProxy, Method, Plugin, stub, type Remote } from '../../lib';
-import { getHostToken, InjectHost, PlugwireModule, PlugwireRegistry, type PluginEntry } from '../../lib/nest';
+import { getHostToken, InjectHost, InjectPlugin, PlugwireModule, PlugwireRegistry, type PluginEntry } from '../../lib/nest';
 import { HostApi, Notes, type SeenCaller } from '../fixtures/nest/host-services-contracts';
 import { fixture, pidAlive, rejectionOf, waitForPidGone } from '../support/host-helpers';
 
@@ -69,8 +69,8 @@ async function compile(metadata: ModuleMetadata): Promise<TestingModule> {
 }
 
 /** The running plugin's pid and socket directory, remembered for the cleanup. */
-function running(moduleRef: TestingModule): { pid: number; dir: string } {
-  const client = moduleRef.get(PlugwireRegistry).client(Notes);
+function running(moduleRef: TestingModule, name?: string): { pid: number; dir: string } {
+  const client = moduleRef.get(PlugwireRegistry).client(Notes, name);
   const pid = client?.pid;
   if (!client || pid === undefined) throw new Error('the plugin is not running');
   seenPids.add(pid);
@@ -131,6 +131,39 @@ describe('PlugwireModule: a plugin entry with host services', () => {
     const { dir } = running(moduleRef);
     expect(statSync(path.join(dir, 'host.sock')).mode & 0o777).toBe(0o600);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
+  });
+});
+
+/** A provider that calls a named plugin in its own onModuleInit, before the module's bootstrap hook. */
+@Injectable()
+class EarlyCaller implements OnModuleInit {
+  saved: string | null = null;
+  constructor(@InjectPlugin(Notes, 'second') readonly notes: Remote<Notes>) {}
+  async onModuleInit(): Promise<void> {
+    this.saved = await this.notes.save('early', 'yes');
+  }
+}
+
+describe('PlugwireModule: host services of a named entry', () => {
+  it('are served to a call made before the bootstrap, name the entry as the caller, and outlive a restart', async () => {
+    const moduleRef = await compile({
+      imports: [PlugwireModule.register({ plugins: [notes({ name: 'second' })] })],
+      providers: [KvStore, HostApiImpl, EarlyCaller],
+    });
+    const { notes: plugin, saved } = moduleRef.get(EarlyCaller);
+    expect(saved).toBe('yes');
+    const first = running(moduleRef, 'second').pid;
+    await expect(plugin.caller()).resolves.toEqual({ seen: { name: 'Notes:second', pid: first }, pid: first });
+
+    process.kill(first, 'SIGKILL');
+    await waitForPidGone(first);
+    // The next call restarts the plugin, which finds the same services at the same place.
+    const after = await plugin.caller();
+    expect(after.pid).not.toBe(first);
+    expect(after.seen).toEqual({ name: 'Notes:second', pid: after.pid });
+    running(moduleRef, 'second');
+    await expect(plugin.save('late', 'still')).resolves.toBe('still');
+    expect(moduleRef.get(KvStore).values.get('note:early')).toBe('yes');
   });
 });
 
