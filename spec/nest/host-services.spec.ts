@@ -211,8 +211,11 @@ describe('PlugwireModule: host services that are wrong fail the application\'s s
     expect((error as Error).message).toMatch(message);
   });
 
-  it('names a service class the application does not provide, before any plugin starts', async () => {
-    const error = await rejectionOf(compile({ imports: [PlugwireModule.register({ plugins: [notes()] })], providers: [KvStore] }));
+  it.each([
+    ['an eager entry', {}],
+    ['a lazy and optional entry', { lazy: true, optional: true }],
+  ])('names a service class the application does not provide, before any plugin starts: %s', async (_what, extra) => {
+    const error = await rejectionOf(compile({ imports: [PlugwireModule.register({ plugins: [notes(extra)] })], providers: [KvStore] }));
     expect(error).toBeInstanceOf(DefinitionError);
     expect((error as Error).message).toMatch(/plugin Notes: host service HostApiImpl is not a provider of the application: add it to the providers of a module/);
   });
