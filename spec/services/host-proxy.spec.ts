@@ -70,7 +70,9 @@ describe('hostProxy() in a plugin process', () => {
   });
 
   it('takes withOptions(): a timeout of its own', async () => {
-    const outcome = await conn.plugin.attempt('hang-timeout', 200);
+    // The service rejects with its signal's reason, which the host's server reports.
+    const reported = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const outcome = await conn.plugin.attempt('hang-timeout', 200).finally(() => reported.mockRestore());
     expect(outcome).toMatchObject({ ok: false, code: 'PLUGWIRE_TIMEOUT' });
     expect(outcome.ms).toBeGreaterThanOrEqual(190);
     expect(outcome.ms).toBeLessThan(2000);
@@ -93,6 +95,12 @@ describe('a streaming host service', () => {
     const outcome = await conn.plugin.attempt('endless-take', 'break');
     expect(outcome).toMatchObject({ ok: true, value: [0, 1, 2] });
     await within(impl.ended.wait('break'), 2000, 'the service iterator’s finally');
+  });
+
+  it('is read inside a stream method of the plugin, which streams on what it reads', async () => {
+    const items: number[] = [];
+    for await (const item of conn.plugin.relay(4)) items.push(item);
+    expect(items).toEqual([0, 10, 20, 30]);
   });
 
   it('throws its error in the plugin’s loop after the items before it', async () => {

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { connect, type Connection } from '../../lib';
+import { connect, startPlugin, type Connection, type Starter } from '../../lib';
 import { HostApiImpl } from '../fixtures/services/host-api-impl';
 import { ServicesPlugin } from '../fixtures/services/services-contract';
 import { fixtureStarter, pidAlive, removeDir, tempDir, waitForPidGone } from '../support/host-helpers';
@@ -97,12 +97,14 @@ describe('the host services socket', () => {
 });
 
 describe('close()', () => {
-  it('leaves no socket, no directory and no process behind', async () => {
-    const conn = await open(new HostApiImpl());
+  it('stops the plugin before the services (its onClose still reaches them), and leaves no socket, no directory and no process behind', async () => {
+    const impl = new HostApiImpl();
+    const conn = await open(impl);
     const pid = conn.client.pid as number;
     const dir = path.dirname(conn.client.socket);
     expect(await conn.plugin.attempt('log', 'x')).toMatchObject({ ok: true });
     await conn.close();
+    expect(impl.logged.map((l) => l.line)).toEqual([`started ${pid}`, 'x', `closing ${pid}`]);
     expect(existsSync(path.join(dir, 'host.sock'))).toBe(false);
     expect(existsSync(dir)).toBe(false);
     expect(pidAlive(pid)).toBe(false);
@@ -126,6 +128,37 @@ describe('close()', () => {
       expect(existsSync(hostDir)).toBe(false);
       expect(existsSync(socket)).toBe(false);
       expect(pidAlive(pid)).toBe(false);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
+describe('services that cannot be served', () => {
+  /** A starter that only counts its starts. */
+  function counting(): { starter: Starter; starts: () => number } {
+    let starts = 0;
+    const starter: Starter = {
+      name: 'never',
+      start: () => {
+        starts++;
+        return Promise.reject(new Error('not to be started'));
+      },
+    };
+    return { starter, starts: () => starts };
+  }
+
+  it.each([
+    ['an empty list', [], /at least one/],
+    ['an object of no @Plugin() class', [{}], /Object/],
+    ['two services with one route', [new HostApiImpl('a'), new HostApiImpl('b')], /\/log/],
+  ])('are refused (%s) with PLUGWIRE_DEFINITION before the plugin starts, nothing left behind', async (_what, services, message) => {
+    const dir = tempDir();
+    try {
+      const { starter, starts } = counting();
+      const socket = path.join(dir, 'p.sock');
+      await expect(startPlugin(starter, socket, { services })).rejects.toMatchObject({ code: 'PLUGWIRE_DEFINITION', message: expect.stringMatching(message) });
+      expect(starts()).toBe(0);
     } finally {
       removeDir(dir);
     }

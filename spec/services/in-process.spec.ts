@@ -45,6 +45,20 @@ describe('host services of an in-process plugin', () => {
   });
 });
 
+describe('a host stream of an in-process plugin', () => {
+  it('returned while its first next() still reaches the host: that next() is done, and no host stream is left open', async () => {
+    const impl = new HostApiImpl();
+    const conn = await connect(ServicesPlugin, serveInProcess(new ServicesPluginImpl()), { services: [impl] });
+    try {
+      // The first host call of this plugin: its connection to the host is still being made.
+      expect(await conn.plugin.attempt('endless-race', 'race')).toMatchObject({ ok: true, value: { done: true } });
+      if (impl.began.of('race').settled) await within(impl.ended.wait('race'), 2000, 'the service iterator’s finally');
+    } finally {
+      await conn.close();
+    }
+  });
+});
+
 describe('after close()', () => {
   it('a host call that the in-process plugin still makes fails cleanly with PLUGWIRE_UNAVAILABLE', async () => {
     const impl = new HostApiImpl();
