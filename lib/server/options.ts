@@ -18,7 +18,12 @@ export interface ServeOptions {
    * services (removed from the environment once read); none when unset.
    * {@link serveInProcess} passes the ones of its host.
    */
-  readonly host?: { readonly socket: string; readonly token?: string };
+  readonly host?: {
+    /** The socket path the host serves its services on. */
+    readonly socket: string;
+    /** The token to send to them, as `Authorization: Bearer <token>`. */
+    readonly token?: string;
+  };
   /** Print `plugin is ready` (or `failed to listen on socket`) on standard output. Default `true`. */
   readonly announce?: boolean;
   /**

@@ -33,7 +33,12 @@ export interface StartContext {
    * process: `PLUGWIRE_HOST_SOCKET` and `PLUGWIRE_HOST_TOKEN`; in-process:
    * `serve({ host })`). The same at every restart. Never log the token.
    */
-  readonly host?: { readonly socket: string; readonly token: string };
+  readonly host?: {
+    /** The socket path the host serves its services on. */
+    readonly socket: string;
+    /** The token of the host services (not the plugin's own). */
+    readonly token: string;
+  };
 }
 
 /**
