@@ -1,4 +1,5 @@
-// The contract of the soak run (bench/soak.ts) and its plugin (bench/soak-plugin.ts).
+// The contracts of the soak run (bench/soak.ts) and its plugin (bench/soak-plugin.ts): the
+// plugin's, and the host services the plugin calls.
 // Every answer is a pure function of the call's input, written out here once: the
 // plugin answers with these functions, the soak checks every answer against them.
 import { createHash } from 'node:crypto';
@@ -77,6 +78,96 @@ export class Soak {
   charge(id: string, amount: number): Promise<SoakCharge> {
     return stub(id, amount);
   }
+
+  /** A stream of `count` items {@link lineOf}, one every `everyMs` (0: as fast as pulled). */
+  @Method('/lines', { stream: true })
+  lines(id: string, count: number, everyMs: number): AsyncIterable<string> {
+    return stub(id, count, everyMs);
+  }
+
+  /**
+   * Calls the host service {@link SoakHost.echo} (or {@link SoakHost.fail} when `fail`) and
+   * answers {@link viaHost}: a host call made while a plugin method serves a call.
+   */
+  @Method('/via-host')
+  viaHost(id: string, fail: boolean): Promise<string> {
+    return stub(id, fail);
+  }
+
+  /** Re-entrant: calls the host's `/callback`, which calls this method again, `depth` deep: {@link reentered}. */
+  @Method('/reenter')
+  reenter(id: string, depth: number): Promise<string> {
+    return stub(id, depth);
+  }
+
+  /** Reads the host's `/ticks` stream of `count` items, stopping after `stopAt` (when above 0): {@link ticksRead}. */
+  @Method('/host-stream')
+  hostStream(id: string, count: number, stopAt: number): Promise<string> {
+    return stub(id, count, stopAt);
+  }
+
+  /** Stream iterators of this process not yet past their finally (`/lines` and the host streams it reads). */
+  @Method('/active-iterators')
+  activeIterators(): Promise<number> {
+    return stub();
+  }
+}
+
+/** The host services the soak's plugin calls (bench/soak.ts implements them). */
+@Plugin('soak-host')
+export class SoakHost {
+  /** Answers {@link hostEcho}. */
+  @Method('/echo')
+  echo(id: string): Promise<string> {
+    return stub(id);
+  }
+
+  /** Throws an error with code {@link HOST_FAILURE_CODE}. */
+  @Method('/fail')
+  fail(id: string): Promise<string> {
+    return stub(id);
+  }
+
+  /** Calls the plugin's `/reenter` one level less deep, and answers `host(<its answer>)`. */
+  @Method('/callback')
+  callback(id: string, depth: number): Promise<string> {
+    return stub(id, depth);
+  }
+
+  /** `count` numbers from 1, with a pause between them so that a reader's stop comes mid-way. */
+  @Method('/ticks', { stream: true })
+  ticks(id: string, count: number): AsyncIterable<number> {
+    return stub(id, count);
+  }
+}
+
+/** The code of the error {@link SoakHost.fail} throws. */
+export const HOST_FAILURE_CODE = 'E_SOAK_HOST';
+
+/** Item `n` (from 1) of `/lines`. */
+export function lineOf(id: string, n: number): string {
+  return `${id}#${n}`;
+}
+
+/** What `/echo` of the host answers. */
+export function hostEcho(id: string): string {
+  return `host:${id}`;
+}
+
+/** What `/via-host` answers: the host's answer, or the code of the host's error as the plugin saw it. */
+export function viaHost(id: string, fail: boolean): string {
+  return fail ? `failed:${HOST_FAILURE_CODE}` : `via:${hostEcho(id)}`;
+}
+
+/** What `/reenter` answers at `depth`: `plugin(host(` d times, `leaf:<id>`, `))` d times. */
+export function reentered(id: string, depth: number): string {
+  return depth <= 0 ? `leaf:${id}` : `plugin(host(${reentered(id, depth - 1)}))`;
+}
+
+/** What `/host-stream` answers: the numbers read, joined with commas. */
+export function ticksRead(count: number, stopAt: number): string {
+  const read = stopAt > 0 ? Math.min(stopAt, count) : count;
+  return Array.from({ length: read }, (_, i) => i + 1).join(',');
 }
 
 /** What `/register` answers for an order. */

@@ -1,14 +1,23 @@
 // The plugin process of the soak run (bench/soak.ts). Environment:
 //   SOAK_SPAWN_LOG   append this process's pid to that file at each start
 //   SOAK_CHARGE_LOG  append the id of every /charge call that runs to that file
+//   SOAK_HOST_LOG    append the path of the host services' socket to that file at each
+//                    start (so that the soak can check it is gone after close())
 import { appendFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { callContext, serve } from '../lib';
-import { Soak, chargeOf, combined, receiptOf, slowAnswer, type SoakCharge, type SoakOrder, type SoakReceipt } from './soak-contract';
+import { callContext, HOST_SOCKET_ENV, hostProxy, RemoteError, serve } from '../lib';
+import { Soak, SoakHost, chargeOf, combined, lineOf, receiptOf, slowAnswer, type SoakCharge, type SoakOrder, type SoakReceipt } from './soak-contract';
 
 const spawnLog = process.env['SOAK_SPAWN_LOG'];
 const chargeLog = process.env['SOAK_CHARGE_LOG'];
+const hostLog = process.env['SOAK_HOST_LOG'];
 if (spawnLog) appendFileSync(spawnLog, `${process.pid}\n`);
+// Read before hostProxy() reads (and removes) it at the first host call.
+if (hostLog) appendFileSync(hostLog, `${process.env[HOST_SOCKET_ENV] ?? ''}\n`);
+
+const host = hostProxy(SoakHost);
+/** Stream iterators under way in this process: the plugin's own and the host's it reads. */
+let active = 0;
 
 class SoakPlugin extends Soak {
   override async echo(data: string): Promise<string> {
@@ -32,7 +41,54 @@ class SoakPlugin extends Soak {
     if (chargeLog) appendFileSync(chargeLog, `${id}\n`);
     return chargeOf(id, amount);
   }
+
+  override async *lines(id: string, count: number, everyMs: number): AsyncGenerator<string> {
+    const { signal } = callContext();
+    active++;
+    try {
+      for (let n = 1; n <= count; n++) {
+        if (everyMs > 0) await delay(everyMs, undefined, { signal });
+        yield lineOf(id, n);
+      }
+    } finally {
+      active--;
+    }
+  }
+
+  override async viaHost(id: string, fail: boolean): Promise<string> {
+    try {
+      return `via:${await (fail ? host.fail(id) : host.echo(id))}`;
+    } catch (error) {
+      // The host's own error, as the plugin sees it: PLUGWIRE_REMOTE with the service's code.
+      if (!(error instanceof RemoteError) || error.remote.code === undefined) throw error;
+      return `failed:${error.remote.code}`;
+    }
+  }
+
+  override async reenter(id: string, depth: number): Promise<string> {
+    if (depth <= 0) return `leaf:${id}`;
+    return `plugin(${await host.callback(id, depth)})`;
+  }
+
+  override async hostStream(id: string, count: number, stopAt: number): Promise<string> {
+    const read: number[] = [];
+    active++;
+    try {
+      for await (const n of host.ticks(id, count)) {
+        read.push(n);
+        if (stopAt > 0 && read.length >= stopAt) break;
+      }
+    } finally {
+      active--;
+    }
+    return read.join(',');
+  }
+
+  override async activeIterators(): Promise<number> {
+    return active;
+  }
 }
+
 
 serve(new SoakPlugin()).catch((error: unknown) => {
   console.error(error);

@@ -1,20 +1,40 @@
 // The soak run: C callers call a plugin process in a loop with a random mix of methods
-// and payload sizes while a chaos loop kills it, freezes it and deletes its socket. Every
-// answer is checked against the value the caller knows is right. At the end it checks
-// that no call was left hanging and that nothing leaked (descriptors, processes, sockets).
+// and payload sizes while a chaos loop kills it, freezes it and deletes its socket. The
+// mix has streams (read whole, stopped early by break, return() or an aborted signal, and
+// cut when the chaos kills the plugin mid-way) and plugin methods that call the host's
+// services (plain, failing, streamed, and re-entrant: plugin → host → plugin). Every answer
+// and every item is checked against the value the caller knows is right. At the end it
+// checks that no call or loop was left hanging, that every stream iterator ended, and that
+// nothing leaked (descriptors, processes, sockets, the host services' socket).
 //
 //   npm run build && node dist/bench/soak.js --seconds 20 --concurrency 8 [--json path] [--seed S]
 //
-// Exit code 0: no wrong answer, no unsettled call, no leak; 1: otherwise (a line says
-// why); 2: bad arguments.
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+// Exit code 0: no wrong answer or item, no unsettled call or stream, no stream iterator
+// left running, no leak; 1: otherwise (a line says why); 2: bad arguments.
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { connect, PluginError, spawnCommand, ValidationError, type PluginLogger, type Remote } from '../lib';
+import { callContext, connect, PluginError, spawnCommand, ValidationError, withOptions, type PluginLogger, type Remote } from '../lib';
 import { pidAlive, waitFor, within } from '../spec/support/host-helpers';
-import { chargeOf, combined, receiptOf, slowAnswer, Soak, SoakOrder, SoakReceipt, type SoakCharge } from './soak-contract';
+import {
+  chargeOf,
+  combined,
+  HOST_FAILURE_CODE,
+  hostEcho,
+  lineOf,
+  receiptOf,
+  reentered,
+  slowAnswer,
+  Soak,
+  SoakHost,
+  SoakOrder,
+  SoakReceipt,
+  ticksRead,
+  viaHost,
+  type SoakCharge,
+} from './soak-contract';
 import { parseArgsOrUsage, runCli, UsageError } from './cli';
 
 /** Every call's timeout, ms. */
@@ -34,7 +54,9 @@ const DEFAULT_JSON = path.join(__dirname, '../../bench/results/soak.json');
 const USAGE = `Usage: node dist/bench/soak.js [--seconds N] [--concurrency C] [--json path] [--seed S]
 
 Calls a plugin process from C concurrent callers for N seconds while killing (SIGKILL),
-freezing (SIGSTOP/SIGCONT) it and deleting its socket, and checks every answer.
+freezing (SIGSTOP/SIGCONT) it and deleting its socket, and checks every answer. The mix
+has streams (read whole, stopped early, cut by a kill) and plugin methods that call the
+host's services (failing, streamed, re-entrant).
 
   --seconds N       how long to run, seconds (default 20; up to 86400)
   --concurrency C   concurrent callers (default 8; 1 to 256)
@@ -43,8 +65,9 @@ freezing (SIGSTOP/SIGCONT) it and deleting its socket, and checks every answer.
                     (default: random, printed)
   -h, --help        show this help
 
-Exit code: 0 when there was no wrong answer, no unsettled call, no leaked descriptor,
-process or socket file; 1 otherwise; 2 for bad arguments.`;
+Exit code: 0 when there was no wrong answer or item, no unsettled call or stream, no
+stream iterator left running, no leaked descriptor, process or socket file; 1 otherwise;
+2 for bad arguments.`;
 
 // ---------------------------------------------------------------------------------
 // Arguments
@@ -118,7 +141,40 @@ function text(random: Random, length: number): string {
 // ---------------------------------------------------------------------------------
 // The call mix
 
-type MethodName = 'echo' | 'register' | 'register-invalid' | 'combine' | 'slow' | 'charge';
+type MethodName =
+  | 'echo'
+  | 'register'
+  | 'register-invalid'
+  | 'combine'
+  | 'slow'
+  | 'charge'
+  | 'stream'
+  | 'stream-early'
+  | 'via-host'
+  | 'reenter'
+  | 'host-stream';
+
+/** How a stream call ended: the items read, and the error that ended it, if one did. */
+interface StreamRead {
+  readonly kind: 'stream-read';
+  readonly items: readonly string[];
+  readonly error?: unknown;
+  /** How the consumer stopped early (a planned stop), if it did. */
+  readonly stopped?: 'break' | 'return' | 'abort';
+}
+
+function isStreamRead(value: unknown): value is StreamRead {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'stream-read';
+}
+
+/** Undefined when the items are `lineOf(id, 1..)` in order, else what is wrong with them. */
+function streamProblem(id: string, items: readonly string[], expected: number | undefined): string | undefined {
+  for (let i = 0; i < items.length; i++) {
+    if (items[i] !== lineOf(id, i + 1)) return `item ${i + 1} is ${JSON.stringify(items[i]?.slice(0, 80))}, expected ${JSON.stringify(lineOf(id, i + 1))}`;
+  }
+  if (expected !== undefined && items.length !== expected) return `${items.length} items, expected ${expected}`;
+  return undefined;
+}
 
 interface Plan {
   readonly method: MethodName;
@@ -149,12 +205,120 @@ class Mix {
 
   plan(random: Random, id: string): Plan {
     const r = random();
-    if (r < 0.35) return this.echo(random, id);
-    if (r < 0.47) return this.register(random, id);
-    if (r < 0.5) return this.invalidRegister(random, id);
-    if (r < 0.65) return this.combine(random, id);
-    if (r < 0.82) return this.slow(random, id);
-    return this.charge(random, id);
+    if (r < 0.22) return this.echo(random, id);
+    if (r < 0.3) return this.register(random, id);
+    if (r < 0.32) return this.invalidRegister(random, id);
+    if (r < 0.4) return this.combine(random, id);
+    if (r < 0.5) return this.slow(random, id);
+    if (r < 0.6) return this.charge(random, id);
+    if (r < 0.7) return this.stream(random, id);
+    if (r < 0.78) return this.streamEarly(random, id);
+    if (r < 0.86) return this.viaHost(random, id);
+    if (r < 0.93) return this.reenter(random, id);
+    return this.hostStream(random, id);
+  }
+
+  /** A stream read whole: `count` items. */
+  private stream(random: Random, id: string): Plan {
+    const count = int(random, 1, 100);
+    // A quarter paced by the plugin (about 100 ms at most), so that the chaos cuts some mid-way.
+    const everyMs = random() < 0.75 ? 0 : 1;
+    return {
+      method: 'stream',
+      run: async (): Promise<StreamRead> => {
+        const items: string[] = [];
+        try {
+          for await (const item of this.plugin.lines(id, count, everyMs)) items.push(item);
+          return { kind: 'stream-read', items };
+        } catch (error) {
+          return { kind: 'stream-read', items, error };
+        }
+      },
+      check: (answer) => (isStreamRead(answer) ? streamProblem(id, answer.items, answer.error === undefined ? count : undefined) : `not a stream read: ${String(answer)}`),
+    };
+  }
+
+  /** A stream its consumer stops after `stopAt` items: break, return() or an aborted signal. */
+  private streamEarly(random: Random, id: string): Plan {
+    const count = int(random, 2, 100);
+    const stopAt = int(random, 1, count - 1);
+    const everyMs = random() < 0.75 ? 0 : 1;
+    const way = (['break', 'return', 'abort'] as const)[int(random, 0, 2)] ?? 'break';
+    return {
+      method: 'stream-early',
+      run: async (): Promise<StreamRead> => {
+        const items: string[] = [];
+        const controller = new AbortController();
+        const stream = withOptions(this.plugin, { signal: controller.signal }).lines(id, count, everyMs);
+        const iterator = stream[Symbol.asyncIterator]();
+        try {
+          for (;;) {
+            const next = await iterator.next();
+            if (next.done) return { kind: 'stream-read', items };
+            items.push(next.value);
+            if (items.length < stopAt) continue;
+            if (way === 'break' || way === 'return') {
+              // for await's break calls return(), as this does by hand.
+              await iterator.return?.();
+              return { kind: 'stream-read', items, stopped: way };
+            }
+            controller.abort();
+            // The stream ends with PLUGWIRE_ABORTED at a next pull; items it read ahead may
+            // come first, and must be the next ones all the same. A stream whose last item
+            // and end had arrived before the abort may end as it would have.
+            for (;;) {
+              const after = await iterator.next();
+              if (after.done) {
+                if (items.length === count) return { kind: 'stream-read', items, stopped: 'abort' };
+                return { kind: 'stream-read', items, error: new Error(`the stream ended after ${items.length} of ${count} items once its signal was aborted, without PLUGWIRE_ABORTED`) };
+              }
+              items.push(after.value);
+            }
+          }
+        } catch (error) {
+          if (way === 'abort' && controller.signal.aborted && PluginError.is(error, 'PLUGWIRE_ABORTED')) return { kind: 'stream-read', items, stopped: 'abort' };
+          return { kind: 'stream-read', items, error };
+        }
+      },
+      check: (answer) =>
+        isStreamRead(answer)
+          ? streamProblem(id, answer.items, answer.error === undefined && answer.stopped !== 'abort' ? stopAt : undefined)
+          : `not a stream read: ${String(answer)}`,
+    };
+  }
+
+  /** A plugin method that calls a host service (which throws a coded error a quarter of the time). */
+  private viaHost(random: Random, id: string): Plan {
+    const fail = random() < 0.25;
+    const expected = viaHost(id, fail);
+    return {
+      method: 'via-host',
+      run: () => this.plugin.viaHost(id, fail),
+      check: (answer) => (answer === expected ? undefined : differs(expected, answer)),
+    };
+  }
+
+  /** Re-entrant: plugin → host → plugin ..., one to three deep. */
+  private reenter(random: Random, id: string): Plan {
+    const depth = int(random, 1, 3);
+    const expected = reentered(id, depth);
+    return {
+      method: 'reenter',
+      run: () => this.plugin.reenter(id, depth),
+      check: (answer) => (answer === expected ? undefined : differs(expected, answer)),
+    };
+  }
+
+  /** A plugin method that reads a host service's stream, whole or stopping early. */
+  private hostStream(random: Random, id: string): Plan {
+    const count = int(random, 1, 20);
+    const stopAt = random() < 0.5 ? 0 : int(random, 1, count);
+    const expected = ticksRead(count, stopAt);
+    return {
+      method: 'host-stream',
+      run: () => this.plugin.hostStream(id, count, stopAt),
+      check: (answer) => (answer === expected ? undefined : differs(expected, answer)),
+    };
   }
 
   private echo(random: Random, id: string): Plan {
@@ -264,6 +428,8 @@ class Tally {
   settledAfterEnd = 0;
   echoedChars = 0;
   closed = false;
+  /** Streams: read whole, stopped early by their consumer (by way), cut by an error after items or before any. */
+  readonly streams = { whole: 0, stopped: { break: 0, return: 0, abort: 0 }, cutAfterItems: 0, cutBeforeItems: 0, items: 0, cutByCode: {} as Record<string, number> };
 
   private counts(method: MethodName): MethodCounts {
     return (this.perMethod[method] ??= { calls: 0, right: 0, wrong: 0, errors: {} });
@@ -279,6 +445,31 @@ class Tally {
     counts.calls++;
     this.latencies.push(ms);
     if (ms > LATE_AFTER) this.late++;
+    if ('answer' in outcome && isStreamRead(outcome.answer)) {
+      // A stream's items are checked whether it ended well or not: nothing twice, nothing
+      // out of order, nothing of another stream; then its error counts as any call's.
+      const read = outcome.answer;
+      this.streams.items += read.items.length;
+      const problem = plan.check(read);
+      if (problem !== undefined) {
+        this.wrong++;
+        counts.wrong++;
+        if (this.wrongSamples.length < 10) this.wrongSamples.push(`${plan.method} ${id}: ${problem}`);
+        return;
+      }
+      if (read.error === undefined) {
+        this.right++;
+        counts.right++;
+        if (read.stopped) this.streams.stopped[read.stopped]++;
+        else this.streams.whole++;
+        return;
+      }
+      const code = PluginError.is(read.error) ? read.error.code : '(no code)';
+      if (read.items.length > 0) this.streams.cutAfterItems++;
+      else this.streams.cutBeforeItems++;
+      this.streams.cutByCode[code] = (this.streams.cutByCode[code] ?? 0) + 1;
+      outcome = { error: read.error };
+    }
     if ('answer' in outcome) {
       const problem = plan.check(outcome.answer);
       if (problem === undefined) {
@@ -468,6 +659,63 @@ async function chaos(random: Random, signal: AbortSignal, pid: () => number | un
 }
 
 // ---------------------------------------------------------------------------------
+// The host services the plugin calls
+
+/** The coded error of {@link SoakHostImpl.fail}. */
+class SoakHostFailure extends Error {
+  override name = 'SoakHostFailure';
+  readonly code = HOST_FAILURE_CODE;
+}
+
+/** The host's side of {@link SoakHost}, counting what its calls went through. */
+class SoakHostImpl extends SoakHost {
+  /** The plugin, for the re-entrant `/callback`: set once connected. */
+  plugin: Remote<Soak> | undefined;
+  readonly calls: Record<string, number> = {};
+  /** `/ticks` iterators: started, past their finally, and under way. */
+  ticksStarted = 0;
+  ticksFinished = 0;
+
+  private count(): void {
+    const { route } = callContext();
+    this.calls[route] = (this.calls[route] ?? 0) + 1;
+  }
+
+  override async echo(id: string): Promise<string> {
+    this.count();
+    return hostEcho(id);
+  }
+
+  override async fail(id: string): Promise<string> {
+    this.count();
+    throw new SoakHostFailure(`the host failed ${id} on purpose`);
+  }
+
+  override async callback(id: string, depth: number): Promise<string> {
+    this.count();
+    if (!this.plugin) throw new Error('the plugin is not connected yet');
+    return `host(${await this.plugin.reenter(id, depth - 1)})`;
+  }
+
+  override async *ticks(_id: string, count: number): AsyncGenerator<number> {
+    this.count();
+    const { signal } = callContext();
+    this.ticksStarted++;
+    try {
+      for (let n = 1; n <= count; n++) {
+        yield n;
+        // A turn of the event loop between ticks, so that a reader's stop comes while the
+        // stream is under way rather than after the whole of it was written.
+        await new Promise((resolve) => setImmediate(resolve));
+        signal.throwIfAborted();
+      }
+    } finally {
+      this.ticksFinished++;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
 // The run
 
 function mib(bytes: number): string {
@@ -481,6 +729,8 @@ async function soak(options: Options): Promise<number> {
   const socket = path.join(work, 'plugin.sock');
   const spawnLog = path.join(work, 'spawns.log');
   const chargeLog = path.join(work, 'charges.log');
+  const hostLog = path.join(work, 'host-sockets.log');
+  const services = new SoakHostImpl();
   const failures: string[] = [];
   const pluginOut = new Lines();
   const pluginErr = new Lines();
@@ -499,12 +749,13 @@ async function soak(options: Options): Promise<number> {
   console.log(`soak: ${options.seconds} s, ${options.concurrency} callers, seed ${options.seed}, call timeout ${CALL_TIMEOUT} ms`);
   const { plugin, client, close } = await connect(
     Soak,
-    spawnCommand(process.execPath, [PLUGIN_SCRIPT], { env: { SOAK_SPAWN_LOG: spawnLog, SOAK_CHARGE_LOG: chargeLog }, logger: pluginLogger }),
-    { socket, timeout: CALL_TIMEOUT, logger: clientLogger },
+    spawnCommand(process.execPath, [PLUGIN_SCRIPT], { env: { SOAK_SPAWN_LOG: spawnLog, SOAK_CHARGE_LOG: chargeLog, SOAK_HOST_LOG: hostLog }, logger: pluginLogger }),
+    { socket, timeout: CALL_TIMEOUT, logger: clientLogger, services: [services] },
   ).catch((error: unknown) => {
     rmSync(work, { recursive: true, force: true });
     throw error;
   });
+  services.plugin = plugin;
 
   const sample = (): void => {
     hostPeak = Math.max(hostPeak, process.memoryUsage.rss());
@@ -577,6 +828,28 @@ async function soak(options: Options): Promise<number> {
   sample();
   clearInterval(sampler);
 
+  // Every stream iterator ends once its call did: the plugin's own, the host's it read,
+  // and the host's /ticks (a plugin killed mid-way leaves none behind in the new process).
+  let pluginIterators = -1;
+  const iteratorsEnded = await waitFor(
+    async () => {
+      pluginIterators = await plugin.activeIterators().catch(() => -1);
+      return pluginIterators === 0 && services.ticksFinished === services.ticksStarted;
+    },
+    5000,
+    'every stream iterator to end',
+    50,
+  ).then(
+    () => true,
+    () => false,
+  );
+  if (!iteratorsEnded) {
+    failures.push(
+      `stream iterators still under way after the callers ended: ${pluginIterators < 0 ? 'the plugin did not answer' : `${pluginIterators} in the plugin`}, ` +
+        `${services.ticksStarted - services.ticksFinished} host /ticks`,
+    );
+  }
+
   const grace = client.config.terminationGrace + 5000;
   await within(close(), grace, 'close()').catch((error: Error) => failures.push(error.message));
   const fdEnd = await settledFdCount();
@@ -586,6 +859,10 @@ async function soak(options: Options): Promise<number> {
   const candidates = new Set([...spawnPids, ...pidsSeen, ...childPids()]);
   const processesLeft = [...candidates].filter((pid) => pidAlive(pid) && isSoakPlugin(pid));
   const socketsLeft = socketFiles(work);
+  // The host services' socket (in a private directory of its own, as the plugin's socket
+  // was given): gone after close(), with its directory.
+  const hostSockets = [...new Set(readLines(hostLog))];
+  const hostLeft = hostSockets.flatMap((file) => [file, path.dirname(file)]).filter((file) => existsSync(file) && file !== tmpdir());
   const charges = readLines(chargeLog);
   const chargeDuplicates = charges.length - new Set(charges).size;
   rmSync(work, { recursive: true, force: true });
@@ -598,6 +875,8 @@ async function soak(options: Options): Promise<number> {
   if (fdEnd > fdStart + FD_SLACK) failures.push(`descriptors leaked: ${fdStart} open at the start, ${fdEnd} at the end`);
   if (processesLeft.length > 0) failures.push(`plugin process(es) left after close(): ${processesLeft.join(', ')}`);
   if (socketsLeft.length > 0) failures.push(`socket file(s) left after close(): ${socketsLeft.join(', ')}`);
+  if (hostSockets.length === 0) failures.push('the plugin never named the host services\' socket');
+  if (hostLeft.length > 0) failures.push(`host services' socket or directory left after close(): ${hostLeft.join(', ')}`);
   if (chargeDuplicates > 0) failures.push(`${chargeDuplicates} run(s) of the non-idempotent /charge were repeats of a call that had already run`);
 
   const result = {
@@ -625,6 +904,14 @@ async function soak(options: Options): Promise<number> {
         max: Math.round(sorted[sorted.length - 1] ?? 0),
       },
       ratePerSecond: Math.round(tally.calls / (ranMs / 1000)),
+    },
+    streams: tally.streams,
+    hostServices: {
+      callsByRoute: services.calls,
+      ticksStarted: services.ticksStarted,
+      ticksFinished: services.ticksFinished,
+      iteratorsEnded,
+      socketsLeft: hostLeft.length,
     },
     chaos: chaosCounts,
     plugin: {
@@ -660,6 +947,7 @@ async function soak(options: Options): Promise<number> {
   };
 
   const c = result.calls;
+  const st = tally.streams;
   const lines = [
     '',
     `soak: ${(ranMs / 1000).toFixed(1)} s, ${options.concurrency} callers, seed ${options.seed}`,
@@ -671,11 +959,15 @@ async function soak(options: Options): Promise<number> {
     `  unsettled      ${c.unsettled}`,
     `  late           ${c.late} (settled more than ${LATE_AFTER} ms after the call)`,
     `  per method     ${Object.entries(tally.perMethod).map(([m, n]) => `${m} ${n.right}/${n.calls}`).join(', ')} (right/calls)`,
+    `  streams        ${st.whole} read whole, ${st.stopped.break + st.stopped.return + st.stopped.abort} stopped early (${st.stopped.break} break, ${st.stopped.return} return(), ${st.stopped.abort} abort), ` +
+      `${st.cutAfterItems} cut after items, ${st.cutBeforeItems} before any${Object.keys(st.cutByCode).length > 0 ? ` (${Object.entries(st.cutByCode).map(([code, n]) => `${code} ${n}`).join(', ')})` : ''}; ${st.items} items`,
+    `  host services  ${Object.entries(services.calls).map(([route, n]) => `${route} ${n}`).join(', ')} (calls served); /ticks ${services.ticksFinished}/${services.ticksStarted} ended; ` +
+      `every iterator ended: ${iteratorsEnded ? 'yes' : 'NO'}`,
     `  chaos          ${chaosCounts.kill} SIGKILL, ${chaosCounts.stop} SIGSTOP/SIGCONT, ${chaosCounts.unlink} socket deleted, ${chaosCounts.nothing} nothing, ${chaosCounts.skipped} skipped`,
     `  plugin         ${stats.starts} starts, ${stats.restarts} restarts, ${stats.failedStarts} failed starts, ${result.plugin.spawns} processes spawned, peak RSS ${mib(pluginPeak)}`,
     `  /charge        ${charges.length} runs, ${chargeDuplicates} repeated`,
     `  host           peak RSS ${mib(hostPeak)}, descriptors ${fdStart} at start, ${fdEnd} at end; event loop delay p99 ${result.host.eventLoopDelayMs.p99} ms, max ${result.host.eventLoopDelayMs.max} ms`,
-    `  left behind    ${processesLeft.length} plugin processes, ${socketsLeft.length} socket files`,
+    `  left behind    ${processesLeft.length} plugin processes, ${socketsLeft.length} socket files, ${hostLeft.length} host services' sockets or directories`,
   ];
   for (const [code, kinds] of Object.entries(tally.errorKinds)) {
     for (const [kind, n] of Object.entries(kinds)) lines.push(`    ${code} x${n}: ${kind}`);
@@ -683,6 +975,8 @@ async function soak(options: Options): Promise<number> {
   for (const sample of [...tally.wrongSamples, ...tally.uncodedSamples, ...unsettled.slice(0, 10)]) lines.push(`  ! ${sample}`);
   if (pluginErr.count > 0) lines.push(`  plugin stderr  ${pluginErr.count} lines, first: ${JSON.stringify(pluginErr.first.slice(0, 3))}`);
   if (notices.count > 0) lines.push(`  client notices ${notices.count}, first: ${JSON.stringify(notices.first[0])}`);
+  // Not a failure (the chaos is random), but a run that never cut a stream did not test it.
+  if (st.cutAfterItems === 0) lines.push('  note           no stream was cut mid-way by the chaos in this run');
   lines.push(failures.length === 0 ? 'soak: PASS' : `soak: FAIL: ${failures.join('; ')}`);
   console.log(lines.join('\n'));
 
