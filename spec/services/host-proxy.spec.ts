@@ -72,12 +72,16 @@ describe('hostProxy() in a plugin process', () => {
   it('takes withOptions(): a timeout of its own', async () => {
     // The service rejects with its signal's reason, which the host's server reports.
     const reported = jest.spyOn(console, 'error').mockImplementation(() => undefined);
-    const outcome = await conn.plugin.attempt('hang-timeout', 200).finally(() => reported.mockRestore());
-    expect(outcome).toMatchObject({ ok: false, code: 'PLUGWIRE_TIMEOUT' });
-    expect(outcome.ms).toBeGreaterThanOrEqual(190);
-    expect(outcome.ms).toBeLessThan(2000);
-    // The service's signal fired with the plugin's call gone.
-    await within(impl.aborted.wait('hang-timeout'), 2000, 'the service’s signal');
+    try {
+      const outcome = await conn.plugin.attempt('hang-timeout', 200);
+      expect(outcome).toMatchObject({ ok: false, code: 'PLUGWIRE_TIMEOUT' });
+      expect(outcome.ms).toBeGreaterThanOrEqual(190);
+      expect(outcome.ms).toBeLessThan(2000);
+      // The service's signal fired with the plugin's call gone.
+      await within(impl.aborted.wait('hang-timeout'), 2000, 'the service’s signal');
+    } finally {
+      reported.mockRestore();
+    }
   });
 
   it('names the calling plugin on the host: callContext().caller is its name and process id', async () => {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { connect, startPlugin, type Connection, type Starter } from '../../lib';
 import { HostApiImpl } from '../fixtures/services/host-api-impl';
 import { ServicesPlugin } from '../fixtures/services/services-contract';
-import { fixtureStarter, pidAlive, removeDir, tempDir, waitForPidGone } from '../support/host-helpers';
+import { fixtureStarter, pidAlive, removeDir, tempDir, waitForPidGone, within } from '../support/host-helpers';
 import { rawRequest } from '../support/raw-http';
 
 /** An environment variable the plugin process was started with, read from /proc. */
@@ -60,7 +60,7 @@ describe('the host services socket', () => {
     const token = startEnv(pid, 'PLUGWIRE_HOST_TOKEN');
     expect(token).toMatch(/^[A-Za-z0-9_-]{40,}$/);
     expect(token).not.toBe(startEnv(pid, 'PLUGWIRE_TOKEN'));
-    expect(await conn.plugin.env()).toEqual({ hostSocket: null, hostToken: null, child: [] });
+    expect(await conn.plugin.env()).toEqual({ hostSocket: null, hostToken: null, child: [], earlyChild: null });
   });
 
   it.each([
@@ -131,6 +131,43 @@ describe('close()', () => {
     } finally {
       removeDir(dir);
     }
+  });
+});
+
+describe('a host call under way', () => {
+  // The service rejects with its signal's reason once its caller is gone, which the host's
+  // server reports, as a plugin's would be.
+  beforeEach(() => jest.spyOn(console, 'error').mockImplementation(() => undefined));
+  afterEach(() => jest.restoreAllMocks());
+
+  it('ends, the service’s signal firing, when its plugin is killed with SIGKILL', async () => {
+    const impl = new HostApiImpl();
+    const conn = await open(impl);
+    try {
+      const served = conn.plugin.hang('killed').catch((error: unknown) => error);
+      await within(impl.entered.wait('killed'), 3000, 'the service to be called');
+      process.kill(conn.client.pid as number, 'SIGKILL');
+      await within(impl.aborted.wait('killed'), 2000, 'the service’s signal');
+      expect(await served).toMatchObject({ code: 'PLUGWIRE_UNAVAILABLE' });
+      // The restarted plugin reaches the services as before.
+      expect(await conn.plugin.attempt('log', 'again')).toMatchObject({ ok: true });
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('ends, the service’s signal firing, when the host closes the plugin, and close() does not wait for it', async () => {
+    const impl = new HostApiImpl();
+    const conn = await open(impl);
+    const pid = conn.client.pid as number;
+    const served = conn.plugin.hang('closing').catch((error: unknown) => error);
+    await within(impl.entered.wait('closing'), 3000, 'the service to be called');
+    const closedAt = Date.now();
+    await within(conn.close(), 3000, 'close()');
+    expect(Date.now() - closedAt).toBeLessThan(2000);
+    expect(impl.aborted.of('closing').settled).toBe(true);
+    expect(await served).toMatchObject({ code: 'PLUGWIRE_CLOSED' });
+    expect(pidAlive(pid)).toBe(false);
   });
 });
 
