@@ -125,6 +125,12 @@ describe('samples/python-modifier: calling host services from Python', () => {
       expect(host.lines.map((l) => l.line).sort()).toEqual(answers.map((a) => `modify: ${a}`).sort());
     });
 
+    it('re-entrancy: a service that calls the plugin back while the plugin waits for it completes', async () => {
+      // Python serves a thread per connection: /join answers while /modify waits for /kv/get.
+      host.getInstead = () => conn.plugin.join(['called', 'back'], ' ', 1);
+      await expect(conn.plugin.modify('h')).resolves.toBe('h called back');
+    });
+
     it('an error thrown by the service reaches the host\'s caller through the plugin, with the service\'s code', async () => {
       host.getInstead = () => Promise.reject(Object.assign(new Error('the store is down'), { code: 'E_STORE' }));
       const error = (await conn.plugin.modify('c').catch((e: unknown) => e)) as RemoteError;
