@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
+import type { PluginLogger } from '../diagnostics/logger';
 import { DefinitionError, PluginError, StartError } from '../errors/plugin-error';
 import { CALLER_PID_HEADER } from '../protocol/constants';
 import { currentCall, type CallerInfo } from '../server/call-context';
@@ -45,17 +46,19 @@ export class HostServices {
    * @param services - instances of classes that extend `@Plugin()` contracts, with distinct routes
    * @param socketDir - the private directory made for the plugin's socket, if one was made
    * @param plugin - the plugin they are offered to, asked at each call (its pid changes at a restart)
+   * @param logger - where a service's unexpected error and the server's own failures are
+   * reported (the `logger` of connect()); default `console`
    * @throws {@link DefinitionError} for services without routes or with a route twice;
    * {@link StartError} (`socket`) when the socket cannot be made
    */
-  static async open(services: readonly object[], socketDir: string | undefined, plugin: () => ServedPlugin): Promise<HostServices> {
+  static async open(services: readonly object[], socketDir: string | undefined, plugin: () => ServedPlugin, logger?: PluginLogger): Promise<HostServices> {
     if (!Array.isArray(services)) throw new DefinitionError('services must be an array of host service instances');
     const table = buildRouteTable(services, 'services of connect()');
     reportUnimplemented(table, 'warn');
     const ownDir = socketDir === undefined ? makePrivateSocketDirectory().dir : undefined;
     const socket = join(socketDir ?? (ownDir as string), HOST_SOCKET_NAME);
     const token = nodeCrypto().randomBytes(32).toString('base64url');
-    const server = new PluginHttpServer(socket, table, { standalone: false, announce: false, name: 'host', unimplemented: 'ignore' }, token);
+    const server = new PluginHttpServer(socket, table, { standalone: false, announce: false, name: 'host', unimplemented: 'ignore', ...(logger && { logger }) }, token);
     server.callerOf = (req) => callerOf(req, plugin());
     try {
       checkSocketPath(socket);
