@@ -6,7 +6,7 @@ import { connect, hostProxy, serveInProcess, type Connection } from '../../lib';
 import { HostApiImpl } from '../fixtures/services/host-api-impl';
 import { HostApi, ServicesPlugin } from '../fixtures/services/services-contract';
 import { ServicesPluginImpl } from '../fixtures/services/services-plugin-impl';
-import { fixtureStarter, within } from '../support/host-helpers';
+import { fixtureStarter, thrownBy, within } from '../support/host-helpers';
 
 describe('host services of an in-process plugin', () => {
   let impl: HostApiImpl;
@@ -38,6 +38,11 @@ describe('host services of an in-process plugin', () => {
   it('take re-entrant calls, 64 at once (the host marking its calls back: see reentrancy.spec.ts)', async () => {
     const calls = Array.from({ length: 64 }, (_, i) => conn.plugin.a(i, true));
     expect(await within(Promise.all(calls), 8000, '64 calls of /a')).toEqual(Array.from({ length: 64 }, (_, i) => i * 2));
+  });
+
+  it('are asked for by contract: hostProxy() of a class without @Method() routes throws PLUGWIRE_DEFINITION', () => {
+    class NoContract {}
+    expect(thrownBy(() => hostProxy(NoContract))).toMatchObject({ code: 'PLUGWIRE_DEFINITION' });
   });
 
   it('are not reached by a host proxy outside a served call: PLUGWIRE_CONTRACT naming the contract', async () => {

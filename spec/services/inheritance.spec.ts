@@ -61,7 +61,7 @@ describe('a host call made inside a served call', () => {
     expect(abortedAt - abortedFromHost).toBeLessThan(200);
 
     const outcome = await pluginOutcome('abort');
-    expect(outcome.ok).toBe(false);
+    expect(outcome).toMatchObject({ ok: false, code: 'PLUGWIRE_ABORTED' });
     expect(outcome.at - abortedFromHost).toBeLessThan(200);
   });
 });
