@@ -49,6 +49,18 @@ describe('a host call made inside a served call', () => {
     expect(abortedAt).toBeLessThanOrEqual(deadline + 100);
   });
 
+  it('takes a timeout of its own only up to what is left of the served call’s deadline', async () => {
+    const deadline = Date.now() + 300;
+    // /attempt asks for a host call with a timeout of 5 s.
+    const served = withOptions(conn.plugin, { timeout: 300 })
+      .attempt('hang-timeout', 5000)
+      .catch((error: unknown) => error);
+    const abortedAt = await within(impl.aborted.wait('hang-timeout'), 2000, 'the service’s signal');
+    expect(abortedAt).toBeLessThanOrEqual(deadline + 100);
+    const answer = await served;
+    expect(answer instanceof TimeoutError || (answer as Outcome).code === 'PLUGWIRE_TIMEOUT').toBe(true);
+  });
+
   it('is aborted, and the service’s signal fires, when the host aborts its call to the plugin', async () => {
     const controller = new AbortController();
     const served = rejectionOf(withOptions(conn.plugin, { signal: controller.signal }).hang('abort'));
