@@ -2,6 +2,8 @@
 // served call reaches the services of its own plugin's host, a plugin still running after
 // close() fails its host calls cleanly, and plugins in separate processes likewise reach
 // their own host.
+import { existsSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
 import { connect, hostProxy, serveInProcess, type Connection } from '../../lib';
 import { HostApiImpl } from '../fixtures/services/host-api-impl';
 import { HostApi, ServicesPlugin } from '../fixtures/services/services-contract';
@@ -65,13 +67,16 @@ describe('a host stream of an in-process plugin', () => {
 });
 
 describe('after close()', () => {
-  it('a host call that the in-process plugin still makes fails cleanly with PLUGWIRE_UNAVAILABLE', async () => {
+  it('nothing is left on disk, and a host call that the in-process plugin still makes fails cleanly with PLUGWIRE_UNAVAILABLE', async () => {
     const impl = new HostApiImpl();
     const plugin = new ServicesPluginImpl();
     const conn = await connect(ServicesPlugin, serveInProcess(plugin), { services: [impl] });
     await conn.plugin.detach('after-close');
     expect(await conn.plugin.attempt('log', 'before')).toMatchObject({ ok: true });
+    const dir = path.dirname(conn.client.socket);
+    expect(readdirSync(dir).sort()).toEqual(['host.sock', 'plugin.sock']);
     await conn.close();
+    expect(existsSync(dir)).toBe(false);
     const outcome = await within(plugin.release('after-close'), 3000, 'the late host call to settle');
     expect(outcome).toMatchObject({ ok: false, code: 'PLUGWIRE_UNAVAILABLE' });
     expect(outcome.ms).toBeLessThan(1000);
