@@ -30,8 +30,8 @@ afterEach(async () => {
   }
 });
 
-// A plain Error of a service is logged by the host's server (as a plugin's is by the
-// plugin's): expected here, so kept out of the test's output.
+// A plain Error of a service is logged by the host as unexpected (to connect()'s logger,
+// or the console): expected here, so kept out of the test's output.
 let quiet: jest.SpyInstance;
 beforeEach(() => {
   quiet = jest.spyOn(console, 'error').mockImplementation(() => undefined);
