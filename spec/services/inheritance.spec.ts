@@ -61,6 +61,17 @@ describe('a host call made inside a served call', () => {
     expect(answer instanceof TimeoutError || (answer as Outcome).code === 'PLUGWIRE_TIMEOUT').toBe(true);
   });
 
+  it('reading an endless host stream, ends it at the served call’s deadline (its finally runs)', async () => {
+    const deadline = Date.now() + 300;
+    const served = withOptions(conn.plugin, { timeout: 300 })
+      .attempt('endless-all', 'deadline-stream')
+      .catch((error: unknown) => error);
+    const endedAt = await within(impl.ended.wait('deadline-stream'), 2000, 'the service iterator’s finally');
+    expect(endedAt).toBeLessThanOrEqual(deadline + 100);
+    const answer = await served;
+    expect(answer instanceof TimeoutError || (answer as Outcome).code === 'PLUGWIRE_TIMEOUT').toBe(true);
+  });
+
   it('is aborted, and the service’s signal fires, when the host aborts its call to the plugin', async () => {
     const controller = new AbortController();
     const served = rejectionOf(withOptions(conn.plugin, { signal: controller.signal }).hang('abort'));
