@@ -194,6 +194,8 @@ function differs(expected: unknown, answer: unknown): string | undefined {
 
 class Mix {
   private readonly bulk: string;
+  /** Streams that delivered an item and have not ended: what the chaos waits for to cut one mid-way. */
+  underWay = 0;
 
   constructor(
     private readonly plugin: Remote<Soak>,
@@ -228,10 +230,14 @@ class Mix {
       run: async (): Promise<StreamRead> => {
         const items: string[] = [];
         try {
-          for await (const item of this.plugin.lines(id, count, everyMs)) items.push(item);
+          for await (const item of this.plugin.lines(id, count, everyMs)) {
+            if (items.push(item) === 1) this.underWay++;
+          }
           return { kind: 'stream-read', items };
         } catch (error) {
           return { kind: 'stream-read', items, error };
+        } finally {
+          if (items.length > 0) this.underWay--;
         }
       },
       check: (answer) => (isStreamRead(answer) ? streamProblem(id, answer.items, answer.error === undefined ? count : undefined) : `not a stream read: ${String(answer)}`),
@@ -255,7 +261,7 @@ class Mix {
           for (;;) {
             const next = await iterator.next();
             if (next.done) return { kind: 'stream-read', items };
-            items.push(next.value);
+            if (items.push(next.value) === 1) this.underWay++;
             if (items.length < stopAt) continue;
             if (way === 'break' || way === 'return') {
               // for await's break calls return(), as this does by hand.
@@ -278,6 +284,8 @@ class Mix {
         } catch (error) {
           if (way === 'abort' && controller.signal.aborted && PluginError.is(error, 'PLUGWIRE_ABORTED')) return { kind: 'stream-read', items, stopped: 'abort' };
           return { kind: 'stream-read', items, error };
+        } finally {
+          if (items.length > 0) this.underWay--;
         }
       },
       check: (answer) =>
@@ -614,6 +622,8 @@ interface ChaosCounts {
   stop: number;
   unlink: number;
   nothing: number;
+  /** Kills made while a stream was under way (it delivered items and had not ended). */
+  killMidStream: number;
   /** Actions that found nothing to act on (no live plugin, no socket file). */
   skipped: number;
 }
@@ -628,12 +638,24 @@ function signalPlugin(pid: number | undefined, signal: NodeJS.Signals): boolean 
   }
 }
 
-async function chaos(random: Random, signal: AbortSignal, pid: () => number | undefined, socket: string, counts: ChaosCounts): Promise<void> {
+async function chaos(
+  random: Random,
+  signal: AbortSignal,
+  pid: () => number | undefined,
+  socket: string,
+  counts: ChaosCounts,
+  streamsUnderWay: () => number,
+): Promise<void> {
   const pause = (ms: number): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);
   while (!signal.aborted) {
     await pause(int(random, 500, 2000));
     if (signal.aborted) return;
     const r = random();
+    if (r < 0.25) {
+      // A kill waits a little for a stream under way, so that every run cuts streams mid-way.
+      for (let waited = 0; streamsUnderWay() === 0 && waited < 300 && !signal.aborted; waited += 5) await pause(5);
+      if (streamsUnderWay() > 0) counts.killMidStream++;
+    }
     const target = pid();
     if (r < 0.25) {
       if (signalPlugin(target, 'SIGKILL')) counts.kill++;
@@ -738,7 +760,7 @@ async function soak(options: Options): Promise<number> {
   const pluginLogger: PluginLogger = { log: (line) => pluginOut.add(line), error: (line) => pluginErr.add(line) };
   const clientLogger: PluginLogger = { log: (line) => notices.add(line), error: (line) => notices.add(line) };
   const tally = new Tally();
-  const chaosCounts: ChaosCounts = { kill: 0, stop: 0, unlink: 0, nothing: 0, skipped: 0 };
+  const chaosCounts: ChaosCounts = { kill: 0, stop: 0, unlink: 0, nothing: 0, killMidStream: 0, skipped: 0 };
   const inflight = new Map<string, { method: MethodName; started: number }>();
   const pidsSeen = new Set<number>();
   let hostPeak = process.memoryUsage.rss();
@@ -789,7 +811,7 @@ async function soak(options: Options): Promise<number> {
   };
 
   const chaosStop = new AbortController();
-  const chaosDone = chaos(generator(options.seed ^ 0x5eed), chaosStop.signal, () => client.pid, socket, chaosCounts);
+  const chaosDone = chaos(generator(options.seed ^ 0x5eed), chaosStop.signal, () => client.pid, socket, chaosCounts, () => mix.underWay);
   const callers = Promise.all(Array.from({ length: options.concurrency }, (_, i) => caller(i)));
 
   // Ctrl-C ends the run early, cleanly; a second one is Node's default.
@@ -963,7 +985,7 @@ async function soak(options: Options): Promise<number> {
       `${st.cutAfterItems} cut after items, ${st.cutBeforeItems} before any${Object.keys(st.cutByCode).length > 0 ? ` (${Object.entries(st.cutByCode).map(([code, n]) => `${code} ${n}`).join(', ')})` : ''}; ${st.items} items`,
     `  host services  ${Object.entries(services.calls).map(([route, n]) => `${route} ${n}`).join(', ')} (calls served); /ticks ${services.ticksFinished}/${services.ticksStarted} ended; ` +
       `every iterator ended: ${iteratorsEnded ? 'yes' : 'NO'}`,
-    `  chaos          ${chaosCounts.kill} SIGKILL, ${chaosCounts.stop} SIGSTOP/SIGCONT, ${chaosCounts.unlink} socket deleted, ${chaosCounts.nothing} nothing, ${chaosCounts.skipped} skipped`,
+    `  chaos          ${chaosCounts.kill} SIGKILL (${chaosCounts.killMidStream} while a stream was under way), ${chaosCounts.stop} SIGSTOP/SIGCONT, ${chaosCounts.unlink} socket deleted, ${chaosCounts.nothing} nothing, ${chaosCounts.skipped} skipped`,
     `  plugin         ${stats.starts} starts, ${stats.restarts} restarts, ${stats.failedStarts} failed starts, ${result.plugin.spawns} processes spawned, peak RSS ${mib(pluginPeak)}`,
     `  /charge        ${charges.length} runs, ${chargeDuplicates} repeated`,
     `  host           peak RSS ${mib(hostPeak)}, descriptors ${fdStart} at start, ${fdEnd} at end; event loop delay p99 ${result.host.eventLoopDelayMs.p99} ms, max ${result.host.eventLoopDelayMs.max} ms`,
