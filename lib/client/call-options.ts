@@ -113,10 +113,24 @@ export function followSignal(signal: AbortSignal, follower: SignalFollower): voi
   set.add(follower);
 }
 
-/** Stops following `signal`; its listener goes with the last follower. @internal */
+// Signals whose listener stays when their last follower goes (see keepFollowing).
+const kept = new WeakSet<AbortSignal>();
+
+/**
+ * Keeps the listener on `signal` while it has no follower: for a signal that many calls
+ * follow one after the other (the signal of a call a plugin serves, which each of its
+ * calls to the host follows), rather than adding and removing one at each call. Only for
+ * a signal that lives no longer than the calls it aborts: a listener keeps a signal of
+ * `AbortSignal.any()` or `AbortSignal.timeout()` alive. @internal
+ */
+export function keepFollowing(signal: AbortSignal): void {
+  kept.add(signal);
+}
+
+/** Stops following `signal`; its listener goes with the last follower, unless it is kept. @internal */
 export function unfollowSignal(signal: AbortSignal, follower: SignalFollower): void {
   const set = followers.get(signal);
-  if (!set?.delete(follower) || set.size > 0) return;
+  if (!set?.delete(follower) || set.size > 0 || kept.has(signal)) return;
   followers.delete(signal);
   signal.removeEventListener('abort', abortFollowers);
 }

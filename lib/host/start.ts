@@ -50,8 +50,10 @@ export interface StartResult {
  */
 export async function startPlugin(starter: Starter, socket?: string, config: StartOptions = {}): Promise<StartResult> {
   if (!starter || typeof starter.start !== 'function') throw new TypeError('startPlugin(): the first argument must be a Starter');
-  const { services, ...rest } = config ?? {};
-  const resolved = resolveConfig(rest);
+  // resolveConfig() checks the rest, and names what is wrong with a configuration that is no object at all.
+  const hasServices = typeof config === 'object' && config !== null && !Array.isArray(config) && 'services' in config;
+  const { services, ...rest } = hasServices ? config : { services: undefined };
+  const resolved = resolveConfig(hasServices ? rest : config);
   let path: string;
   let dir: string | undefined;
   if (socket === undefined) {
@@ -63,7 +65,8 @@ export async function startPlugin(starter: Starter, socket?: string, config: Sta
   }
   const served: { client?: PluginClient } = {};
   let host: HostServices | undefined;
-  if (services !== undefined) {
+  // An empty list offers nothing, as no list does.
+  if (services !== undefined && !(Array.isArray(services) && services.length === 0)) {
     try {
       host = await HostServices.open(services, dir, () => ({ name: starter.name, pid: served.client?.pid }));
     } catch (error) {

@@ -44,6 +44,8 @@ export interface HostEndpoint {
 export interface ServingContext extends CallContext {
   /** The host services of the plugin serving the call, if its host offers any. */
   readonly hostServices: HostEndpoint | undefined;
+  /** When the caller's deadline passes (epoch ms), `Infinity` without one: `deadline` without a Date. */
+  readonly expiresAt: number;
 }
 
 const storage = new AsyncLocalStorage<ServingContext>();

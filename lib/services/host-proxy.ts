@@ -1,5 +1,5 @@
 import { resolveConfig } from '../client/config';
-import type { CallOptions } from '../client/call-options';
+import { keepFollowing, type CallOptions } from '../client/call-options';
 import { PluginClient } from '../client/plugin-client';
 import { ContractError, PluginError, TimeoutError, UnavailableError } from '../errors/plugin-error';
 import { readContract } from '../metadata/contract';
@@ -166,11 +166,13 @@ class HostLink implements ProxyClient {
 function inherit(options: CallOptions, definition: MethodDefinition | undefined, served: ServingContext | undefined, fallback: number): CallOptions | TimeoutError {
   const headers = options.headers ? { ...options.headers, ...PID_HEADERS } : PID_HEADERS;
   if (!served) return { ...options, headers };
-  const signal = options.signal ? AbortSignal.any([options.signal, served.signal]) : served.signal;
+  let signal = served.signal;
+  if (options.signal) signal = AbortSignal.any([options.signal, signal]);
+  // Followed by one call to the host after another: its listener stays until the served call ends.
+  else keepFollowing(signal);
   let timeout = options.timeout ?? definition?.timeout;
-  const deadline = served.deadline;
-  if (deadline !== undefined) {
-    const left = deadline.getTime() - Date.now();
+  if (served.expiresAt !== Infinity) {
+    const left = served.expiresAt - Date.now();
     const route = definition?.route ?? 'the host';
     if (left <= 0) return new TimeoutError(`call to ${route} of the host: the deadline of the call being served (${served.route}) has passed`, { route });
     const own = timeout ?? fallback;
