@@ -186,7 +186,6 @@ describe('services that cannot be served', () => {
   }
 
   it.each([
-    ['an empty list', [], /at least one/],
     ['an object of no @Plugin() class', [{}], /Object/],
     ['two services with one route', [new HostApiImpl('a'), new HostApiImpl('b')], /\/log/],
   ])('are refused (%s) with PLUGWIRE_DEFINITION before the plugin starts, nothing left behind', async (_what, services, message) => {

@@ -66,6 +66,20 @@ describe('a host stream of an in-process plugin', () => {
   });
 });
 
+describe('an empty list of services', () => {
+  it('offers none: the plugin’s host calls fail with PLUGWIRE_CONTRACT naming the contract', async () => {
+    const conn = await connect(ServicesPlugin, serveInProcess(new ServicesPluginImpl()), { services: [] });
+    try {
+      const outcome = await conn.plugin.attempt('log', 'x');
+      expect(outcome).toMatchObject({ ok: false, code: 'PLUGWIRE_CONTRACT' });
+      expect(outcome.message).toContain('HostApi');
+      expect(readdirSync(path.dirname(conn.client.socket))).toEqual(['plugin.sock']);
+    } finally {
+      await conn.close();
+    }
+  });
+});
+
 describe('after close()', () => {
   it('nothing is left on disk, and a host call that the in-process plugin still makes fails cleanly with PLUGWIRE_UNAVAILABLE', async () => {
     const impl = new HostApiImpl();
