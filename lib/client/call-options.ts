@@ -1,4 +1,4 @@
-import { CALLER_PID_HEADER, MAX_TIMEOUT, VERSION_HEADER } from '../protocol/constants';
+import { CALLER_PID_HEADER, MAX_TIMEOUT, REENTRANT_HEADER, VERSION_HEADER } from '../protocol/constants';
 import { STREAM_HEADER } from '../protocol/stream';
 
 /** Per-call options: of {@link PluginClient.call}, of {@link withOptions}, and the defaults of {@link createProxy}. */
@@ -13,7 +13,8 @@ export interface CallOptions {
   /**
    * Extra request headers, seen by the plugin method in `callContext().headers` (a trace
    * id, a tenant). Names plugwire itself sends (`authorization`, `content-type`,
-   * `x-plugwire-version`, `x-plugwire-stream`, `x-plugwire-caller-pid`, and the HTTP
+   * `x-plugwire-version`, `x-plugwire-stream`, `x-plugwire-caller-pid`,
+   * `x-plugwire-reentrant`, and the HTTP
    * framing headers) are refused.
    */
   readonly headers?: Readonly<Record<string, string>>;
@@ -22,7 +23,7 @@ export interface CallOptions {
 // Headers the client sends itself, or that would change how the request is framed.
 const RESERVED_HEADERS = new Set([
   'authorization', 'content-type', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'host',
-  'expect', 'upgrade', 'te', 'trailer', 'proxy-connection', VERSION_HEADER, STREAM_HEADER, CALLER_PID_HEADER,
+  'expect', 'upgrade', 'te', 'trailer', 'proxy-connection', VERSION_HEADER, STREAM_HEADER, CALLER_PID_HEADER, REENTRANT_HEADER,
 ]);
 // An HTTP token (RFC 9110 §5.6.2).
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

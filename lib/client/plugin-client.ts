@@ -3,7 +3,7 @@ import { Call, timeoutError, type CallOwner, type Exchange } from './call';
 import { convertArgs, convertResult } from '../conversion/converter';
 import { AbortedError, ClosedError, ValidationError, PluginError } from '../errors/plugin-error';
 import type { MethodDefinition } from '../metadata/method-definition';
-import { MAX_TIMEOUT } from '../protocol/constants';
+import { MAX_TIMEOUT, REENTRANT_HEADER } from '../protocol/constants';
 import { checkCallOptions, routeProblem, type CallOptions } from './call-options';
 import { channels, codeOf, debug, messageOf, observingCalls, type CallMessage } from '../diagnostics/channels';
 import { argumentsToPayload, encodeRequest } from '../protocol/envelope';
@@ -19,6 +19,9 @@ import { reach } from './reach';
 import { brokenAnswerError } from './transport-error';
 
 export type { CallOptions } from './call-options';
+
+/** The mark of a call back (see ClientInit.reentrant). */
+const REENTRANT: Readonly<Record<string, string>> = Object.freeze({ [REENTRANT_HEADER]: '1' });
 export type { PluginState, PluginStats } from './supervisor';
 
 /** What a client is made from. @internal */
@@ -32,7 +35,8 @@ export interface ClientInit {
   /**
    * Whether a call is made while the plugin waits for its answer: by a host service
    * method serving the plugin. Such a call does not wait for one of `connections`, which
-   * the plugin's calls that wait on the service may all hold.
+   * the plugin's calls that wait on the service may all hold, and is marked with
+   * `x-plugwire-reentrant: 1` so that the plugin's host calls meanwhile do not either.
    */
   readonly reentrant?: () => boolean;
   readonly config: PluginConfig;
@@ -91,11 +95,17 @@ export class PluginClient {
     this.config = init.config;
     const supervisor = (this.supervisor = new Supervisor(init));
     const { reentrant } = init;
-    const poolOf = (): Pool => (reentrant?.() ? (this.reentrantPool ??= this.makePool(null, init.config.maxResponseSize)) : this.pool);
     this.owner = {
       maxResponseSize: init.config.maxResponseSize,
-      dispatch: (route, body, extra, handler) =>
-        poolOf().dispatch({ path: route, method: 'POST', headers: extra ? { ...extra, ...supervisor.headers } : supervisor.headers, body }, handler),
+      dispatch: (route, body, extra, handler) => {
+        if (reentrant?.()) {
+          // A call back: marked, so that the plugin's own host calls meanwhile do not wait for a connection either.
+          this.reentrantPool ??= this.makePool(null, init.config.maxResponseSize);
+          this.reentrantPool.dispatch({ path: route, method: 'POST', headers: { ...extra, ...supervisor.headers, ...REENTRANT }, body }, handler);
+          return;
+        }
+        this.pool.dispatch({ path: route, method: 'POST', headers: extra ? { ...extra, ...supervisor.headers } : supervisor.headers, body }, handler);
+      },
       decode: (call, exchange) => this.decode(call, exchange),
       recover: (call, failure) => {
         this.attempt(call, failure).then(
@@ -115,7 +125,8 @@ export class PluginClient {
       closing: () => this.closing !== undefined,
       dispatch: (route, body, extra, handler) => {
         this.streamPool ??= this.makePool(null, -1);
-        this.streamPool.dispatch({ path: route, method: 'POST', headers: { ...extra, ...supervisor.headers }, body }, handler);
+        const headers = reentrant?.() ? { ...extra, ...supervisor.headers, ...REENTRANT } : { ...extra, ...supervisor.headers };
+        this.streamPool.dispatch({ path: route, method: 'POST', headers, body }, handler);
       },
       open: async (stream) => {
         this.streams.add(stream.inflightLink);

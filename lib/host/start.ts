@@ -68,7 +68,7 @@ export async function startPlugin(starter: Starter, socket?: string, config: Sta
   // An empty list offers nothing, as no list does.
   if (services !== undefined && !(Array.isArray(services) && services.length === 0)) {
     try {
-      host = await HostServices.open(services, dir, () => ({ name: starter.name, pid: served.client?.pid }));
+      host = await HostServices.open(services, dir, () => ({ name: starter.name, pid: served.client?.pid }), resolved.logger);
     } catch (error) {
       if (dir !== undefined) removeSocketDirectory(dir);
       throw error;

@@ -68,3 +68,11 @@ export const HOST_TOKEN_ENV = 'PLUGWIRE_HOST_TOKEN';
  * host's service methods read it as `callContext().caller.pid`. @internal
  */
 export const CALLER_PID_HEADER = 'x-plugwire-caller-pid';
+
+/**
+ * Request header by which a host marks a call it makes to a plugin from a host service
+ * method serving that plugin's call (a call back). While the plugin serves such a call,
+ * its own calls to the host do not wait for one of its client's connections, which the
+ * calls that wait on the service may all hold. @internal
+ */
+export const REENTRANT_HEADER = 'x-plugwire-reentrant';

@@ -46,6 +46,8 @@ export interface ServingContext extends CallContext {
   readonly hostServices: HostEndpoint | undefined;
   /** When the caller's deadline passes (epoch ms), `Infinity` without one: `deadline` without a Date. */
   readonly expiresAt: number;
+  /** Whether the call is a host's call back from a host service (`x-plugwire-reentrant: 1`). */
+  readonly reentrant: boolean;
 }
 
 const storage = new AsyncLocalStorage<ServingContext>();

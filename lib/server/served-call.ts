@@ -9,6 +9,7 @@ import { GO_DEADLINE_MESSAGE, toWireError } from '../protocol/wire-error';
 import { DeadlineWatch, type Expiring } from '../util/deadline-watch';
 import { Link } from '../util/linked-list';
 import { answer, tooLarge, type Answer } from './answers';
+import { REENTRANT_HEADER } from '../protocol/constants';
 import { runInCallContext, type CallerInfo, type HostEndpoint, type ServingContext } from './call-context';
 import type { Route } from './route-table';
 import { answerStream, type StreamedAnswer, type StreamingCall } from './served-stream';
@@ -121,6 +122,10 @@ export class ServedCall implements ServingContext, Expiring, StreamingCall {
 
   get caller(): CallerInfo | undefined {
     return this.server.callerOf?.(this.req);
+  }
+
+  get reentrant(): boolean {
+    return this.req.headers[REENTRANT_HEADER] === '1';
   }
 
   get hostServices(): HostEndpoint | undefined {
@@ -318,12 +323,21 @@ export class ServedCall implements ServingContext, Expiring, StreamingCall {
   /** Answers with what the method threw. @internal */
   failed(error: unknown): void {
     this.failing(error);
-    if (this.server.logErrors && unexpectedError(error)) {
+    if (this.server.logErrors && unexpectedError(error) && !this.gaveUp(error)) {
       const { definition, target } = this.entry;
       this.server.report(`${target.constructor.name}.${definition.propertyKey} (route ${definition.route}) threw`, error);
     }
     // Whatever the method threw is the plugin's error, even a plugwire error of a call it made.
     this.answerError({ wire: toWireError(error), status: ErrorStatus.PLUGWIRE_REMOTE });
+  }
+
+  /**
+   * Whether the method failed because its call was aborted and it stopped, as asked: with
+   * its signal's reason, or an AbortError (what Node's own APIs reject with). Nobody reads
+   * that answer, and it is not a failure to report.
+   */
+  private gaveUp(error: unknown): boolean {
+    return this.aborted && (error === this.abortReason || (error instanceof Error && error.name === 'AbortError'));
   }
 
   private answerError(error: Answer): void {

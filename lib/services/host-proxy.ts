@@ -21,17 +21,9 @@ import { attachToSocket } from '../starters/attach-to-socket';
 /** Every call names this process to the host (`callContext().caller.pid` there). */
 const PID_HEADERS: Readonly<Record<string, string>> = Object.freeze({ [CALLER_PID_HEADER]: String(process.pid) });
 
-/**
- * The request header by which a host marks a call it makes back to a plugin from a host
- * service method serving that plugin's call. A host call made while such a call is served
- * does not wait for one of the client's connections: the plugin's host calls that wait on
- * the service may hold them all.
- */
-const CALLBACK_HEADER = 'x-plugwire-reentrant';
-
 /** Whether the call being served here is a host's call back from a host service. */
 function servingCallback(): boolean {
-  return currentCall()?.headers[CALLBACK_HEADER] === '1';
+  return currentCall()?.reentrant === true;
 }
 
 /** The clients of the host services this process calls, by socket path. */
