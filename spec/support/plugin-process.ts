@@ -23,8 +23,13 @@ export interface PluginProcess {
 
 /** Runs `node script` with exactly `env`; standard output and error must be pipes. */
 export function spawnPluginProcess(script: string, env: NodeJS.ProcessEnv, stdio: StdioOptions = ['pipe', 'pipe', 'pipe']): PluginProcess {
-  const child = spawn(process.execPath, [script], { env, stdio });
-  if (!child.stdout || !child.stderr) throw new Error('spawnPluginProcess(): standard output and error must be pipes');
+  return spawnProcess(process.execPath, [script], env, stdio);
+}
+
+/** Runs any plugin program (`python3 plugin.py`) with exactly `env`; standard output and error must be pipes. */
+export function spawnProcess(command: string, args: readonly string[], env: NodeJS.ProcessEnv, stdio: StdioOptions = ['pipe', 'pipe', 'pipe']): PluginProcess {
+  const child = spawn(command, args, { env, stdio });
+  if (!child.stdout || !child.stderr) throw new Error('spawnProcess(): standard output and error must be pipes');
   const lines = { stdout: [] as string[], stderr: [] as string[] };
   const readers = { stdout: createInterface({ input: child.stdout }), stderr: createInterface({ input: child.stderr }) };
   readers.stdout.on('line', (l) => lines.stdout.push(l));

@@ -3,11 +3,11 @@
 // x-plugwire-stream: 1 with NDJSON frames, and a caller without it (a Go host, curl) with
 // one JSON array, as docs/PROTOCOL.md's "Streamed results" says. Needs python3 (CI installs
 // it), as spec/integration/compat/minimal-plugin.spec.ts.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { createInterface } from 'node:readline';
 import { Method, Plugin, PluginError, connect, spawnCommand, stub, type Connection } from 'plugwire';
 import { collectingLogger, removeDir, tempDir, type CollectingLogger } from '../../support/host-helpers';
+import { spawnProcess, type PluginProcess } from '../../support/plugin-process';
 import { rawRequest } from '../../support/raw-http';
 
 const PLUGIN = path.join(__dirname, '../../../samples/minimal-python-plugin/plugin.py');
@@ -98,18 +98,15 @@ describe('samples/minimal-python-plugin: a stream method', () => {
   describe('on the wire', () => {
     let dir: string;
     let socket: string;
+    let plugin: PluginProcess;
     let child: ChildProcess;
 
     beforeAll(async () => {
       dir = tempDir();
       socket = path.join(dir, 'minimal.sock');
-      child = spawn('python3', [PLUGIN], { env: { ...process.env, PLUGIN_SOCKET: socket }, stdio: ['ignore', 'pipe', 'ignore'] });
-      await new Promise<void>((resolve, reject) => {
-        createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-          if (line === 'plugin is ready') resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`plugin.py exited (${String(code)}) before it was ready`)));
-      });
+      plugin = spawnProcess('python3', [PLUGIN], { ...process.env, PLUGIN_SOCKET: socket });
+      child = plugin.child;
+      await plugin.line('stdout', 'plugin is ready');
     });
 
     afterAll(async () => {

@@ -2,11 +2,11 @@
 // read by a plugwire host through a contract's stream method, and on the wire: frames for a
 // caller that sends x-plugwire-stream: 1, one JSON array for one that does not (a Go host,
 // curl). Needs python3 (CI installs it), as spec/integration/samples/python-modifier.spec.ts.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { createInterface } from 'node:readline';
 import { Method, Plugin, PluginError, connect, readManifest, spawnCommand, stub, withOptions, type Connection } from 'plugwire';
 import { collectingLogger, removeDir, tempDir, waitFor, type CollectingLogger } from '../../support/host-helpers';
+import { spawnProcess, type PluginProcess } from '../../support/plugin-process';
 import { rawRequest } from '../../support/raw-http';
 
 const PLUGIN = path.join(__dirname, '../../../samples/python-modifier/plugin.py');
@@ -149,18 +149,15 @@ describe('samples/python-modifier: a stream method', () => {
   describe('on the wire', () => {
     let dir: string;
     let socket: string;
+    let plugin: PluginProcess;
     let child: ChildProcess;
 
     beforeAll(async () => {
       dir = tempDir();
       socket = path.join(dir, 'python.sock');
-      child = spawn('python3', [PLUGIN], { env: { ...process.env, PLUGIN_SOCKET: socket }, stdio: ['ignore', 'pipe', 'ignore'] });
-      await new Promise<void>((resolve, reject) => {
-        createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-          if (line === 'plugin is ready') resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`plugin.py exited (${String(code)}) before it was ready`)));
-      });
+      plugin = spawnProcess('python3', [PLUGIN], { ...process.env, PLUGIN_SOCKET: socket });
+      child = plugin.child;
+      await plugin.line('stdout', 'plugin is ready');
     });
 
     afterAll(async () => {
