@@ -2,40 +2,23 @@
 // configuration a settings provider hands over as strings or with a mistake in it; two
 // contracts whose classes share a name (two packages each exporting `Api`).
 import * as path from 'node:path';
-import { Injectable, Module, type LoggerService, type ModuleMetadata } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
+import { Injectable, Module, type ModuleMetadata } from '@nestjs/common';
 import type { Remote } from '../../lib';
 import { InjectPlugin, PlugwireHealthIndicator, PlugwireModule, PlugwireRegistry, getPluginToken } from '../../lib/nest';
 import { Modifier } from '../../samples/modifier/contract';
 import { Api as BillingApi } from '../fixtures/contracts/billing-api';
 import { Api as SearchApi } from '../fixtures/contracts/search-api';
-import { fixture, pidAlive, rejectionOf, waitForPidGone } from '../support/host-helpers';
+import { fixture, rejectionOf } from '../support/host-helpers';
+import { nestModules } from '../support/nest-modules';
 
 /** The plain sample plugin: quick to start. */
 const PLAIN_PLUGIN = path.join(__dirname, '../../dist/samples/modifier/plugin.js');
 /** Serves the billing or the search `Api`, or fails to start (`fail`). */
 const SAME_NAME_PLUGIN = fixture('nest/same-name-api-plugin');
 
-const silent: LoggerService = { log: () => undefined, error: () => undefined, warn: () => undefined };
-const opened: TestingModule[] = [];
-const seenPids = new Set<number>();
-
-/** Compiles and initialises a testing module (plugins start at init); closed in afterEach even when init failed. */
-async function compile(metadata: ModuleMetadata): Promise<TestingModule> {
-  const moduleRef = await Test.createTestingModule(metadata).setLogger(silent).compile();
-  moduleRef.useLogger(false);
-  opened.push(moduleRef);
-  await moduleRef.init();
-  for (const status of moduleRef.get(PlugwireRegistry).list()) if (status.pid !== undefined) seenPids.add(status.pid);
-  return moduleRef;
-}
-
-afterEach(async () => {
-  for (const moduleRef of opened.splice(0).reverse()) await moduleRef.close().catch(() => undefined);
-  for (const pid of seenPids) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
-  await Promise.all([...seenPids].map((pid) => waitForPidGone(pid)));
-  seenPids.clear();
-});
+const modules = nestModules();
+const { compile } = modules;
+afterEach(() => modules.cleanup());
 
 /** Settings as a configuration service hands them out: strings, or nothing for what is unset. */
 @Injectable()

@@ -6,16 +6,16 @@
 // without services, and that closing the module leaves no process or socket behind.
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { Injectable, type LoggerService, type ModuleMetadata, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { callContext, DefinitionError, hostProxy, Method, Plugin, stub, type Remote } from '../../lib';
 import { getHostToken, InjectHost, InjectPlugin, PlugwireModule, PlugwireRegistry, type PluginEntry } from '../../lib/nest';
 import { HostApi, Notes, type SeenCaller } from '../fixtures/nest/host-services-contracts';
 import { fixture, pidAlive, rejectionOf, waitForPidGone } from '../support/host-helpers';
+import { nestModules, silent } from '../support/nest-modules';
 
 const PLUGIN = fixture('nest/host-services-plugin');
 
-const silent: LoggerService = { log: () => undefined, error: () => undefined, warn: () => undefined };
 
 /** The host service's own dependency, provided by the application. */
 @Injectable()
@@ -55,18 +55,8 @@ class ClashingImpl extends Clashing {}
 
 const notes = (extra: Partial<PluginEntry> = {}): PluginEntry => ({ contract: Notes, command: process.execPath, args: [PLUGIN], logger: false, services: [HostApiImpl], ...extra });
 
-/** Everything a test opened, closed in afterEach even when an assertion failed. */
-const opened: TestingModule[] = [];
-/** Every plugin pid a test saw, killed in afterEach if a test left one behind. */
-const seenPids = new Set<number>();
-
-async function compile(metadata: ModuleMetadata): Promise<TestingModule> {
-  const moduleRef = await Test.createTestingModule(metadata).setLogger(silent).compile();
-  moduleRef.useLogger(false);
-  opened.push(moduleRef);
-  await moduleRef.init();
-  return moduleRef;
-}
+const modules = nestModules();
+const { compile, seenPids } = modules;
 
 /** The running plugin's pid and socket directory, remembered for the cleanup. */
 function running(moduleRef: TestingModule, name?: string): { pid: number; dir: string } {
@@ -77,12 +67,7 @@ function running(moduleRef: TestingModule, name?: string): { pid: number; dir: s
   return { pid, dir: path.dirname(client.socket) };
 }
 
-afterEach(async () => {
-  for (const moduleRef of opened.splice(0).reverse()) await moduleRef.close().catch(() => undefined);
-  for (const pid of seenPids) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
-  await Promise.all([...seenPids].map((pid) => waitForPidGone(pid)));
-  seenPids.clear();
-});
+afterEach(() => modules.cleanup());
 
 describe('PlugwireModule: a plugin entry with host services', () => {
   let moduleRef: TestingModule;

@@ -4,13 +4,14 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { Controller, Get, Injectable, Module, type INestApplication, type LoggerService, type ModuleMetadata, type Type } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, type INestApplication, type Type } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { DefinitionError, Method, Plugin, PluginError, StartError, startWithCommand, stub, type Remote } from '../../lib';
 import { InjectPlugin, PlugwireHealthIndicator, PlugwireModule, PlugwireRegistry, getPluginToken } from '../../lib/nest';
 import { Greeting, Modifier } from '../../samples/modifier/contract';
 import { countLines, fixture, pidAlive, rejectionOf, removeDir, spawnNode, tempDir, waitFor, waitForPidGone, httpGet } from '../support/host-helpers';
+import { nestModules, silent } from '../support/nest-modules';
 
 /** The sample plugin written as a Nest application context. */
 const NEST_PLUGIN = path.join(__dirname, '../../dist/samples/nest-plugin/main.js');
@@ -19,22 +20,9 @@ const PLAIN_PLUGIN = path.join(__dirname, '../../dist/samples/modifier/plugin.js
 /** The Nest sample module with start-up behaviour set through the environment. */
 const FIXTURE = fixture('nest/nest-plugin');
 
-const silent: LoggerService = { log: () => undefined, error: () => undefined, warn: () => undefined };
-
-/** Everything a test opened, closed in afterEach even when an assertion failed. */
-const opened: Array<{ close(): Promise<unknown> }> = [];
-/** Every plugin pid a test saw, killed in afterEach if a test left one behind. */
-const seenPids = new Set<number>();
+const modules = nestModules();
+const { compile, opened, seenPids } = modules;
 let dir: string | undefined;
-
-/** Compiles and initialises a testing module (plugins start at init); closed in afterEach even when init failed. */
-async function compile(metadata: ModuleMetadata): Promise<TestingModule> {
-  const moduleRef = await Test.createTestingModule(metadata).setLogger(silent).compile();
-  moduleRef.useLogger(false);
-  opened.push(moduleRef);
-  await moduleRef.init();
-  return moduleRef;
-}
 
 /** The pids of the running plugins of a module, remembered for the cleanup. */
 function pidsOf(registry: PlugwireRegistry): number[] {
@@ -56,10 +44,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  for (const closable of opened.splice(0).reverse()) await closable.close().catch(() => undefined);
-  for (const pid of seenPids) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
-  await Promise.all([...seenPids].map((pid) => waitForPidGone(pid)));
-  seenPids.clear();
+  await modules.cleanup();
   removeDir(dir);
   dir = undefined;
 });
