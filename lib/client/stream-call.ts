@@ -27,6 +27,8 @@ const LOW_WATER = 4;
 /** The same window in bytes (of the frames as they arrived), for large items. */
 const HIGH_WATER_BYTES = 1024 * 1024;
 const LOW_WATER_BYTES = 256 * 1024;
+/** A stream read without a pause gives the event loop a turn this often, ms (see pull()). */
+const TURN_EVERY_MS = 10;
 
 /** What a stream call needs from its client. @internal */
 export interface StreamOwner {
@@ -88,6 +90,8 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
   private attemptWaiter: ((attempt: Attempt) => void) | undefined;
   /** next() calls run one after another: items are converted in order. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** When the loop reading this stream last let the event loop turn. */
+  private lastTurn = performance.now();
   private message: CallMessage | undefined;
 
   constructor(
@@ -144,6 +148,16 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
       if (this.over) return { done: true, value: undefined };
       if (this.reason) return this.throwOnce(this.reason);
       if (this.items.length > 0) {
+        // A loop that takes items as fast as they come takes each read's items within that
+        // read's own microtasks: the socket never backs up, Node reads on, and the host's
+        // timers (its calls' timeouts among them) wait for seconds. A turn of the event
+        // loop every few ms keeps them on time.
+        const now = performance.now();
+        if (now - this.lastTurn > TURN_EVERY_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          this.lastTurn = performance.now();
+          continue;
+        }
         const item = this.items.shift();
         this.bufferedBytes -= this.sizes.shift() ?? 0;
         const control = this.current?.control;
