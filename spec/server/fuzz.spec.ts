@@ -362,8 +362,17 @@ describe('serve() under random requests (fast-check, a live plugin process)', ()
       );
     }, 45_000);
 
-    // runs after the properties above: with its own 600, the plugin has served some 6500 requests by then
-    it('keeps its memory bounded (RSS after GC below baseline + 150 MB) after thousands of requests, megabyte-sized and rejected ones included', async () => {
+    // Runs after the properties above: with its own 600, the plugin has served some 6500
+    // requests by then. RSS, even after GCs, is also what the allocator has not given back
+    // yet, and moves with load and Node's version (60 to 150 MB over the baseline here with
+    // nothing retained; a bound on it failed on CI). So the tight bounds are on what the
+    // process retains, V8 heap used + external (Buffers included) after settled GCs, and
+    // over two equal rounds: the first takes in what is allocated once (compiled code,
+    // caches, pools) whatever ran before, the second must add next to nothing (measured:
+    // under 0.1 MB; since the baseline, under 1.5 MB). A plugin that kept every call's
+    // payload retains some 12 MB more per round. RSS keeps a generous bound, for memory
+    // that neither the V8 heap nor external counts.
+    it('keeps the memory it retains bounded after thousands of requests, megabyte-sized and rejected ones included (V8 heap + external after GCs: a second round of 300 adds under 2 MB)', async () => {
       const small = fc.sample(fc.oneof(validCallArb, wrongTypeArb, malformedArb, invalidUtf8Arb, failArb, pollutionArb), { numRuns: 200, seed: 42 });
       const requests = (i: number): WireRequest => {
         if (i % 100 === 0) return wellBehaved(plugin, '/echo', Buffer.alloc(DEFAULT_MAX_BODY + 4 * MB, 0x20)); // 413 at the headers
@@ -372,22 +381,32 @@ describe('serve() under random requests (fast-check, a live plugin process)', ()
         const c = small[i % small.length] as BodyCase;
         return wellBehaved(plugin, c.route, c.body);
       };
-      const total = 600;
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < total) {
-          const request = requests(next++);
-          const outcome = await send(plugin, request, { timeoutMs: 15_000 });
-          // a 413 the client could not read (see "requests the fuzzing left out") is not this test's subject
-          if (request.body.length > DEFAULT_MAX_BODY && lostEarlyAnswer(outcome)) continue;
-          expectAnswer(outcome, request);
-        }
+      /** The same 300 requests each time, over four connections at once. */
+      const round = async (): Promise<MemoryReport> => {
+        const total = 300;
+        let next = 0;
+        const worker = async (): Promise<void> => {
+          while (next < total) {
+            const request = requests(next++);
+            const outcome = await send(plugin, request, { timeoutMs: 15_000 });
+            // a 413 the client could not read (see "requests the fuzzing left out") is not this test's subject
+            if (request.body.length > DEFAULT_MAX_BODY && lostEarlyAnswer(outcome)) continue;
+            expectAnswer(outcome, request);
+          }
+        };
+        await Promise.all([worker(), worker(), worker(), worker()]);
+        await expectServing(plugin);
+        return report<MemoryReport>(plugin, '/memory');
       };
-      await Promise.all([worker(), worker(), worker(), worker()]);
-      await expectServing(plugin);
-      const after = await report<MemoryReport>(plugin, '/memory');
-      expect(after.rss).toBeLessThan(baseline.rss + 150 * MB);
-      expect(after.heapUsed).toBeLessThan(baseline.heapUsed + 50 * MB);
+      const first = await round();
+      const second = await round();
+      const mb = (bytes: number): string => `${(bytes / MB).toFixed(1)} MB`;
+      const problems = [
+        second.retained - first.retained >= 2 * MB && `the second round retained ${mb(second.retained - first.retained)} more than the first (bound 2 MB)`,
+        first.retained - baseline.retained >= 8 * MB && `the first round retained ${mb(first.retained - baseline.retained)} more than the baseline (bound 8 MB)`,
+        second.rss >= baseline.rss + 300 * MB && `RSS ${mb(second.rss)} is over the baseline's ${mb(baseline.rss)} + 300 MB`,
+      ].filter((problem) => problem !== false);
+      expect(problems).toEqual([]);
     }, 60_000);
 
     it('accepts a body of exactly the default maxBodySize (16 MiB, as docs/plugins.md documents)', async () => {
@@ -546,6 +565,9 @@ describe('serve() under random requests (fast-check, a live plugin process)', ()
         connection.destroy();
       }
       const after = await report<MemoryReport>(plugin, '/memory');
+      // The peak, not what is retained: a body buffered and then dropped leaves nothing behind.
+      // It is not at the mercy of the GC's timing: with the server stopping at 1 MiB, the peak
+      // did not move at all in 40 runs (Node 20 and 24, loaded too); buffering would add 200 MB.
       expect(after.maxRss).toBeLessThan(start.maxRss + 100 * MB);
       await expectServing(plugin);
     }, 30_000);
