@@ -22,6 +22,11 @@ export interface HostWatch {
   gone(): boolean;
   /** The directory the host made for the socket, if it made one: removed after it once the host is gone. */
   readonly socketDir: string | undefined;
+  /**
+   * Resolves once the host is gone, or after `ms`: a host that dies closes its connections
+   * a moment before its lifeline reads closed and this process is reparented.
+   */
+  goneWithin(ms: number): Promise<void>;
   /** Stops watching the lifeline. */
   stop(): void;
 }
@@ -78,8 +83,11 @@ export function exitWithHost(
   // checks the parent too, since the host's connections may close a moment before the lifeline.
   const hostPid = process.ppid;
   let lifelineClosed = false;
+  const waiters = new Set<() => void>();
   const hostGone = (): void => {
     lifelineClosed = true;
+    for (const waiter of waiters) waiter();
+    waiters.clear();
     shutdown('the host is gone');
   };
   let stop: () => void = () => undefined;
@@ -97,8 +105,21 @@ export function exitWithHost(
   } catch {
     // not a pipe we can watch (started by something else): nothing to watch
   }
+  const gone = (): boolean => lifelineClosed || process.ppid !== hostPid;
   return {
-    gone: () => lifelineClosed || process.ppid !== hostPid,
+    gone,
+    goneWithin: (ms) =>
+      gone()
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const done = (): void => {
+              clearTimeout(timer);
+              waiters.delete(done);
+              resolve();
+            };
+            const timer = setTimeout(done, ms);
+            waiters.add(done);
+          }),
     socketDir: socketDir !== undefined && dirname(socket) === socketDir ? socketDir : undefined,
     stop,
   };

@@ -18,6 +18,9 @@ import { authorized, UNAUTHORIZED } from './token';
 import type { CallerInfo, HostEndpoint } from './call-context';
 import { releaseHostEndpoint, removeOrphanedHostSocket } from './host-endpoint';
 
+/** How long a closing plugin whose callers went away waits for its lifeline to say whether the host is gone, ms. */
+const LIFELINE_LAG_MS = 100;
+
 /** Header fields a request may have; one more gets 431. */
 const MAX_HEADERS = 100;
 
@@ -66,6 +69,8 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
   private readonly manifest: ManifestEndpoint;
   /** The host services the plugin may call, if its host offers any. */
   readonly hostServices: HostEndpoint | undefined;
+  /** Whether a caller went away before its answer while closing: a dying host does so a moment before its lifeline closes. */
+  private callersLeft = false;
   /** Who made a request: set on a server of host services. */
   callerOf: ((req: IncomingMessage) => CallerInfo) | undefined;
 
@@ -166,6 +171,12 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
   }
 
   /** @internal */
+  callerLeft(): void {
+    // Only while closing: a host that dies while this plugin serves on is noticed by its lifeline.
+    if (this.closing) this.callersLeft = true;
+  }
+
+  /** @internal */
   released(call: ServedCall): void {
     this.calls.delete(call.callLink);
     --this.inflight;
@@ -193,6 +204,9 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
     // The lifeline is watched to the end: a host that dies while this plugin shuts down on a
     // signal (Ctrl-C or SIGTERM to the whole process group) leaves its directory to it.
     // Then nobody else will remove the directory the host made for the socket.
+    // Callers that went away mid-call may be a host that is dying: its lifeline reads
+    // closed a moment later, and only then would this plugin know to remove its directory.
+    if (this.callersLeft && this.host && !this.host.gone()) await this.host.goneWithin(LIFELINE_LAG_MS);
     const hostGone = this.host?.gone() === true;
     const orphaned = hostGone ? this.host?.socketDir : undefined;
     this.host?.stop();

@@ -32,6 +32,8 @@ export interface CallServer {
   report(what: string, error: unknown): void;
   /** The host services the plugin may call, if its host offers any. */
   readonly hostServices?: HostEndpoint | undefined;
+  /** A caller went away before its answer (its connection closed): maybe the host is dying. */
+  callerLeft?(): void;
   /** Who made a request, on a server of host services. */
   readonly callerOf?: ((req: IncomingMessage) => CallerInfo) | undefined;
   /** A call stopped counting as in flight. */
@@ -149,7 +151,10 @@ export class ServedCall implements ServingContext, Expiring, StreamingCall {
     // close waits for callers, not for abandoned work.
     res.once('finish', () => this.release());
     res.once('close', () => {
-      if (!res.writableFinished) this.abort(new Error('the caller went away'));
+      if (!res.writableFinished) {
+        this.abort(new Error('the caller went away'));
+        this.server.callerLeft?.();
+      }
       this.release();
     });
     if (expectsContinue) res.writeContinue();
