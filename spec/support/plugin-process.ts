@@ -17,6 +17,8 @@ export interface PluginProcess {
   readonly stderr: string[];
   /** Resolves once the process exited and its output streams closed. */
   readonly exit: Promise<Exit>;
+  /** Sends SIGTERM unless the process has exited, and resolves once it has. */
+  stop(): Promise<Exit>;
   /** Resolves with the first line of the stream that equals `wanted`; fails on exit or after `ms`. */
   line(stream: 'stdout' | 'stderr', wanted: string, ms?: number): Promise<string>;
 }
@@ -66,7 +68,11 @@ export function spawnProcess(command: string, args: readonly string[], env: Node
       if (exited) return onClose();
       child.once('close', onClose);
     });
-  return { child, stdout: lines.stdout, stderr: lines.stderr, exit, line };
+  const stop = (): Promise<Exit> => {
+    if (!exited) child.kill('SIGTERM');
+    return exit;
+  };
+  return { child, stdout: lines.stdout, stderr: lines.stderr, exit, line, stop };
 }
 
 /** A request envelope as a host sends it, without a deadline. */

@@ -6,28 +6,19 @@
 // nothing hangs, and nothing is left behind (processes, sockets, the socket directory).
 import { PluginError, RemoteError, withOptions } from '../../../lib';
 import { described, reentered } from '../../fixtures/faults/two-way-contract';
-import { connectTwoWay, type TwoWayConnection } from '../../fixtures/faults/two-way-host';
+import { twoWayConnections } from '../../fixtures/faults/two-way-host';
 import { codeOf, shown, timed, type Outcome } from '../../support/fault-helpers';
 import { rejectionOf, waitFor, waitForPidGone, within } from '../../support/host-helpers';
 
 /** What a call may take beyond its bound: timers, a loaded machine. */
 const MARGIN = 1000;
 
-const open: TwoWayConnection[] = [];
-
-async function connected(config: Parameters<typeof connectTwoWay>[0] = {}): Promise<TwoWayConnection> {
-  const connection = await connectTwoWay({ timeout: 5000, terminationGrace: 2000, restart: { initialDelay: 10, maxDelay: 100 }, ...config });
-  open.push(connection);
-  return connection;
-}
+const connections = twoWayConnections({ timeout: 5000, terminationGrace: 2000, restart: { initialDelay: 10, maxDelay: 100 } });
+const { connected } = connections;
 
 /** Closes every connection of the test, and checks that each left nothing behind. */
 afterEach(async () => {
-  for (const connection of open.splice(0)) {
-    await within(connection.close(), 10_000, 'close()');
-    await waitFor(() => connection.leftovers().processes.length === 0, 5000, 'the plugin processes to end');
-    expect(connection.leftovers()).toEqual({ processes: [], dir: false });
-  }
+  for (const left of await connections.closeAll()) expect(left).toEqual({ processes: [], dir: false });
 });
 
 // A plain Error of a service is logged by the host as unexpected (to connect()'s logger,

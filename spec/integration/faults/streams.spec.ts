@@ -7,27 +7,18 @@
 // And a stream read as fast as it comes does not stall the host's timers (call timeouts).
 import { PluginError, withOptions } from '../../../lib';
 import type { Numbered } from '../../fixtures/faults/two-way-contract';
-import { connectTwoWay, type TwoWayConnection } from '../../fixtures/faults/two-way-host';
+import { twoWayConnections, type TwoWayConnection } from '../../fixtures/faults/two-way-host';
 import { waitFor, waitForPidGone, within } from '../../support/host-helpers';
 
 /** What a loop may take to settle beyond its own bound: timers, a loaded machine. */
 const SETTLE = 5000;
 
-const open: TwoWayConnection[] = [];
-
-async function connected(config: Parameters<typeof connectTwoWay>[0] = {}): Promise<TwoWayConnection> {
-  const connection = await connectTwoWay({ timeout: 5000, terminationGrace: 2000, restart: { initialDelay: 10, maxDelay: 100 }, services: false, ...config });
-  open.push(connection);
-  return connection;
-}
+const connections = twoWayConnections({ timeout: 5000, terminationGrace: 2000, restart: { initialDelay: 10, maxDelay: 100 }, services: false });
+const { connected } = connections;
 
 /** Closes every connection of the test, and checks that each left nothing behind. */
 afterEach(async () => {
-  for (const connection of open.splice(0)) {
-    await within(connection.close(), 10_000, 'close()');
-    await waitFor(() => connection.leftovers().processes.length === 0, 5000, 'the plugin processes to end');
-    expect(connection.leftovers()).toEqual({ processes: [], dir: false });
-  }
+  for (const left of await connections.closeAll()) expect(left).toEqual({ processes: [], dir: false });
 });
 
 /** mulberry32: seeded, so that a failing mix can be run again (the seed is in the test name). */

@@ -3,7 +3,7 @@
 // x-plugwire-stream: 1 with NDJSON frames, and a caller without it (a Go host, curl) with
 // one JSON array, as docs/PROTOCOL.md's "Streamed results" says. Needs python3 (CI installs
 // it), as spec/integration/compat/minimal-plugin.spec.ts.
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Method, Plugin, PluginError, connect, spawnCommand, stub, type Connection } from 'plugwire';
 import { collectingLogger, removeDir, tempDir, type CollectingLogger } from '../../support/host-helpers';
@@ -99,22 +99,16 @@ describe('samples/minimal-python-plugin: a stream method', () => {
     let dir: string;
     let socket: string;
     let plugin: PluginProcess;
-    let child: ChildProcess;
 
     beforeAll(async () => {
       dir = tempDir();
       socket = path.join(dir, 'minimal.sock');
       plugin = spawnProcess('python3', [PLUGIN], { ...process.env, PLUGIN_SOCKET: socket });
-      child = plugin.child;
       await plugin.line('stdout', 'plugin is ready');
     });
 
     afterAll(async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await plugin.stop();
       removeDir(dir);
     });
 

@@ -2,7 +2,6 @@
 // read by a plugwire host through a contract's stream method, and on the wire: frames for a
 // caller that sends x-plugwire-stream: 1, one JSON array for one that does not (a Go host,
 // curl). Needs python3 (CI installs it), as spec/integration/samples/python-modifier.spec.ts.
-import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { Method, Plugin, PluginError, connect, readManifest, spawnCommand, stub, withOptions, type Connection } from 'plugwire';
 import { collectingLogger, removeDir, tempDir, waitFor, type CollectingLogger } from '../../support/host-helpers';
@@ -150,20 +149,16 @@ describe('samples/python-modifier: a stream method', () => {
     let dir: string;
     let socket: string;
     let plugin: PluginProcess;
-    let child: ChildProcess;
 
     beforeAll(async () => {
       dir = tempDir();
       socket = path.join(dir, 'python.sock');
       plugin = spawnProcess('python3', [PLUGIN], { ...process.env, PLUGIN_SOCKET: socket });
-      child = plugin.child;
       await plugin.line('stdout', 'plugin is ready');
     });
 
     afterAll(async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      await plugin.stop();
       removeDir(dir);
     });
 
