@@ -34,6 +34,13 @@ export const RESERVED_ROUTE_PREFIX = '/.plugwire';
 export const MANIFEST_ROUTE = `${RESERVED_ROUTE_PREFIX}/manifest`;
 
 /**
+ * The reserved route where a plugwire plugin shows that it is alive: the server answers
+ * it itself (200, a small JSON body) without running user code, so a plugin whose event
+ * loop is stuck does not answer it. A version 1 plugin answers 404. @internal
+ */
+export const HEALTH_ROUTE = `${RESERVED_ROUTE_PREFIX}/health`;
+
+/**
  * Request header by which a plugwire host announces itself. A plugin answers a request
  * that carries it with structured errors; a Go host never sends it. @internal
  */

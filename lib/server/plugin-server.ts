@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { debug } from '../diagnostics/channels';
 import { MANIFEST_ROUTE } from '../manifest/manifest';
+import { HEALTH_ROUTE } from '../protocol/constants';
 import { describeForLog } from '../util/thrown';
 import { removeOrphanedSocketDirectory } from '../socket/directory';
 import { LinkedList } from '../util/linked-list';
@@ -10,6 +11,7 @@ import { answerClientError, answerConnect } from './connection-errors';
 import { exitWithHost, type HostWatch } from './lifeline';
 import { lingerAfter } from './linger';
 import { ManifestEndpoint, type EndpointServer } from './manifest-endpoint';
+import { answerHealth } from './health-endpoint';
 import { withDefaults, type PluginServer, type ResolvedOptions, type ServeOptions } from './options';
 import type { Route } from './route-table';
 import { ServedCall, type CallServer } from './served-call';
@@ -291,6 +293,7 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
     }
     const route = routeOf(req.url);
     if (route === MANIFEST_ROUTE) return this.manifest.handle(req, res, expects === 'continue');
+    if (route === HEALTH_ROUTE) return answerHealth(this, req, res, expects === 'continue');
     const entry = this.table.get(route);
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST');
