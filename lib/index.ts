@@ -45,6 +45,7 @@ export {
   ContractError,
   DefinitionError,
   MethodNotFoundError,
+  OverloadedError,
   PluginError,
   ProtocolError,
   RemoteError,

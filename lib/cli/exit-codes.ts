@@ -19,6 +19,7 @@ export const EXIT_CODES: Readonly<Record<ExitReason, number>> = Object.freeze({
   PLUGWIRE_ABORTED: 12,
   PLUGWIRE_DEFINITION: 13,
   PLUGWIRE_STUB: 14,
+  PLUGWIRE_OVERLOADED: 15,
 });
 
 // Typed by the same keys as EXIT_CODES: a new error code does not compile without its words here.
@@ -37,6 +38,7 @@ const MEANINGS: Readonly<Record<ExitReason, string>> = {
   PLUGWIRE_ABORTED: 'the call was cancelled',
   PLUGWIRE_DEFINITION: 'a contract or implementation is defined wrongly',
   PLUGWIRE_STUB: "a contract method's placeholder body ran",
+  PLUGWIRE_OVERLOADED: 'the plugin refused the call: it serves as many calls as it takes',
 };
 
 /**

@@ -30,6 +30,8 @@ export const ErrorStatus = {
   PLUGWIRE_STUB: 500,
   /** 409: the plugin's manifest lacks routes of the host's contract. */
   PLUGWIRE_CONTRACT: 409,
+  /** 503: more calls than the plugin (or the host's limit for it) takes at once; the call did not run. */
+  PLUGWIRE_OVERLOADED: 503,
 } as const;
 
 /** The union of all error codes: the keys of {@link ErrorCodes}. */
@@ -74,6 +76,8 @@ export const ErrorCodes = {
   PLUGWIRE_STUB: 'PLUGWIRE_STUB',
   /** The plugin's manifest lacks routes of the host's contract, checked at start ({@link ContractError}). */
   PLUGWIRE_CONTRACT: 'PLUGWIRE_CONTRACT',
+  /** More calls at once than the plugin takes (`maxInFlight`): refused at once, not run ({@link OverloadedError}). */
+  PLUGWIRE_OVERLOADED: 'PLUGWIRE_OVERLOADED',
 } as const satisfies { readonly [K in ErrorCode]: K };
 
 /**

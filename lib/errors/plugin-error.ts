@@ -245,6 +245,23 @@ export class StubError extends PluginError {
   }
 }
 
+/**
+ * `PLUGWIRE_OVERLOADED`: the call was refused at once because the plugin serves as many
+ * calls as it takes (the serve option `maxInFlight`). It did not run: sending it again
+ * later is safe, whatever the method.
+ */
+export class OverloadedError extends PluginError {
+  /** The class name, `'OverloadedError'`. */
+  override name = 'OverloadedError';
+  /**
+   * @param message - which limit was reached
+   * @param options - the cause and the route of the call
+   */
+  constructor(message: string, options: PluginErrorOptions = {}) {
+    super('PLUGWIRE_OVERLOADED', message, options);
+  }
+}
+
 brandErrorClass(RemoteError, 'PLUGWIRE_REMOTE');
 brandErrorClass(ValidationError, 'PLUGWIRE_VALIDATION');
 brandErrorClass(MethodNotFoundError, 'PLUGWIRE_METHOD_NOT_FOUND');
@@ -257,6 +274,7 @@ brandErrorClass(ProtocolError, 'PLUGWIRE_PROTOCOL');
 brandErrorClass(DefinitionError, 'PLUGWIRE_DEFINITION');
 brandErrorClass(ContractError, 'PLUGWIRE_CONTRACT');
 brandErrorClass(StubError, 'PLUGWIRE_STUB');
+brandErrorClass(OverloadedError, 'PLUGWIRE_OVERLOADED');
 
 /** @deprecated use {@link TimeoutError}; removed in 0.3 */
 export const CallTimeoutError = TimeoutError;

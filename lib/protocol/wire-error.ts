@@ -1,5 +1,6 @@
 import {
   MethodNotFoundError,
+  OverloadedError,
   PluginError,
   ProtocolError,
   RemoteError,
@@ -157,6 +158,8 @@ function fromStructured(wire: WireError, status: number, route: string): PluginE
       return new TimeoutError(wire.message, { route });
     case 'PLUGWIRE_PROTOCOL':
       return new ProtocolError(wire.message, { statusCode: status, route });
+    case 'PLUGWIRE_OVERLOADED':
+      return new OverloadedError(wire.message, { route });
     default:
       return new PluginError(wire.code, wire.message, { route });
   }

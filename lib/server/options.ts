@@ -62,6 +62,12 @@ export interface ServeOptions {
   /** Open connections at most; further ones are refused. Default 1024. */
   readonly maxConnections?: number;
   /**
+   * Calls served at once at most (streams included). A call past it is refused at once,
+   * without running, with 503 and `PLUGWIRE_OVERLOADED` (a Go host sees status 503 and
+   * the message): the plugin sheds load rather than queue it without bound. Default 1000.
+   */
+  readonly maxInFlight?: number;
+  /**
    * Idle keep-alive connections are closed after this, ms; `0` never closes them. Default 0:
    * the host closes idle connections. A Go host never does, and a connection that the
    * plugin closes just as the host reuses it makes a Go host restart the plugin.
@@ -130,6 +136,7 @@ const DEFAULTS = {
   headersTimeout: 5000,
   requestTimeout: 30000,
   maxConnections: 1024,
+  maxInFlight: 1000,
   keepAliveTimeout: 0,
 };
 

@@ -307,6 +307,10 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
     if (declared > this.maxBodySize) {
       return this.sendError(req, res, tooLarge(this.maxBodySize));
     }
+    if (this.inflight >= this.options.maxInFlight) {
+      res.setHeader('Retry-After', '1');
+      return this.sendError(req, res, answer('PLUGWIRE_OVERLOADED', `plugin overloaded: it serves ${this.inflight} calls, its maxInFlight; call ${route} refused, not run`));
+    }
     this.inflight++;
     const call = new ServedCall(this, req, res, entry, route, this.expectedToken !== undefined);
     this.calls.add(call.callLink);

@@ -35,7 +35,7 @@ function secondCopy(): ErrorModule {
   return copy;
 }
 
-type ClassName = 'RemoteError' | 'ValidationError' | 'MethodNotFoundError' | 'TimeoutError' | 'AbortedError' | 'StartError' | 'UnavailableError' | 'ClosedError' | 'ProtocolError' | 'DefinitionError' | 'ContractError' | 'StubError';
+type ClassName = 'RemoteError' | 'ValidationError' | 'MethodNotFoundError' | 'TimeoutError' | 'AbortedError' | 'StartError' | 'UnavailableError' | 'ClosedError' | 'ProtocolError' | 'DefinitionError' | 'ContractError' | 'StubError' | 'OverloadedError';
 
 /** One row per class: how to make one with a given module's classes, its code and its status. */
 const TABLE: ReadonlyArray<readonly [ClassName, ErrorCode, number, (m: ErrorModule) => PluginError]> = [
@@ -50,6 +50,7 @@ const TABLE: ReadonlyArray<readonly [ClassName, ErrorCode, number, (m: ErrorModu
   ['ProtocolError', 'PLUGWIRE_PROTOCOL', 400, (m) => new m.ProtocolError('m')],
   ['DefinitionError', 'PLUGWIRE_DEFINITION', 500, (m) => new m.DefinitionError('m')],
   ['ContractError', 'PLUGWIRE_CONTRACT', 409, (m) => new m.ContractError('m', ['/x'])],
+  ['OverloadedError', 'PLUGWIRE_OVERLOADED', 503, (m) => new m.OverloadedError('m')],
   ['StubError', 'PLUGWIRE_STUB', 500, (m) => new m.StubError('m')],
 ];
 

@@ -24,6 +24,7 @@ const CLASS_OF: Record<ErrorCode, keyof typeof errors> = {
   PLUGWIRE_DEFINITION: 'DefinitionError',
   PLUGWIRE_CONTRACT: 'ContractError',
   PLUGWIRE_STUB: 'StubError',
+  PLUGWIRE_OVERLOADED: 'OverloadedError',
 };
 
 function wireOf(code: ErrorCode): WireError {
@@ -98,6 +99,7 @@ describe('an error a plugin method throws', () => {
     new errors.DefinitionError('inner definition'),
     new errors.ContractError('inner contract', ['/x']),
     new errors.StubError('inner stub'),
+    new errors.OverloadedError('inner overload'),
   ];
 
   it('covers every class but RemoteError', () => {
