@@ -47,6 +47,48 @@ function refusal(code: EnvelopeRefusal['code'], message: string): EnvelopeRefusa
   return { code, message, status: code === 'PLUGWIRE_PROTOCOL' ? 400 : 422 };
 }
 
+/**
+ * How deep a request body's JSON may nest (arrays and objects, the envelope included);
+ * deeper is refused with 422. JSON.parse takes any depth, but the conversion of the
+ * arguments, a method's own code and the encoding of its answer recurse on them and would
+ * fail on a stack overflow somewhere in between. Go's encoding/json stops at 10,000.
+ * @internal
+ */
+export const MAX_NESTING = 1000;
+
+/**
+ * Whether a parsed JSON value nests deeper than `limit` (arrays and objects): a walk
+ * without recursion over its arrays and objects, which stops at the first too deep.
+ * JSON text no longer than the limit cannot nest deeper, and is not walked.
+ */
+function nestsDeeperThan(value: unknown, textLength: number, limit: number): boolean {
+  if (textLength <= limit) return false;
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = (depths.pop() as number) + 1;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > limit) return true;
+    if (Array.isArray(v)) {
+      for (const item of v) {
+        if (typeof item === 'object' && item !== null) {
+          values.push(item);
+          depths.push(depth);
+        }
+      }
+    } else {
+      for (const item of Object.values(v)) {
+        if (typeof item === 'object' && item !== null) {
+          values.push(item);
+          depths.push(depth);
+        }
+      }
+    }
+  }
+  return false;
+}
+
 /** A key of a JSON object as Go reads it: the exact key first, else any case. */
 function pick(record: Record<string, unknown>, key: string): unknown {
   if (Object.prototype.hasOwnProperty.call(record, key)) return record[key];
@@ -67,8 +109,9 @@ function pick(record: Record<string, unknown>, key: string): unknown {
  */
 export function decodeRequest(body: Buffer, count: number, route: string): DecodedRequest | EnvelopeRefusal {
   let envelope: unknown;
+  const text = body.toString('utf8');
   try {
-    envelope = JSON.parse(body.toString('utf8'));
+    envelope = JSON.parse(text);
   } catch (error) {
     return refusal('PLUGWIRE_PROTOCOL', `request body is not valid JSON: ${(error as Error).message}`);
   }
@@ -88,6 +131,11 @@ export function decodeRequest(body: Buffer, count: number, route: string): Decod
         return refusal('PLUGWIRE_VALIDATION', `Context.Deadline is not an RFC 3339 time: ${shown}`);
       }
     }
+  }
+  // Only the payload reaches the method (the other fields are read as above, or ignored);
+  // the envelope around it is one level.
+  if (count > 0 && nestsDeeperThan(payload, text.length, MAX_NESTING - 1)) {
+    return refusal('PLUGWIRE_VALIDATION', `Payload nests deeper than ${MAX_NESTING} levels (the envelope included)`);
   }
   let args: unknown[];
   if (count === 0) args = [];
