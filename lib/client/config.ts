@@ -64,6 +64,25 @@ export interface PluginConfig {
    * manifest (a Go plugin) is accepted as version 1 either way. Default `strict`.
    */
   readonly contractCheck: ContractCheck;
+  /**
+   * How the client notices a plugin that is alive but stopped answering (a busy loop, a
+   * deadlock, SIGSTOP) and replaces it, by probing the health route that the plugin's
+   * server answers without running user code. `false` turns it off: such a plugin then
+   * only makes calls time out. A version 1 plugin (no health route) is not probed past
+   * its first 404. Default `false` for now; `{}` turns it on with the fields' defaults
+   * `{ interval: 1000, timeout: 500, failures: 3 }`, with which a plugin wedged in a busy
+   * loop is replaced within about 3.5 s.
+   */
+  readonly liveness:
+    | false
+    | {
+        /** How long the plugin may stay silent (no call or probe answered) before it is probed, ms. Default 1000. */
+        readonly interval: number;
+        /** How long a probe waits for its answer, ms; also the grace between SIGTERM and SIGKILL on replacement. Default 500. */
+        readonly timeout: number;
+        /** Probes in a row without an answer after which the plugin is replaced. Default 3. */
+        readonly failures: number;
+      };
 }
 
 /** How `connect()` checks the plugin's manifest against the contract: see {@link PluginConfig.contractCheck}. */
@@ -73,9 +92,11 @@ export type ContractCheck = 'strict' | 'warn' | 'off';
  * A partial configuration, as `connect()` and `startPlugin()` take it: whatever is left
  * out (or `undefined`) takes its default, and a string of digits counts as its number.
  */
-export type PluginConfigInput = Partial<Omit<PluginConfig, 'restart'>> & {
+export type PluginConfigInput = Partial<Omit<PluginConfig, 'restart' | 'liveness'>> & {
   /** Overrides of the restart policy; the fields left out keep their defaults. */
   readonly restart?: Partial<RestartPolicy>;
+  /** The liveness policy (the fields left out take their defaults; `{}` all of them), or `false` for none. */
+  readonly liveness?: Partial<Exclude<PluginConfig['liveness'], false>> | false;
 };
 
 /**
@@ -83,7 +104,8 @@ export type PluginConfigInput = Partial<Omit<PluginConfig, 'restart'>> & {
  *
  * @returns timeout 30 s, connectTimeout 5 s, keepAliveTimeout 30 s, startTimeout 10 s,
  * terminationGrace 5 s, 32 connections, 16 MiB answers, and restarts with back-off
- * (5 in a row, 100 ms doubling to 2 s, then 10 s of `PLUGWIRE_UNAVAILABLE`)
+ * (5 in a row, 100 ms doubling to 2 s, then 10 s of `PLUGWIRE_UNAVAILABLE`); no
+ * liveness check
  *
  * @example
  * ```ts
@@ -101,6 +123,7 @@ export function defaultConfig(): PluginConfig {
     maxResponseSize: 16 * 1024 * 1024,
     restart: { maxRestarts: 5, initialDelay: 100, maxDelay: 2_000, cooldown: 10_000 },
     contractCheck: 'strict',
+    liveness: false,
   });
 }
 
@@ -139,6 +162,15 @@ const RESTART_RULES: Readonly<Record<string, NumberRule>> = {
   initialDelay: ms(0),
   maxDelay: ms(0),
   cooldown: ms(0),
+};
+
+/** The liveness policy's fields when it is on: a wedged plugin replaced within about 3.5 s (docs/reliability.md). */
+const LIVENESS_DEFAULTS = { interval: 1_000, timeout: 500, failures: 3 };
+
+const LIVENESS_RULES: Readonly<Record<string, NumberRule>> = {
+  interval: ms(1),
+  timeout: ms(1),
+  failures: count(1),
 };
 
 const CONTRACT_CHECKS: readonly ContractCheck[] = ['strict', 'warn', 'off'];
@@ -194,7 +226,8 @@ function defined(input: Record<string, unknown>): Record<string, unknown> {
 /**
  * Merges a partial configuration onto the defaults and checks every field: numbers in
  * range (whole where they count something; a string of digits counts as its number),
- * `contractCheck` one of its words, `logger` an object with `log` and `error`.
+ * `contractCheck` one of its words, `logger` an object with `log` and `error`, `liveness`
+ * `false` or an object.
  * Fields that are `undefined` take their default. The deprecated `keepAlive` is taken as
  * `keepAliveTimeout`.
  *
@@ -226,6 +259,11 @@ export function resolveConfig(input: PluginConfigInput = {}): PluginConfig {
   for (const [key, rule] of Object.entries(RULES)) merged[key] = numberOf(key === 'keepAliveTimeout' ? keepAliveName : key, merged[key], rule);
   for (const [key, rule] of Object.entries(RESTART_RULES)) restart[key] = numberOf(`restart.${key}`, restart[key], rule);
   merged['restart'] = restart;
+  if (given['liveness'] !== undefined && given['liveness'] !== false) {
+    const liveness: Record<string, unknown> = { ...LIVENESS_DEFAULTS, ...defined(record('liveness (or false)', given['liveness'])) };
+    for (const [key, rule] of Object.entries(LIVENESS_RULES)) liveness[key] = numberOf(`liveness.${key}`, liveness[key], rule);
+    merged['liveness'] = liveness;
+  }
   if (!CONTRACT_CHECKS.includes(merged['contractCheck'] as ContractCheck)) {
     throw new TypeError(`plugwire config: contractCheck must be 'strict', 'warn' or 'off', got ${shown(merged['contractCheck'])}`);
   }

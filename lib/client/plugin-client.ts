@@ -1,7 +1,7 @@
 import type { Pool } from 'undici';
 import { Call, timeoutError, type CallOwner, type Exchange } from './call';
 import { convertArgs, convertResult } from '../conversion/converter';
-import { AbortedError, ClosedError, ValidationError, PluginError } from '../errors/plugin-error';
+import { AbortedError, ClosedError, ValidationError, PluginError, TimeoutError } from '../errors/plugin-error';
 import type { MethodDefinition } from '../metadata/method-definition';
 import { MAX_TIMEOUT, REENTRANT_HEADER } from '../protocol/constants';
 import { checkCallOptions, routeProblem, type CallOptions } from './call-options';
@@ -116,6 +116,7 @@ export class PluginClient {
       settled: (call, ok) => {
         this.inflight.delete(call.inflightLink);
         if (ok) supervisor.succeeded();
+        else if (call.reason instanceof TimeoutError) supervisor.timedOut(); // is it stuck? probe it now
       },
     };
     this.streamOwner = {

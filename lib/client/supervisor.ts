@@ -8,6 +8,7 @@ import { exitsWithin, race, sleep } from '../util/abortable';
 import { closeStarted, type StartedPlugin, type Starter } from '../starters/starter';
 import type { PluginConfig } from './config';
 import { restartDelay } from './retry-policy';
+import { LivenessMonitor } from './liveness';
 
 /**
  * The state of a client's plugin: `starting` (a start is under way), `running`, `exited`
@@ -27,6 +28,15 @@ export interface PluginStats {
 }
 
 const BASE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json', [VERSION_HEADER]: EXTENSION_VERSION });
+
+/** Sends a signal to a process that may be gone already. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // gone: its exit is on its way
+  }
+}
 
 /** How long a plugin that dropped a connection is given to show that it is exiting, ms. */
 const EXIT_WAIT = 100;
@@ -85,6 +95,10 @@ export class Supervisor {
   private goneWhy: string | undefined;
   /** Processes this supervisor terminated itself: their exit is expected. */
   private readonly terminated = new WeakSet<StartedPlugin>();
+  /** Why a process was replaced as unresponsive, for the diagnostics of its exit. */
+  private readonly replaced = new WeakMap<StartedPlugin, string>();
+  /** Probes the current process while liveness is on. */
+  private liveness: LivenessMonitor | undefined;
   private readonly counters = { starts: 0, restarts: 0, failedStarts: 0 };
 
   constructor(init: SupervisorInit) {
@@ -118,6 +132,12 @@ export class Supervisor {
   succeeded(): void {
     this.failures = 0;
     this.proven = true;
+    this.liveness?.heard();
+  }
+
+  /** A call to the current process timed out: the liveness check probes it now. */
+  timedOut(): void {
+    this.liveness?.suspect();
   }
 
   /** Whether something listens on the socket right now. */
@@ -167,6 +187,7 @@ export class Supervisor {
 
   private markGone(generation: number, why: string): void {
     if (generation !== this.generation || this.currentState !== 'running') return;
+    this.liveness?.stop();
     this.currentState = 'exited';
     this.goneWhy = why;
     // A process that dies before any call succeeded has failed as surely as one that never
@@ -267,6 +288,11 @@ export class Supervisor {
     const generation = ++this.generation;
     this.proven = false;
     this.currentState = 'running';
+    this.liveness?.stop();
+    const { liveness } = this.config;
+    this.liveness = liveness
+      ? new LivenessMonitor(liveness, { name: this.name, socket: this.socket, headers: () => this.headers, wedged: (why) => void this.replace(generation, instance, why) })
+      : undefined;
     // Published once the client shows the new process: a subscriber may read client.pid and client.state.
     if (channels.pluginReady.hasSubscribers) channels.pluginReady.publish({ plugin: this.name, socket: this.socket, pid: instance.pid, duration });
     if (debug.enabled) debug('[%s] ready: pid %s, %d ms', this.name, String(instance.pid), Math.round(duration));
@@ -275,9 +301,30 @@ export class Supervisor {
       const expected = this.closed || this.terminated.has(instance);
       const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
       if (debug.enabled) debug('[%s] pid %s %s', this.name, String(instance.pid), how);
-      if (this.instance === instance && !this.closed) this.markGone(generation, how);
+      if (this.instance === instance && !this.closed) this.markGone(generation, this.replaced.get(instance) ?? how);
       if (channels.pluginExit.hasSubscribers) channels.pluginExit.publish({ plugin: this.name, pid: instance.pid, code: exit.code, signal: exit.signal, expected });
     });
+  }
+
+  /**
+   * Replaces a process that failed the liveness check: SIGTERM, the probe's timeout as
+   * grace (a process that cannot answer a probe will not close itself gracefully either),
+   * SIGKILL; then it is gone, and the next call (an idempotent call in flight sent again)
+   * starts a fresh one. Calls in flight to it fail as their connections break.
+   */
+  private async replace(generation: number, instance: StartedPlugin, why: string): Promise<void> {
+    if (generation !== this.generation || this.currentState !== 'running' || this.closed) return;
+    this.replaced.set(instance, why);
+    this.terminated.add(instance);
+    this.config.logger?.error(`[${this.name}] plugin stopped answering (${why}): it is replaced`);
+    const { pid } = instance;
+    const grace = this.config.liveness ? Math.min(this.config.liveness.timeout, this.config.terminationGrace) : 0;
+    if (pid !== undefined) {
+      signal(pid, 'SIGTERM');
+      if (!(await exitsWithin(instance, grace))) signal(pid, 'SIGKILL');
+    }
+    await this.terminate(instance).catch(() => undefined);
+    this.markGone(generation, why);
   }
 
   /** Terminates a process of this supervisor's, noting that its exit is expected. */
@@ -293,6 +340,7 @@ export class Supervisor {
    */
   abort(reason: Error): void {
     this.closed = true;
+    this.liveness?.stop();
     this.closeController.abort(reason);
   }
 
