@@ -43,12 +43,28 @@ function call(route: string, body: string, extra = ''): string {
 }
 
 /**
- * Sends a request that asks for `Connection: close` and reads everything until the server
- * closes. The client does not half-close: a call still running when the server sees the
- * client's end is aborted.
+ * Sends a request on a fresh connection and reads everything until the server closes it.
+ * A connect refused with EAGAIN (the accept queue full, for a moment after a burst of
+ * connections) is tried again for up to 2 s, as a plugwire host does.
  */
-async function roundTrip(bytes: string): Promise<string> {
-  return exchange(socket, bytes, { end: false });
+async function send(bytes: string, end: boolean): Promise<string> {
+  const until = Date.now() + 2000;
+  for (;;) {
+    try {
+      return await exchange(socket, bytes, { end });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() > until) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
+/**
+ * Sends a request that asks for `Connection: close`. The client does not half-close: a
+ * call still running when the server sees the client's end is aborted.
+ */
+function roundTrip(bytes: string): Promise<string> {
+  return send(bytes, false);
 }
 
 /** Fails unless the plugin still runs and answers a normal call. */
@@ -175,7 +191,7 @@ describe('huge numbers of headers or header bytes', () => {
     ['one header of 1 MB', `X-Big: ${'v'.repeat(MB)}\r\n`],
     ['header bytes just over 16 KiB', `X-Big: ${'v'.repeat(16 * 1024)}\r\n`],
   ])('answers %s with 431 and a JSON string, and keeps serving', async (_what, headers) => {
-    const answer = await exchange(socket, head(headers));
+    const answer = await send(head(headers), true);
     expect(status(answer)).toBe(431);
     expect(typeof JSON.parse(bodyOf(answer))).toBe('string');
     await expectServing();
@@ -284,6 +300,8 @@ describe('a body that never ends', () => {
 describe('bursts of connections that open and close', () => {
   /** Connections the kernel refused (EAGAIN: the socket's accept queue was full), over all bursts. */
   let refused = 0;
+  /** Other failures to connect, by code: none expected. */
+  const failed: string[] = [];
 
   /** 10 bursts of 100 connections: closed at once, after part of a request, or after a whole one. */
   async function bursts(): Promise<void> {
@@ -292,8 +310,8 @@ describe('bursts of connections that open and close', () => {
         Array.from({ length: 100 }, (_, i) =>
           rawConnection(socket, i % 3 === 0 ? undefined : i % 3 === 1 ? `POST /echo HTTP/1.1\r\nHost: p\r\n${AUTH}Content-Length: 500\r\n\r\n{"Pay` : call('/ping', envelope(null))).catch((error: NodeJS.ErrnoException) => {
             // a connection the kernel refuses never reaches the server: nothing to test there
-            if (error.code !== 'EAGAIN') throw error;
-            refused++;
+            if (error.code === 'EAGAIN') refused++;
+            else failed.push(error.code ?? error.message);
             return undefined;
           }),
         ),
@@ -312,13 +330,13 @@ describe('bursts of connections that open and close', () => {
     const fds = openFds();
     const from = plugin.stderr().length;
     await expectBoundedRetention(bursts);
-    // most of them reached the server
-    expect(refused).toBeLessThan(1000);
+    // most of them reached the server, and none failed otherwise
+    expect({ refused: refused < 1000, failed }).toEqual({ refused: true, failed: [] });
     await expectServing();
     // the server notices the closes on its own schedule: wait (bounded) for its descriptors to come back
-    await waitFor(() => openFds() <= fds + 2, 5000, `the plugin's file descriptors to come back to ${fds}`);
+    await waitFor(() => openFds() <= fds + 2, 10_000, `the plugin's file descriptors to come back to ${fds} (${openFds()} open)`);
     expect(unexpectedFailures(from)).toEqual([]);
-  }, 30_000);
+  }, 40_000);
 });
 
 it('still runs after all of it, and exits with status 0 on SIGTERM', async () => {
