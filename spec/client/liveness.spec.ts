@@ -126,14 +126,17 @@ describe('liveness and a frozen host', () => {
     await expect(plugin.echo('before')).resolves.toEqual({ value: 'before', pid });
     // Frozen together, as a Lambda between invocations: the plugin first, and once a probe
     // waits for its answer, the host, for longer than the policy allows; both thaw together.
+    // A call that times out makes the client probe at once: that probe waits through the freeze.
     pause(pid);
-    await new Promise((resolve) => setTimeout(resolve, policy.interval + 150));
+    await expect(settle(client.call('/echo', 'stopped', { timeout: 50 }))).resolves.toEqual({ code: 'PLUGWIRE_TIMEOUT' });
     freezeHost(1500);
     resume(pid);
     // Its late timers and its probe cut short by the freeze do not count; the plugin answers the next probe.
     await expect(plugin.echo('after')).resolves.toEqual({ value: 'after', pid });
     await new Promise((resolve) => setTimeout(resolve, 5 * (policy.interval + policy.timeout)));
-    expect(client.pid).toBe(pid);
+    expect(client.state).toBe('running');
+    expect(pidAlive(pid)).toBe(true);
+    await expect(plugin.echo('later')).resolves.toEqual({ value: 'later', pid });
     expect(client.stats.restarts).toBe(0);
   });
 });
