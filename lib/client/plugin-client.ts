@@ -1,27 +1,24 @@
-import type { Pool } from 'undici';
 import { Call, timeoutError, type CallOwner, type Exchange } from './call';
 import { convertArgs, convertResult } from '../conversion/converter';
 import { AbortedError, ClosedError, ValidationError, PluginError, TimeoutError } from '../errors/plugin-error';
 import type { MethodDefinition } from '../metadata/method-definition';
-import { MAX_TIMEOUT, REENTRANT_HEADER } from '../protocol/constants';
+import { MAX_TIMEOUT } from '../protocol/constants';
 import { checkCallOptions, routeProblem, type CallOptions } from './call-options';
 import { channels, codeOf, debug, messageOf, observingCalls, type CallMessage } from '../diagnostics/channels';
 import { argumentsToPayload, encodeRequest } from '../protocol/envelope';
 import { decodeAnswer } from '../protocol/answer';
 import { LinkedList } from '../util/linked-list';
 import { removeSocketDirectory } from '../socket/directory';
-import { undici } from '../util/lazy';
 import type { Starter } from '../starters/starter';
 import type { PluginConfig } from './config';
 import { Supervisor, type PluginState, type PluginStats } from './supervisor';
 import { StreamCall, type StreamOwner } from './stream-call';
 import { reach } from './reach';
+import { ClientPools } from './pools';
 import { brokenAnswerError } from './transport-error';
 
 export type { CallOptions } from './call-options';
 
-/** The mark of a call back (see ClientInit.reentrant). */
-const REENTRANT: Readonly<Record<string, string>> = Object.freeze({ [REENTRANT_HEADER]: '1' });
 export type { PluginState, PluginStats } from './supervisor';
 
 /** What a client is made from. @internal */
@@ -69,7 +66,8 @@ export class PluginClient {
   private readonly socketDir: string | undefined;
   /** Starts, watches and restarts the plugin process. */
   private readonly supervisor: Supervisor;
-  private readonly pool: Pool;
+  /** Its connections to the plugin. */
+  private readonly pools: ClientPools;
   private closing: Promise<void> | undefined;
   /** The calls in flight, aborted by close(). */
   private readonly inflight = new LinkedList<Call>();
@@ -78,15 +76,6 @@ export class PluginClient {
   /** The streams under way, ended by close(). */
   private readonly streams = new LinkedList<StreamCall>();
   private readonly streamOwner: StreamOwner;
-  /**
-   * The connections of streams, made at the first: a stream holds one for as long as it
-   * runs, without taking one of `connections`, and `maxResponseSize` bounds a frame, not
-   * the whole body (undici's limit would).
-   */
-  private streamPool: Pool | undefined;
-  /** The connections of re-entrant calls (see ClientInit.reentrant), made at the first. */
-  private reentrantPool: Pool | undefined;
-
   /** @internal */
   constructor(init: ClientInit) {
     this.name = init.starter.name;
@@ -97,15 +86,7 @@ export class PluginClient {
     const { reentrant } = init;
     this.owner = {
       maxResponseSize: init.config.maxResponseSize,
-      dispatch: (route, body, extra, handler) => {
-        if (reentrant?.()) {
-          // A call back: marked, so that the plugin's own host calls meanwhile do not wait for a connection either.
-          this.reentrantPool ??= this.makePool(null, init.config.maxResponseSize);
-          this.reentrantPool.dispatch({ path: route, method: 'POST', headers: { ...extra, ...supervisor.headers, ...REENTRANT }, body }, handler);
-          return;
-        }
-        this.pool.dispatch({ path: route, method: 'POST', headers: extra ? { ...extra, ...supervisor.headers } : supervisor.headers, body }, handler);
-      },
+      dispatch: (route, body, extra, handler) => this.pools.call(route, body, supervisor.headers, extra, handler, reentrant?.() === true),
       decode: (call, exchange) => this.decode(call, exchange),
       recover: (call, failure) => {
         this.attempt(call, failure).then(
@@ -124,11 +105,7 @@ export class PluginClient {
       maxResponseSize: init.config.maxResponseSize,
       timeout: init.config.timeout,
       closing: () => this.closing !== undefined,
-      dispatch: (route, body, extra, handler) => {
-        this.streamPool ??= this.makePool(null, -1);
-        const headers = reentrant?.() ? { ...extra, ...supervisor.headers, ...REENTRANT } : { ...extra, ...supervisor.headers };
-        this.streamPool.dispatch({ path: route, method: 'POST', headers, body }, handler);
-      },
+      dispatch: (route, body, extra, handler) => this.pools.stream(route, body, supervisor.headers, extra, handler, reentrant?.() === true),
       open: async (stream) => {
         this.streams.add(stream.inflightLink);
         await reach(supervisor, init.config.connectTimeout, stream, undefined);
@@ -136,24 +113,7 @@ export class PluginClient {
       answered: () => supervisor.succeeded(),
       settled: (stream) => this.streams.delete(stream.inflightLink),
     };
-    this.pool = this.makePool(init.config.connections, init.config.maxResponseSize);
-  }
-
-  private makePool(connections: number | null, maxResponseSize: number): Pool {
-    const { config } = this;
-    // undici is loaded by the first client, not by the package root: a plugin process never needs it.
-    const { Pool: UndiciPool } = undici();
-    return new UndiciPool('http://plugin', {
-      socketPath: this.socket,
-      connections,
-      connectTimeout: config.connectTimeout,
-      keepAliveTimeout: config.keepAliveTimeout,
-      keepAliveMaxTimeout: config.keepAliveTimeout,
-      maxResponseSize,
-      // The client enforces the whole-call timeout itself, restarts included.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
+    this.pools = new ClientPools(init.socket, init.config);
   }
 
   /**
@@ -392,11 +352,7 @@ export class PluginClient {
     try {
       await this.supervisor.stop();
     } finally {
-      await Promise.all([
-        this.pool.destroy().catch(() => undefined),
-        this.streamPool?.destroy().catch(() => undefined),
-        this.reentrantPool?.destroy().catch(() => undefined),
-      ]);
+      await this.pools.destroy();
       if (this.socketDir !== undefined) removeSocketDirectory(this.socketDir);
       if (debug.enabled) debug('[%s] closed', this.name);
     }
