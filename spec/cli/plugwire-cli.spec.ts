@@ -116,7 +116,9 @@ describe('plugwire (the built command)', () => {
       const outcomes = await Promise.all([run(['--help']), run(['inspect', '--help']), run(['call', '--help'])]);
       const words: Partial<Record<ExitReason, string>> = { UNEXPECTED: 'anything else', USAGE: 'usage' };
       const entries = Object.entries(EXIT_CODES) as Array<[ExitReason, number]>;
-      expect(entries.map(([, status]) => status).sort((a, b) => a - b)).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
+      // One status each, from 1 up without a gap (15 since PLUGWIRE_OVERLOADED).
+      expect(entries.map(([, status]) => status).sort((a, b) => a - b)).toEqual(Array.from({ length: entries.length }, (_, i) => i + 1));
+      expect(EXIT_CODES.PLUGWIRE_OVERLOADED).toBe(15);
       for (const outcome of outcomes) {
         expect(outcome).toMatchObject({ status: 0, stderr: '' });
         expect(outcome.stdout).toMatch(/^ {2}0 +success$/m);
