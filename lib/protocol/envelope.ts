@@ -70,19 +70,10 @@ function nestsDeeperThan(value: unknown, textLength: number, limit: number): boo
     const depth = (depths.pop() as number) + 1;
     if (typeof v !== 'object' || v === null) continue;
     if (depth > limit) return true;
-    if (Array.isArray(v)) {
-      for (const item of v) {
-        if (typeof item === 'object' && item !== null) {
-          values.push(item);
-          depths.push(depth);
-        }
-      }
-    } else {
-      for (const item of Object.values(v)) {
-        if (typeof item === 'object' && item !== null) {
-          values.push(item);
-          depths.push(depth);
-        }
+    for (const item of Array.isArray(v) ? (v as unknown[]) : Object.values(v)) {
+      if (typeof item === 'object' && item !== null) {
+        values.push(item);
+        depths.push(depth);
       }
     }
   }

@@ -1,10 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ANSWER_CONTENT_TYPE } from '../protocol/answer';
-import { answer } from './answers';
-import type { EndpointServer } from './manifest-endpoint';
-
-/** The methods the health route answers. */
-const HEALTH_METHODS = 'GET, HEAD, POST, OPTIONS';
+import { answerReservedRoute, type EndpointServer } from './manifest-endpoint';
 
 /** The body of every health answer: small and fixed, so that answering it costs nothing. */
 const HEALTH_BODY = '{"status":"ok"}\n';
@@ -19,22 +15,9 @@ const HEALTH_HEADERS = { 'Content-Type': ANSWER_CONTENT_TYPE, 'Content-Length': 
  * @internal
  */
 export function answerHealth(server: EndpointServer, req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
-  if (req.method === 'GET' || req.method === 'POST' || req.method === 'HEAD') {
-    req.on('end', () => {
-      // For HEAD, Node sends the headers alone.
-      res.writeHead(200, HEALTH_HEADERS);
-      res.end(HEALTH_BODY);
-    });
-    if (expectsContinue) res.writeContinue();
-    req.resume();
-    return;
-  }
-  res.setHeader('Allow', HEALTH_METHODS);
-  if (req.method === 'OPTIONS') {
-    res.writeHead(204);
-    res.end();
-    if (!req.complete) server.lingerAfter(req, res);
-    return;
-  }
-  server.sendError(req, res, answer('PLUGWIRE_PROTOCOL', `method ${req.method ?? ''} not allowed on the health route: ${HEALTH_METHODS}`, 405));
+  answerReservedRoute(server, req, res, expectsContinue, 'the health route', () => {
+    // For HEAD, Node sends the headers alone.
+    res.writeHead(200, HEALTH_HEADERS);
+    res.end(HEALTH_BODY);
+  });
 }

@@ -5,7 +5,7 @@ import { readPlugin } from '../metadata/reflection-helpers';
 import { answer, type Answer } from './answers';
 import type { Route } from './route-table';
 
-/** The methods the manifest answers. */
+/** The methods the manifest and the health route answer. */
 const MANIFEST_METHODS = 'GET, HEAD, POST, OPTIONS';
 
 /** What the manifest endpoint needs of its server. @internal */
@@ -15,6 +15,32 @@ export interface EndpointServer {
   unexpected(req: IncomingMessage, res: ServerResponse, error: unknown): void;
   /** Lingers after an answer given before the request's body arrived. */
   lingerAfter(req: IncomingMessage, res: ServerResponse): void;
+}
+
+/**
+ * Answers a request to one of plugwire's own read-only routes (the manifest, the health
+ * route): GET, HEAD and POST with `respond()` once the request is read, OPTIONS with the
+ * methods allowed, anything else with 405. The token was checked before.
+ *
+ * @param where - the route, for the 405's message: `the manifest`
+ * @param respond - writes the answer
+ * @internal
+ */
+export function answerReservedRoute(server: EndpointServer, req: IncomingMessage, res: ServerResponse, expectsContinue: boolean, where: string, respond: () => void): void {
+  if (req.method === 'GET' || req.method === 'POST' || req.method === 'HEAD') {
+    req.on('end', respond);
+    if (expectsContinue) res.writeContinue();
+    req.resume();
+    return;
+  }
+  res.setHeader('Allow', MANIFEST_METHODS);
+  if (req.method === 'OPTIONS') {
+    res.writeHead(204);
+    res.end();
+    if (!req.complete) server.lingerAfter(req, res);
+    return;
+  }
+  server.sendError(req, res, answer('PLUGWIRE_PROTOCOL', `method ${req.method ?? ''} not allowed on ${where}: ${MANIFEST_METHODS}`, 405));
 }
 
 /**
@@ -35,40 +61,26 @@ export class ManifestEndpoint {
 
   /** Answers a request to the manifest route: the manifest, the allowed methods (OPTIONS), or 405. */
   handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
-    if (req.method === 'GET' || req.method === 'POST' || req.method === 'HEAD') {
-      return this.send(req, res, expectsContinue);
-    }
-    res.setHeader('Allow', MANIFEST_METHODS);
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204);
-      res.end();
-      if (!req.complete) this.server.lingerAfter(req, res);
-      return;
-    }
-    this.server.sendError(req, res, answer('PLUGWIRE_PROTOCOL', `method ${req.method ?? ''} not allowed on the manifest: ${MANIFEST_METHODS}`, 405));
+    answerReservedRoute(this.server, req, res, expectsContinue, 'the manifest', () => this.send(req, res));
   }
 
   /**
-   * Answers the manifest once the request is read. Built at the first request for it
+   * Answers the manifest, once the request is read. Built at the first request for it
    * (the schemas load their generator) and kept; `?schemas=false` (a host's contract
    * check) leaves the schemas out and loads nothing.
    */
-  private send(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+  private send(req: IncomingMessage, res: ServerResponse): void {
     const schemas = !/[?&]schemas=false(&|$)/.test(req.url ?? '');
-    req.on('end', () => {
-      let text: string;
-      try {
-        text = this.texts[schemas ? 1 : 0] ??= `${JSON.stringify(this.build(schemas))}\n`;
-      } catch (error) {
-        this.server.unexpected(req, res, error);
-        return;
-      }
-      // For HEAD, Node sends the headers alone.
-      res.writeHead(200, { 'Content-Type': ANSWER_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text) });
-      res.end(text);
-    });
-    if (expectsContinue) res.writeContinue();
-    req.resume();
+    let text: string;
+    try {
+      text = this.texts[schemas ? 1 : 0] ??= `${JSON.stringify(this.build(schemas))}\n`;
+    } catch (error) {
+      this.server.unexpected(req, res, error);
+      return;
+    }
+    // For HEAD, Node sends the headers alone.
+    res.writeHead(200, { 'Content-Type': ANSWER_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
   }
 
   private build(schemas: boolean): Manifest {
