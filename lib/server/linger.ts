@@ -45,8 +45,18 @@ export function linger(request: IncomingMessage | undefined, socket: Socket, max
   };
   const onData = (chunk: Buffer): void => {
     discarded += chunk.length;
-    if (discarded > maxBytes) close();
-    else arm();
+    if (discarded <= maxBytes) {
+      arm();
+      return;
+    }
+    // Enough was discarded: stop reading and send the end of the answer, then close.
+    // Closed at once, with the client's bytes unread, the connection would be reset, and
+    // a client busy writing could lose the answer it has not read yet.
+    socket.removeListener('data', onData);
+    socket.pause();
+    socket.end();
+    clearTimeout(overall);
+    arm();
   };
   const overall = setTimeout(close, LINGER_MAX);
   // Count raw bytes on the socket: Node itself drains the request body (req._dump).
