@@ -24,7 +24,7 @@ export { PluginClient } from './client/plugin-client';
 export type { PluginState, PluginStats } from './client/plugin-client';
 export type { CallOptions } from './client/call-options';
 export { defaultConfig } from './client/config';
-export type { ContractCheck, PluginConfig, PluginConfigInput, PluginLogger, RestartPolicy } from './client/config';
+export type { ContractCheck, LivenessPolicy, PluginConfig, PluginConfigInput, PluginLimits, PluginLogger, RestartPolicy } from './client/config';
 
 export { closeProxy, createProxy, releaseProxy, withOptions } from './proxy/create-proxy';
 export type { ProxyOptions } from './proxy/create-proxy';

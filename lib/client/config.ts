@@ -67,22 +67,54 @@ export interface PluginConfig {
   /**
    * How the client notices a plugin that is alive but stopped answering (a busy loop, a
    * deadlock, SIGSTOP) and replaces it, by probing the health route that the plugin's
-   * server answers without running user code. `false` turns it off: such a plugin then
-   * only makes calls time out. A version 1 plugin (no health route) is not probed past
-   * its first 404. Default `false` for now; `{}` turns it on with the fields' defaults
-   * `{ interval: 1000, timeout: 500, failures: 3 }`, with which a plugin wedged in a busy
-   * loop is replaced within about 3.5 s.
+   * server answers without running user code: see {@link LivenessPolicy}. `false` turns it
+   * off: such a plugin then only makes calls time out. A version 1 plugin (no health
+   * route) is not probed past its first 404. Default on, `{ interval: 1000, timeout: 500,
+   * failures: 3 }`: a plugin wedged in a busy loop is replaced within about 3.5 s.
    */
-  readonly liveness:
-    | false
-    | {
-        /** How long the plugin may stay silent (no call or probe answered) before it is probed, ms. Default 1000. */
-        readonly interval: number;
-        /** How long a probe waits for its answer, ms; also the grace between SIGTERM and SIGKILL on replacement. Default 500. */
-        readonly timeout: number;
-        /** Probes in a row without an answer after which the plugin is replaced. Default 3. */
-        readonly failures: number;
-      };
+  readonly liveness: LivenessPolicy | false;
+  /**
+   * Calls of this client sent to the plugin at once (on its `connections`, or waiting in
+   * the connection pool for one); a call past it waits in a queue of `maxQueued`. Streams
+   * and calls back from a host service are not counted. Default 1000.
+   */
+  readonly maxInFlight: number;
+  /**
+   * Calls that wait for one of `maxInFlight` at most; one more is refused at once with
+   * `PLUGWIRE_OVERLOADED`, so that a host that sends more than its plugin can take keeps
+   * its memory bounded. A queued call's timeout runs while it waits. Default 10000.
+   */
+  readonly maxQueued: number;
+  /** Resources the plugin may use before it is recycled: see {@link PluginLimits}. Default none. */
+  readonly limits: PluginLimits;
+}
+
+/**
+ * The liveness policy: how often a silent plugin is probed, how long a probe waits, how
+ * many probes in a row may go unanswered. A probe that was due while the host itself was
+ * frozen (its timers ran late) does not count.
+ */
+export interface LivenessPolicy {
+  /** How long the plugin may stay silent (no call or probe answered) before it is probed, ms. Default 1000. */
+  readonly interval: number;
+  /** How long a probe waits for its answer, ms; also the grace between SIGTERM and SIGKILL on replacement. Default 500. */
+  readonly timeout: number;
+  /** Probes in a row without an answer after which the plugin is replaced. Default 3. */
+  readonly failures: number;
+}
+
+/**
+ * What a plugin may use before the client recycles it: a new process is started for new
+ * calls once the calls in flight are done, as `client.recycle()` does.
+ */
+export interface PluginLimits {
+  /**
+   * Resident memory of the plugin process, MiB, checked once a second (on Linux, from
+   * /proc; elsewhere it is not watched). A Node plugin started by a command also gets this
+   * as its heap limit (`--max-old-space-size` in `NODE_OPTIONS`), so that it fails fast
+   * rather than swap. Default none.
+   */
+  readonly memoryMiB?: number;
 }
 
 /** How `connect()` checks the plugin's manifest against the contract: see {@link PluginConfig.contractCheck}. */
@@ -96,16 +128,20 @@ export type PluginConfigInput = Partial<Omit<PluginConfig, 'restart' | 'liveness
   /** Overrides of the restart policy; the fields left out keep their defaults. */
   readonly restart?: Partial<RestartPolicy>;
   /** The liveness policy (the fields left out take their defaults; `{}` all of them), or `false` for none. */
-  readonly liveness?: Partial<Exclude<PluginConfig['liveness'], false>> | false;
+  readonly liveness?: Partial<LivenessPolicy> | false;
 };
+
+/** The liveness policy's fields when it is on: a wedged plugin replaced within about 3.5 s (docs/reliability.md). */
+const LIVENESS_DEFAULTS = { interval: 1_000, timeout: 500, failures: 3 };
 
 /**
  * The default configuration, as a fresh object.
  *
  * @returns timeout 30 s, connectTimeout 5 s, keepAliveTimeout 30 s, startTimeout 10 s,
  * terminationGrace 5 s, 32 connections, 16 MiB answers, and restarts with back-off
- * (5 in a row, 100 ms doubling to 2 s, then 10 s of `PLUGWIRE_UNAVAILABLE`); no
- * liveness check
+ * (5 in a row, 100 ms doubling to 2 s, then 10 s of `PLUGWIRE_UNAVAILABLE`), the
+ * liveness check (probes after 1 s of silence, 500 ms each, 3 failures), 1000 calls in
+ * flight and 10000 queued, no limits
  *
  * @example
  * ```ts
@@ -123,7 +159,10 @@ export function defaultConfig(): PluginConfig {
     maxResponseSize: 16 * 1024 * 1024,
     restart: { maxRestarts: 5, initialDelay: 100, maxDelay: 2_000, cooldown: 10_000 },
     contractCheck: 'strict',
-    liveness: false,
+    liveness: { ...LIVENESS_DEFAULTS },
+    maxInFlight: 1000,
+    maxQueued: 10_000,
+    limits: {},
   });
 }
 
@@ -154,6 +193,8 @@ const RULES: Readonly<Record<string, NumberRule>> = {
   startTimeout: ms(1),
   terminationGrace: ms(0),
   connections: count(1),
+  maxInFlight: count(1),
+  maxQueued: count(0),
   maxResponseSize: { ...count(1, Number.MAX_SAFE_INTEGER), what: 'a whole number of bytes' },
 };
 
@@ -164,13 +205,15 @@ const RESTART_RULES: Readonly<Record<string, NumberRule>> = {
   cooldown: ms(0),
 };
 
-/** The liveness policy's fields when it is on: a wedged plugin replaced within about 3.5 s (docs/reliability.md). */
-const LIVENESS_DEFAULTS = { interval: 1_000, timeout: 500, failures: 3 };
 
 const LIVENESS_RULES: Readonly<Record<string, NumberRule>> = {
   interval: ms(1),
   timeout: ms(1),
   failures: count(1),
+};
+
+const LIMIT_RULES: Readonly<Record<string, NumberRule>> = {
+  memoryMiB: { ...count(16, 1024 * 1024), what: 'a whole number of MiB' },
 };
 
 const CONTRACT_CHECKS: readonly ContractCheck[] = ['strict', 'warn', 'off'];
@@ -259,6 +302,13 @@ export function resolveConfig(input: PluginConfigInput = {}): PluginConfig {
   for (const [key, rule] of Object.entries(RULES)) merged[key] = numberOf(key === 'keepAliveTimeout' ? keepAliveName : key, merged[key], rule);
   for (const [key, rule] of Object.entries(RESTART_RULES)) restart[key] = numberOf(`restart.${key}`, restart[key], rule);
   merged['restart'] = restart;
+  const limits = defined(record('limits', given['limits']));
+  for (const key of Object.keys(limits)) {
+    const rule = LIMIT_RULES[key];
+    if (!rule) throw new TypeError(`plugwire config: limits.${key} is not a limit; the limits are ${Object.keys(LIMIT_RULES).join(', ')}`);
+    limits[key] = numberOf(`limits.${key}`, limits[key], rule);
+  }
+  merged['limits'] = limits;
   if (given['liveness'] !== undefined && given['liveness'] !== false) {
     const liveness: Record<string, unknown> = { ...LIVENESS_DEFAULTS, ...defined(record('liveness (or false)', given['liveness'])) };
     for (const [key, rule] of Object.entries(LIVENESS_RULES)) liveness[key] = numberOf(`liveness.${key}`, liveness[key], rule);

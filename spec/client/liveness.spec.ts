@@ -62,9 +62,9 @@ function settle<T>(promise: Promise<T>): Promise<{ value: T } | { code: string }
 }
 
 describe('the liveness option', () => {
-  it('is off by default; {} turns it on with 1000 ms, 500 ms, 3 failures; fields are checked', () => {
-    expect(defaultConfig().liveness).toBe(false);
-    expect(resolveConfig({}).liveness).toBe(false);
+  it('is on by default with 1000 ms, 500 ms, 3 failures, as {} gives it; fields are checked', () => {
+    expect(defaultConfig().liveness).toEqual({ interval: 1000, timeout: 500, failures: 3 });
+    expect(resolveConfig({}).liveness).toEqual({ interval: 1000, timeout: 500, failures: 3 });
     expect(resolveConfig({ liveness: {} }).liveness).toEqual({ interval: 1000, timeout: 500, failures: 3 });
     expect(resolveConfig({ liveness: { timeout: 2000 } }).liveness).toEqual({ interval: 1000, timeout: 2000, failures: 3 });
     expect(resolveConfig({ liveness: false }).liveness).toBe(false);
