@@ -10,8 +10,11 @@ import { followSignal, unfollowSignal } from './call-options';
 /** What a call needs from its client. @internal */
 export interface CallOwner {
   readonly maxResponseSize: number;
-  /** Sends one request of the call through the connection pool, with the current plugin's headers and the call's own. */
-  dispatch(route: string, body: string, headers: Readonly<Record<string, string>> | undefined, handler: Dispatcher.DispatchHandler): void;
+  /**
+   * Sends one request of the call through the connection pool, with the current plugin's
+   * headers and the call's own; `callBack` for a call made by a host service method.
+   */
+  dispatch(route: string, body: string, headers: Readonly<Record<string, string>> | undefined, handler: Dispatcher.DispatchHandler, callBack: boolean): void;
   /** Turns a complete (or cut-off) answer into the call's value; throws its error. */
   decode(call: Call, exchange: Exchange): unknown;
   /** Takes over a call whose request failed before an answer began (the slow path). */
@@ -96,6 +99,12 @@ export class Call implements Expiring {
   generation = 0;
   /** Its place among its client's calls in flight. */
   readonly inflightLink: Link<Call> = new Link<Call>(this);
+  /** Its place in its client's queue while it waits for one of `maxInFlight`. */
+  readonly queueLink: Link<Call> = new Link<Call>(this);
+  /** Whether it holds one of its client's `maxInFlight`. */
+  admitted = false;
+  /** Made by a host service method serving the plugin (see ClientInit.reentrant): told once, at the call. */
+  callBack = false;
   readonly deadlineLink: Link<Expiring> = new Link<Expiring>(this);
   private resolve!: (value: unknown) => void;
   private reject!: (error: Error) => void;
@@ -148,7 +157,7 @@ export class Call implements Expiring {
     this.generation = generation;
     const exchange = new Exchange(this);
     this.current = exchange;
-    this.owner.dispatch(this.route, this.body, this.headers, exchange);
+    this.owner.dispatch(this.route, this.body, this.headers, exchange, this.callBack);
   }
 
   /** Sends the request once for the slow path and resolves with its exchange. */

@@ -1,6 +1,6 @@
 import { Call, timeoutError, type CallOwner, type Exchange } from './call';
 import { convertArgs, convertResult } from '../conversion/converter';
-import { AbortedError, ClosedError, ValidationError, PluginError, TimeoutError } from '../errors/plugin-error';
+import { AbortedError, ClosedError, OverloadedError, ValidationError, PluginError, TimeoutError } from '../errors/plugin-error';
 import type { MethodDefinition } from '../metadata/method-definition';
 import { MAX_TIMEOUT } from '../protocol/constants';
 import { checkCallOptions, routeProblem, type CallOptions } from './call-options';
@@ -69,8 +69,15 @@ export class PluginClient {
   /** Its connections to the plugin. */
   private readonly pools: ClientPools;
   private closing: Promise<void> | undefined;
-  /** The calls in flight, aborted by close(). */
+  /** The calls in flight, queued ones included, aborted by close(). */
   private readonly inflight = new LinkedList<Call>();
+  /** The calls waiting for one of `maxInFlight`, oldest first out. */
+  private readonly queue = new LinkedList<Call>();
+  /** The calls holding one of `maxInFlight`. */
+  private admitted = 0;
+  /** Waiting for no request to be out (recycle()). */
+  private drainWaiters: (() => void)[] = [];
+  private readonly reentrant: (() => boolean) | undefined;
   /** What the calls of this client see of it (kept off the public surface). */
   private readonly owner: CallOwner;
   /** The streams under way, ended by close(). */
@@ -82,13 +89,15 @@ export class PluginClient {
     this.socket = init.socket;
     this.socketDir = init.socketDir;
     this.config = init.config;
-    const supervisor = (this.supervisor = new Supervisor(init));
+    const supervisor = (this.supervisor = new Supervisor({ ...init, drained: () => this.drained() }));
     const { reentrant } = init;
+    this.reentrant = reentrant;
     this.owner = {
       maxResponseSize: init.config.maxResponseSize,
-      dispatch: (route, body, extra, handler) => this.pools.call(route, body, supervisor.headers, extra, handler, reentrant?.() === true),
+      dispatch: (route, body, extra, handler, callBack) => this.pools.call(route, body, supervisor.headers, extra, handler, callBack),
       decode: (call, exchange) => this.decode(call, exchange),
       recover: (call, failure) => {
+        if (this.drainWaiters.length > 0) this.checkDrained();
         this.attempt(call, failure).then(
           (value) => call.succeed(value),
           (error: Error) => call.fail(error),
@@ -96,6 +105,13 @@ export class PluginClient {
       },
       settled: (call, ok) => {
         this.inflight.delete(call.inflightLink);
+        if (call.admitted) {
+          this.admitted--;
+          this.admitNext();
+        } else {
+          this.queue.delete(call.queueLink);
+        }
+        if (this.drainWaiters.length > 0) this.checkDrained();
         if (ok) supervisor.succeeded();
         else if (call.reason instanceof TimeoutError) supervisor.timedOut(); // is it stuck? probe it now
       },
@@ -296,15 +312,60 @@ export class PluginClient {
     } catch (error) {
       return Promise.reject(new ValidationError(`payload for ${route} cannot be encoded as JSON: ${(error as Error).message}`, 'host', [], { route, cause: error }));
     }
+    const callBack = this.reentrant?.() === true;
+    // A call back from a host service is never queued: the plugin's calls that wait on that
+    // service may hold every slot.
+    if (!callBack && this.admitted >= this.config.maxInFlight && this.queue.size >= this.config.maxQueued) {
+      const { maxInFlight, maxQueued } = this.config;
+      return Promise.reject(
+        new OverloadedError(`call to ${route} refused: ${maxInFlight} calls to plugin ${this.name} are in flight and ${maxQueued} wait (maxInFlight, maxQueued)`, { route }),
+      );
+    }
     const call = new Call(this.owner, route, body, options.headers, definition, timeout, deadline, caller);
+    call.callBack = callBack;
     this.inflight.add(call.inflightLink);
+    if (callBack || this.admitted < this.config.maxInFlight) this.admit(call);
+    else this.queue.add(call.queueLink);
+    return call.promise;
+  }
+
+  /** Gives a call one of `maxInFlight` and sends it. */
+  private admit(call: Call): void {
+    if (!call.callBack) {
+      call.admitted = true;
+      this.admitted++;
+    }
     // While a broken connection is being looked into, the pool's other connections to that
     // process may be dead too: a new call waits for the verdict (the slow path) rather than
     // be written into one of them.
     const supervisor = this.supervisor;
     if (supervisor.state === 'running' && supervisor.recovering === undefined) call.send(supervisor.generation);
     else this.owner.recover(call, undefined);
-    return call.promise;
+  }
+
+  /** Sends the calls that waited longest, while slots are free. */
+  private admitNext(): void {
+    if (this.closing) return;
+    while (this.admitted < this.config.maxInFlight) {
+      const next = this.queue.shift();
+      if (!next) return;
+      this.admit(next);
+    }
+  }
+
+  /** Resolves once no request of a call is out to the plugin (the calls waiting for a start do not count). */
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      this.drainWaiters.push(resolve);
+      this.checkDrained();
+    });
+  }
+
+  private checkDrained(): void {
+    if (this.inflight.values().some((call) => call.current !== undefined)) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /**
@@ -329,6 +390,26 @@ export class PluginClient {
       if ((error as PluginError).code === 'PLUGWIRE_TIMEOUT') throw timeoutError(call, error);
       throw error;
     }
+  }
+
+  /**
+   * Replaces the plugin process with a fresh one, gracefully: calls made from now on wait
+   * for the new process, the calls in flight are answered by the old one, which is then
+   * terminated (SIGTERM, `terminationGrace`, SIGKILL). No call is lost or failed. For
+   * example after deploying a new version of the plugin's executable.
+   *
+   * @returns once the new process runs
+   * @throws `PLUGWIRE_CLOSED` when the client is closed meanwhile; the start's error
+   * (`PLUGWIRE_START`, `PLUGWIRE_UNAVAILABLE`) when the new process cannot start
+   *
+   * @example
+   * ```ts
+   * await client.recycle();
+   * ```
+   */
+  recycle(): Promise<void> {
+    if (this.closing) return Promise.reject(new ClosedError(`plugin ${this.name} was terminated: recycle() refused`));
+    return this.supervisor.recycle('recycle() was called');
   }
 
   /**

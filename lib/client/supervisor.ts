@@ -51,6 +51,11 @@ export interface SupervisorInit {
   /** The host services the plugin may call, handed to every start. */
   readonly host?: { readonly socket: string; readonly token: string };
   readonly config: PluginConfig;
+  /**
+   * Resolves once no request of the client's calls is out to the plugin (the calls waiting
+   * for a start do not count): what a graceful recycle waits for.
+   */
+  readonly drained?: () => Promise<void>;
   /** Whether something listens on the socket; the real probe unless a test passes its own. */
   readonly isListening?: (socket: string) => Promise<boolean>;
 }
@@ -332,6 +337,15 @@ export class Supervisor {
     if (!instance) return Promise.resolve();
     this.terminated.add(instance);
     return closeStarted(instance, this.name);
+  }
+
+  /**
+   * Replaces the running process gracefully: new calls wait for a fresh process, the
+   * calls in flight finish, then the old one is terminated.
+   * @param why - for the logs and diagnostics
+   */
+  recycle(why: string): Promise<void> {
+    return Promise.reject(new Error(`recycle (${why}) is not built yet`));
   }
 
   /**

@@ -21,6 +21,7 @@ export class Link<T> {
  */
 export class LinkedList<T> {
   private head: Link<T> | undefined = undefined;
+  private tail: Link<T> | undefined = undefined;
   private count = 0;
 
   get size(): number {
@@ -33,6 +34,7 @@ export class LinkedList<T> {
     link.prev = undefined;
     link.next = this.head;
     if (this.head) this.head.prev = link;
+    else this.tail = link;
     this.head = link;
     this.count++;
   }
@@ -42,10 +44,19 @@ export class LinkedList<T> {
     if (link.prev) link.prev.next = link.next;
     else this.head = link.next;
     if (link.next) link.next.prev = link.prev;
+    else this.tail = link.prev;
     link.prev = undefined;
     link.next = undefined;
     link.list = undefined;
     this.count--;
+  }
+
+  /** Takes out the member added first (the list is then a queue), if any. */
+  shift(): T | undefined {
+    const oldest = this.tail;
+    if (!oldest) return undefined;
+    this.delete(oldest);
+    return oldest.value;
   }
 
   /** The members, as a copy: the caller may add and delete while it goes through them. */
