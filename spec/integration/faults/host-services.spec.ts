@@ -102,10 +102,16 @@ describe('a host service that hangs', () => {
 });
 
 describe('re-entrant calls', () => {
-  it.each([{ connections: 32 }, { connections: 2 }])(
-    'fifty at once, up to four deep (plugin → host → plugin ...), each get their own answer (the host keeps $connections connections)',
-    async ({ connections }) => {
-      const { plugin } = await connected({ connections });
+  // With maxInFlight 2, the two calls sent hold both places while they wait on the host
+  // service: its calls back must not queue behind the 48 others.
+  it.each([
+    { connections: 32, maxInFlight: 1000 },
+    { connections: 2, maxInFlight: 1000 },
+    { connections: 2, maxInFlight: 2 },
+  ])(
+    'fifty at once, up to four deep (plugin → host → plugin ...), each get their own answer (the host keeps $connections connections, maxInFlight $maxInFlight)',
+    async ({ connections, maxInFlight }) => {
+      const { plugin } = await connected({ connections, maxInFlight });
       const calls = Array.from({ length: 50 }, (_, i) => ({ tag: `r${i}`, depth: 1 + (i % 4) }));
       const answers = await within(Promise.all(calls.map(({ tag, depth }) => timed(() => plugin.reenter(tag, depth)))), 20_000, 'fifty re-entrant calls');
       expect(answers.map(shown)).toEqual(calls.map(({ tag, depth }) => reentered(tag, depth)));
