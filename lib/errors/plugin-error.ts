@@ -246,9 +246,10 @@ export class StubError extends PluginError {
 }
 
 /**
- * `PLUGWIRE_OVERLOADED`: the call was refused at once because the plugin serves as many
- * calls as it takes (the serve option `maxInFlight`). It did not run: sending it again
- * later is safe, whatever the method.
+ * `PLUGWIRE_OVERLOADED`: the call was refused at once, because the host has as many calls
+ * to the plugin in flight and waiting as it allows (the client's `maxInFlight` and
+ * `maxQueued`), or because the plugin serves as many calls as it takes (the serve option
+ * `maxInFlight`). It did not run: sending it again later is safe, whatever the method.
  */
 export class OverloadedError extends PluginError {
   /** The class name, `'OverloadedError'`. */
