@@ -1,5 +1,6 @@
 import type { PluginLogger } from '../diagnostics/logger';
 import { MAX_TIMEOUT } from '../protocol/constants';
+import { checkedNumber, countRule, msRule, shown, type NumberRule } from '../util/checked-number';
 
 export type { PluginLogger } from '../diagnostics/logger';
 
@@ -171,17 +172,8 @@ function withKeepAliveAlias<T extends { keepAliveTimeout: number }>(config: T): 
   return Object.defineProperty(config, 'keepAlive', { value: config.keepAliveTimeout, enumerable: false });
 }
 
-/** How a field is checked: its range, whether it must be whole, and what it counts. */
-interface NumberRule {
-  readonly min: number;
-  readonly max: number;
-  readonly integer: boolean;
-  /** What the number is, in messages: `a number of ms`, `a whole number`. */
-  readonly what: string;
-}
-
-const ms = (min: number): NumberRule => ({ min, max: MAX_TIMEOUT, integer: false, what: 'a number of ms' });
-const count = (min: number, max: number = MAX_TIMEOUT): NumberRule => ({ min, max, integer: true, what: 'a whole number' });
+const ms = (min: number): NumberRule => msRule(min, MAX_TIMEOUT);
+const count = (min: number, max: number = MAX_TIMEOUT): NumberRule => countRule(min, max);
 
 // undici refuses a keep-alive of 0 when it opens a connection, so every call would fail
 // later: refused here. A start timeout of 0 would fail every start at once.
@@ -205,7 +197,6 @@ const RESTART_RULES: Readonly<Record<string, NumberRule>> = {
   cooldown: ms(0),
 };
 
-
 const LIVENESS_RULES: Readonly<Record<string, NumberRule>> = {
   interval: ms(1),
   timeout: ms(1),
@@ -218,26 +209,6 @@ const LIMIT_RULES: Readonly<Record<string, NumberRule>> = {
 
 const CONTRACT_CHECKS: readonly ContractCheck[] = ['strict', 'warn', 'off'];
 
-/** A value and its type, for messages: `the string "5 s"`, `the number -1`, `null`. */
-function shown(value: unknown): string {
-  switch (typeof value) {
-    case 'string':
-      return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value)}`;
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-      return `the ${typeof value} ${String(value)}`;
-    case 'undefined':
-      return 'undefined';
-    case 'function':
-      return 'a function';
-    case 'symbol':
-      return 'a symbol';
-    default:
-      return value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object';
-  }
-}
-
 /** A plain object, or `undefined`; anything else is a mistake. */
 function record(name: string, value: unknown): Record<string, unknown> {
   if (value === undefined) return {};
@@ -247,16 +218,9 @@ function record(name: string, value: unknown): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/**
- * A configured number. A string of decimal digits counts as its number: configuration
- * services and environment variables hand out strings.
- */
+/** A configured number: see checkedNumber(). */
 function numberOf(name: string, value: unknown, rule: NumberRule): number {
-  const n = typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < rule.min || n > rule.max || (rule.integer && !Number.isInteger(n))) {
-    throw new TypeError(`plugwire config: ${name} must be ${rule.what} from ${rule.min} to ${rule.max}, got ${shown(value)}`);
-  }
-  return n;
+  return checkedNumber('plugwire config', name, value, rule);
 }
 
 /** The fields of `input` that are set: an explicit `undefined` leaves the default in place. */

@@ -1,4 +1,6 @@
 import { DefinitionError } from '../errors/plugin-error';
+import { MAX_TIMEOUT } from '../protocol/constants';
+import { checkedNumber, countRule, msRule, type NumberRule } from '../util/checked-number';
 
 /** Options of {@link serve}. Every field is optional. */
 export interface ServeOptions {
@@ -143,9 +145,39 @@ const DEFAULTS = {
 /** The options with their defaults filled in. @internal */
 export type ResolvedOptions = typeof DEFAULTS & ServeOptions;
 
-/** The options with their defaults filled in. @internal */
+const bytes: NumberRule = { ...countRule(1, Number.MAX_SAFE_INTEGER), what: 'a whole number of bytes' };
+
+/** The numeric options' ranges. A headers timeout of 0 would turn Node's check of slow headers off. */
+const RULES: Readonly<Record<keyof typeof DEFAULTS, NumberRule>> = {
+  grace: msRule(0, MAX_TIMEOUT),
+  maxBodySize: bytes,
+  maxCollectedSize: bytes,
+  headersTimeout: msRule(1, MAX_TIMEOUT),
+  requestTimeout: msRule(0, MAX_TIMEOUT),
+  maxConnections: countRule(1, MAX_TIMEOUT),
+  maxInFlight: countRule(1, MAX_TIMEOUT),
+  keepAliveTimeout: msRule(0, MAX_TIMEOUT),
+};
+
+const definitionError = (message: string): Error => new DefinitionError(message);
+
+/**
+ * The options with their defaults filled in; an option left out or `undefined` takes its
+ * default, and a string of digits counts as its number.
+ *
+ * @throws {@link DefinitionError} naming a numeric option out of its range, and what it got
+ * @internal
+ */
 export function withDefaults(options: ServeOptions): ResolvedOptions {
-  return { ...DEFAULTS, ...options };
+  const resolved: Record<string, unknown> = { ...DEFAULTS };
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) resolved[key] = value;
+  for (const [key, rule] of Object.entries(RULES)) resolved[key] = checkedNumber('serve()', key, resolved[key], rule, definitionError);
+  const checked = resolved as unknown as ResolvedOptions;
+  // Node refuses it too, with a message that names neither option as serve() knows them.
+  if (checked.requestTimeout > 0 && checked.headersTimeout > checked.requestTimeout) {
+    throw new DefinitionError(`serve(): headersTimeout (${checked.headersTimeout} ms) must not be longer than requestTimeout (${checked.requestTimeout} ms), which bounds the whole request`);
+  }
+  return checked;
 }
 
 /**
