@@ -111,7 +111,31 @@ export class Soak {
   activeIterators(): Promise<number> {
     return stub();
   }
+
+  /**
+   * Never answers: the plugin notes its pid and enters a busy loop, its event loop blocked
+   * for good while the process lives on (a wedge, for the client's liveness check to find).
+   * Not idempotent: a call lost with the wedged process is not sent again to wedge the next.
+   */
+  @Method('/wedge', { idempotent: false })
+  wedge(id: string): Promise<string> {
+    return stub(id);
+  }
+
+  /** The plugin process's pid: which process answers. */
+  @Method('/pid')
+  pid(): Promise<number> {
+    return stub();
+  }
 }
+
+/**
+ * The soak plugin's `serve({ maxInFlight })`, below the default 1000 so that the raw flood
+ * passes it with one request per connection, under the server's maxConnections (1024);
+ * far above what the soak's own client has there at once (32 connections for calls, one
+ * per stream under way).
+ */
+export const SOAK_SERVER_MAX_IN_FLIGHT = 200;
 
 /** The host services the soak's plugin calls (bench/soak.ts implements them). */
 @Plugin('soak-host')

@@ -3,14 +3,16 @@
 //   SOAK_CHARGE_LOG  append the id of every /charge call that runs to that file
 //   SOAK_HOST_LOG    append the path of the host services' socket to that file at each
 //                    start (so that the soak can check it is gone after close())
+//   SOAK_WEDGE_LOG   append "<pid> <epoch ms>" to that file when /wedge wedges this process
 import { appendFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { callContext, HOST_SOCKET_ENV, hostProxy, RemoteError, serve } from '../lib';
-import { Soak, SoakHost, chargeOf, combined, lineOf, receiptOf, slowAnswer, type SoakCharge, type SoakOrder, type SoakReceipt } from './soak-contract';
+import { SOAK_SERVER_MAX_IN_FLIGHT, Soak, SoakHost, chargeOf, combined, lineOf, receiptOf, slowAnswer, type SoakCharge, type SoakOrder, type SoakReceipt } from './soak-contract';
 
 const spawnLog = process.env['SOAK_SPAWN_LOG'];
 const chargeLog = process.env['SOAK_CHARGE_LOG'];
 const hostLog = process.env['SOAK_HOST_LOG'];
+const wedgeLog = process.env['SOAK_WEDGE_LOG'];
 if (spawnLog) appendFileSync(spawnLog, `${process.pid}\n`);
 // Read before hostProxy() reads (and removes) it at the first host call.
 if (hostLog) appendFileSync(hostLog, `${process.env[HOST_SOCKET_ENV] ?? ''}\n`);
@@ -87,10 +89,24 @@ class SoakPlugin extends Soak {
   override async activeIterators(): Promise<number> {
     return active;
   }
+
+  override async wedge(): Promise<string> {
+    // Written before the loop, synchronously: the soak times the replacement from here.
+    if (wedgeLog) appendFileSync(wedgeLog, `${process.pid} ${Date.now()}\n`);
+    // A bug in user code as it looks from outside: the process lives, its event loop never
+    // turns again (no answer, no health probe, no SIGTERM handler), until SIGKILL.
+    for (;;) {
+      // spin
+    }
+  }
+
+  override async pid(): Promise<number> {
+    return process.pid;
+  }
 }
 
 
-serve(new SoakPlugin()).catch((error: unknown) => {
+serve(new SoakPlugin(), { maxInFlight: SOAK_SERVER_MAX_IN_FLIGHT }).catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;
 });

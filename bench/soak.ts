@@ -1,5 +1,7 @@
 // The soak run: C callers call a plugin process in a loop with a random mix of methods
-// and payload sizes while a chaos loop kills it, freezes it and deletes its socket. The
+// and payload sizes while a chaos loop kills it, freezes it, deletes its socket, wedges it
+// in a busy loop (the client's liveness check must replace it) and floods it with calls
+// (refused past the client's limits and the server's, the rest answered). The
 // mix has streams (read whole, stopped early by break, return() or an aborted signal, and
 // cut when the chaos kills the plugin mid-way) and plugin methods that call the host's
 // services (plain, failing, streamed, and re-entrant: plugin → host → plugin). Every answer
@@ -10,13 +12,14 @@
 //   npm run build && node dist/bench/soak.js --seconds 20 --concurrency 8 [--json path] [--seed S]
 //
 // Exit code 0: no wrong answer or item, no unsettled call or stream, no stream iterator
-// left running, no leak; 1: otherwise (a line says why); 2: bad arguments.
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+// left running, no wedge left unreplaced, no flood call wrong or unsettled, no leak; 1:
+// otherwise (a line says why); 2: bad arguments.
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { callContext, connect, PluginError, spawnCommand, ValidationError, withOptions, type PluginLogger, type Remote } from '../lib';
+import { callContext, connect, PluginError, spawnCommand, ValidationError, withOptions, type PluginLogger, type Remote, type Starter } from '../lib';
 import { pidAlive, waitFor, within } from '../spec/support/host-helpers';
 import {
   chargeOf,
@@ -28,6 +31,7 @@ import {
   reentered,
   slowAnswer,
   Soak,
+  SOAK_SERVER_MAX_IN_FLIGHT,
   SoakHost,
   SoakOrder,
   SoakReceipt,
@@ -36,6 +40,11 @@ import {
   type SoakCharge,
 } from './soak-contract';
 import { parseArgsOrUsage, runCli, UsageError } from './cli';
+import { chaos, type ChaosCounts } from './soak-chaos';
+import { FLOOD_METHOD_MS, FLOOD_RSS_BOUND, type FloodResult } from './soak-flood';
+import { childPids, fdCount, isLiveChild, isSoakPlugin, peakRss, readLines, settledFdCount, socketFiles } from './soak-process';
+import { generator, int, type Random } from './soak-random';
+import { noWedges, WEDGE_BOUND } from './soak-wedge';
 
 /** Every call's timeout, ms. */
 const CALL_TIMEOUT = 2000;
@@ -46,6 +55,14 @@ const LATE_AFTER = CALL_TIMEOUT + 1000;
 const SAMPLE_EVERY = 200;
 const ECHO_MIN = 100;
 const ECHO_MAX = 256 * 1024;
+/**
+ * The soak client's queue behind its maxInFlight (the default 1000): smaller than the
+ * default 10000, so that a flood passes both and its accepted calls are answered in a few
+ * seconds over the client's 32 connections.
+ */
+const MAX_QUEUED = 1000;
+/** How long a caller refused with PLUGWIRE_OVERLOADED waits before its next call, ms (as a host would). */
+const OVERLOADED_BACKOFF = 25;
 /** Allowed growth of the host's open descriptors (lazily opened by Node itself). */
 const FD_SLACK = 2;
 const PLUGIN_SCRIPT = path.join(__dirname, 'soak-plugin.js');
@@ -56,7 +73,10 @@ const USAGE = `Usage: node dist/bench/soak.js [--seconds N] [--concurrency C] [-
 Calls a plugin process from C concurrent callers for N seconds while killing (SIGKILL),
 freezing (SIGSTOP/SIGCONT) it and deleting its socket, and checks every answer. The mix
 has streams (read whole, stopped early, cut by a kill) and plugin methods that call the
-host's services (failing, streamed, re-entrant).
+host's services (failing, streamed, re-entrant). Early in the run the plugin is wedged
+in a busy loop (it must be replaced within ${WEDGE_BOUND / 1000} s), mid-way it is flooded (calls past
+the client's maxInFlight + maxQueued, then past the server's maxInFlight), and then every
+15 to 30 s of a longer run.
 
   --seconds N       how long to run, seconds (default 20; up to 86400)
   --concurrency C   concurrent callers (default 8; 1 to 256)
@@ -66,8 +86,9 @@ host's services (failing, streamed, re-entrant).
   -h, --help        show this help
 
 Exit code: 0 when there was no wrong answer or item, no unsettled call or stream, no
-stream iterator left running, no leaked descriptor, process or socket file; 1 otherwise;
-2 for bad arguments.`;
+stream iterator left running, no wedged plugin left unreplaced, no flooded call wrong,
+failed (other than refused) or unsettled, no leaked descriptor, process or socket file;
+1 otherwise; 2 for bad arguments.`;
 
 // ---------------------------------------------------------------------------------
 // Arguments
@@ -107,26 +128,7 @@ function parseOptions(args: readonly string[]): Options | 'help' {
 }
 
 // ---------------------------------------------------------------------------------
-// Randomness: seeded, one generator per caller and one for the chaos, so that the mix
-// each of them draws does not depend on how their calls interleave.
-
-type Random = () => number;
-
-/** mulberry32: a small seeded generator of floats in [0, 1). */
-function generator(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function int(random: Random, min: number, max: number): number {
-  return min + Math.floor(random() * (max - min + 1));
-}
+// Payloads
 
 // JSON escapes, multi-byte UTF-8 and a surrogate pair among plain letters: answers
 // cut at a chunk boundary or decoded wrongly do not compare equal.
@@ -528,159 +530,6 @@ class Lines {
 }
 
 // ---------------------------------------------------------------------------------
-// Processes, descriptors, memory
-
-/** Open descriptors of this process (the one readdir itself opens included, both times). */
-function fdCount(): number {
-  return readdirSync('/proc/self/fd').length;
-}
-
-/** Waits (bounded) until this process's descriptor count stops changing, and returns it. */
-async function settledFdCount(): Promise<number> {
-  let last = fdCount();
-  let stable = 0;
-  await waitFor(
-    () => {
-      const now = fdCount();
-      stable = now === last ? stable + 1 : 0;
-      last = now;
-      return stable >= 5;
-    },
-    5000,
-    'the descriptor count to settle',
-    50,
-  ).catch(() => undefined);
-  return last;
-}
-
-function procStat(pid: number): { ppid: number; state: string } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(ppid), state: state ?? '?' };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether pid is a live (not zombie) child of this process: safe to signal. */
-function isLiveChild(pid: number | undefined): pid is number {
-  if (pid === undefined) return false;
-  const stat = procStat(pid);
-  return stat !== undefined && stat.ppid === process.pid && stat.state !== 'Z';
-}
-
-function childPids(): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .map(Number)
-    .filter((pid) => procStat(pid)?.ppid === process.pid);
-}
-
-function isSoakPlugin(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(PLUGIN_SCRIPT);
-  } catch {
-    return false;
-  }
-}
-
-/** Peak resident set of a process (VmHWM), bytes; 0 when it cannot be read. */
-function peakRss(pid: number): number {
-  try {
-    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match?.[1] === undefined ? 0 : Number(match[1]) * 1024;
-  } catch {
-    return 0;
-  }
-}
-
-function readLines(file: string): string[] {
-  try {
-    return readFileSync(file, 'utf8').split('\n').filter((line) => line !== '');
-  } catch {
-    return [];
-  }
-}
-
-function socketFiles(dir: string): string[] {
-  return readdirSync(dir).filter((name) => {
-    try {
-      return lstatSync(path.join(dir, name)).isSocket();
-    } catch {
-      return false;
-    }
-  });
-}
-
-// ---------------------------------------------------------------------------------
-// The chaos loop
-
-interface ChaosCounts {
-  kill: number;
-  stop: number;
-  unlink: number;
-  nothing: number;
-  /** Kills made while a stream was under way (it delivered items and had not ended). */
-  killMidStream: number;
-  /** Actions that found nothing to act on (no live plugin, no socket file). */
-  skipped: number;
-}
-
-/** Signals the plugin, only while it is a live child of this process (never a reused pid). */
-function signalPlugin(pid: number | undefined, signal: NodeJS.Signals): boolean {
-  if (!isLiveChild(pid)) return false;
-  try {
-    return process.kill(pid, signal);
-  } catch {
-    return false; // it ended meanwhile
-  }
-}
-
-async function chaos(
-  random: Random,
-  signal: AbortSignal,
-  pid: () => number | undefined,
-  socket: string,
-  counts: ChaosCounts,
-  streamsUnderWay: () => number,
-): Promise<void> {
-  const pause = (ms: number): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);
-  while (!signal.aborted) {
-    await pause(int(random, 500, 2000));
-    if (signal.aborted) return;
-    const r = random();
-    if (r < 0.25) {
-      // A kill waits a little for a stream under way, so that every run cuts streams mid-way.
-      for (let waited = 0; streamsUnderWay() === 0 && waited < 300 && !signal.aborted; waited += 5) await pause(5);
-      if (streamsUnderWay() > 0) counts.killMidStream++;
-    }
-    const target = pid();
-    if (r < 0.25) {
-      if (signalPlugin(target, 'SIGKILL')) counts.kill++;
-      else counts.skipped++;
-    } else if (r < 0.5) {
-      if (signalPlugin(target, 'SIGSTOP')) {
-        counts.stop++;
-        // Cut short when the run ends: the plugin is never left frozen.
-        await pause(int(random, 100, 1500));
-        signalPlugin(target, 'SIGCONT');
-      } else counts.skipped++;
-    } else if (r < 0.75) {
-      try {
-        unlinkSync(socket);
-        counts.unlink++;
-      } catch {
-        counts.skipped++;
-      }
-    } else {
-      counts.nothing++;
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------
 // The host services the plugin calls
 
 /** The coded error of {@link SoakHostImpl.fail}. */
@@ -744,6 +593,43 @@ function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
+function byCode(counts: Record<string, number>): string {
+  const entries = Object.entries(counts);
+  return entries.length === 0 ? 'none' : entries.map(([code, n]) => `${code} ${n}`).join(', ');
+}
+
+/** The summary's line of the wedges. */
+function wedgeLine(wedges: ReturnType<typeof noWedges>, replacements: { all: number; noSocket: number }): string {
+  const max = (values: readonly number[]): number => Math.max(0, ...values);
+  const times =
+    wedges.replaced === 0
+      ? ''
+      : `: gone after ${wedges.goneMs.join(', ')} ms, a new process answering after ${wedges.answeringMs.join(', ')} ms (max ${max(wedges.answeringMs)}, bound ${WEDGE_BOUND})`;
+  return (
+    `  wedges         ${wedges.wedged} busy loop(s) (${wedges.tried} /wedge calls, ${wedges.missed} reached no plugin), ${wedges.replaced} replaced by the liveness check${times}, ` +
+    `${wedges.notReplaced} not; /wedge calls ended with ${byCode(wedges.callOutcomes)}; ` +
+    `${replacements.all} liveness replacement(s) in all (${replacements.noSocket} of a plugin whose socket file was deleted)`
+  );
+}
+
+/** The summary's lines of a flood. */
+function floodLines(f: FloodResult, index: number): string[] {
+  const raw = f.raw;
+  const lines = [
+    `  flood ${String(index + 1).padEnd(9)}${f.calls} calls of a ${FLOOD_METHOD_MS} ms method at once (maxInFlight ${f.maxInFlight}, maxQueued ${f.maxQueued}): ${f.answered} answered right, ` +
+      `${f.refused} refused PLUGWIRE_OVERLOADED (the last ${Math.round(f.refusedWithinMs)} ms after the burst), ${f.wrong} wrong, other errors ${byCode(f.otherErrors)}, ${f.unsettled} unsettled, ` +
+      `in ${Math.round(f.ms)} ms; host RSS ${mib(f.rssBeforeBytes)} before, peak ${mib(f.rssPeakBytes)} (+${mib(f.rssPeakBytes - f.rssBeforeBytes)}); ` +
+      `plugin replaced: ${f.samePlugin ? 'no' : 'YES'}${f.killedFirst ? ' (killed first: its socket file was gone)' : ''}`,
+  ];
+  if (raw) {
+    lines.push(
+      `    at the server ${raw.requests} raw requests at once (serve maxInFlight ${SOAK_SERVER_MAX_IN_FLIGHT}): ${raw.answered} answered right, ${raw.overloaded} refused 503 PLUGWIRE_OVERLOADED, ` +
+        `${raw.wrong} wrong, other statuses ${byCode(raw.otherStatus)}, errors ${byCode(raw.errors)}, in ${Math.round(raw.ms)} ms`,
+    );
+  }
+  return lines;
+}
+
 async function soak(options: Options): Promise<number> {
   const began = new Date();
   const fdStart = fdCount();
@@ -752,15 +638,30 @@ async function soak(options: Options): Promise<number> {
   const spawnLog = path.join(work, 'spawns.log');
   const chargeLog = path.join(work, 'charges.log');
   const hostLog = path.join(work, 'host-sockets.log');
+  const wedgeLog = path.join(work, 'wedges.log');
   const services = new SoakHostImpl();
   const failures: string[] = [];
   const pluginOut = new Lines();
   const pluginErr = new Lines();
   const notices = new Lines();
   const pluginLogger: PluginLogger = { log: (line) => pluginOut.add(line), error: (line) => pluginErr.add(line) };
-  const clientLogger: PluginLogger = { log: (line) => notices.add(line), error: (line) => notices.add(line) };
+  // The client says so when its liveness check replaces a plugin that stopped answering:
+  // wedged, or unreachable once the chaos deleted its socket file (the probes fail with ENOENT).
+  const replacements = { all: 0, noSocket: 0 };
+  const clientLogger: PluginLogger = {
+    log: (line) => notices.add(line),
+    error: (line) => {
+      if (line.includes('stopped answering')) {
+        replacements.all++;
+        if (line.includes('ENOENT')) replacements.noSocket++;
+      }
+      notices.add(line);
+    },
+  };
   const tally = new Tally();
   const chaosCounts: ChaosCounts = { kill: 0, stop: 0, unlink: 0, nothing: 0, killMidStream: 0, skipped: 0 };
+  const wedges = noWedges();
+  const floods: FloodResult[] = [];
   const inflight = new Map<string, { method: MethodName; started: number }>();
   const pidsSeen = new Set<number>();
   let hostPeak = process.memoryUsage.rss();
@@ -769,11 +670,27 @@ async function soak(options: Options): Promise<number> {
   loopDelay.enable();
 
   console.log(`soak: ${options.seconds} s, ${options.concurrency} callers, seed ${options.seed}, call timeout ${CALL_TIMEOUT} ms`);
-  const { plugin, client, close } = await connect(
-    Soak,
-    spawnCommand(process.execPath, [PLUGIN_SCRIPT], { env: { SOAK_SPAWN_LOG: spawnLog, SOAK_CHARGE_LOG: chargeLog, SOAK_HOST_LOG: hostLog }, logger: pluginLogger }),
-    { socket, timeout: CALL_TIMEOUT, logger: clientLogger, services: [services] },
-  ).catch((error: unknown) => {
+  const spawn = spawnCommand(process.execPath, [PLUGIN_SCRIPT], {
+    env: { SOAK_SPAWN_LOG: spawnLog, SOAK_CHARGE_LOG: chargeLog, SOAK_HOST_LOG: hostLog, SOAK_WEDGE_LOG: wedgeLog },
+    logger: pluginLogger,
+  });
+  // The plugin's token, kept for the flood's raw client, which calls the server as a Go host would.
+  let token: string | undefined;
+  const starter: Starter = {
+    name: spawn.name,
+    async start(context) {
+      const started = await spawn.start(context);
+      token = started.token ?? context.token;
+      return started;
+    },
+  };
+  const { plugin, client, close } = await connect(Soak, starter, {
+    socket,
+    timeout: CALL_TIMEOUT,
+    logger: clientLogger,
+    services: [services],
+    maxQueued: MAX_QUEUED,
+  }).catch((error: unknown) => {
     rmSync(work, { recursive: true, force: true });
     throw error;
   });
@@ -807,11 +724,27 @@ async function soak(options: Options): Promise<number> {
       }
       inflight.delete(id);
       tally.record(plan, id, performance.now() - started, outcome);
+      // A host refused for overload backs off rather than send again at once.
+      if ('error' in outcome && PluginError.is(outcome.error, 'PLUGWIRE_OVERLOADED')) await delay(OVERLOADED_BACKOFF);
     }
   };
 
   const chaosStop = new AbortController();
-  const chaosDone = chaos(generator(options.seed ^ 0x5eed), chaosStop.signal, () => client.pid, socket, chaosCounts, () => mix.underWay);
+  const chaosFailures: string[] = [];
+  const chaosDone = chaos(generator(options.seed ^ 0x5eed), chaosStop.signal, performance.now() + options.seconds * 1000, {
+    plugin,
+    client,
+    socket,
+    token: () => token,
+    replacements: () => replacements.all,
+    streamsUnderWay: () => mix.underWay,
+    wedgeLog,
+    settleMs: CALL_TIMEOUT + SETTLE_GRACE,
+    counts: chaosCounts,
+    wedges,
+    floods,
+    failures: chaosFailures,
+  });
   const callers = Promise.all(Array.from({ length: options.concurrency }, (_, i) => caller(i)));
 
   // Ctrl-C ends the run early, cleanly; a second one is Node's default.
@@ -879,7 +812,7 @@ async function soak(options: Options): Promise<number> {
 
   const spawnPids = readLines(spawnLog).map(Number);
   const candidates = new Set([...spawnPids, ...pidsSeen, ...childPids()]);
-  const processesLeft = [...candidates].filter((pid) => pidAlive(pid) && isSoakPlugin(pid));
+  const processesLeft = [...candidates].filter((pid) => pidAlive(pid) && isSoakPlugin(pid, PLUGIN_SCRIPT));
   const socketsLeft = socketFiles(work);
   // The host services' socket (in a private directory of its own, as the plugin's socket
   // was given): gone after close(), with its directory.
@@ -900,6 +833,7 @@ async function soak(options: Options): Promise<number> {
   if (hostSockets.length === 0) failures.push('the plugin never named the host services\' socket');
   if (hostLeft.length > 0) failures.push(`host services' socket or directory left after close(): ${hostLeft.join(', ')}`);
   if (chargeDuplicates > 0) failures.push(`${chargeDuplicates} run(s) of the non-idempotent /charge were repeats of a call that had already run`);
+  failures.push(...chaosFailures);
 
   const result = {
     startedAt: began.toISOString(),
@@ -936,6 +870,8 @@ async function soak(options: Options): Promise<number> {
       socketsLeft: hostLeft.length,
     },
     chaos: chaosCounts,
+    wedges: { ...wedges, boundMs: WEDGE_BOUND, livenessReplacements: replacements.all, livenessReplacementsNoSocket: replacements.noSocket },
+    floods: floods.map((f) => ({ ...f, methodMs: FLOOD_METHOD_MS, rssBoundBytes: FLOOD_RSS_BOUND })),
     plugin: {
       starts: stats.starts,
       restarts: stats.restarts,
@@ -986,6 +922,8 @@ async function soak(options: Options): Promise<number> {
     `  host services  ${Object.entries(services.calls).map(([route, n]) => `${route} ${n}`).join(', ')} (calls served); /ticks ${services.ticksFinished}/${services.ticksStarted} ended; ` +
       `every iterator ended: ${iteratorsEnded ? 'yes' : 'NO'}`,
     `  chaos          ${chaosCounts.kill} SIGKILL (${chaosCounts.killMidStream} while a stream was under way), ${chaosCounts.stop} SIGSTOP/SIGCONT, ${chaosCounts.unlink} socket deleted, ${chaosCounts.nothing} nothing, ${chaosCounts.skipped} skipped`,
+    wedgeLine(wedges, replacements),
+    ...floods.flatMap(floodLines),
     `  plugin         ${stats.starts} starts, ${stats.restarts} restarts, ${stats.failedStarts} failed starts, ${result.plugin.spawns} processes spawned, peak RSS ${mib(pluginPeak)}`,
     `  /charge        ${charges.length} runs, ${chargeDuplicates} repeated`,
     `  host           peak RSS ${mib(hostPeak)}, descriptors ${fdStart} at start, ${fdEnd} at end; event loop delay p99 ${result.host.eventLoopDelayMs.p99} ms, max ${result.host.eventLoopDelayMs.max} ms`,
@@ -999,6 +937,8 @@ async function soak(options: Options): Promise<number> {
   if (notices.count > 0) lines.push(`  client notices ${notices.count}, first: ${JSON.stringify(notices.first[0])}`);
   // Not a failure (the chaos is random), but a run that never cut a stream did not test it.
   if (st.cutAfterItems === 0) lines.push('  note           no stream was cut mid-way by the chaos in this run');
+  if (wedges.wedged === 0) lines.push('  note           no plugin was wedged in this run (a wedge needs 10 s of the run left)');
+  if (floods.length === 0) lines.push('  note           the plugin was not flooded in this run (a flood starts 9 to 12 s in)');
   lines.push(failures.length === 0 ? 'soak: PASS' : `soak: FAIL: ${failures.join('; ')}`);
   console.log(lines.join('\n'));
 
