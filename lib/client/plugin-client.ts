@@ -1,6 +1,6 @@
 import { Call, timeoutError, type CallOwner, type Exchange } from './call';
 import { convertArgs, convertResult } from '../conversion/converter';
-import { AbortedError, ClosedError, OverloadedError, ValidationError, PluginError, TimeoutError } from '../errors/plugin-error';
+import { AbortedError, ClosedError, ValidationError, PluginError, TimeoutError } from '../errors/plugin-error';
 import type { MethodDefinition } from '../metadata/method-definition';
 import { MAX_TIMEOUT } from '../protocol/constants';
 import { checkCallOptions, routeProblem, type CallOptions } from './call-options';
@@ -15,6 +15,7 @@ import { Supervisor, type PluginState, type PluginStats } from './supervisor';
 import { StreamCall, type StreamOwner } from './stream-call';
 import { reach } from './reach';
 import { ClientPools } from './pools';
+import { Admission } from './admission';
 import { brokenAnswerError } from './transport-error';
 
 export type { CallOptions } from './call-options';
@@ -69,14 +70,8 @@ export class PluginClient {
   /** Its connections to the plugin. */
   private readonly pools: ClientPools;
   private closing: Promise<void> | undefined;
-  /** The calls in flight, queued ones included, aborted by close(). */
-  private readonly inflight = new LinkedList<Call>();
-  /** The calls waiting for one of `maxInFlight`, oldest first out. */
-  private readonly queue = new LinkedList<Call>();
-  /** The calls holding one of `maxInFlight`. */
-  private admitted = 0;
-  /** Waiting for no request to be out (recycle()). */
-  private drainWaiters: (() => void)[] = [];
+  /** The calls in flight and queued, aborted by close(). */
+  private readonly admission: Admission;
   private readonly reentrant: (() => boolean) | undefined;
   /** What the calls of this client see of it (kept off the public surface). */
   private readonly owner: CallOwner;
@@ -89,7 +84,7 @@ export class PluginClient {
     this.socket = init.socket;
     this.socketDir = init.socketDir;
     this.config = init.config;
-    const supervisor = (this.supervisor = new Supervisor({ ...init, drained: () => this.drained() }));
+    const supervisor = (this.supervisor = new Supervisor({ ...init, drained: () => this.admission.drained() }));
     const { reentrant } = init;
     this.reentrant = reentrant;
     this.owner = {
@@ -97,21 +92,14 @@ export class PluginClient {
       dispatch: (route, body, extra, handler, callBack) => this.pools.call(route, body, supervisor.headers, extra, handler, callBack),
       decode: (call, exchange) => this.decode(call, exchange),
       recover: (call, failure) => {
-        if (this.drainWaiters.length > 0) this.checkDrained();
+        this.admission.changed();
         this.attempt(call, failure).then(
           (value) => call.succeed(value),
           (error: Error) => call.fail(error),
         );
       },
       settled: (call, ok) => {
-        this.inflight.delete(call.inflightLink);
-        if (call.admitted) {
-          this.admitted--;
-          this.admitNext();
-        } else {
-          this.queue.delete(call.queueLink);
-        }
-        if (this.drainWaiters.length > 0) this.checkDrained();
+        this.admission.settled(call);
         if (ok) supervisor.succeeded();
         else if (call.reason instanceof TimeoutError) supervisor.timedOut(); // is it stuck? probe it now
       },
@@ -130,6 +118,13 @@ export class PluginClient {
       settled: (stream) => this.streams.delete(stream.inflightLink),
     };
     this.pools = new ClientPools(init.socket, init.config);
+    // While a broken connection is being looked into, the pool's other connections to that
+    // process may be dead too: a new call waits for the verdict (the slow path) rather than
+    // be written into one of them.
+    this.admission = new Admission(init.config, (call) => {
+      if (supervisor.state === 'running' && supervisor.recovering === undefined) call.send(supervisor.generation);
+      else this.owner.recover(call, undefined);
+    });
   }
 
   /**
@@ -143,6 +138,16 @@ export class PluginClient {
   /** The process id of the running plugin, when it runs as a process; `undefined` in process or before the first start. */
   get pid(): number | undefined {
     return this.supervisor.pid;
+  }
+
+  /**
+   * The calls of this client right now: `inFlight`, those holding one of `maxInFlight`
+   * (sent, or waiting for a restart), and `queued`, those waiting behind them (past
+   * `maxQueued`, calls are refused with `PLUGWIRE_OVERLOADED`). Streams and calls back from
+   * a host service are not counted.
+   */
+  get load(): { readonly inFlight: number; readonly queued: number } {
+    return this.admission.load;
   }
 
   /** Start and restart counters, as a fresh object. */
@@ -305,6 +310,9 @@ export class PluginClient {
     }
     const caller = options.signal;
     if (caller?.aborted) return Promise.reject(new AbortedError(`call to ${route} was aborted`, { route, cause: caller.reason }));
+    const callBack = this.reentrant?.() === true;
+    const refused = callBack ? undefined : this.admission.refusal(route, this.name);
+    if (refused) return Promise.reject(refused);
     const deadline = timeout > 0 ? Date.now() + timeout : 0;
     let body: string;
     try {
@@ -312,60 +320,10 @@ export class PluginClient {
     } catch (error) {
       return Promise.reject(new ValidationError(`payload for ${route} cannot be encoded as JSON: ${(error as Error).message}`, 'host', [], { route, cause: error }));
     }
-    const callBack = this.reentrant?.() === true;
-    // A call back from a host service is never queued: the plugin's calls that wait on that
-    // service may hold every slot.
-    if (!callBack && this.admitted >= this.config.maxInFlight && this.queue.size >= this.config.maxQueued) {
-      const { maxInFlight, maxQueued } = this.config;
-      return Promise.reject(
-        new OverloadedError(`call to ${route} refused: ${maxInFlight} calls to plugin ${this.name} are in flight and ${maxQueued} wait (maxInFlight, maxQueued)`, { route }),
-      );
-    }
     const call = new Call(this.owner, route, body, options.headers, definition, timeout, deadline, caller);
     call.callBack = callBack;
-    this.inflight.add(call.inflightLink);
-    if (callBack || this.admitted < this.config.maxInFlight) this.admit(call);
-    else this.queue.add(call.queueLink);
+    this.admission.enter(call);
     return call.promise;
-  }
-
-  /** Gives a call one of `maxInFlight` and sends it. */
-  private admit(call: Call): void {
-    if (!call.callBack) {
-      call.admitted = true;
-      this.admitted++;
-    }
-    // While a broken connection is being looked into, the pool's other connections to that
-    // process may be dead too: a new call waits for the verdict (the slow path) rather than
-    // be written into one of them.
-    const supervisor = this.supervisor;
-    if (supervisor.state === 'running' && supervisor.recovering === undefined) call.send(supervisor.generation);
-    else this.owner.recover(call, undefined);
-  }
-
-  /** Sends the calls that waited longest, while slots are free. */
-  private admitNext(): void {
-    if (this.closing) return;
-    while (this.admitted < this.config.maxInFlight) {
-      const next = this.queue.shift();
-      if (!next) return;
-      this.admit(next);
-    }
-  }
-
-  /** Resolves once no request of a call is out to the plugin (the calls waiting for a start do not count). */
-  private drained(): Promise<void> {
-    return new Promise((resolve) => {
-      this.drainWaiters.push(resolve);
-      this.checkDrained();
-    });
-  }
-
-  private checkDrained(): void {
-    if (this.inflight.values().some((call) => call.current !== undefined)) return;
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const resolve of waiters) resolve();
   }
 
   /**
@@ -425,9 +383,10 @@ export class PluginClient {
   }
 
   private async shutdown(): Promise<void> {
-    if (debug.enabled) debug('[%s] closing: %d calls in flight', this.name, this.inflight.size);
+    if (debug.enabled) debug('[%s] closing: %d calls in flight', this.name, this.admission.calls.size);
     this.supervisor.abort(new ClosedError(`plugin ${this.name} was terminated`));
-    for (const call of [...this.inflight.values(), ...this.streams.values()]) {
+    this.admission.stop();
+    for (const call of [...this.admission.calls.values(), ...this.streams.values()]) {
       call.abort(new ClosedError(`plugin ${this.name} was terminated during the call to ${call.route}`, { route: call.route }));
     }
     try {

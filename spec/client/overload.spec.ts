@@ -42,16 +42,18 @@ function started(logger: CollectingLogger): string[] {
 
 describe('maxInFlight and maxQueued', () => {
   it('sends maxInFlight calls at once, queues maxQueued in order, and refuses one more at once with PLUGWIRE_OVERLOADED, unsent', async () => {
-    const { plugin, logger } = await connectTo({ maxInFlight: 2, maxQueued: 3, connections: 2 });
+    const { plugin, logger, client } = await connectTo({ maxInFlight: 2, maxQueued: 3, connections: 2 });
     const calls = Array.from({ length: 7 }, (_, i) => settle(plugin.slow(100, `t${i}`)));
     // the two past the queue are refused before any call is answered
     let answered = false;
     void Promise.race(calls.slice(0, 5)).then(() => (answered = true));
     const refused = await Promise.all(calls.slice(5));
     expect(answered).toBe(false);
+    expect(client.load).toEqual({ inFlight: 2, queued: 3 });
     expect(refused).toEqual([{ code: 'PLUGWIRE_OVERLOADED' }, { code: 'PLUGWIRE_OVERLOADED' }]);
     expect(await Promise.all(calls.slice(0, 5))).toEqual([0, 1, 2, 3, 4].map((i) => ({ value: `slow t${i}` })));
     await waitFor(() => started(logger).length === 5, 2000, 'the plugin to log its calls');
+    expect(client.load).toEqual({ inFlight: 0, queued: 0 });
     const order = started(logger);
     expect(new Set(order.slice(0, 2))).toEqual(new Set(['t0', 't1']));
     expect(order.slice(2)).toEqual(['t2', 't3', 't4']);
