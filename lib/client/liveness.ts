@@ -1,10 +1,7 @@
 import { request, type ClientRequest } from 'node:http';
 import { debug } from '../diagnostics/channels';
 import { HEALTH_ROUTE } from '../protocol/constants';
-import type { PluginConfig } from './config';
-
-/** A liveness policy that is on: see `PluginConfig.liveness`. @internal */
-export type LivenessPolicy = Exclude<PluginConfig['liveness'], false>;
+import type { LivenessPolicy } from './config';
 
 /** What a liveness monitor probes, and whom it tells. @internal */
 export interface LivenessTarget {
