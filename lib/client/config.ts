@@ -71,7 +71,11 @@ export interface PluginConfig {
    * server answers without running user code: see {@link LivenessPolicy}. `false` turns it
    * off: such a plugin then only makes calls time out. A version 1 plugin (no health
    * route) is not probed past its first 404. Default on, `{ interval: 1000, timeout: 500,
-   * failures: 3 }`: a plugin wedged in a busy loop is replaced within about 3.5 s.
+   * failures: 3 }`: a plugin wedged in a busy loop is replaced within about 3.5 s. The
+   * probe cannot tell a wedge from a method that blocks its event loop on purpose: one
+   * that computes synchronously for longer than about `interval + failures × timeout`
+   * (2.5 s by default) is replaced too. Run such work in a worker thread, or widen the
+   * policy.
    */
   readonly liveness: LivenessPolicy | false;
   /**
