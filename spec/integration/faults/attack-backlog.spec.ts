@@ -56,8 +56,12 @@ async function fillBacklog(socket: string): Promise<void> {
 describe('a frozen plugin with a full accept backlog', () => {
   it('is busy, not gone: a call times out with PLUGWIRE_TIMEOUT, and term() of a startRunning() host leaves the socket file', async () => {
     const socket = path.join(dir, 'busy.sock');
-    connection = await connect(HostTest, fixtureStarter('host/host-plugin').starter, { socket, timeout: 5000, restart: { initialDelay: 10, maxDelay: 50 } });
-    const attached = await start(startRunning({ name: 'service' }), socket);
+    // The plugin stays stopped for as long as filling its backlog takes, which may pass the
+    // liveness policy's 1.5 s of unanswered probes on a loaded machine; a replacement would
+    // take away the stopped plugin this test is about: liveness is off for both hosts.
+    const options = { socket, timeout: 5000, restart: { initialDelay: 10, maxDelay: 50 }, liveness: false } as const;
+    connection = await connect(HostTest, fixtureStarter('host/host-plugin').starter, options);
+    const attached = await start(startRunning({ name: 'service' }), socket, { liveness: false });
     const pid = connection.client.pid!;
 
     process.kill(pid, 'SIGSTOP');

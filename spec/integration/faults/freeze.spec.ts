@@ -61,9 +61,15 @@ function expectTimedOutOnTime(outcomes: ReadonlyArray<Outcome<unknown>>, timeout
   }
 }
 
+// These tests show what a call sees of a frozen plugin when nothing replaces it: timeouts,
+// on time. The liveness check (on by default) would replace a plugin frozen for more than
+// about 1.5 s after a call timed out (three 500 ms probes), and the third test keeps it
+// frozen for 3 s: it is off here. spec/client/liveness.spec.ts shows the replacement.
+const FROZEN_CONFIG = { liveness: false } as const satisfies PluginConfigInput;
+
 describe('a plugin frozen with SIGSTOP', () => {
   it('makes concurrent calls on a kept-alive connection and on new ones time out with PLUGWIRE_TIMEOUT at their timeout; no restart; after SIGCONT the next call succeeds', async () => {
-    const { plugin, client } = await connectFault();
+    const { plugin, client } = await connectFault({}, FROZEN_CONFIG);
     await expect(plugin.echo('warm')).resolves.toBe('warm echoed');
     const pid = client.pid!;
     freeze(pid);
@@ -88,7 +94,7 @@ describe('a plugin frozen with SIGSTOP', () => {
   });
 
   it('frozen while the method runs: the call times out with PLUGWIRE_TIMEOUT at its timeout, and the plugin keeps its pid and serves the next call', async () => {
-    const { plugin, client, logger } = await connectFault();
+    const { plugin, client, logger } = await connectFault({}, FROZEN_CONFIG);
     const pid = client.pid!;
     const call = timed(() => plugin.slow(300, 'in-flight'));
     await waitFor(() => logger.lines.includes('[fault-plugin] slow started in-flight'), 3000, 'the call to start');
@@ -104,7 +110,7 @@ describe('a plugin frozen with SIGSTOP', () => {
   });
 
   it('stays frozen across 3 calls in a row: each times out on time with PLUGWIRE_TIMEOUT, none restarts it', async () => {
-    const { plugin, client } = await connectFault({}, { connections: 1 });
+    const { plugin, client } = await connectFault({}, { ...FROZEN_CONFIG, connections: 1 });
     const pid = client.pid!;
     freeze(pid);
 
