@@ -1,42 +1,16 @@
 import { setMaxListeners } from 'node:events';
-import { ClosedError, PluginError, StartError, UnavailableError } from '../errors/plugin-error';
-import { EXTENSION_VERSION, VERSION_HEADER } from '../protocol/constants';
+import { ClosedError, UnavailableError } from '../errors/plugin-error';
 import { channels, debug } from '../diagnostics/channels';
 import { isListening, removeStaleSocket } from '../socket/probe';
-import { nodeCrypto } from '../util/lazy';
 import { exitsWithin, race, sleep } from '../util/abortable';
 import { closeStarted, type StartedPlugin, type Starter } from '../starters/starter';
 import type { PluginConfig } from './config';
 import { restartDelay } from './retry-policy';
-import { LivenessMonitor } from './liveness';
+import type { PluginState, PluginStats } from './plugin-state';
+import { killWedged, ProcessWatch } from './process-watch';
+import { BASE_HEADERS, startProcess, type StartedProcess } from './start-process';
 
-/**
- * The state of a client's plugin: `starting` (a start is under way), `running`, `exited`
- * (gone; started again at the next call), `unavailable` (given up on, or restarts are
- * off: calls fail with `PLUGWIRE_UNAVAILABLE`), `closed` (by `close()`).
- */
-export type PluginState = 'starting' | 'running' | 'exited' | 'unavailable' | 'closed';
-
-/** Counters a client keeps, for monitoring and tests. */
-export interface PluginStats {
-  /** Processes started, the first start included. */
-  readonly starts: number;
-  /** Restarts after the plugin was gone (attempted, whether they succeeded or not). */
-  readonly restarts: number;
-  /** Starts that failed, the first start included. */
-  readonly failedStarts: number;
-}
-
-const BASE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json', [VERSION_HEADER]: EXTENSION_VERSION });
-
-/** Sends a signal to a process that may be gone already. */
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // gone: its exit is on its way
-  }
-}
+export type { PluginState, PluginStats } from './plugin-state';
 
 /** How long a plugin that dropped a connection is given to show that it is exiting, ms. */
 const EXIT_WAIT = 100;
@@ -102,17 +76,18 @@ export class Supervisor {
   private readonly terminated = new WeakSet<StartedPlugin>();
   /** Why a process was replaced as unresponsive, for the diagnostics of its exit. */
   private readonly replaced = new WeakMap<StartedPlugin, string>();
-  /** Probes the current process while liveness is on. */
-  private liveness: LivenessMonitor | undefined;
-  private readonly counters = { starts: 0, restarts: 0, failedStarts: 0 };
+  /** Probes the current process (liveness) and reads its memory (limits). */
+  private watch: ProcessWatch | undefined;
+  /** The recycle under way, which a second recycle() shares. */
+  private recycling: Promise<void> | undefined;
+  /** A process a recycle got back, as other clients share it: not recycled for its memory. */
+  private sharedPid: number | undefined;
+  private readonly drained: (() => Promise<void>) | undefined;
+  private readonly counters = { starts: 0, restarts: 0, failedStarts: 0, recycles: 0 };
 
   constructor(init: SupervisorInit) {
-    this.starter = init.starter;
+    ({ starter: this.starter, socket: this.socket, socketDir: this.socketDir, host: this.host, config: this.config, drained: this.drained } = init);
     this.name = init.starter.name;
-    this.socket = init.socket;
-    this.socketDir = init.socketDir;
-    this.host = init.host;
-    this.config = init.config;
     this.listens = init.isListening ?? isListening;
     // Calls waiting for a start or a back-off listen to it: as many listeners as calls is not a leak.
     setMaxListeners(0, this.closeController.signal);
@@ -130,19 +105,20 @@ export class Supervisor {
 
   /** A copy of the counters. */
   get stats(): PluginStats {
-    return { ...this.counters };
+    const { recycles, ...counters } = this.counters;
+    return recycles > 0 ? { ...counters, recycles } : counters;
   }
 
   /** A call to the current process succeeded: the restarts in a row are over. */
   succeeded(): void {
     this.failures = 0;
     this.proven = true;
-    this.liveness?.heard();
+    this.watch?.heard();
   }
 
   /** A call to the current process timed out: the liveness check probes it now. */
   timedOut(): void {
-    this.liveness?.suspect();
+    this.watch?.suspect();
   }
 
   /** Whether something listens on the socket right now. */
@@ -159,10 +135,7 @@ export class Supervisor {
   async ensureRunning(route: string, signal: AbortSignal): Promise<number> {
     while (this.currentState !== 'running') {
       if (this.closed) throw new ClosedError(`plugin ${this.name} was terminated: call to ${route} refused`, { route });
-      if (!this.starting) {
-        this.starting = this.relaunch().finally(() => (this.starting = undefined));
-      }
-      await race(this.starting, signal);
+      await race(this.starting ?? this.track(this.relaunch()), signal);
     }
     return this.generation;
   }
@@ -192,7 +165,7 @@ export class Supervisor {
 
   private markGone(generation: number, why: string): void {
     if (generation !== this.generation || this.currentState !== 'running') return;
-    this.liveness?.stop();
+    this.watch?.stop();
     this.currentState = 'exited';
     this.goneWhy = why;
     // A process that dies before any call succeeded has failed as surely as one that never
@@ -234,19 +207,32 @@ export class Supervisor {
     }
     this.failures++;
     this.counters.restarts++;
+    await this.startNew(false);
+  }
+
+  /**
+   * Launches a new process after the last one is gone (a restart) or was recycled. One
+   * that fails counts as a failed restart either way: a recycle's is not counted before.
+   */
+  private async startNew(recycled: boolean): Promise<void> {
     try {
+      if (this.closed) throw new ClosedError(`plugin ${this.name} was terminated`);
       await this.launch();
     } catch (error) {
-      if (this.closed) throw new ClosedError(`plugin ${this.name} was terminated during a restart`, { cause: error });
+      const message = (error as Error).message;
+      if (this.closed) throw new ClosedError(`plugin ${this.name} was terminated during a ${recycled ? 'recycle' : 'restart'}`, { cause: error });
+      if (recycled) this.failures++;
       // The logger is promised "a restart that failed" (PluginConfig.logger).
-      const failed = `[${this.name}] restart failed: ${(error as Error).message}`;
-      if (this.failures >= maxRestarts) {
+      const failed = `[${this.name}] ${recycled ? 'start after a recycle' : 'restart'} failed: ${message}`;
+      const { maxRestarts } = this.config.restart;
+      if (maxRestarts > 0 && this.failures >= maxRestarts) {
         this.giveUp(failed);
       } else {
         this.currentState = 'exited';
         this.config.logger?.error(`${failed}; it is tried again at the next call`);
       }
-      throw new UnavailableError(`plugin ${this.name} is gone and could not be restarted: ${(error as Error).message}`, { cause: error });
+      const what = recycled ? 'was recycled and could not be started again' : 'is gone and could not be restarted';
+      throw new UnavailableError(`plugin ${this.name} ${what}: ${message}`, { cause: error });
     }
   }
 
@@ -259,50 +245,35 @@ export class Supervisor {
   async launch(): Promise<void> {
     this.currentState = 'starting';
     const restart = this.counters.starts > 0;
-    const cause = restart ? this.goneWhy : undefined;
     this.counters.starts++;
-    if (channels.pluginSpawn.hasSubscribers) channels.pluginSpawn.publish({ plugin: this.name, socket: this.socket, restart, ...(cause === undefined ? {} : { cause }) });
-    if (debug.enabled) debug('[%s] %s on %s%s', this.name, restart ? 'restarting' : 'starting', this.socket, cause === undefined ? '' : ` (it was gone: ${cause})`);
-    const began = performance.now();
-    let instance: StartedPlugin;
-    const token = nodeCrypto().randomBytes(32).toString('base64url');
+    let started: StartedProcess;
     try {
-      instance = await this.starter.start({
-        socket: this.socket,
-        socketDir: this.socketDir,
-        startTimeout: this.config.startTimeout,
-        terminationGrace: this.config.terminationGrace,
-        signal: this.closeController.signal,
-        token,
-        ...(this.host === undefined ? {} : { host: this.host }),
-      });
-    } catch (caught) {
+      const { starter, socket, socketDir, host, config } = this;
+      started = await startProcess({ starter, socket, socketDir, host, config, signal: this.closeController.signal, restart, cause: restart ? this.goneWhy : undefined });
+    } catch (error) {
       this.counters.failedStarts++;
-      const error = PluginError.is(caught) ? caught : new StartError(`plugin ${this.name} could not be started: ${(caught as Error).message}`, 'spawn', { cause: caught });
-      if (channels.pluginStartError.hasSubscribers) channels.pluginStartError.publish({ plugin: this.name, socket: this.socket, error });
-      if (debug.enabled) debug('[%s] start failed: %s', this.name, error.message);
       throw error;
     }
+    const { instance, duration } = started;
     if (this.closed) {
       await this.terminate(instance);
       throw new ClosedError(`plugin ${this.name} was terminated while it started`);
     }
-    const duration = performance.now() - began;
     this.instance = instance;
-    this.headers = { ...BASE_HEADERS, authorization: `Bearer ${instance.token ?? token}` };
+    this.headers = started.headers;
     const generation = ++this.generation;
     this.proven = false;
     this.currentState = 'running';
-    this.liveness?.stop();
-    const { liveness } = this.config;
-    this.liveness = liveness
-      ? new LivenessMonitor(liveness, { name: this.name, socket: this.socket, headers: () => this.headers, wedged: (why) => void this.replace(generation, instance, why) })
-      : undefined;
+    this.watch?.stop();
+    const { name, socket } = this;
+    const wedged = (why: string): void => void this.replace(generation, instance, why);
+    const watch = (this.watch = new ProcessWatch(this.config, { name, socket, pid: instance.pid, headers: () => this.headers, wedged, overMemory: (used) => this.overMemory(instance, used) }));
     // Published once the client shows the new process: a subscriber may read client.pid and client.state.
     if (channels.pluginReady.hasSubscribers) channels.pluginReady.publish({ plugin: this.name, socket: this.socket, pid: instance.pid, duration });
     if (debug.enabled) debug('[%s] ready: pid %s, %d ms', this.name, String(instance.pid), Math.round(duration));
     // Notice an exit at once: the next call restarts without first failing on the socket.
     void instance.exited.then((exit) => {
+      watch.stop();
       const expected = this.closed || this.terminated.has(instance);
       const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
       if (debug.enabled) debug('[%s] pid %s %s', this.name, String(instance.pid), how);
@@ -322,12 +293,7 @@ export class Supervisor {
     this.replaced.set(instance, why);
     this.terminated.add(instance);
     this.config.logger?.error(`[${this.name}] plugin stopped answering (${why}): it is replaced`);
-    const { pid } = instance;
-    const grace = this.config.liveness ? Math.min(this.config.liveness.timeout, this.config.terminationGrace) : 0;
-    if (pid !== undefined) {
-      signal(pid, 'SIGTERM');
-      if (!(await exitsWithin(instance, grace))) signal(pid, 'SIGKILL');
-    }
+    await killWedged(instance, this.config.liveness ? Math.min(this.config.liveness.timeout, this.config.terminationGrace) : 0);
     await this.terminate(instance).catch(() => undefined);
     this.markGone(generation, why);
   }
@@ -339,13 +305,71 @@ export class Supervisor {
     return closeStarted(instance, this.name);
   }
 
+  /** The process uses more memory than `limits.memoryMiB`: it is recycled. */
+  private overMemory(instance: StartedPlugin, used: number): void {
+    if (this.instance !== instance || this.currentState !== 'running' || this.closed) return;
+    const limit = this.config.limits.memoryMiB;
+    const over = `[${this.name}] plugin uses ${used} MiB, over limits.memoryMiB ${String(limit)}`;
+    // Recycled once already and handed back: recycling it again would only loop.
+    if (instance.pid === this.sharedPid) return this.config.logger?.error(`${over}, but other clients share its process: it is not recycled`);
+    this.config.logger?.error(`${over}: it is recycled`);
+    // Its outcome reaches the calls waiting for the fresh process; a failed start is logged there.
+    this.recycle(`it used ${used} MiB, over limits.memoryMiB ${String(limit)}`).catch(() => undefined);
+  }
+
   /**
-   * Replaces the running process gracefully: new calls wait for a fresh process, the
-   * calls in flight finish, then the old one is terminated.
-   * @param why - for the logs and diagnostics
+   * Replaces the running process gracefully (see `PluginClient.recycle()`), outside the
+   * restart policy; a plugin that is not running is started at once, even one given up
+   * on. A recycle under way is shared.
+   * @param why - for the diagnostics (the `cause` of `plugwire:plugin:spawn`)
+   * @throws `PLUGWIRE_CLOSED` when closed; `PLUGWIRE_UNAVAILABLE` when no new process starts
    */
   recycle(why: string): Promise<void> {
-    return Promise.reject(new Error(`recycle (${why}) is not built yet`));
+    if (this.closed) return Promise.reject(new ClosedError(`plugin ${this.name} was terminated: recycle refused`));
+    this.recycling ??= this.renew(why).finally(() => (this.recycling = undefined));
+    return this.recycling;
+  }
+
+  private async renew(why: string): Promise<void> {
+    if (this.currentState === 'running') {
+      const instance = this.instance;
+      this.goneWhy = `recycled: ${why}`;
+      // From here new calls and streams take the slow path and wait for `starting`.
+      this.currentState = 'starting';
+      this.counters.recycles++;
+      this.watch?.stop();
+      if (debug.enabled) debug('[%s] recycling pid %s: %s', this.name, String(instance?.pid), why);
+      void this.track(this.replaceGracefully(instance)); // its outcome is awaited below
+    }
+    while (this.state !== 'running') {
+      if (this.closed) throw new ClosedError(`plugin ${this.name} was terminated during a recycle`);
+      // Gone, given up on, or never started: a start now is the fresh process.
+      await race(this.starting ?? this.track(this.startNew(true)), this.closeController.signal);
+    }
+  }
+
+  /**
+   * Makes `start` the start under way, which calls wait for, until it settles. A start
+   * that settles after the next one began (a recycle right after a restart) leaves it be.
+   */
+  private track(start: Promise<void>): Promise<void> {
+    const tracked: Promise<void> = start.finally(() => {
+      if (this.starting === tracked) this.starting = undefined;
+    });
+    this.starting = tracked;
+    return tracked;
+  }
+
+  /** Waits for the calls in flight to the old process, terminates it, starts a new one. */
+  private async replaceGracefully(instance: StartedPlugin | undefined): Promise<void> {
+    // An old process that exits meanwhile (it crashed) has nothing left to answer: its
+    // calls are on their way to the new one, as after any crash.
+    if (this.drained) await race(Promise.race([this.drained(), instance?.exited ?? Promise.resolve()]), this.closeController.signal);
+    // A starter whose plugin cannot be stopped: the start below says what is in the way.
+    await this.terminate(instance).catch(() => undefined);
+    await this.startNew(true);
+    // A process shared with other clients on the socket path outlives this one's close().
+    if (instance?.pid !== undefined && this.instance?.pid === instance.pid) this.sharedPid = instance.pid;
   }
 
   /**
@@ -354,7 +378,7 @@ export class Supervisor {
    */
   abort(reason: Error): void {
     this.closed = true;
-    this.liveness?.stop();
+    this.watch?.stop();
     this.closeController.abort(reason);
   }
 

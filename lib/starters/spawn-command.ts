@@ -58,6 +58,16 @@ function unfinishedLine(partial: string): string {
   return `. Its standard output ends with text that has no newline: ${JSON.stringify(shown)}`;
 }
 
+/**
+ * `NODE_OPTIONS` with a heap limit of `memoryMiB` appended, keeping the options already
+ * there; options that set a heap limit of their own are left as they are.
+ */
+function withHeapLimit(options: string | undefined, memoryMiB: number): string {
+  if (options !== undefined && /(^|\s)--max[-_]old[-_]space[-_]size\b/.test(options)) return options;
+  const limit = `--max-old-space-size=${memoryMiB}`;
+  return options === undefined || options.trim() === '' ? limit : `${options} ${limit}`;
+}
+
 class CommandStarter implements Starter {
   readonly name: string;
 
@@ -80,17 +90,20 @@ class CommandStarter implements Starter {
   }
 
   private spawn(context: StartContext): ChildProcess {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...this.options.env,
+      [SOCKET_ENV]: context.socket,
+      [TOKEN_ENV]: context.token,
+      [LIFELINE_ENV]: '3',
+      ...(context.socketDir === undefined ? {} : { [SOCKET_DIR_ENV]: context.socketDir }),
+      ...(context.host === undefined ? {} : { [HOST_SOCKET_ENV]: context.host.socket, [HOST_TOKEN_ENV]: context.host.token }),
+    };
+    // A Node plugin over its heap limit fails fast rather than swap; other programs ignore it.
+    if (context.memoryMiB !== undefined) env['NODE_OPTIONS'] = withHeapLimit(env['NODE_OPTIONS'], context.memoryMiB);
     return nodeChildProcess().spawn(this.command, this.args, {
       cwd: this.options.cwd,
-      env: {
-        ...process.env,
-        ...this.options.env,
-        [SOCKET_ENV]: context.socket,
-        [TOKEN_ENV]: context.token,
-        [LIFELINE_ENV]: '3',
-        ...(context.socketDir === undefined ? {} : { [SOCKET_DIR_ENV]: context.socketDir }),
-        ...(context.host === undefined ? {} : { [HOST_SOCKET_ENV]: context.host.socket, [HOST_TOKEN_ENV]: context.host.token }),
-      },
+      env,
       // fd 3 is the lifeline: the plugin exits when it closes, i.e. when this host dies.
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
@@ -256,7 +269,9 @@ class CommandStarter implements Starter {
  * stops it on `close()` with SIGTERM, then SIGKILL after the grace period (a process
  * shared by several clients once the last of them closes it, or one that stopped taking
  * connections). A plugin outlives neither the host's exit nor its death (even by
- * SIGKILL): it watches a lifeline pipe on file descriptor 3.
+ * SIGKILL): it watches a lifeline pipe on file descriptor 3. With `limits.memoryMiB` set,
+ * the plugin's `NODE_OPTIONS` get `--max-old-space-size=<memoryMiB>` appended (unless they
+ * set a heap limit already): a Node plugin's heap limit.
  *
  * A start that fails is a {@link StartError} whose message and `stderr` carry the last
  * lines the plugin wrote to standard error (at most 20 lines, 4096 characters); an exit

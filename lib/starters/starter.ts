@@ -39,6 +39,14 @@ export interface StartContext {
     /** The token of the host services (not the plugin's own). */
     readonly token: string;
   };
+  /**
+   * The plugin's memory limit in MiB (`limits.memoryMiB`), when one is set; the client
+   * watches the process's resident memory itself. {@link spawnCommand} also passes it to
+   * the plugin as its heap limit, `--max-old-space-size` appended to `NODE_OPTIONS`, so that
+   * a Node plugin fails fast rather than swap (other programs ignore the variable); a
+   * starter of your own may hand it on as it can (a container's memory limit).
+   */
+  readonly memoryMiB?: number;
 }
 
 /**
