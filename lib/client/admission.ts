@@ -2,6 +2,7 @@ import { OverloadedError } from '../errors/plugin-error';
 import { LinkedList } from '../util/linked-list';
 import type { Call } from './call';
 import type { PluginConfig } from './config';
+import type { PluginLoad } from './plugin-state';
 
 /**
  * The calls of a client and how many go to the plugin at once: `maxInFlight` of them hold
@@ -31,7 +32,7 @@ export class Admission {
   ) {}
 
   /** What holds a place and what waits, for `client.load`. */
-  get load(): { readonly inFlight: number; readonly queued: number } {
+  get load(): PluginLoad {
     return { inFlight: this.admitted, queued: this.queue.size };
   }
 
@@ -61,10 +62,9 @@ export class Admission {
     } else {
       this.queue.delete(call.queueLink);
     }
-    this.changed();
   }
 
-  /** Something about the requests out changed (a call settled, or its request ended): a drain may be over. */
+  /** A request of a call ended (the call settles, or waits for a restart): a drain may be over. */
   changed(): void {
     if (this.drainWaiters.length === 0 || this.calls.values().some((call) => call.current !== undefined)) return;
     const waiters = this.drainWaiters;

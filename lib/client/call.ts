@@ -21,6 +21,8 @@ export interface CallOwner {
   recover(call: Call, failure: Error | undefined): void;
   /** A call settled (answered, failed or aborted). */
   settled(call: Call, ok: boolean): void;
+  /** A request of a call ended (answered, failed or cut), whatever the call does next. */
+  released(): void;
 }
 
 /**
@@ -172,6 +174,7 @@ export class Call implements Expiring {
   exchanged(exchange: Exchange): void {
     if (exchange !== this.current) return;
     this.current = undefined;
+    this.owner.released();
     const waiter = this.waiter;
     if (waiter) {
       this.waiter = undefined;

@@ -52,7 +52,8 @@ export interface PluginConfig {
   readonly restart: RestartPolicy;
   /**
    * Where the client reports trouble, through `logger.error()`: a plugin that is gone, a
-   * restart that failed, a plugin given up on, and missing routes under
+   * restart that failed, a plugin given up on, one that stopped answering (liveness) or
+   * passed `limits.memoryMiB`, and missing routes under
    * `contractCheck: 'warn'`. The client never calls `logger.log()` (a command starter's
    * own `logger` option takes the plugin's output). Default: none; missing routes then
    * go to `console.warn`.

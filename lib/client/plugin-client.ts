@@ -12,6 +12,7 @@ import { removeSocketDirectory } from '../socket/directory';
 import type { Starter } from '../starters/starter';
 import type { PluginConfig } from './config';
 import { Supervisor, type PluginState, type PluginStats } from './supervisor';
+import type { PluginLoad } from './plugin-state';
 import { StreamCall, type StreamOwner } from './stream-call';
 import { reach } from './reach';
 import { ClientPools } from './pools';
@@ -21,6 +22,7 @@ import { brokenAnswerError } from './transport-error';
 export type { CallOptions } from './call-options';
 
 export type { PluginState, PluginStats } from './supervisor';
+export type { PluginLoad } from './plugin-state';
 
 /** What a client is made from. @internal */
 export interface ClientInit {
@@ -92,12 +94,12 @@ export class PluginClient {
       dispatch: (route, body, extra, handler, callBack) => this.pools.call(route, body, supervisor.headers, extra, handler, callBack),
       decode: (call, exchange) => this.decode(call, exchange),
       recover: (call, failure) => {
-        this.admission.changed();
         this.attempt(call, failure).then(
           (value) => call.succeed(value),
           (error: Error) => call.fail(error),
         );
       },
+      released: () => this.admission.changed(),
       settled: (call, ok) => {
         this.admission.settled(call);
         if (ok) supervisor.succeeded();
@@ -128,8 +130,9 @@ export class PluginClient {
   }
 
   /**
-   * The plugin's state: `starting`, `running`, `exited` (restarted at the next call),
-   * `unavailable` (given up on: calls fail until `restart.cooldown` has passed), `closed`.
+   * The plugin's state: `starting` (a start, a restart or a {@link recycle} under way),
+   * `running`, `exited` (restarted at the next call), `unavailable` (given up on: calls
+   * fail until `restart.cooldown` has passed), `closed`.
    */
   get state(): PluginState {
     return this.supervisor.state;
@@ -140,13 +143,8 @@ export class PluginClient {
     return this.supervisor.pid;
   }
 
-  /**
-   * The calls of this client right now: `inFlight`, those holding one of `maxInFlight`
-   * (sent, or waiting for a restart), and `queued`, those waiting behind them (past
-   * `maxQueued`, calls are refused with `PLUGWIRE_OVERLOADED`). Streams and calls back from
-   * a host service are not counted.
-   */
-  get load(): { readonly inFlight: number; readonly queued: number } {
+  /** The calls of this client right now, held and queued; streams and calls back from host services are not counted. */
+  get load(): PluginLoad {
     return this.admission.load;
   }
 
@@ -354,16 +352,14 @@ export class PluginClient {
    * Replaces the plugin process with a fresh one, gracefully: calls made from now on wait
    * for the new process, the calls in flight are answered by the old one, which is then
    * terminated (SIGTERM, `terminationGrace`, SIGKILL). No call is lost or failed. For
-   * example after deploying a new version of the plugin's executable.
+   * example after deploying a new version of the plugin.
    *
    * @returns once the new process runs
-   * @throws `PLUGWIRE_CLOSED` when the client is closed meanwhile; the start's error
-   * (`PLUGWIRE_START`, `PLUGWIRE_UNAVAILABLE`) when the new process cannot start
+   * @throws `PLUGWIRE_CLOSED` when the client is closed meanwhile; `PLUGWIRE_UNAVAILABLE`,
+   * with the start's error as its cause, when the new process cannot start (the calls
+   * waiting for it get the same)
    *
-   * @example
-   * ```ts
-   * await client.recycle();
-   * ```
+   * @example `await client.recycle();`
    */
   recycle(): Promise<void> {
     if (this.closing) return Promise.reject(new ClosedError(`plugin ${this.name} was terminated: recycle() refused`));

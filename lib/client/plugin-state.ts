@@ -21,3 +21,11 @@ export interface PluginStats {
    */
   readonly recycles?: number;
 }
+
+/** The calls of a client right now, for monitoring: see `client.load`. */
+export interface PluginLoad {
+  /** Calls holding one of `maxInFlight`: sent, or waiting for a restart. */
+  readonly inFlight: number;
+  /** Calls waiting behind them; past `maxQueued`, calls are refused with `PLUGWIRE_OVERLOADED`. */
+  readonly queued: number;
+}

@@ -59,9 +59,12 @@ export interface PluginSpawnMessage {
   readonly plugin: string;
   /** The socket path the plugin is told to listen on. */
   readonly socket: string;
-  /** `false` for the first start, `true` for a restart. */
+  /** `false` for the first start, `true` for a restart or a recycle. */
   readonly restart: boolean;
-  /** Why the last process is gone, for a restart (`killed by SIGKILL`, `exited with code 1`). */
+  /**
+   * Why the last process is gone, for a restart (`killed by SIGKILL`, `exited with code 1`);
+   * for a recycle, `recycled: ` and why (`recycle() was called`, the memory limit).
+   */
   readonly cause?: string;
 }
 
