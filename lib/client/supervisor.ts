@@ -289,7 +289,8 @@ export class Supervisor {
    * starts a fresh one. Calls in flight to it fail as their connections break.
    */
   private async replace(generation: number, instance: StartedPlugin, why: string): Promise<void> {
-    if (generation !== this.generation || this.currentState !== 'running' || this.closed) return;
+    // During a recycle's drain the old process is still watched: a wedged one would hold the recycle.
+    if (generation !== this.generation || (this.currentState !== 'running' && !this.recycling) || this.closed) return;
     this.replaced.set(instance, why);
     this.terminated.add(instance);
     this.config.logger?.error(`[${this.name}] plugin stopped answering (${why}): it is replaced`);
@@ -337,7 +338,6 @@ export class Supervisor {
       // From here new calls and streams take the slow path and wait for `starting`.
       this.currentState = 'starting';
       this.counters.recycles++;
-      this.watch?.stop();
       if (debug.enabled) debug('[%s] recycling pid %s: %s', this.name, String(instance?.pid), why);
       void this.track(this.replaceGracefully(instance)); // its outcome is awaited below
     }
@@ -362,9 +362,10 @@ export class Supervisor {
 
   /** Waits for the calls in flight to the old process, terminates it, starts a new one. */
   private async replaceGracefully(instance: StartedPlugin | undefined): Promise<void> {
-    // An old process that exits meanwhile (it crashed) has nothing left to answer: its
-    // calls are on their way to the new one, as after any crash.
+    // An old process that exits meanwhile (it crashed, or wedged and liveness killed it) has
+    // nothing left to answer: its calls are on their way to the new one, as after any crash.
     if (this.drained) await race(Promise.race([this.drained(), instance?.exited ?? Promise.resolve()]), this.closeController.signal);
+    this.watch?.stop();
     // A starter whose plugin cannot be stopped: the start below says what is in the way.
     await this.terminate(instance).catch(() => undefined);
     await this.startNew(true);

@@ -15,7 +15,9 @@ import {
   type PluginSpawnMessage,
   type Remote,
   type Starter,
+  withOptions,
 } from '../../lib';
+import { LivenessTest } from '../fixtures/host/liveness-contract';
 import { LimitsTest, type Answered } from '../fixtures/limits/limits-contract';
 import { collectingLogger, fixtureStarter, pidAlive, rejectionOf, removeDir, tempDir, waitFor, within, type CollectingLogger } from '../support/host-helpers';
 
@@ -253,4 +255,33 @@ describe('client.recycle()', () => {
       unsubscribe(DiagnosticChannels.pluginExit, onExit);
     }
   });
+});
+
+describe('a recycle of a plugin that wedges while it drains', () => {
+  it('is not held by a call without a timeout: liveness still watches the old process, kills it, and the recycle completes', async () => {
+    const { starter, logger } = fixtureStarter('host/liveness-plugin');
+    const hostLog = collectingLogger();
+    const connection = await connect(LivenessTest, starter, { logger: hostLog, terminationGrace: 1000, socket: path.join(dir, `w${++count}.sock`) });
+    try {
+      const { plugin, client } = connection;
+      const old = client.pid as number;
+      // A call that wedges the plugin and never times out: the drain would wait for it for ever.
+      const stuck = withOptions(plugin, { timeout: 0 })
+        .spin()
+        .then(
+          () => 'answered',
+          (error: unknown) => (PluginError.is(error) ? error.code : String(error)),
+        );
+      await waitFor(() => logger.lines.some((line) => line.endsWith(`wedged ${old}`)), 3000, 'the plugin to wedge');
+      await within(client.recycle(), 10_000, 'the recycle');
+      expect(client.pid).not.toBe(old);
+      expect(pidAlive(old)).toBe(false);
+      // /spin must not run twice: it fails rather than be sent again
+      expect(await stuck).toBe('PLUGWIRE_UNAVAILABLE');
+      expect((await plugin.echo('after')).pid).toBe(client.pid);
+      expect(hostLog.errors.some((line) => line.includes('plugin stopped answering'))).toBe(true);
+    } finally {
+      await connection.close();
+    }
+  }, 20_000);
 });
