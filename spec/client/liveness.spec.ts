@@ -48,7 +48,7 @@ function freezeHost(ms: number): void {
 
 async function connectTo(name: string, config: PluginConfigInput = {}): Promise<Connection<LivenessTest> & { logger: CollectingLogger }> {
   const { starter, logger } = fixtureStarter(`host/${name}`);
-  const connection = await connect(LivenessTest, starter, { terminationGrace: 1000, logger, liveness: {}, ...config, socket: path.join(dir, `l${++count}.sock`) });
+  const connection = await connect(LivenessTest, starter, { terminationGrace: 1000, logger, ...config, socket: path.join(dir, `l${++count}.sock`) });
   open.push(connection);
   return { ...connection, logger };
 }
@@ -74,7 +74,8 @@ describe('the liveness option', () => {
   });
 });
 
-describe('liveness with the default fields (liveness: {})', () => {
+// No liveness option given: the default policy is what replaces the plugin.
+describe('liveness by default (no liveness option)', () => {
   it('replaces a plugin wedged in a busy loop while idle, answering again within 5 s: every call in flight answered right, none unsettled', async () => {
     const { plugin, client, logger } = await connectTo('liveness-plugin');
     const first = await plugin.wedgeLater(20);
