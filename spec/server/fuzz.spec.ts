@@ -179,7 +179,8 @@ function problemWith(outcome: Outcome, head: boolean): string | undefined {
   if (answer.status === 401 && headerOf(answer, 'www-authenticate') !== 'Bearer') return '401 without WWW-Authenticate: Bearer';
   // A call route allows POST only; the plugin's own routes (the manifest, the health check) more, POST among them.
   if (answer.status === 405 && !(headerOf(answer, 'allow') ?? '').split(/,\s*/).includes('POST')) return '405 without POST in Allow';
-  if (head) return undefined; // a HEAD answer has no body
+  // A HEAD answer has no body, nor has a 204 (OPTIONS on the manifest or the health route).
+  if (head || answer.status === 204) return undefined;
   const body = answer.body.toString('utf8');
   let value: unknown;
   try {
