@@ -16,10 +16,9 @@ export interface PluginStats {
   readonly failedStarts: number;
   /**
    * Graceful replacements of a running process, by `client.recycle()` or over
-   * `limits.memoryMiB`: each also counts in `starts`, never in `restarts`. Absent until
-   * the first.
+   * `limits.memoryMiB`: each also counts in `starts`, never in `restarts`.
    */
-  readonly recycles?: number;
+  readonly recycles: number;
 }
 
 /** The calls of a client right now, for monitoring: see `client.load`. */

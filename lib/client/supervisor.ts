@@ -105,8 +105,7 @@ export class Supervisor {
 
   /** A copy of the counters. */
   get stats(): PluginStats {
-    const { recycles, ...counters } = this.counters;
-    return recycles > 0 ? { ...counters, recycles } : counters;
+    return { ...this.counters };
   }
 
   /** A call to the current process succeeded: the restarts in a row are over. */

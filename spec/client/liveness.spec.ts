@@ -3,10 +3,10 @@
 // replace it after the thaw; `liveness: false` never probes; a version 1 plugin (no
 // health route) falls back to timeouts. Real processes and sockets throughout.
 import * as path from 'node:path';
-import { connect, defaultConfig, PluginError, type Connection, type PluginConfigInput } from '../../lib';
+import { connect, defaultConfig, type Connection, type PluginConfigInput } from '../../lib';
 import { resolveConfig } from '../../lib/client/config';
 import { LivenessTest } from '../fixtures/host/liveness-contract';
-import { fixtureStarter, pidAlive, removeDir, tempDir, waitFor, within, type CollectingLogger } from '../support/host-helpers';
+import { fixtureStarter, pidAlive, removeDir, tempDir, waitFor, settle, within, type CollectingLogger } from '../support/host-helpers';
 
 /** The issue's target: a wedged plugin is replaced and answering again within this, ms. */
 const TARGET = 5000;
@@ -51,14 +51,6 @@ async function connectTo(name: string, config: PluginConfigInput = {}): Promise<
   const connection = await connect(LivenessTest, starter, { terminationGrace: 1000, logger, ...config, socket: path.join(dir, `l${++count}.sock`) });
   open.push(connection);
   return { ...connection, logger };
-}
-
-/** A call's outcome: its value, or its error's code. */
-function settle<T>(promise: Promise<T>): Promise<{ value: T } | { code: string }> {
-  return promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ code: PluginError.is(error) ? error.code : String(error) }),
-  );
 }
 
 describe('the liveness option', () => {

@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { connect, PluginError, type Connection, type PluginConfigInput } from '../../lib';
 import { HostTest } from '../fixtures/contracts/host-contract';
-import { fixtureStarter, removeDir, tempDir, waitFor, type CollectingLogger } from '../support/host-helpers';
+import { fixtureStarter, removeDir, tempDir, settle, waitFor, type CollectingLogger } from '../support/host-helpers';
 
 let dir: string;
 let count = 0;
@@ -25,14 +25,6 @@ async function connectTo(config: PluginConfigInput): Promise<Connection<HostTest
   const connection = await connect(HostTest, starter, { ...config, socket: path.join(dir, `o${++count}.sock`) });
   open.push(connection);
   return { ...connection, logger };
-}
-
-/** A call's outcome: its value, or its error's code. */
-function settle<T>(promise: Promise<T>): Promise<{ value: T } | { code: string }> {
-  return promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ code: PluginError.is(error) ? error.code : String(error) }),
-  );
 }
 
 /** The tags of the `/slow` calls the plugin started, in order. */

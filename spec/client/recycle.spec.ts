@@ -185,7 +185,7 @@ describe('client.recycle()', () => {
     await within(client.recycle(), 10_000, 'the recycle');
     expect(client.state).toBe('running');
     expect((await plugin.echo('back')).pid).toBe(client.pid);
-    expect(client.stats).toEqual({ starts: 2, restarts: 0, failedStarts: 0 });
+    expect(client.stats).toEqual({ starts: 2, restarts: 0, failedStarts: 0, recycles: 0 });
   });
 
   it('rejects with PLUGWIRE_UNAVAILABLE when the new process cannot start, and so do the calls waiting for it; the next call starts one', async () => {

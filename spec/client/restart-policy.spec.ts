@@ -209,7 +209,7 @@ describe('Supervisor', () => {
     expect(supervisor.state).toBe('running');
     expect(supervisor.generation).toBe(1);
     expect(supervisor.pid).toBe(1000);
-    expect(supervisor.stats).toEqual({ starts: 1, restarts: 0, failedStarts: 0 });
+    expect(supervisor.stats).toEqual({ starts: 1, restarts: 0, failedStarts: 0, recycles: 0 });
     const context = starter.contexts[0] as StartContext;
     expect(context.socket).toBe(SOCKET);
     expect(supervisor.headers['authorization']).toBe(`Bearer ${context.token}`);
@@ -224,7 +224,7 @@ describe('Supervisor', () => {
     expect(supervisor.state).toBe('exited');
     expect(logged).toEqual(['[fake] plugin is gone (exited with code 3); it is restarted at the next call']);
     await expect(supervisor.ensureRunning('/r', NEVER)).resolves.toBe(2);
-    expect(supervisor.stats).toEqual({ starts: 2, restarts: 1, failedStarts: 0 });
+    expect(supervisor.stats).toEqual({ starts: 2, restarts: 1, failedStarts: 0, recycles: 0 });
     // No back-off before the first restart (the policy's first wait would be 5 s).
     expect((starter.askedAt[1] as number) - (starter.askedAt[0] as number)).toBeLessThan(2500);
   });
@@ -252,7 +252,7 @@ describe('Supervisor', () => {
     expect(second - first).toBeGreaterThanOrEqual(39);
     expect(third - second).toBeGreaterThanOrEqual(79);
     expect(fourth - third).toBeGreaterThanOrEqual(79);
-    expect(supervisor.stats).toEqual({ starts: 5, restarts: 4, failedStarts: 0 });
+    expect(supervisor.stats).toEqual({ starts: 5, restarts: 4, failedStarts: 0, recycles: 0 });
   });
 
   it('ends the row of restarts at a successful call: the next restart does not wait', async () => {
@@ -287,7 +287,7 @@ describe('Supervisor', () => {
     const error = await rejection(supervisor.ensureRunning('/r', NEVER));
     expect(error.code).toBe('PLUGWIRE_UNAVAILABLE');
     expect(error.message).toMatch(/^plugin fake was given up on after 2 restarts without a successful call; next try in \d+ ms$/);
-    expect(supervisor.stats).toEqual({ starts: 3, restarts: 2, failedStarts: 0 });
+    expect(supervisor.stats).toEqual({ starts: 3, restarts: 2, failedStarts: 0, recycles: 0 });
     await new Promise((resolve) => setTimeout(resolve, 220));
     await expect(supervisor.ensureRunning('/r', NEVER)).resolves.toBe(4);
   });
@@ -323,7 +323,7 @@ describe('Supervisor', () => {
     expect(logged[logged.length - 1]).toBe(
       '[fake] restart failed: plugin fake could not be started: no luck; given up after 2 restarts without a successful call: calls fail for 10000 ms',
     );
-    expect(supervisor.stats).toEqual({ starts: 3, restarts: 2, failedStarts: 2 });
+    expect(supervisor.stats).toEqual({ starts: 3, restarts: 2, failedStarts: 2, recycles: 0 });
     // Given up: no start is asked for during the cooldown.
     await rejection(supervisor.ensureRunning('/r', NEVER));
     expect(starter.askedAt).toHaveLength(3);

@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createInterface } from 'node:readline';
 import type { CommandOptions, PluginExit, PluginLogger, StartContext, StartedPlugin, Starter } from '../../lib';
-import { startWithCommand } from '../../lib';
+import { PluginError, startWithCommand } from '../../lib';
 
 /**
  * Polls a condition every `intervalMs` until it holds, for at most `timeoutMs`.
@@ -263,4 +263,12 @@ export function bareHttpStarter(name: string, answer: (req: IncomingMessage, bod
       return { exited, term };
     },
   };
+}
+
+/** A call's outcome: its value, or its error's code (`PLUGWIRE_…`), for comparing outcomes whole. */
+export function settle<T>(promise: Promise<T>): Promise<{ value: T } | { code: string }> {
+  return promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ code: PluginError.is(error) ? error.code : String(error) }),
+  );
 }
