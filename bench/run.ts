@@ -5,7 +5,8 @@
 // a validated ten-field DTO, streamed items (issue 14: against the same items as NDJSON
 // over node:http, and fetched with one call each), host services (issue 14: a call from
 // inside a plugin method to its host against the host's call of the plugin, same body),
-// cold start, restart after kill -9, memory. Each figure is
+// cold start, restart after kill -9, memory, and many plugins (issue 16: 1, 5 and 20
+// plugwire plugins started at once: start time, memory, calls/s). Each figure is
 // measured in several rounds (contenders interleaved, their order rotated each round);
 // the table shows medians, the min–max of the rounds, and the ratio to the floor of the
 // same round. Compare only figures of one run: the machine is noisy.
@@ -30,9 +31,10 @@ import { cpuProbe, gc, itemRate, latencyOf, pinMainThread, rssOf, rssSampler, se
 import { drawSvg, evaluateTargets, formatResults, formatTargets, metric, record, resultsOf, type Metric } from './report';
 import { PAYLOAD_SIZES, SERVICE_BODIES, STREAM_ITEMS, echoPayload, orderAnswer, orderFields, streamItem, type PayloadSize, type ServiceBodyName } from './workloads';
 import { parseArgsOrUsage, runCli, UsageError } from './cli';
+import { formatMany, MANY_CALLERS, MANY_COUNTS, runManyPlugins, type ManyRow } from './many-plugins';
 
 const DEFAULT_JSON = path.join(__dirname, '../../bench/results/bench.json');
-const SCENARIOS = ['sequential', 'throughput', 'payload', 'dto', 'stream', 'services', 'cold-start', 'restart', 'memory'] as const;
+const SCENARIOS = ['sequential', 'throughput', 'payload', 'dto', 'stream', 'services', 'cold-start', 'restart', 'memory', 'many'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const ORDER: readonly ContenderName[] = ['floor', 'plugwire', 'plugwire-dto', 'grpc', 'plugwire-stream', 'plugwire-calls', 'plugwire-host'];
 /** Callers of the services scenario's throughput rows. */
@@ -169,6 +171,9 @@ interface Plan {
   readonly memoryPlugins: number;
   /** How long the plugin is loaded while its resident set is sampled, ms. */
   readonly loadMs: number;
+  /** Rounds of the many-plugins scenario for each number of plugins, and its throughput window, ms. */
+  readonly manyRounds: number;
+  readonly manyWindowMs: number;
 }
 
 const FULL: Plan = {
@@ -185,6 +190,8 @@ const FULL: Plan = {
   memoryRounds: 3,
   memoryPlugins: 10,
   loadMs: 1000,
+  manyRounds: 5,
+  manyWindowMs: 2000,
 };
 
 const QUICK: Plan = {
@@ -201,6 +208,8 @@ const QUICK: Plan = {
   memoryRounds: 1,
   memoryPlugins: 4,
   loadMs: 400,
+  manyRounds: 1,
+  manyWindowMs: 500,
 };
 
 // ---------------------------------------------------------------------------------
@@ -311,6 +320,7 @@ async function run(options: Options): Promise<number> {
   let pinned = false;
   const servicesRun = only.has('services') && options.contenders.has('plugwire') && options.contenders.has('plugwire-host');
   let services: ServicesSession | undefined;
+  let many: ManyRow[] | undefined;
   try {
     // The long-running sessions of the call scenarios, warmed up.
     const echoRuns = only.has('sequential') || only.has('throughput') || only.has('payload');
@@ -647,6 +657,10 @@ async function run(options: Options): Promise<number> {
       }
       progress(`memory: ${plan.memoryRounds} rounds × ${plan.memoryPlugins} plugins each`);
     }
+
+    if (only.has('many') && options.contenders.has('plugwire')) {
+      many = await runManyPlugins({ rounds: plan.manyRounds, rampMs: plan.rampMs, windowMs: plan.manyWindowMs }, small, progress);
+    }
   } finally {
     for (const session of sessions.values()) await session.close().catch(() => undefined);
     await services?.close().catch(() => undefined);
@@ -663,6 +677,7 @@ async function run(options: Options): Promise<number> {
   console.log('');
   console.log(formatTargets(targets).join('\n'));
   console.log('');
+  if (many) console.log(`${formatMany(many).join('\n')}\n`);
   if (pinned) console.log('Call and stream scenarios ran with pinned main threads (host CPU 0, servers CPU 1); cold start, restart and memory unpinned.');
   if (missing !== undefined) console.log(`No plugwire-stream row: ${missing}.`);
   if (only.has('services') && !servicesRun) console.log('No services rows: the services scenario needs the contenders plugwire and plugwire-host.');
@@ -685,6 +700,7 @@ async function run(options: Options): Promise<number> {
     contenders: { ...Object.fromEntries(selected.map((c) => [c.name, c.description])), ...(servicesRun ? { services: SERVICES_DESCRIPTIONS } : {}) },
     payloadBytes: { ...Object.fromEntries((Object.keys(payloads) as PayloadSize[]).map((s) => [s, sizeOf(payloads[s])])), order: sizeOf(order) },
     services: { bodyBytes: serviceBytes, callers: SERVICE_CALLERS },
+    ...(many ? { manyPlugins: { counts: MANY_COUNTS, callers: MANY_CALLERS, rows: many } } : {}),
     stream: { items: STREAM_ITEMS, itemBytes, itemCallers: ITEM_CALLERS, ...(missing === undefined ? {} : { skipped: { 'plugwire-stream': missing } }) },
     units: { ms: 'milliseconds', 'calls/s': 'answers per second', 'items/s': 'items received per second', bytes: 'bytes' },
     metrics: results,
