@@ -5,6 +5,7 @@ import { messageOf } from '../diagnostics/channels';
 import { parseRfc3339 } from '../protocol/deadline';
 import { checkFields, classValidator, declaredClass, hasValidation, isPlainObject, needsFieldCheck, planOf } from './class-plan';
 import { plainToInstance, toJsonValue } from './transformer';
+import { validWithoutErrors } from './validation-plan';
 
 /** The class-validator options plugwire uses unless a method names its own. */
 export const DEFAULT_VALIDATOR_OPTIONS: ValidatorOptions = Object.freeze({
@@ -131,6 +132,7 @@ function jsonCopy(value: unknown): unknown {
 }
 
 const NONE: readonly FieldViolation[] = Object.freeze([]);
+const NO_ERRORS: readonly ClassValidationError[] = Object.freeze([]);
 
 /**
  * Converts a value into its class and validates it: not at all for a class without
@@ -152,7 +154,11 @@ function toInstance(type: Type, value: unknown, options: ValidatorOptions, path:
     if (untyped.length === 0) untyped = undefined;
   }
   const validator = classValidator();
-  if (plan.synchronous) return checked(instance, validator.validateSync(instance, options), path, untyped);
+  if (plan.synchronous) {
+    // Valid, as almost every call is: class-validator's constraints, without its per-call machinery.
+    const errors = validWithoutErrors(instance, options) ? NO_ERRORS : validator.validateSync(instance, options);
+    return checked(instance, errors, path, untyped);
+  }
   // class-validator reads the values now, and the caller runs on meanwhile: a host sends
   // what was checked, the values of the call, taken now too.
   let json: unknown;
