@@ -7,7 +7,7 @@ import { classValidator } from './class-plan';
 // its ValidationExecutor would do for a class is read once here, from the same metadata
 // storage, into a list of the same constraint functions, called as it calls them. The plan
 // only ever answers "valid": when a constraint fails, or anything the plan does not follow
-// exactly is in play (groups, `always`, `each`, `validateIf`, nested, promise or async
+// exactly is in play (groups, `always`, `validateIf`, nested, promise or async
 // validation, whitelisting, options it does not know), class-validator itself is called,
 // so every error and edge case is its own.
 
@@ -55,8 +55,8 @@ type Plan = readonly PropertyPlan[] | null;
 const plans = new WeakMap<object, Plan>();
 
 function checkOf(metadata: Metadata, constraintsOf: (cls: unknown) => Constraint[]): Check | undefined {
-  // `each` and `validateIf` change how the constraint is called; async ones are skipped by validateSync().
-  if (metadata.each || metadata.validateIf) return undefined;
+  // `validateIf` decides whether the constraint is called; async ones are skipped by validateSync().
+  if (metadata.validateIf) return undefined;
   const constraints = constraintsOf(metadata.constraintCls);
   if (constraints.some((c) => c.async)) return undefined;
   return { metadata, constraints };
@@ -127,6 +127,11 @@ function optionsSupported(options: ValidatorOptions): boolean {
   return ok;
 }
 
+/** Whether a constraint's answer is a pass; a promise from one not declared async is not: validateSync() would not wait for it. */
+function accepted(result: unknown): boolean {
+  return result === true || (Boolean(result) && !(typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function'));
+}
+
 /** Runs class-validator's constraint functions of one decorator, as its customValidations() does: whether all pass. */
 function passes(object: object, value: unknown, check: Check): boolean {
   for (const constraint of check.constraints) {
@@ -137,9 +142,14 @@ function passes(object: object, value: unknown, check: Check): boolean {
       value,
       constraints: check.metadata.constraints,
     };
-    const result = constraint.instance.validate(value, args);
-    // A promise from a constraint not declared async: validateSync() would not wait for it.
-    if (result !== true && (!result || typeof (result as { then?: unknown }).then === 'function')) return false;
+    const { instance } = constraint;
+    if (!check.metadata.each || !(Array.isArray(value) || value instanceof Set || value instanceof Map)) {
+      if (!accepted(instance.validate(value, args))) return false;
+      continue;
+    }
+    // `each`: every item, with the same arguments; map() skips the holes of an array, as there.
+    const items: unknown[] = value instanceof Map ? Array.from(value.values()) : Array.isArray(value) ? value : Array.from(value as Set<unknown>);
+    if (!items.map((item) => instance.validate(item, args)).every(accepted)) return false;
   }
   return true;
 }

@@ -1,6 +1,6 @@
 // The validation plan (lib/conversion/validation-plan.ts) against class-validator itself:
 // property-based tests (fast-check) on random DTO classes (random fields with random
-// decorators, some inherited, some of them what the plan leaves to class-validator) and
+// decorators, some with `each`, some inherited, some of them what the plan leaves to class-validator) and
 // random values, under random validator options. Where the plan follows the class and the
 // options, its verdict is class-validator's; where it does not, it answers nothing and
 // class-validator is asked; whenever it says valid, validateSync() finds nothing.
@@ -75,13 +75,17 @@ const RULES: readonly Rule[] = [
   { name: 'ValidateIf', make: () => ValidateIf((o: Record<string, unknown>) => o['f0'] !== 1), covered: true },
   { name: 'IsString(groups)', make: () => IsString({ groups: ['g'] }), covered: true },
   { name: 'IsInt(always)', make: () => IsInt({ always: true }), covered: true },
-  { name: 'IsInt(each)', make: () => IsInt({ each: true }), covered: false },
+  { name: 'IsInt(each)', make: () => IsInt({ each: true }), covered: true },
+  { name: 'MaxLength(3, each)', make: () => MaxLength(3, { each: true }), covered: true },
   { name: 'ValidateNested', make: () => ValidateNested(), covered: false },
   { name: 'Eventually(async)', make: () => Validate(Eventually), covered: false },
   { name: 'IsString(validateIf)', make: () => IsString({ validateIf: (o: Record<string, unknown>) => o['f1'] !== 1 }), covered: false },
 ];
 
-const VALUES: readonly unknown[] = ['', 'a', 'abcd', 'abcdefgh', 'a@b.io', 'not mail', 0, 1, -1, 3.5, 11, Number.NaN, Infinity, true, false, null, undefined, [], [1, 2], ['a'], {}, { a: 1 }];
+const VALUES: readonly unknown[] = [
+  ...['', 'a', 'abcd', 'abcdefgh', 'a@b.io', 'not mail', 0, 1, -1, 3.5, 11, Number.NaN, Infinity, true, false, null, undefined],
+  ...[[], [1, 2], ['a'], ['abcd', 1], new Set([1]), new Map([['k', 'ab']]), {}, { a: 1 }],
+];
 const MISSING = Symbol('missing');
 
 interface Field {

@@ -87,6 +87,17 @@ describe('validation plan', () => {
     expect(validWithoutErrors(make(Derived, { id: 1, n: 'x' }), OPTIONS)).toBe(false);
   });
 
+  it('follows each: every item of an array, a Set or a Map, and a value that is none of them', () => {
+    class Each {
+      @IsInt({ each: true }) xs!: unknown;
+    }
+    for (const xs of [[1, 2], new Set([1]), new Map([['a', 1]]), 3, [], [1, 'a'], new Set(['a']), new Map([['a', 'b']]), 'a']) {
+      const e = make(Each, { xs });
+      expect(validWithoutErrors(e, OPTIONS)).toBe(validateSync(e, OPTIONS).length === 0);
+    }
+    expect(validWithoutErrors(make(Each, { xs: new Set([1]) }), OPTIONS)).toBe(true);
+  });
+
   it('calls a custom constraint with the arguments class-validator gives it', () => {
     const seen: ValidationArguments[] = [];
     @ValidatorConstraint({ name: 'recorded' })
@@ -116,7 +127,7 @@ describe('validation plan', () => {
       expect(validWithoutErrors(p, { ...OPTIONS, groups: [], always: false, whitelist: false })).toBe(true);
     });
 
-    it('each, nested validation, async constraints and a promise from a synchronous one', () => {
+    it('nested validation, async constraints and a promise from a synchronous one', () => {
       @ValidatorConstraint({ name: 'later', async: true })
       class Later implements ValidatorConstraintInterface {
         validate(): Promise<boolean> {
@@ -129,9 +140,6 @@ describe('validation plan', () => {
           return Promise.resolve(true) as unknown as boolean;
         }
       }
-      class Each {
-        @IsInt({ each: true }) xs!: number[];
-      }
       class Nested {
         @ValidateNested() p!: Person;
       }
@@ -141,7 +149,6 @@ describe('validation plan', () => {
       class Promised {
         @Validate(Sneaky) x!: number;
       }
-      expect(validWithoutErrors(make(Each, { xs: [1] }), OPTIONS)).toBe(false);
       expect(validWithoutErrors(make(Nested, { p: make(Person, { name: 'A', age: 1 }) }), OPTIONS)).toBe(false);
       expect(validWithoutErrors(make(Async, { x: 1 }), OPTIONS)).toBe(false);
       expect(validWithoutErrors(make(Promised, { x: 1 }), OPTIONS)).toBe(false);
