@@ -114,16 +114,20 @@ const supported = new WeakMap<ValidatorOptions, boolean>();
 /** Whether class-validator reads the same metadata for these options as for none, and validates as the plan does. */
 function optionsSupported(options: ValidatorOptions): boolean {
   let ok = supported.get(options);
-  if (ok === undefined) {
-    ok = Object.entries(options).every(([key, value]) => {
+  if (ok !== undefined) return ok;
+  // class-validator reads inherited options too: only a plain object's own keys are all there is.
+  const prototype: unknown = Object.getPrototypeOf(options);
+  ok =
+    (prototype === Object.prototype || prototype === null) &&
+    Object.entries(options).every(([key, value]) => {
       if (value === undefined || NEUTRAL.has(key)) return true;
       // Without groups, `always` and `strictGroups` off, class-validator filters no metadata.
       if (key === 'groups') return Array.isArray(value) && value.length === 0;
       if (key === 'always' || key === 'strictGroups' || key === 'whitelist' || key === 'forbidNonWhitelisted') return value === false;
       return false;
     });
-    supported.set(options, ok);
-  }
+  // Options that can change are looked at each time (a few keys: well under a microsecond).
+  if (Object.isFrozen(options)) supported.set(options, ok);
   return ok;
 }
 

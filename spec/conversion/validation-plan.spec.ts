@@ -125,6 +125,13 @@ describe('validation plan', () => {
         expect(validWithoutErrors(p, { ...OPTIONS, ...options })).toBe(false);
       }
       expect(validWithoutErrors(p, { ...OPTIONS, groups: [], always: false, whitelist: false })).toBe(true);
+      // Inherited options, which class-validator reads as well.
+      expect(validWithoutErrors(p, Object.create({ whitelist: true }) as classValidator.ValidatorOptions)).toBe(false);
+      // Options changed after a first use.
+      const changing: classValidator.ValidatorOptions = { forbidUnknownValues: true };
+      expect(validWithoutErrors(p, changing)).toBe(true);
+      changing.groups = ['a'];
+      expect(validWithoutErrors(p, changing)).toBe(false);
     });
 
     it('nested validation, async constraints and a promise from a synchronous one', () => {
