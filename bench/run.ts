@@ -659,7 +659,7 @@ async function run(options: Options): Promise<number> {
     }
 
     if (only.has('many') && options.contenders.has('plugwire')) {
-      many = await runManyPlugins({ rounds: plan.manyRounds, rampMs: plan.rampMs, windowMs: plan.manyWindowMs }, small, progress);
+      many = await runManyPlugins({ rounds: plan.manyRounds, rampMs: plan.rampMs, windowMs: plan.manyWindowMs, warmCalls: plan.warmCalls }, small, progress);
     }
   } finally {
     for (const session of sessions.values()) await session.close().catch(() => undefined);
