@@ -225,3 +225,52 @@ export function formatMany(rows: readonly ManyRow[]): string[] {
     ...lines.map(fmt),
   ];
 }
+
+/** Escapes text for SVG. */
+function esc(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * The chart of the scenario: one panel per figure (start time with its CPU bound, the
+ * plugins' RSS, calls per second), a bar per number of plugins, labelled with the value
+ * and its ratio to one plugin.
+ */
+export function drawManySvg(rows: readonly ManyRow[], subtitle: string): string {
+  const panels: ReadonlyArray<{ title: string; value: (r: ManyRow) => number; mark?: (r: ManyRow) => number; text: (r: ManyRow) => string }> = [
+    { title: 'start, all at once (line: CPU bound)', value: (r) => r.startMs, mark: (r) => r.cpuBoundMs, text: (r) => `${r.startMs.toFixed(0)} ms (${r.ratios.startPerPlugin.toFixed(2)}×/plugin)` },
+    { title: "plugins' RSS, summed", value: (r) => r.pluginsRss, text: (r) => `${(r.pluginsRss / 1024 / 1024).toFixed(0)} MiB (${r.ratios.pluginRssPerPlugin.toFixed(2)}×/plugin)` },
+    { title: `calls/s, ${MANY_CALLERS} callers spread over the plugins`, value: (r) => r.callsPerSecond, text: (r) => `${r.callsPerSecond.toFixed(0)}/s (${r.ratios.callsPerSecond.toFixed(2)}×)` },
+  ];
+  const panelW = 340;
+  const barW = 40;
+  const plotH = 180;
+  const top = 70;
+  const width = panels.length * panelW + 20;
+  const height = top + plotH + 90;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="10" y="22" font-size="15" font-weight="bold">plugwire: one host, 1, 5 and 20 plugins started at once</text>`,
+    `<text x="10" y="40" fill="#555">${esc(subtitle)}</text>`,
+  ];
+  panels.forEach((p, i) => {
+    const x0 = 10 + i * panelW;
+    const max = Math.max(...rows.flatMap((r) => [p.value(r), p.mark?.(r) ?? 0]).filter((v) => Number.isFinite(v)), 1);
+    const y = (v: number): number => top + plotH - (v / max) * plotH;
+    parts.push(`<text x="${x0}" y="${top - 10}" font-weight="bold">${esc(p.title)}</text>`);
+    parts.push(`<line x1="${x0}" y1="${top + plotH}" x2="${x0 + panelW - 30}" y2="${top + plotH}" stroke="#999"/>`);
+    rows.forEach((r, k) => {
+      const bx = x0 + 60 + k * (barW + 50);
+      const v = p.value(r);
+      if (Number.isFinite(v)) parts.push(`<rect x="${bx}" y="${y(v).toFixed(1)}" width="${barW}" height="${(top + plotH - y(v)).toFixed(1)}" fill="#3b7dd8"/>`);
+      const m = p.mark?.(r);
+      if (m !== undefined && Number.isFinite(m)) parts.push(`<line x1="${bx - 4}" y1="${y(m).toFixed(1)}" x2="${bx + barW + 4}" y2="${y(m).toFixed(1)}" stroke="#d83b3b" stroke-width="2"/>`);
+      parts.push(`<text x="${bx + barW / 2}" y="${top + plotH + 16}" text-anchor="middle">${r.plugins}</text>`);
+      parts.push(`<text x="${bx + barW / 2}" y="${top + plotH + 32 + (k % 2) * 14}" text-anchor="middle" fill="#333">${esc(p.text(r))}</text>`);
+    });
+  });
+  parts.push(`<text x="10" y="${height - 10}" fill="#555">Bars: number of plugins; medians of the rounds. Ratios against one plugin (per plugin for start and RSS).</text>`);
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}

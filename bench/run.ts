@@ -31,7 +31,7 @@ import { cpuProbe, gc, itemRate, latencyOf, pinMainThread, rssOf, rssSampler, se
 import { drawSvg, evaluateTargets, formatResults, formatTargets, metric, record, resultsOf, type Metric } from './report';
 import { PAYLOAD_SIZES, SERVICE_BODIES, STREAM_ITEMS, echoPayload, orderAnswer, orderFields, streamItem, type PayloadSize, type ServiceBodyName } from './workloads';
 import { parseArgsOrUsage, runCli, UsageError } from './cli';
-import { formatMany, MANY_CALLERS, MANY_COUNTS, runManyPlugins, type ManyRow } from './many-plugins';
+import { drawManySvg, formatMany, MANY_CALLERS, MANY_COUNTS, runManyPlugins, type ManyRow } from './many-plugins';
 
 const DEFAULT_JSON = path.join(__dirname, '../../bench/results/bench.json');
 const SCENARIOS = ['sequential', 'throughput', 'payload', 'dto', 'stream', 'services', 'cold-start', 'restart', 'memory', 'many'] as const;
@@ -76,7 +76,8 @@ service from inside a method the host called, timed in the plugin; it needs both
                        with taskset: a host and a server that happen to share a CPU
                        answer about 3 times faster, which makes rounds bimodal)
   --json path          where to write the figures (default bench/results/bench.json);
-                       the chart goes next to it, with the extension .svg
+                       the chart goes next to it, with the extension .svg (many
+                       plugins: -many.svg)
   -h, --help           show this help
 
 Exit code: 0 when every figure was measured (whether or not the targets are met);
@@ -714,11 +715,17 @@ async function run(options: Options): Promise<number> {
   const subtitle = `${startedAt.toISOString().slice(0, 10)} · ${machine.cpus} × ${machine.model} · Node ${machine.node} · ${options.quick ? 'quick' : 'full'} run, ${plan.rounds} rounds · floor: undici ${options.floor}()`;
   writeFileSync(`${svgPath}.tmp`, drawSvg(results, targets, present, subtitle));
   renameSync(`${svgPath}.tmp`, svgPath);
+  // The many-plugins rows have a chart of their own: they have no contenders to compare.
+  const manySvg = options.json.replace(/\.json$/i, '') + '-many.svg';
+  if (many) {
+    writeFileSync(`${manySvg}.tmp`, drawManySvg(many, subtitle));
+    renameSync(`${manySvg}.tmp`, manySvg);
+  }
   const shown = (p: string): string => {
     const rel = path.relative(process.cwd(), p);
     return rel.startsWith('..') ? p : rel;
   };
-  console.log(`bench: figures written to ${shown(options.json)}, chart to ${shown(svgPath)} (${((performance.now() - began) / 1000).toFixed(0)} s)`);
+  console.log(`bench: figures written to ${shown(options.json)}, chart to ${shown(svgPath)}${many ? ` and ${shown(manySvg)}` : ''} (${((performance.now() - began) / 1000).toFixed(0)} s)`);
   return 0;
 }
 
