@@ -327,6 +327,9 @@ export class ServedCall implements ServingContext, Expiring, StreamingCall {
 
   /** Answers with what the method threw. @internal */
   failed(error: unknown): void {
+    // Past the caller's deadline the answer is the timeout, whatever the method threw: a
+    // host call that inherited the deadline rejects on the same tick as the deadline watch.
+    if (Date.now() >= this.expiresAt) return this.expire();
     this.failing(error);
     if (this.server.logErrors && unexpectedError(error) && !this.gaveUp(error)) {
       const { definition, target } = this.entry;
