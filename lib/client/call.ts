@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { AbortedError, TimeoutError } from '../errors/plugin-error';
+import { AbortedError, PluginError, TimeoutError } from '../errors/plugin-error';
 import { answerTooLarge } from '../protocol/answer';
 import type { MethodDefinition } from '../metadata/method-definition';
 import { DeadlineWatch, type Expiring } from '../util/deadline-watch';
@@ -137,7 +137,11 @@ export class Call implements Expiring {
 
   /** The caller's AbortSignal fired (no closure per call). */
   handleEvent(): void {
-    this.abort(new AbortedError(`call to ${this.route} was aborted`, { route: this.route, cause: this.caller?.reason }));
+    const reason: unknown = this.caller?.reason;
+    // The deadline of a served call, whose signal a host call inherits along with that
+    // deadline: whichever fires first, the call timed out.
+    if (PluginError.is(reason, 'PLUGWIRE_TIMEOUT')) this.abort(timeoutError(this, reason));
+    else this.abort(new AbortedError(`call to ${this.route} was aborted`, { route: this.route, cause: reason }));
   }
 
   /** The call's timeout passed. */
