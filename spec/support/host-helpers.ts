@@ -11,6 +11,7 @@ import { createServer, request, type IncomingMessage, type ServerResponse } from
 import { createInterface } from 'node:readline';
 import type { CommandOptions, PluginExit, PluginLogger, StartContext, StartedPlugin, Starter } from '../../lib';
 import { PluginError, startWithCommand } from '../../lib';
+import { HEALTH_ROUTE } from '../../lib/protocol/constants';
 
 /**
  * Polls a condition every `intervalMs` until it holds, for at most `timeoutMs`.
@@ -239,12 +240,18 @@ export function httpGet(port: number, urlPath: string): Promise<{ status: number
 /**
  * A starter whose plugin is a bare node:http server in this process, answering every
  * request (its whole body read) with `answer`: a stand-in for a plugin written by hand.
+ * The client's liveness probe (on by default) gets 404, as from a version 1 plugin, and
+ * never reaches `answer`, which expects calls.
  */
 export function bareHttpStarter(name: string, answer: (req: IncomingMessage, body: Buffer, res: ServerResponse) => void): Starter {
   return {
     name,
     async start(context: StartContext): Promise<StartedPlugin> {
       const server = createServer((req, res) => {
+        if (req.url === HEALTH_ROUTE) {
+          res.writeHead(404).end();
+          return;
+        }
         const chunks: Buffer[] = [];
         req.on('data', (chunk: Buffer) => chunks.push(chunk));
         req.on('end', () => answer(req, Buffer.concat(chunks), res));
