@@ -115,3 +115,20 @@ export const SERVICE_BODIES = {
 } as const;
 export type ServiceBodyName = keyof typeof SERVICE_BODIES;
 export type ServiceBody = (typeof SERVICE_BODIES)[ServiceBodyName];
+
+/**
+ * The fixed CPU work of the pools scenario: `iterations` rounds of a 32-bit xorshift,
+ * answered as the final state (so that the work cannot be optimised away, and the host
+ * can check every answer). The same count costs the same CPU however busy the machine is,
+ * unlike a loop that waits for an amount of wall time: under contention such a loop would
+ * do less work and fake the scaling.
+ */
+export function cpuWork(iterations: number): number {
+  let x = 0x9e3779b9 | 0;
+  for (let i = 0; i < iterations; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+  }
+  return x >>> 0;
+}
