@@ -278,7 +278,8 @@ export function plainToInstance(type: Type, value: object): object {
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
     if (key === '__proto__' || key === 'constructor') continue;
-    const descriptor = prototype ? Object.getOwnPropertyDescriptor(prototype, key) : undefined;
+    // hasOwnProperty first: most keys are not on the prototype, and a descriptor is an object made per look.
+    const descriptor = prototype && Object.prototype.hasOwnProperty.call(prototype, key) ? Object.getOwnPropertyDescriptor(prototype, key) : undefined;
     if ((descriptor && !descriptor.set) || instance[key] instanceof Function) continue;
     const field = fields[i];
     instance[key] = Array.isArray(field) ? field.slice() : field;

@@ -35,7 +35,9 @@ interface Constraint {
 
 /** One constraint decorator on a property: the constraint classes class-validator calls for it. */
 interface Check {
-  readonly metadata: Metadata;
+  /** The decorator's `constraints`, the same array class-validator passes in its arguments. */
+  readonly args: unknown[];
+  readonly each: boolean;
   readonly constraints: readonly Constraint[];
 }
 
@@ -59,7 +61,7 @@ function checkOf(metadata: Metadata, constraintsOf: (cls: unknown) => Constraint
   if (metadata.validateIf) return undefined;
   const constraints = constraintsOf(metadata.constraintCls);
   if (constraints.some((c) => c.async)) return undefined;
-  return { metadata, constraints };
+  return { args: metadata.constraints, each: metadata.each === true, constraints };
 }
 
 /** Reads class-validator's metadata for a class as its ValidationExecutor does without groups. */
@@ -136,18 +138,19 @@ function accepted(result: unknown): boolean {
   return result === true || (Boolean(result) && !(typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function'));
 }
 
-/** Runs class-validator's constraint functions of one decorator, as its customValidations() does: whether all pass. */
-function passes(object: object, value: unknown, check: Check): boolean {
-  for (const constraint of check.constraints) {
-    const args: ValidationArguments = {
-      targetName: object.constructor ? object.constructor.name : (undefined as unknown as string),
-      property: check.metadata.propertyName,
-      object,
-      value,
-      constraints: check.metadata.constraints,
-    };
-    const { instance } = constraint;
-    if (!check.metadata.each || !(Array.isArray(value) || value instanceof Set || value instanceof Map)) {
+/**
+ * Runs class-validator's constraint functions of one decorator, as its customValidations()
+ * does: whether all pass. `targetName` is read once per validation rather than at each
+ * constraint (the same value unless a constraint renames the class while it runs).
+ */
+function passes(object: object, targetName: string, property: string, value: unknown, check: Check): boolean {
+  const { constraints } = check;
+  const each = check.each && (Array.isArray(value) || value instanceof Set || value instanceof Map);
+  for (let i = 0; i < constraints.length; i++) {
+    // class-validator makes the arguments afresh for each call, and a constraint may keep them.
+    const args: ValidationArguments = { targetName, property, object, value, constraints: check.args };
+    const { instance } = constraints[i] as Constraint;
+    if (!each) {
       if (!accepted(instance.validate(value, args))) return false;
       continue;
     }
@@ -176,16 +179,20 @@ export function validWithoutErrors(instance: object, options: ValidatorOptions):
   const plan = planFor(instance);
   if (plan === null) return false;
   const fields = instance as Record<string, unknown>;
+  // planFor() found a class: class-validator's `object.constructor ? object.constructor.name : undefined` is its name.
+  const targetName = (instance.constructor as { name: string }).name;
   try {
-    for (const property of plan) {
-      const value = fields[property.name];
+    for (let p = 0; p < plan.length; p++) {
+      const property = plan[p] as PropertyPlan;
+      const { name } = property;
+      const value = fields[name];
       let validated = true;
       // Every condition is called, as class-validator calls them all.
       for (const condition of property.conditions) validated = Boolean(condition(instance, value)) && validated;
       if (!validated) continue;
-      for (const check of property.defined) if (!passes(instance, value, check)) return false;
+      for (const check of property.defined) if (!passes(instance, targetName, name, value, check)) return false;
       if (skipped(value, options)) continue;
-      for (const check of property.checks) if (!passes(instance, value, check)) return false;
+      for (const check of property.checks) if (!passes(instance, targetName, name, value, check)) return false;
     }
   } catch {
     // class-validator, asked in turn, throws what it throws.
