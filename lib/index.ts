@@ -21,7 +21,7 @@ export type { StartOptions, StartResult } from './host/start';
 export { connect } from './host/connect';
 export type { Connection, ConnectOptions } from './host/connect';
 export { PluginClient } from './client/plugin-client';
-export type { PluginLoad, PluginState, PluginStats } from './client/plugin-client';
+export type { InstanceStats, PluginCounters, PluginLoad, PluginState, PluginStats } from './client/plugin-client';
 export type { CallOptions } from './client/call-options';
 export { defaultConfig } from './client/config';
 export type { ContractCheck, LivenessPolicy, PluginConfig, PluginConfigInput, PluginLimits, PluginLogger, RestartPolicy } from './client/config';

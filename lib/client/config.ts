@@ -93,6 +93,14 @@ export interface PluginConfig {
   readonly maxQueued: number;
   /** Resources the plugin may use before it is recycled: see {@link PluginLimits}. Default none. */
   readonly limits: PluginLimits;
+  /**
+   * Processes of the plugin to run, each on its own socket, behind one client (a pool):
+   * each call goes to the least busy instance that runs, a stream stays on the instance
+   * it started on, and each instance restarts, is probed and is recycled on its own. Every
+   * other setting here holds per instance (`maxInFlight`, `connections`, `limits`...).
+   * 1 to 64; default 1. A starter that attaches to a running plugin takes only 1.
+   */
+  readonly instances: number;
 }
 
 /**
@@ -147,7 +155,7 @@ const LIVENESS_DEFAULTS = { interval: 1_000, timeout: 500, failures: 3 };
  * terminationGrace 5 s, 32 connections, 16 MiB answers, and restarts with back-off
  * (5 in a row, 100 ms doubling to 2 s, then 10 s of `PLUGWIRE_UNAVAILABLE`), the
  * liveness check (probes after 1 s of silence, 500 ms each, 3 failures), 1000 calls in
- * flight and 10000 queued, no limits
+ * flight and 10000 queued, no limits, one instance
  *
  * @example
  * ```ts
@@ -169,6 +177,7 @@ export function defaultConfig(): PluginConfig {
     maxInFlight: 1000,
     maxQueued: 10_000,
     limits: {},
+    instances: 1,
   });
 }
 
@@ -192,6 +201,7 @@ const RULES: Readonly<Record<string, NumberRule>> = {
   connections: count(1),
   maxInFlight: count(1),
   maxQueued: count(0),
+  instances: count(1, 64),
   maxResponseSize: { ...count(1, Number.MAX_SAFE_INTEGER), what: 'a whole number of bytes' },
 };
 

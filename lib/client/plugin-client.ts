@@ -1,49 +1,25 @@
-import { Call, timeoutError, type CallOwner, type Exchange } from './call';
-import { convertArgs, convertResult } from '../conversion/converter';
-import { AbortedError, ClosedError, ValidationError, PluginError, TimeoutError } from '../errors/plugin-error';
+import { PluginError } from '../errors/plugin-error';
 import type { MethodDefinition } from '../metadata/method-definition';
-import { MAX_TIMEOUT } from '../protocol/constants';
-import { checkCallOptions, routeProblem, type CallOptions } from './call-options';
-import { channels, codeOf, debug, messageOf, observingCalls, type CallMessage } from '../diagnostics/channels';
-import { argumentsToPayload, encodeRequest } from '../protocol/envelope';
-import { decodeAnswer } from '../protocol/answer';
-import { LinkedList } from '../util/linked-list';
 import { removeSocketDirectory } from '../socket/directory';
-import type { Starter } from '../starters/starter';
+import type { CallOptions } from './call-options';
 import type { PluginConfig } from './config';
-import { Supervisor, type PluginState, type PluginStats } from './supervisor';
-import type { PluginLoad } from './plugin-state';
-import { StreamCall, type StreamOwner } from './stream-call';
-import { reach } from './reach';
-import { ClientPools } from './pools';
-import { Admission } from './admission';
-import { brokenAnswerError } from './transport-error';
+import { PluginInstance, type ClientInit } from './plugin-instance';
+import type { PluginLoad, PluginState, PluginStats } from './plugin-state';
 
 export type { CallOptions } from './call-options';
+export type { InstanceStats, PluginCounters, PluginLoad, PluginState, PluginStats } from './plugin-state';
 
-export type { PluginState, PluginStats } from './supervisor';
-export type { PluginLoad } from './plugin-state';
-
-/** What a client is made from. @internal */
-export interface ClientInit {
-  readonly starter: Starter;
-  readonly socket: string;
-  /** The private directory start() made for the socket, if it did: removed by close(). */
-  readonly socketDir?: string;
-  /** The host services the plugin may call, handed to every start. */
-  readonly host?: { readonly socket: string; readonly token: string };
-  /**
-   * Whether a call is made while the plugin waits for its answer: by a host service
-   * method serving the plugin. Such a call does not wait for one of `connections`, which
-   * the plugin's calls that wait on the service may all hold, and is marked with
-   * `x-plugwire-reentrant: 1` so that the plugin's host calls meanwhile do not either.
-   */
-  readonly reentrant?: () => boolean;
-  readonly config: PluginConfig;
+/** What a client is made from: one instance's, with a socket path for each instance. @internal */
+export interface PoolInit extends ClientInit {
+  /** The socket of each instance, the first one `socket`. */
+  readonly sockets: readonly string[];
 }
 
+/** The order of the states, best first: a pool is as well as its best instance. */
+const STATE_ORDER: readonly PluginState[] = ['running', 'starting', 'exited', 'unavailable', 'closed'];
+
 /**
- * The connection to one plugin: it starts the plugin, sends calls over the socket, and
+ * The connection to a plugin: it starts the plugin, sends calls over the socket, and
  * restarts the plugin when it is gone. Get one from {@link startPlugin} or {@link connect}.
  *
  * @remarks
@@ -57,115 +33,127 @@ export interface ClientInit {
  * (`PLUGWIRE_UNAVAILABLE`) for `restart.cooldown` ms. A restarted process that dies
  * before any call succeeded counts as a failed restart, so a plugin that dies at every
  * call is given up on too.
+ *
+ * A pool (`instances` above 1) runs that many processes of the plugin, each on its own
+ * socket: a call goes to the least busy instance that runs (calls and streams under way),
+ * a stream stays on its instance, and each instance restarts on its own, while the others
+ * answer: one that is gone is started again at once, without waiting for a call. A call
+ * cut by the death of its instance is sent again to that instance once it is back, by the
+ * rules above; if it cannot be started again, an idempotent call is sent once to an
+ * instance that runs. Liveness, limits, `maxInFlight` and `connections` hold per instance.
  */
 export class PluginClient {
-  /** The socket path the plugin listens on. */
+  /** The socket path the plugin listens on; in a pool, the first instance's (see `stats.instances`). */
   readonly socket: string;
   /** The plugin's name, from its starter. */
   readonly name: string;
   /** The configuration in force. */
   readonly config: PluginConfig;
 
+  private readonly members: readonly PluginInstance[];
   private readonly socketDir: string | undefined;
-  /** Starts, watches and restarts the plugin process. */
-  private readonly supervisor: Supervisor;
-  /** Its connections to the plugin. */
-  private readonly pools: ClientPools;
   private closing: Promise<void> | undefined;
-  /** The calls in flight and queued, aborted by close(). */
-  private readonly admission: Admission;
-  private readonly reentrant: (() => boolean) | undefined;
-  /** What the calls of this client see of it (kept off the public surface). */
-  private readonly owner: CallOwner;
-  /** The streams under way, ended by close(). */
-  private readonly streams = new LinkedList<StreamCall>();
-  private readonly streamOwner: StreamOwner;
+  /** Where the search for the least busy instance begins: turns, so that ties are shared out. */
+  private turn = 0;
+
   /** @internal */
-  constructor(init: ClientInit) {
+  constructor(init: PoolInit) {
     this.name = init.starter.name;
     this.socket = init.socket;
-    this.socketDir = init.socketDir;
     this.config = init.config;
-    const supervisor = (this.supervisor = new Supervisor({ ...init, drained: () => this.admission.drained() }));
-    const { reentrant } = init;
-    this.reentrant = reentrant;
-    this.owner = {
-      maxResponseSize: init.config.maxResponseSize,
-      dispatch: (route, body, extra, handler, callBack) => this.pools.call(route, body, supervisor.headers, extra, handler, callBack),
-      decode: (call, exchange) => this.decode(call, exchange),
-      recover: (call, failure) => {
-        this.attempt(call, failure).then(
-          (value) => call.succeed(value),
-          (error: Error) => call.fail(error),
-        );
-      },
-      released: () => this.admission.changed(),
-      settled: (call, ok) => {
-        this.admission.settled(call);
-        if (ok) supervisor.succeeded();
-        else if (call.reason instanceof TimeoutError) supervisor.timedOut(); // is it stuck? probe it now
-      },
-    };
-    this.streamOwner = {
-      name: this.name,
-      maxResponseSize: init.config.maxResponseSize,
-      timeout: init.config.timeout,
-      closing: () => this.closing !== undefined,
-      dispatch: (route, body, extra, handler) => this.pools.stream(route, body, supervisor.headers, extra, handler, reentrant?.() === true),
-      open: async (stream) => {
-        this.streams.add(stream.inflightLink);
-        await reach(supervisor, init.config.connectTimeout, stream, undefined);
-      },
-      answered: () => supervisor.succeeded(),
-      settled: (stream) => this.streams.delete(stream.inflightLink),
-    };
-    this.pools = new ClientPools(init.socket, init.config);
-    // While a broken connection is being looked into, the pool's other connections to that
-    // process may be dead too: a new call waits for the verdict (the slow path) rather than
-    // be written into one of them.
-    this.admission = new Admission(init.config, (call) => {
-      if (supervisor.state === 'running' && supervisor.recovering === undefined) call.send(supervisor.generation);
-      else this.owner.recover(call, undefined);
-    });
+    this.socketDir = init.socketDir;
+    this.members = init.sockets.map((socket) => new PluginInstance({ ...init, socket }));
   }
 
   /**
    * The plugin's state: `starting` (a start, a restart or a {@link recycle} under way),
    * `running`, `exited` (restarted at the next call), `unavailable` (given up on: calls
-   * fail until `restart.cooldown` has passed), `closed`.
+   * fail until `restart.cooldown` has passed), `closed`. A pool's is the best of its
+   * instances' (`running` while one runs).
    */
   get state(): PluginState {
-    return this.supervisor.state;
-  }
-
-  /** The process id of the running plugin, when it runs as a process; `undefined` in process or before the first start. */
-  get pid(): number | undefined {
-    return this.supervisor.pid;
-  }
-
-  /** The calls of this client right now, held and queued; streams and calls back from host services are not counted. */
-  get load(): PluginLoad {
-    return this.admission.load;
-  }
-
-  /** Start and restart counters, as a fresh object. */
-  get stats(): PluginStats {
-    return this.supervisor.stats;
+    let best = STATE_ORDER.length - 1;
+    for (const member of this.members) best = Math.min(best, STATE_ORDER.indexOf(member.state));
+    return STATE_ORDER[best] as PluginState;
   }
 
   /**
-   * The first start; on failure the client is closed.
-   * @returns once the plugin is ready
-   * @throws the start's error (`PLUGWIRE_START`)
+   * The process id of the running plugin, when it runs as a process; `undefined` in
+   * process or before the first start. In a pool, the first instance's: `stats.instances`
+   * has each one's.
+   */
+  get pid(): number | undefined {
+    return this.first.pid;
+  }
+
+  /** The calls of this client right now, held and queued, over all its instances; streams and calls back from host services are not counted. */
+  get load(): PluginLoad {
+    let inFlight = 0;
+    let queued = 0;
+    for (const member of this.members) {
+      const load = member.load;
+      inFlight += load.inFlight;
+      queued += load.queued;
+    }
+    return { inFlight, queued };
+  }
+
+  /** Start and restart counters, summed over the instances, and each instance's own, as a fresh object. */
+  get stats(): PluginStats {
+    const instances = this.members.map((member, index) => ({
+      index,
+      socket: member.socket,
+      state: member.state,
+      pid: member.pid,
+      load: member.load,
+      ...member.stats,
+    }));
+    const sum = (key: 'starts' | 'restarts' | 'failedStarts' | 'recycles'): number => instances.reduce((total, one) => total + one[key], 0);
+    return { starts: sum('starts'), restarts: sum('restarts'), failedStarts: sum('failedStarts'), recycles: sum('recycles'), instances };
+  }
+
+  private get first(): PluginInstance {
+    return this.members[0] as PluginInstance;
+  }
+
+  /**
+   * The first start of every instance, side by side; on a failure the client is closed.
+   * @returns once every instance is ready
+   * @throws the first failed start's error (`PLUGWIRE_START`)
    * @internal
    */
   async start(): Promise<void> {
-    try {
-      await this.supervisor.launch();
-    } catch (error) {
+    const starts = this.members.map((member) => member.start());
+    const outcomes = await Promise.allSettled(starts);
+    const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failed) {
       await this.close();
-      throw error;
+      throw failed.reason;
     }
+  }
+
+  /**
+   * The instance a new call or stream goes to: the least busy one that is ready; when none
+   * is, the least busy one that is not given up on (the call waits for its start), else the
+   * first (whose error says why). Instances that are gone are started again meanwhile.
+   */
+  private pick(): PluginInstance {
+    const members = this.members;
+    const count = members.length;
+    if (count === 1) return this.first;
+    const turn = (this.turn = (this.turn + 1) % count);
+    let best: PluginInstance | undefined;
+    let fallback: PluginInstance | undefined;
+    for (let k = 0; k < count; k++) {
+      const member = members[(turn + k) % count] as PluginInstance;
+      if (member.ready) {
+        if (best === undefined || member.busy < best.busy) best = member;
+        continue;
+      }
+      member.revive();
+      if (member.state !== 'unavailable' && member.state !== 'closed' && (fallback === undefined || member.busy < fallback.busy)) fallback = member;
+    }
+    return best ?? fallback ?? this.first;
   }
 
   /**
@@ -184,19 +172,10 @@ export class PluginClient {
    * ```
    */
   call(route: string, payload?: unknown, options: CallOptions = {}): Promise<unknown> {
-    const problem = routeProblem(route);
-    if (problem !== undefined) return Promise.reject(new TypeError(`client.call(): ${problem}`));
-    if (observingCalls()) return this.observed(route, () => this.checkedCall(route, payload, options));
-    return this.checkedCall(route, payload, options);
-  }
-
-  private checkedCall(route: string, payload: unknown, options: CallOptions): Promise<unknown> {
-    try {
-      checkCallOptions(options, `call to ${route}`);
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new TypeError(String(error)));
-    }
-    return this.invoke(route, payload, undefined, options);
+    const member = this.pick();
+    const answer = member.call(route, payload, options);
+    if (this.members.length === 1) return answer;
+    return answer.catch((error: unknown) => this.failover(error, member, true, (other) => other.call(route, payload, options)));
   }
 
   /**
@@ -214,7 +193,8 @@ export class PluginClient {
    * A plugin that does not stream (a Go or version 1 plugin) answers with one JSON value:
    * an array is read as the items, any other value as the one item. A stream read ahead
    * of its consumer by a few items (16, or 1 MB) waits for it; one left unfinished without
-   * `return()` keeps its request open until its timeout or `close()`.
+   * `return()` keeps its request open until its timeout or `close()`. In a pool, the
+   * stream goes to the least busy instance and stays there.
    *
    * @example
    * ```ts
@@ -222,152 +202,54 @@ export class PluginClient {
    * ```
    */
   stream(route: string, payload?: unknown, options: CallOptions = {}): AsyncIterableIterator<unknown> {
-    const check = (): unknown => {
-      const problem = routeProblem(route);
-      if (problem !== undefined) throw new TypeError(`client.stream(): ${problem}`);
-      checkCallOptions(options, `call to ${route}`);
-      return payload ?? null;
-    };
-    return new StreamCall(this.streamOwner, route, undefined, options, check, undefined);
+    return this.pick().stream(route, payload, options);
   }
 
-  /**
-   * Calls a contract's stream method: the arguments are converted and checked at the
-   * first `next()`, each item is converted into `returns`.
-   * @internal
-   */
+  /** Calls a contract's stream method (see {@link PluginInstance.streamMethod}). @internal */
   streamMethod(definition: MethodDefinition, args: readonly unknown[], options: CallOptions, convert: boolean): AsyncIterableIterator<unknown> {
-    const payload = async (): Promise<unknown> => argumentsToPayload(convert ? await convertArgs(definition, args, 'host') : args, definition.params.length);
-    const item = definition.returns ? (value: unknown): Promise<unknown> => convertResult(definition, value) : undefined;
-    return new StreamCall(this.streamOwner, definition.route, definition, options, payload, item);
+    return this.pick().streamMethod(definition, args, options, convert);
   }
 
-  /** Runs a call with its diagnostics: the channels' messages and the NODE_DEBUG line of a failure. */
-  private observed(route: string, run: () => Promise<unknown>): Promise<unknown> {
-    const message: CallMessage = { plugin: this.name, route, startTime: performance.now() };
-    if (channels.callStart.hasSubscribers) channels.callStart.publish(message);
-    const promise = run();
-    promise.then(
-      () => {
-        message.duration = performance.now() - message.startTime;
-        if (channels.callEnd.hasSubscribers) channels.callEnd.publish(message);
-      },
-      (error: Error) => {
-        message.duration = performance.now() - message.startTime;
-        message.error = error;
-        if (channels.callError.hasSubscribers) channels.callError.publish(message);
-        if (debug.enabled) debug('[%s] call to %s failed after %d ms: %s %s', this.name, route, Math.round(message.duration), codeOf(error), messageOf(error));
-      },
-    );
-    return promise;
-  }
-
-  /**
-   * Calls a contract method: checks and converts the arguments (when `convert`, which the
-   * proxy works out once per method), sends them, and converts the answer into the
-   * `returns` class.
-   *
-   * @param definition - the method, as the contract declares it
-   * @param args - the arguments as the caller passed them
-   * @param options - checked already (by the proxy)
-   * @param convert - whether the arguments need converting and validating
-   * @returns the answer, converted when the method declares `returns`
-   * @internal
-   */
+  /** Calls a contract method (see {@link PluginInstance.callMethod}). @internal */
   callMethod(definition: MethodDefinition, args: readonly unknown[], options: CallOptions, convert: boolean): Promise<unknown> {
-    if (observingCalls()) return this.observed(definition.route, () => this.checkedMethodCall(definition, args, options, convert));
-    return this.checkedMethodCall(definition, args, options, convert);
-  }
-
-  private checkedMethodCall(definition: MethodDefinition, args: readonly unknown[], options: CallOptions, convert: boolean): Promise<unknown> {
-    if (convert) {
-      let converted: unknown[] | Promise<unknown[]>;
-      try {
-        converted = convertArgs(definition, args, 'host');
-      } catch (error) {
-        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-      }
-      if (converted instanceof Promise) return converted.then((values) => this.callConverted(definition, values, options));
-      return this.callConverted(definition, converted, options);
-    }
-    return this.callConverted(definition, args, options);
-  }
-
-  private callConverted(definition: MethodDefinition, values: readonly unknown[], options: CallOptions): Promise<unknown> {
-    const count = definition.params.length;
-    const payload = argumentsToPayload(values, count);
-    const answer = this.invoke(definition.route, payload, definition, options);
-    return definition.returns ? answer.then((value) => convertResult(definition, value)) : answer;
-  }
-
-  private invoke(route: string, payload: unknown, definition: MethodDefinition | undefined, options: CallOptions): Promise<unknown> {
-    if (this.closing) return Promise.reject(new ClosedError(`plugin ${this.name} was terminated: call to ${route} refused`, { route }));
-    const timeout = options.timeout ?? definition?.timeout ?? this.config.timeout;
-    if (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= MAX_TIMEOUT)) {
-      return Promise.reject(new TypeError(`call to ${route}: timeout must be a number of ms from 0 to ${MAX_TIMEOUT}, got ${String(timeout)}`));
-    }
-    const caller = options.signal;
-    if (caller?.aborted) return Promise.reject(new AbortedError(`call to ${route} was aborted`, { route, cause: caller.reason }));
-    const callBack = this.reentrant?.() === true;
-    const refused = callBack ? undefined : this.admission.refusal(route, this.name);
-    if (refused) return Promise.reject(refused);
-    const deadline = timeout > 0 ? Date.now() + timeout : 0;
-    let body: string;
-    try {
-      body = encodeRequest(payload, deadline);
-    } catch (error) {
-      return Promise.reject(new ValidationError(`payload for ${route} cannot be encoded as JSON: ${(error as Error).message}`, 'host', [], { route, cause: error }));
-    }
-    const call = new Call(this.owner, route, body, options.headers, definition, timeout, deadline, caller);
-    call.callBack = callBack;
-    this.admission.enter(call);
-    return call.promise;
+    const member = this.pick();
+    const answer = member.callMethod(definition, args, options, convert);
+    if (this.members.length === 1) return answer;
+    return answer.catch((error: unknown) => this.failover(error, member, definition.idempotent !== false, (other) => other.callMethod(definition, args, options, convert)));
   }
 
   /**
-   * The slow path of a call whose request failed before an answer began, or that was made
-   * while no plugin ran: restarts the plugin when it is gone and sends the call again, as
-   * {@link reach} says.
+   * A pool's second chance for a call whose instance is gone and could not be started
+   * again (`PLUGWIRE_UNAVAILABLE`): an idempotent call is sent once more, to an instance
+   * that runs, if there is one. Any other failure stands.
    */
-  private async attempt(call: Call, failure: Error | undefined): Promise<unknown> {
-    return this.decode(call, await reach(this.supervisor, this.config.connectTimeout, call, failure));
-  }
-
-  /** Turns an answer that began into the call's value, or throws its error. */
-  private decode(call: Call, exchange: Exchange): unknown {
-    const { route } = call;
-    const limit = this.config.maxResponseSize;
-    if (call.reason) throw call.reason;
-    if (exchange.failure) throw brokenAnswerError(this.name, route, exchange.statusCode, exchange.failure, limit);
-    try {
-      return decodeAnswer(exchange, route, this.name, limit);
-    } catch (error) {
-      // Whichever side noticed the deadline first, a timeout reads the same; the plugin's own words stay as the cause.
-      if ((error as PluginError).code === 'PLUGWIRE_TIMEOUT') throw timeoutError(call, error);
-      throw error;
-    }
+  private failover(error: unknown, member: PluginInstance, idempotent: boolean, send: (other: PluginInstance) => Promise<unknown>): Promise<unknown> {
+    if (!idempotent || !PluginError.is(error) || error.code !== 'PLUGWIRE_UNAVAILABLE' || member.ready || this.closing) throw error;
+    const other = this.pick();
+    if (other === member || !other.ready) throw error;
+    return send(other);
   }
 
   /**
    * Replaces the plugin process with a fresh one, gracefully: calls made from now on wait
    * for the new process, the calls in flight are answered by the old one, which is then
    * terminated (SIGTERM, `terminationGrace`, SIGKILL). No call is lost or failed. For
-   * example after deploying a new version of the plugin.
+   * example after deploying a new version of the plugin. A pool replaces its instances one
+   * after the other, so that the others answer meanwhile.
    *
-   * @returns once the new process runs
+   * @returns once the new process runs (every instance's)
    * @throws `PLUGWIRE_CLOSED` when the client is closed meanwhile; `PLUGWIRE_UNAVAILABLE`,
    * with the start's error as its cause, when the new process cannot start (the calls
    * waiting for it get the same)
    *
    * @example `await client.recycle();`
    */
-  recycle(): Promise<void> {
-    if (this.closing) return Promise.reject(new ClosedError(`plugin ${this.name} was terminated: recycle() refused`));
-    return this.supervisor.recycle('recycle() was called');
+  async recycle(): Promise<void> {
+    for (const member of this.members) await member.recycle();
   }
 
   /**
-   * Terminates the plugin and releases every resource: the process, the connections,
+   * Terminates the plugin and releases every resource: the processes, the connections,
    * the socket directory plugwire created. Later calls reject with `PLUGWIRE_CLOSED`, and
    * so do the calls in flight.
    *
@@ -379,18 +261,12 @@ export class PluginClient {
   }
 
   private async shutdown(): Promise<void> {
-    if (debug.enabled) debug('[%s] closing: %d calls in flight', this.name, this.admission.calls.size);
-    this.supervisor.abort(new ClosedError(`plugin ${this.name} was terminated`));
-    this.admission.stop();
-    for (const call of [...this.admission.calls.values(), ...this.streams.values()]) {
-      call.abort(new ClosedError(`plugin ${this.name} was terminated during the call to ${call.route}`, { route: call.route }));
-    }
     try {
-      await this.supervisor.stop();
+      const outcomes = await Promise.allSettled(this.members.map((member) => member.close()));
+      const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
     } finally {
-      await this.pools.destroy();
       if (this.socketDir !== undefined) removeSocketDirectory(this.socketDir);
-      if (debug.enabled) debug('[%s] closed', this.name);
     }
   }
 }

@@ -6,8 +6,8 @@
  */
 export type PluginState = 'starting' | 'running' | 'exited' | 'unavailable' | 'closed';
 
-/** Counters a client keeps, for monitoring and tests. */
-export interface PluginStats {
+/** Start and restart counters, of one instance or summed over a client's instances. */
+export interface PluginCounters {
   /** Processes started, the first start included. */
   readonly starts: number;
   /** Restarts after the plugin was gone (attempted, whether they succeeded or not). */
@@ -27,4 +27,26 @@ export interface PluginLoad {
   readonly inFlight: number;
   /** Calls waiting behind them; past `maxQueued`, calls are refused with `PLUGWIRE_OVERLOADED`. */
   readonly queued: number;
+}
+
+/** One instance of a client's plugin (a process on its own socket), as `client.stats.instances` shows it. */
+export interface InstanceStats extends PluginCounters {
+  /** Its place in the pool, from 0. */
+  readonly index: number;
+  /** The socket path it listens on. */
+  readonly socket: string;
+  /** Its state: see {@link PluginState}. */
+  readonly state: PluginState;
+  /** The process id of its running process, when it runs as a process. */
+  readonly pid: number | undefined;
+  /** Its calls right now. */
+  readonly load: PluginLoad;
+}
+
+/**
+ * Counters a client keeps, for monitoring and tests: summed over its instances, and
+ * `instances` with each one's own (one entry unless `instances` was set).
+ */
+export interface PluginStats extends PluginCounters {
+  readonly instances: readonly InstanceStats[];
 }

@@ -6,11 +6,11 @@ import { exitsWithin, race, sleep } from '../util/abortable';
 import { closeStarted, type StartedPlugin, type Starter } from '../starters/starter';
 import type { PluginConfig } from './config';
 import { restartDelay } from './retry-policy';
-import type { PluginState, PluginStats } from './plugin-state';
+import type { PluginCounters, PluginState } from './plugin-state';
 import { killWedged, ProcessWatch } from './process-watch';
 import { BASE_HEADERS, startProcess, type StartedProcess } from './start-process';
 
-export type { PluginState, PluginStats } from './plugin-state';
+export type { PluginState } from './plugin-state';
 
 /** How long a plugin that dropped a connection is given to show that it is exiting, ms. */
 const EXIT_WAIT = 100;
@@ -69,7 +69,8 @@ export class Supervisor {
   private failures = 0;
   /** Whether a call succeeded since the current process started. */
   private proven = false;
-  private unavailableUntil = 0;
+  /** Until when a plugin given up on is not started again, ms since the epoch. */
+  unavailableUntil = 0;
   /** Why the last plugin is gone, for the next start's diagnostics. */
   private goneWhy: string | undefined;
   /** Processes this supervisor terminated itself: their exit is expected. */
@@ -104,7 +105,7 @@ export class Supervisor {
   }
 
   /** A copy of the counters. */
-  get stats(): PluginStats {
+  get stats(): PluginCounters {
     return { ...this.counters };
   }
 

@@ -54,6 +54,9 @@ export async function startPlugin(starter: Starter, socket?: string, config: Sta
   const hasServices = typeof config === 'object' && config !== null && !Array.isArray(config) && 'services' in config;
   const { services, ...rest } = hasServices ? config : { services: undefined };
   const resolved = resolveConfig(hasServices ? rest : config);
+  if (resolved.instances > 1 && starter.attached === true) {
+    throw new TypeError(`plugwire config: instances must be 1 for a plugin that runs already (${starter.name}): attaching starts no process, got ${resolved.instances}`);
+  }
   let path: string;
   let dir: string | undefined;
   if (socket === undefined) {
@@ -62,6 +65,13 @@ export async function startPlugin(starter: Starter, socket?: string, config: Sta
     path = resolve(socket);
     checkSocketPath(path);
     makeSocketDirectory(path);
+  }
+  const sockets = Array.from({ length: resolved.instances }, (_, index) => instanceSocket(path, index));
+  try {
+    sockets.forEach(checkSocketPath);
+  } catch (error) {
+    if (dir !== undefined) removeSocketDirectory(dir);
+    throw error;
   }
   const served: { client?: PluginClient } = {};
   let host: HostServices | undefined;
@@ -77,6 +87,7 @@ export async function startPlugin(starter: Starter, socket?: string, config: Sta
   const client = (served.client = new PluginClient({
     starter,
     socket: path,
+    sockets,
     socketDir: dir,
     config: resolved,
     ...(host && { host: host.endpoint, reentrant: servingHostCall }),
@@ -94,3 +105,13 @@ export async function startPlugin(starter: Starter, socket?: string, config: Sta
 
 /** @deprecated use {@link startPlugin}; removed in 0.3. */
 export const start: typeof startPlugin = startPlugin;
+
+/**
+ * The socket of a pool's instance beside the first one's: `plugin.sock`, then
+ * `plugin-1.sock`, `plugin-2.sock`...
+ */
+function instanceSocket(path: string, index: number): string {
+  if (index === 0) return path;
+  const dot = path.endsWith('.sock') ? path.length - '.sock'.length : path.length;
+  return `${path.slice(0, dot)}-${index}${path.slice(dot)}`;
+}

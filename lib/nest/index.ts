@@ -14,4 +14,4 @@ export type { PlugwireHealthResult } from './health.indicator';
 export { InjectPlugin, getPluginToken } from './plugin-token';
 export { InjectHost, getHostToken } from './host-token';
 export { servePlugins } from './serve-plugins';
-export type { PluginEntry, PluginRef, PluginStatus, PlugwireHostOptions, PlugwireModuleAsyncOptions, PlugwireModuleOptions } from './plugwire.interfaces';
+export type { InstanceStatus, PluginEntry, PluginRef, PluginStatus, PlugwireHostOptions, PlugwireModuleAsyncOptions, PlugwireModuleOptions } from './plugwire.interfaces';

@@ -86,6 +86,7 @@ export class PluginHandle<T = unknown> {
       state,
       ...(client?.pid === undefined ? {} : { pid: client.pid }),
       restarts: client?.stats.restarts ?? 0,
+      instances: client ? client.stats.instances.map(({ index, state: one, pid, restarts }) => ({ index, state: one, ...(pid === undefined ? {} : { pid }), restarts })) : [],
       lazy: entry.lazy === true,
       optional: entry.optional === true,
       healthy,
@@ -115,7 +116,12 @@ export class PluginHandle<T = unknown> {
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    const config = this.services === undefined ? (this.entry.config ?? {}) : { ...this.entry.config, services: this.services };
+    const { instances } = this.entry;
+    const config = {
+      ...this.entry.config,
+      ...(instances === undefined ? {} : { instances }),
+      ...(this.services === undefined ? {} : { services: this.services }),
+    };
     this.starting ??= connect(this.entry.contract, this.starter, config).then(
       (connection) => {
         this.starting = undefined;

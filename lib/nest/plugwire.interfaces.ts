@@ -37,6 +37,11 @@ export interface PluginEntry<T = unknown> {
    * fails the application's start, for a lazy or optional plugin too.
    */
   readonly services?: ReadonlyArray<Type | object>;
+  /**
+   * Processes of the plugin to run as a pool behind its one proxy, each call to the least
+   * busy (see `PluginConfig.instances`); wins over `config.instances`. Default 1.
+   */
+  readonly instances?: number;
   /** Start at the first call instead of when the module initialises. Default `false`. */
   readonly lazy?: boolean;
   /**
@@ -87,6 +92,18 @@ export interface PlugwireModuleAsyncOptions extends Pick<ModuleMetadata, 'import
   readonly isGlobal?: boolean;
 }
 
+/** One process of a plugin in {@link PluginStatus.instances}. */
+export interface InstanceStatus {
+  /** Its place in the pool, from 0. */
+  readonly index: number;
+  /** Its client state. */
+  readonly state: 'starting' | 'running' | 'exited' | 'unavailable' | 'closed';
+  /** Its process id, when it runs as a process. */
+  readonly pid?: number;
+  /** How many times it was restarted. */
+  readonly restarts: number;
+}
+
 /** What the registry tells of one plugin (see {@link PlugwireRegistry.list}). */
 export interface PluginStatus {
   /** The contract class's name. */
@@ -100,8 +117,10 @@ export interface PluginStatus {
   readonly state: 'idle' | 'failed' | 'starting' | 'running' | 'exited' | 'unavailable' | 'closed';
   /** The process id of the plugin process started last (see `PluginClient.pid`), if any. */
   readonly pid?: number;
-  /** How many times the plugin was restarted (`PluginClient.stats.restarts`). */
+  /** How many times the plugin was restarted (`PluginClient.stats.restarts`), over all its instances. */
   readonly restarts: number;
+  /** Each process of the plugin: one, or the entry's `instances`; none before it started. */
+  readonly instances: readonly InstanceStatus[];
   /** The entry's `lazy`: it starts at its first call. */
   readonly lazy: boolean;
   /** The entry's `optional`: a failed start does not fail the application's. */

@@ -1,6 +1,6 @@
 import { resolveConfig } from '../client/config';
 import { keepFollowing, type CallOptions } from '../client/call-options';
-import { PluginClient } from '../client/plugin-client';
+import { PluginInstance } from '../client/plugin-instance';
 import { ContractError, PluginError, TimeoutError, UnavailableError } from '../errors/plugin-error';
 import { readContract } from '../metadata/contract';
 import type { MethodDefinition, Type } from '../metadata/method-definition';
@@ -27,12 +27,12 @@ function servingCallback(): boolean {
 }
 
 /** The clients of the host services this process calls, by socket path. */
-const clients = new Map<string, { client: PluginClient; ready: Promise<PluginClient> }>();
+const clients = new Map<string, { client: PluginInstance; ready: Promise<PluginInstance> }>();
 
-function clientOf(endpoint: HostEndpoint): { client: PluginClient; ready: Promise<PluginClient> } {
+function clientOf(endpoint: HostEndpoint): { client: PluginInstance; ready: Promise<PluginInstance> } {
   let entry = clients.get(endpoint.socket);
   if (entry) return entry;
-  const client = new PluginClient({
+  const client = new PluginInstance({
     starter: attachToSocket({ name: 'host', ...(endpoint.token === undefined ? {} : { token: endpoint.token }) }),
     socket: endpoint.socket,
     config: resolveConfig({ contractCheck: 'off' }),
@@ -110,7 +110,7 @@ class HostLink implements ProxyClient {
     route: string,
     definition: MethodDefinition | undefined,
     options: CallOptions,
-    run: (client: PluginClient, inherited: CallOptions) => Promise<R>,
+    run: (client: PluginInstance, inherited: CallOptions) => Promise<R>,
     served: ServingContext | undefined = currentCall(),
   ): Promise<R> {
     const endpoint = served ? served.hostServices : processHostEndpoint();

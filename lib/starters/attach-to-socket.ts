@@ -31,6 +31,7 @@ export function attachToSocket(options: AttachOptions = {}): Starter {
   const name = options.name ?? 'plugin';
   return {
     name,
+    attached: true,
     async start(context: StartContext): Promise<StartedPlugin> {
       if (!(await isListening(context.socket))) {
         throw new StartError(`no plugin is listening on ${context.socket}`, 'socket');

@@ -124,6 +124,11 @@ export interface Starter {
   /** The plugin's name in logs and errors. */
   readonly name: string;
   /**
+   * `true` for a starter that starts nothing but reaches a plugin that runs already on the
+   * socket ({@link attachToSocket}): a client of it cannot run a pool (`instances` above 1).
+   */
+  readonly attached?: boolean;
+  /**
    * Starts the plugin.
    *
    * @param context - the socket to listen on, the token, the time allowed, and a signal

@@ -130,8 +130,8 @@ describe('PlugwireModule.register(): injection', () => {
     const firstPid = registry.client(Modifier)!.pid;
     const secondPid = registry.client(Modifier, 'second')!.pid;
     expect(registry.list()).toEqual([
-      { contract: 'Modifier', state: 'running', pid: firstPid, restarts: 0, lazy: false, optional: false, healthy: true },
-      { contract: 'Modifier', name: 'second', state: 'running', pid: secondPid, restarts: 0, lazy: false, optional: false, healthy: true },
+      { contract: 'Modifier', state: 'running', pid: firstPid, restarts: 0, instances: [{ index: 0, state: 'running', pid: firstPid, restarts: 0 }], lazy: false, optional: false, healthy: true },
+      { contract: 'Modifier', name: 'second', state: 'running', pid: secondPid, restarts: 0, instances: [{ index: 0, state: 'running', pid: secondPid, restarts: 0 }], lazy: false, optional: false, healthy: true },
     ]);
     const statuses = registry.statuses();
     expect(Object.keys(statuses)).toEqual(['Modifier', 'Modifier:second']);
@@ -384,7 +384,7 @@ describe('PlugwireModule: an optional plugin', () => {
     const { modifier } = moduleRef.get(ByClass);
     expect(countLines(counter)).toBe(1);
     expect(registry.list()).toEqual([
-      { contract: 'Modifier', state: 'failed', restarts: 0, lazy: false, optional: true, healthy: false, error: expect.stringMatching(/^plugin Modifier could not be started: /) },
+      { contract: 'Modifier', state: 'failed', restarts: 0, instances: [], lazy: false, optional: true, healthy: false, error: expect.stringMatching(/^plugin Modifier could not be started: /) },
     ]);
     expect(registry.client(Modifier)).toBeUndefined();
     const down = await indicator.isHealthy();
@@ -401,7 +401,7 @@ describe('PlugwireModule: an optional plugin', () => {
     await expect(modifier.modify('x')).resolves.toBe('x decorated');
     expect(countLines(counter)).toBe(3);
     const pid = counterPids(counter)[2];
-    expect(registry.list()).toEqual([{ contract: 'Modifier', state: 'running', pid, restarts: 0, lazy: false, optional: true, healthy: true }]);
+    expect(registry.list()).toEqual([{ contract: 'Modifier', state: 'running', pid, restarts: 0, instances: [{ index: 0, state: 'running', pid, restarts: 0 }], lazy: false, optional: true, healthy: true }]);
     expect(registry.client(Modifier)?.pid).toBe(pid);
     await expect(indicator.isHealthy()).resolves.toEqual({ plugins: { status: 'up', plugins: { Modifier: { state: 'running', pid, restarts: 0 } } } });
   });
@@ -421,7 +421,7 @@ describe('PlugwireModule: a lazy plugin', () => {
     const registry = moduleRef.get(PlugwireRegistry);
     const indicator = moduleRef.get(PlugwireHealthIndicator);
     const { modifier } = moduleRef.get(ByClass);
-    expect(registry.list()).toEqual([{ contract: 'Modifier', state: 'idle', restarts: 0, lazy: true, optional: false, healthy: true }]);
+    expect(registry.list()).toEqual([{ contract: 'Modifier', state: 'idle', restarts: 0, instances: [], lazy: true, optional: false, healthy: true }]);
     expect(registry.client(Modifier)).toBeUndefined();
     expect(countLines(counter)).toBe(0);
     await expect(indicator.isHealthy()).resolves.toEqual({ plugins: { status: 'up', plugins: { Modifier: { state: 'idle', restarts: 0 } } } });
@@ -433,7 +433,7 @@ describe('PlugwireModule: a lazy plugin', () => {
 
     const pids = counterPids(counter);
     expect(pids).toHaveLength(1);
-    expect(registry.list()).toEqual([{ contract: 'Modifier', state: 'running', pid: pids[0], restarts: 0, lazy: true, optional: false, healthy: true }]);
+    expect(registry.list()).toEqual([{ contract: 'Modifier', state: 'running', pid: pids[0], restarts: 0, instances: [{ index: 0, state: 'running', pid: pids[0], restarts: 0 }], lazy: true, optional: false, healthy: true }]);
     await expect(modifier.modify('later')).resolves.toBe('later decorated');
     expect(countLines(counter)).toBe(1);
   });

@@ -60,7 +60,7 @@ describe('a plugin killed with SIGKILL', () => {
         const outcome = await timed(() => plugin[method]('after'));
         expect(outcome).toEqual({ ms: expect.any(Number), value: method === 'echo' ? 'after echoed' : 'after recorded' });
         expect(outcome.ms).toBeLessThanOrEqual(TIMEOUT + MARGIN);
-        expect(client.stats).toEqual({ starts: 2, restarts: 1, failedStarts: 0, recycles: 0 });
+        expect(client.stats).toMatchObject({ starts: 2, restarts: 1, failedStarts: 0, recycles: 0 });
         expect(client.pid).not.toBe(pid);
         await expect(plugin.pid()).resolves.toBe(client.pid);
       },
@@ -115,7 +115,7 @@ describe('a plugin killed with SIGKILL', () => {
         const results = await Promise.all(outcomes);
         expect(results.map((r) => ('value' in r ? r.value : codeOf(r)))).toEqual(results.map((_, i) => `slow c${i}`));
         expectWithinTimeout(results);
-        expect(client.stats).toEqual({ starts: 2, restarts: 1, failedStarts: 0, recycles: 0 });
+        expect(client.stats).toMatchObject({ starts: 2, restarts: 1, failedStarts: 0, recycles: 0 });
         expect(client.pid).not.toBe(pid);
         await waitForPidGone(pid, 3000);
       },
