@@ -6,10 +6,11 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { attachToSocket, connect, startPlugin, type Connection, type PluginConfigInput } from '../../lib';
 import { HostTest } from '../fixtures/contracts/host-contract';
+import { LivenessTest } from '../fixtures/host/liveness-contract';
 import { StreamTest } from '../fixtures/host/stream-contract';
 import { HostApiImpl } from '../fixtures/services/host-api-impl';
 import { ServicesPlugin } from '../fixtures/services/services-contract';
-import { fixtureStarter, pidAlive, rejectionOf, removeDir, tempDir, waitFor, waitForPidGone, within } from '../support/host-helpers';
+import { fixtureStarter, pidAlive, rejectionOf, settle, removeDir, tempDir, waitFor, waitForPidGone, within } from '../support/host-helpers';
 
 let dir: string;
 let count = 0;
@@ -122,6 +123,22 @@ describe('a pool of plugin processes', () => {
     await waitFor(() => conn.client.stats.instances[1]?.state === 'unavailable', 10_000);
     expect(conn.client.state).toBe('running');
     expect(conn.client.stats.instances[1]?.failedStarts).toBeGreaterThan(0);
+  });
+
+  it('replaces a wedged instance by its own liveness check while the other answers', async () => {
+    const { starter, logger } = fixtureStarter('host/liveness-plugin');
+    const conn = await connect(LivenessTest, starter, { ...FAST, instances: 2, socket: path.join(dir, `w${++count}.sock`) });
+    open.push(conn);
+    const wedged = await conn.plugin.wedgeLater(20);
+    const other = pidsOf(conn).find((pid) => pid !== wedged) as number;
+    await waitFor(() => logger.lines.some((l) => l.endsWith(`wedged ${wedged}`)), 2000, 'the instance to wedge');
+    const outcomes = await within(Promise.all(Array.from({ length: 20 }, (_, i) => settle(conn.plugin.echo(`v${i}`)))), 8000, 'the calls to settle');
+    expect(outcomes.map((o) => ('value' in o ? o.value.value : o.code))).toEqual(Array.from({ length: 20 }, (_, i) => `v${i}`));
+    await waitForPidGone(wedged);
+    const index = conn.client.stats.instances.findIndex((one) => one.pid !== other);
+    await waitFor(() => conn.client.stats.instances[index]?.state === 'running', 5000, 'the wedged instance replaced');
+    expect(conn.client.stats.instances.find((one) => one.pid === other)).toMatchObject({ restarts: 0, state: 'running' });
+    expect(conn.client.stats.instances[index]?.restarts).toBe(1);
   });
 
   it('recycles its instances one after the other: every call is answered', async () => {
