@@ -48,5 +48,6 @@ export interface InstanceStats extends PluginCounters {
  * `instances` with each one's own (one entry unless `instances` was set).
  */
 export interface PluginStats extends PluginCounters {
+  /** Each instance's own state, process, counters and load, in the order of their index. */
   readonly instances: readonly InstanceStats[];
 }
