@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
 
 // class-transformer keeps its decorators' metadata in its module (class-validator keeps
@@ -23,6 +22,9 @@ function rootIn(file: string, name: PeerPackage): string | undefined {
 function resolvedFrom(base: string | undefined, name: PeerPackage): string | undefined {
   if (!base) return undefined;
   try {
+    // node:module at first use: a plugin without DTOs never loads it (nor what it loads).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createRequire } = require('node:module') as typeof import('node:module');
     return rootIn(createRequire(base).resolve(name), name);
   } catch {
     return undefined;

@@ -2,7 +2,6 @@ import { DefinitionError, PluginError, StartError } from '../errors/plugin-error
 import { debug } from '../diagnostics/channels';
 import { FAILED_LINE, READY_LINE, SOCKET_ENV, TOKEN_ENV } from '../protocol/constants';
 import { checkSocketPath } from '../socket/directory';
-import { nodeCrypto } from '../util/lazy';
 import { closeHook, type PluginServer, type ServeOptions } from './options';
 import { PluginHttpServer } from './plugin-server';
 import { buildRouteTable } from './route-table';
@@ -74,8 +73,6 @@ export async function serve(implementation: object | readonly object[], options:
   if (options.standalone ?? true) server.watch(onClose);
   if (debug.enabled) debug('listening on %s: %s', socket, server.routes.join(', '));
   if (announce) process.stdout.write(`${READY_LINE}\n`);
-  // Load what the first call needs while the host reads the ready line and connects.
-  if (token) setImmediate(nodeCrypto);
   return server;
 }
 
