@@ -5,6 +5,7 @@ import type { PluginLogger } from '../diagnostics/logger';
 import { StartError } from '../errors/plugin-error';
 import { FAILED_LINE, HOST_SOCKET_ENV, HOST_TOKEN_ENV, LIFELINE_ENV, READY_LINE, SOCKET_DIR_ENV, SOCKET_ENV, TOKEN_ENV } from '../protocol/constants';
 import { isListening, removeStaleSocket } from '../socket/probe';
+import { COMPILE_CACHE_ENV, compileCacheFor } from '../util/compile-cache';
 import { trackChild } from '../util/exit-cleanup';
 import { nodeChildProcess } from '../util/lazy';
 import { defaultName } from './command-name';
@@ -101,6 +102,9 @@ class CommandStarter implements Starter {
     };
     // A Node plugin over its heap limit fails fast rather than swap; other programs ignore it.
     if (context.memoryMiB !== undefined) env['NODE_OPTIONS'] = withHeapLimit(env['NODE_OPTIONS'], context.memoryMiB);
+    // A Node plugin's next start loads its modules' compiled code instead of compiling them.
+    const cache = compileCacheFor(env);
+    if (cache !== undefined) env[COMPILE_CACHE_ENV] = cache;
     return nodeChildProcess().spawn(this.command, this.args, {
       cwd: this.options.cwd,
       env,
@@ -272,6 +276,18 @@ class CommandStarter implements Starter {
  * SIGKILL): it watches a lifeline pipe on file descriptor 3. With `limits.memoryMiB` set,
  * the plugin's `NODE_OPTIONS` get `--max-old-space-size=<memoryMiB>` appended (unless they
  * set a heap limit already): a Node plugin's heap limit.
+ *
+ * On Node.js 22.1 and later the plugin also gets `NODE_COMPILE_CACHE`: Node's module
+ * compile cache, so that each start after the first loads the compiled code of plugwire,
+ * its dependencies and the plugin's own modules instead of compiling them again (a Node
+ * plugin writes its cache when it exits; a program that is not Node.js ignores the
+ * variable, and the plugin's own child processes inherit it). The cache lives in
+ * `<tmp>/plugwire-compile-cache-<uid>`, made with mode 0700 and used only while it is a
+ * directory of this user that nobody else can write to (Node's default,
+ * `<tmp>/node-compile-cache`, is shared by all users). A `NODE_COMPILE_CACHE` or
+ * `NODE_DISABLE_COMPILE_CACHE` in the host's environment or in `options.env` is left as
+ * it is: `env: { NODE_DISABLE_COMPILE_CACHE: '1' }` turns the cache off for this plugin.
+ * On older Node.js the environment is not touched.
  *
  * A start that fails is a {@link StartError} whose message and `stderr` carry the last
  * lines the plugin wrote to standard error (at most 20 lines, 4096 characters); an exit
