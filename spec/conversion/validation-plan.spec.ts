@@ -118,6 +118,29 @@ describe('validation plan', () => {
     expect(seen[1]).toEqual({ targetName: 'Custom', property: 'x', object: c, value: 5, constraints: [1, 'two'] });
   });
 
+  it('gives every constraint the class name class-validator gives it, read from the constructor (a name defined on it too)', () => {
+    const seen: string[] = [];
+    @ValidatorConstraint({ name: 'named' })
+    class Named implements ValidatorConstraintInterface {
+      validate(_value: unknown, args: ValidationArguments): boolean {
+        seen.push(args.targetName);
+        return true;
+      }
+    }
+    class Renamed {
+      @Validate(Named) a!: number;
+      @Validate(Named) @Validate(Named) b!: number;
+    }
+    Object.defineProperty(Renamed, 'name', { value: 'Shown' });
+    const r = make(Renamed, { a: 1, b: 2 });
+    validateSync(r, OPTIONS);
+    const expected = [...seen];
+    seen.length = 0;
+    expect(validWithoutErrors(r, OPTIONS)).toBe(true);
+    expect(seen).toEqual(expected);
+    expect(seen).toEqual(['Shown', 'Shown', 'Shown']);
+  });
+
   describe('leaves to class-validator', () => {
     it('options it does not follow: groups, always, strictGroups, whitelist', () => {
       const p = make(Person, { name: 'Ann', age: 3 });
