@@ -252,19 +252,22 @@ function convertClass(definition: MethodDefinition, param: ParamDefinition, valu
     violations.push(violation(path, value, 'isObject', `expected an object for ${param.type?.name ?? 'the parameter'}, got ${describe(value)}`));
     return value;
   }
-  const done = ({ instance, violations: found, json }: Checked): unknown => {
-    violations.push(...found);
-    if (side !== 'host' || found.length > 0) return instance;
-    if (json !== undefined) return json;
-    try {
-      return toJsonValue(instance);
-    } catch (error) {
-      violations.push(conversionFailed(path, error));
-      return instance;
-    }
-  };
   const checked = toInstance(param.type as Type, value, definition.validator ?? DEFAULT_VALIDATOR_OPTIONS, path, side);
-  return checked instanceof Promise ? checked.then(done) : done(checked);
+  // A function of the module, not a closure made at each call: most checks end synchronously.
+  return checked instanceof Promise ? checked.then((result) => classChecked(result, side, path, violations)) : classChecked(checked, side, path, violations);
+}
+
+/** What a checked class argument becomes: its instance, or on the host the JSON value to send; its violations join the call's. */
+function classChecked({ instance, violations: found, json }: Checked, side: Side, path: string, violations: FieldViolation[]): unknown {
+  if (found.length > 0) violations.push(...found);
+  if (side !== 'host' || found.length > 0) return instance;
+  if (json !== undefined) return json;
+  try {
+    return toJsonValue(instance);
+  } catch (error) {
+    violations.push(conversionFailed(path, error));
+    return instance;
+  }
 }
 
 function failure(definition: MethodDefinition, side: 'host' | 'plugin' | 'result', violations: FieldViolation[]): PayloadValidationError {

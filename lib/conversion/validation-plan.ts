@@ -112,9 +112,13 @@ function planFor(instance: object): Plan {
 // constraints on missing values, which the plan follows.
 const NEUTRAL = new Set(['forbidUnknownValues', 'validationError', 'stopAtFirstError', 'dismissDefaultMessages', 'enableDebugMessages', 'skipMissingProperties', 'skipNullProperties', 'skipUndefinedProperties']);
 const supported = new WeakMap<ValidatorOptions, boolean>();
+/** The frozen options last found supported. */
+let lastSupported: ValidatorOptions | undefined;
 
 /** Whether class-validator reads the same metadata for these options as for none, and validates as the plan does. */
 function optionsSupported(options: ValidatorOptions): boolean {
+  // Most calls use the same frozen options (plugwire's defaults): no WeakMap lookup for them.
+  if (options === lastSupported) return true;
   let ok = supported.get(options);
   if (ok !== undefined) return ok;
   // class-validator reads inherited options too: only a plain object's own keys are all there is.
@@ -129,7 +133,10 @@ function optionsSupported(options: ValidatorOptions): boolean {
       return false;
     });
   // Options that can change are looked at each time (a few keys: well under a microsecond).
-  if (Object.isFrozen(options)) supported.set(options, ok);
+  if (Object.isFrozen(options)) {
+    supported.set(options, ok);
+    if (ok) lastSupported = options;
+  }
   return ok;
 }
 

@@ -150,6 +150,12 @@ describe('validation plan', () => {
       expect(validWithoutErrors(p, { ...OPTIONS, groups: [], always: false, whitelist: false })).toBe(true);
       // Inherited options, which class-validator reads as well.
       expect(validWithoutErrors(p, Object.create({ whitelist: true }) as classValidator.ValidatorOptions)).toBe(false);
+      // Frozen options are remembered, each its own: a supported set does not stand for the next.
+      const frozen = Object.freeze({ forbidUnknownValues: false });
+      const frozenGroups = Object.freeze({ forbidUnknownValues: false, groups: ['a'] });
+      expect(validWithoutErrors(p, frozen)).toBe(true);
+      expect(validWithoutErrors(p, frozenGroups)).toBe(false);
+      expect(validWithoutErrors(p, frozen)).toBe(true);
       // Options changed after a first use.
       const changing: classValidator.ValidatorOptions = { forbidUnknownValues: true };
       expect(validWithoutErrors(p, changing)).toBe(true);
