@@ -5,8 +5,9 @@
 // a validated ten-field DTO, streamed items (issue 14: against the same items as NDJSON
 // over node:http, and fetched with one call each), host services (issue 14: a call from
 // inside a plugin method to its host against the host's call of the plugin, same body),
-// cold start, restart after kill -9, memory, and many plugins (issue 16: 1, 5 and 20
-// plugwire plugins started at once: start time, memory, calls/s). Each figure is
+// cold start, restart after kill -9, memory, many plugins (issue 16: 1, 5 and 20
+// plugwire plugins started at once: start time, memory, calls/s), and plugin pools (issue
+// 16: one CPU-bound plugin with 1, 2 and 4 instances, 16 callers: calls/s). Each figure is
 // measured in several rounds (contenders interleaved, their order rotated each round);
 // the table shows medians, the min–max of the rounds, and the ratio to the floor of the
 // same round. Compare only figures of one run: the machine is noisy.
@@ -32,9 +33,10 @@ import { drawSvg, evaluateTargets, formatResults, formatTargets, metric, record,
 import { PAYLOAD_SIZES, SERVICE_BODIES, STREAM_ITEMS, echoPayload, orderAnswer, orderFields, streamItem, type PayloadSize, type ServiceBodyName } from './workloads';
 import { parseArgsOrUsage, runCli, UsageError } from './cli';
 import { drawManySvg, formatMany, MANY_CALLERS, MANY_COUNTS, runManyPlugins, type ManyRow } from './many-plugins';
+import { drawPoolsSvg, formatPools, runPools, type PoolsResult } from './pools';
 
 const DEFAULT_JSON = path.join(__dirname, '../../bench/results/bench.json');
-const SCENARIOS = ['sequential', 'throughput', 'payload', 'dto', 'stream', 'services', 'cold-start', 'restart', 'memory', 'many'] as const;
+const SCENARIOS = ['sequential', 'throughput', 'payload', 'dto', 'stream', 'services', 'cold-start', 'restart', 'memory', 'many', 'pools'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const ORDER: readonly ContenderName[] = ['floor', 'plugwire', 'plugwire-dto', 'grpc', 'plugwire-stream', 'plugwire-calls', 'plugwire-host'];
 /** Callers of the services scenario's throughput rows. */
@@ -51,18 +53,21 @@ const USAGE = `Usage: node dist/bench/run.js [--quick] [--only scenario,...] [--
 
 Measures plugwire against the floor (bare node:http + undici, same JSON body) and
 @grpc/grpc-js, each server a separate process on a Unix socket, and prints a table of
-medians with ratios to the floor, and the targets of issues 4 and 14. The stream
+medians with ratios to the floor, and the targets of issues 4, 14 and 16. The stream
 scenario counts items per second: the floor's NDJSON, plugwire-stream's stream method,
 plugwire-calls's one call per item (${ITEM_CALLERS} callers). The services scenario
 sends the same bodies between one host and one plugin both ways: plugwire, the host's
 call of the plugin (its baseline), and plugwire-host, the plugin's call of a host
 service from inside a method the host called, timed in the plugin; it needs both.
+The pools scenario connects one CPU-bound plugin (about 2 ms of CPU a call, calibrated
+in this process) with instances 1, 2 and 4 and counts calls/s at 16 callers, unpinned.
 
   --quick              fewer rounds and shorter measurements (under a minute)
   --only s,...         scenarios to run (default all): ${SCENARIOS.join(', ')}
   --contenders c,...   contenders to run (default all): ${ORDER.join(', ')};
                        without floor there are no ratios
   --rounds N           rounds of each call scenario (default 7, quick 2; 1 to 50)
+                       and of the pools scenario (default 5, quick 2)
   --floor api          the floor's client: dispatch (default, the tightest: undici
                        dispatch() with a body-collecting handler; streams: a
                        handler that parses the lines as chunks arrive) or request
@@ -74,10 +79,11 @@ service from inside a method the host called, timed in the plugin; it needs both
   --no-pin             do not pin the main threads during the call scenarios (by
                        default the host's runs on CPU 0 and every server's on CPU 1,
                        with taskset: a host and a server that happen to share a CPU
-                       answer about 3 times faster, which makes rounds bimodal)
+                       answer about 3 times faster, which makes rounds bimodal; the
+                       many and pools scenarios always run unpinned)
   --json path          where to write the figures (default bench/results/bench.json);
                        the chart goes next to it, with the extension .svg (many
-                       plugins: -many.svg)
+                       plugins: -many.svg, pools: -pools.svg)
   -h, --help           show this help
 
 Exit code: 0 when every figure was measured (whether or not the targets are met);
@@ -175,6 +181,10 @@ interface Plan {
   /** Rounds of the many-plugins scenario for each number of plugins, and its throughput window, ms. */
   readonly manyRounds: number;
   readonly manyWindowMs: number;
+  /** Rounds of the pools scenario (each measures every pool size), its throughput window and the warm-up of each pool, ms. */
+  readonly poolsRounds: number;
+  readonly poolsWindowMs: number;
+  readonly poolsWarmMs: number;
 }
 
 const FULL: Plan = {
@@ -193,6 +203,9 @@ const FULL: Plan = {
   loadMs: 1000,
   manyRounds: 5,
   manyWindowMs: 2000,
+  poolsRounds: 5,
+  poolsWindowMs: 2000,
+  poolsWarmMs: 3000,
 };
 
 const QUICK: Plan = {
@@ -211,6 +224,9 @@ const QUICK: Plan = {
   loadMs: 400,
   manyRounds: 1,
   manyWindowMs: 500,
+  poolsRounds: 2,
+  poolsWindowMs: 600,
+  poolsWarmMs: 1000,
 };
 
 // ---------------------------------------------------------------------------------
@@ -322,6 +338,7 @@ async function run(options: Options): Promise<number> {
   const servicesRun = only.has('services') && options.contenders.has('plugwire') && options.contenders.has('plugwire-host');
   let services: ServicesSession | undefined;
   let many: ManyRow[] | undefined;
+  let pools: PoolsResult | undefined;
   try {
     // The long-running sessions of the call scenarios, warmed up.
     const echoRuns = only.has('sequential') || only.has('throughput') || only.has('payload');
@@ -662,6 +679,11 @@ async function run(options: Options): Promise<number> {
     if (only.has('many') && options.contenders.has('plugwire')) {
       many = await runManyPlugins({ rounds: plan.manyRounds, rampMs: plan.rampMs, windowMs: plan.manyWindowMs, warmCalls: plan.warmCalls }, small, progress);
     }
+
+    // Unpinned like everything after the call scenarios: a pool confined to one CPU could not scale.
+    if (only.has('pools') && options.contenders.has('plugwire')) {
+      pools = await runPools({ rounds: options.rounds ?? plan.poolsRounds, rampMs: plan.rampMs, windowMs: plan.poolsWindowMs, warmMs: plan.poolsWarmMs }, progress);
+    }
   } finally {
     for (const session of sessions.values()) await session.close().catch(() => undefined);
     await services?.close().catch(() => undefined);
@@ -671,7 +693,7 @@ async function run(options: Options): Promise<number> {
   // The report
 
   const results = resultsOf(metrics);
-  const targets = evaluateTargets(results);
+  const targets = evaluateTargets(results, { pools });
   const present = ORDER.filter((n) => results.some((r) => r.contenders[n]));
   console.log('');
   console.log(formatResults(results, present).join('\n'));
@@ -679,7 +701,8 @@ async function run(options: Options): Promise<number> {
   console.log(formatTargets(targets).join('\n'));
   console.log('');
   if (many) console.log(`${formatMany(many).join('\n')}\n`);
-  if (pinned) console.log('Call and stream scenarios ran with pinned main threads (host CPU 0, servers CPU 1); cold start, restart and memory unpinned.');
+  if (pools) console.log(`${formatPools(pools).join('\n')}\n`);
+  if (pinned) console.log('Call and stream scenarios ran with pinned main threads (host CPU 0, servers CPU 1); cold start, restart, memory, many and pools unpinned.');
   if (missing !== undefined) console.log(`No plugwire-stream row: ${missing}.`);
   if (only.has('services') && !servicesRun) console.log('No services rows: the services scenario needs the contenders plugwire and plugwire-host.');
   console.log('× floor: ratio to the floor of the same round (DTO rows: the floor carrying the same ten-field body; restart: the');
@@ -702,6 +725,7 @@ async function run(options: Options): Promise<number> {
     payloadBytes: { ...Object.fromEntries((Object.keys(payloads) as PayloadSize[]).map((s) => [s, sizeOf(payloads[s])])), order: sizeOf(order) },
     services: { bodyBytes: serviceBytes, callers: SERVICE_CALLERS },
     ...(many ? { manyPlugins: { counts: MANY_COUNTS, callers: MANY_CALLERS, rows: many } } : {}),
+    ...(pools ? { pools } : {}),
     stream: { items: STREAM_ITEMS, itemBytes, itemCallers: ITEM_CALLERS, ...(missing === undefined ? {} : { skipped: { 'plugwire-stream': missing } }) },
     units: { ms: 'milliseconds', 'calls/s': 'answers per second', 'items/s': 'items received per second', bytes: 'bytes' },
     metrics: results,
@@ -721,11 +745,17 @@ async function run(options: Options): Promise<number> {
     writeFileSync(`${manySvg}.tmp`, drawManySvg(many, subtitle));
     renameSync(`${manySvg}.tmp`, manySvg);
   }
+  const poolsSvg = options.json.replace(/\.json$/i, '') + '-pools.svg';
+  if (pools) {
+    writeFileSync(`${poolsSvg}.tmp`, drawPoolsSvg(pools, subtitle));
+    renameSync(`${poolsSvg}.tmp`, poolsSvg);
+  }
   const shown = (p: string): string => {
     const rel = path.relative(process.cwd(), p);
     return rel.startsWith('..') ? p : rel;
   };
-  console.log(`bench: figures written to ${shown(options.json)}, chart to ${shown(svgPath)}${many ? ` and ${shown(manySvg)}` : ''} (${((performance.now() - began) / 1000).toFixed(0)} s)`);
+  const charts = [svgPath, ...(many ? [manySvg] : []), ...(pools ? [poolsSvg] : [])].map(shown);
+  console.log(`bench: figures written to ${shown(options.json)}, charts to ${charts.join(', ')} (${((performance.now() - began) / 1000).toFixed(0)} s)`);
   return 0;
 }
 
