@@ -36,7 +36,7 @@ export interface BenchJson {
   readonly pools?: {
     readonly callers: number;
     readonly calibratedMs: number;
-    readonly rows: ReadonlyArray<{ readonly instances: number; readonly callsPerSecond: number; readonly overOne: { readonly median: number }; readonly pluginsCpuPerCall: number; readonly hostCpuPerCall: number }>;
+    readonly rows: ReadonlyArray<{ readonly instances: number; readonly callsPerSecond: number; readonly overOne: { readonly median: number }; readonly pluginsCpuPerCall: number; readonly hostCpuPerCall: number; readonly othersCpus?: number }>;
   };
 }
 
@@ -114,14 +114,14 @@ export function poolsTable(files: readonly BenchJson[]): string[] {
   const with_ = files.filter((f) => f.pools !== undefined);
   if (with_.length === 0) return [];
   const p = with_[0]?.pools;
-  const us = (ms: number): string => (Number.isFinite(ms) ? `${(ms * 1000).toFixed(0)} µs` : '—');
+  const us = (ms: number): string => (!Number.isFinite(ms) ? '—' : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(0)} µs`);
   const out = [
-    `| Node | instances | calls/s, ${p?.callers ?? 16} callers | × 1 instance | plugins' CPU / call | host CPU / call |`,
-    '| --- | --- | --- | --- | --- | --- |',
+    `| Node | instances | calls/s, ${p?.callers ?? 16} callers | × 1 instance | plugins' CPU / call | host CPU / call | other processes |`,
+    '| --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const f of with_) {
     for (const r of f.pools?.rows ?? []) {
-      out.push(`| ${nodeOf(f).replace('Node ', '')} | ${r.instances} | ${grouped(r.callsPerSecond)} | ${r.overOne.median.toFixed(2)}× | ${us(r.pluginsCpuPerCall)} | ${us(r.hostCpuPerCall)} |`);
+      out.push(`| ${nodeOf(f).replace('Node ', '')} | ${r.instances} | ${grouped(r.callsPerSecond)} | ${r.overOne.median.toFixed(2)}× | ${us(r.pluginsCpuPerCall)} | ${us(r.hostCpuPerCall)} | ${r.othersCpus === undefined ? '—' : `${r.othersCpus.toFixed(2)} CPUs`} |`);
     }
   }
   return out;
