@@ -26,13 +26,19 @@ export const POOL_WORK_MS = 2;
 /** The work of the warm-up's cheap calls (the call path, not the work, is warmed by them). */
 const CHEAP_ITERATIONS = 1000;
 /**
- * Before each window, the scenario waits (up to {@link QUIET_WAIT_MS}) until the machine's
- * other processes use at most this many CPUs: on a shared machine a compile or a test run
- * next door takes a core from the pool, and 2 instances cannot scale on the one left. What
- * the others used in the window is recorded either way.
+ * The machine's other processes may use this many CPUs during a window: on a shared
+ * machine a compile or a test run next door takes a core from the pool, and 2 instances
+ * cannot scale on the one left. Before each window the scenario waits until they use no
+ * more (up to {@link QUIET_WAIT_MS}), and a window in which they used more is measured
+ * again, up to {@link QUIET_ATTEMPTS} times in all, keeping the attempt they disturbed
+ * least (chosen by the others' CPU, never by the pool's calls/s). All the waiting and
+ * measuring again of a run stops once {@link QUIET_BUDGET_MS} is spent on it. What the
+ * others used in the kept window, and the attempts, are recorded.
  */
-const QUIET_CPUS = 0.25;
-const QUIET_WAIT_MS = 15_000;
+const QUIET_CPUS = 0.15;
+const QUIET_WAIT_MS = 10_000;
+const QUIET_ATTEMPTS = 3;
+const QUIET_BUDGET_MS = 90_000;
 
 /** How much the scenario measures. */
 export interface PoolsPlan {
@@ -58,8 +64,10 @@ export interface PoolRound {
    * from /proc/stat, less the pool's and the host's): what the pool could not have.
    */
   readonly othersCpus: number;
-  /** How long the window waited for the machine to be quiet, ms. */
+  /** How long the window waited for the machine to be quiet, ms, and which attempt was kept (of how many). */
   readonly waitedMs: number;
+  readonly attempt: number;
+  readonly attempts: number;
 }
 
 /** The medians over the rounds for one pool size. */
@@ -151,16 +159,18 @@ function machineBusy(): number {
   }
 }
 
-/** Waits until the other processes of the machine use at most {@link QUIET_CPUS} CPUs (over 200 ms), or {@link QUIET_WAIT_MS}; resolves with the time waited, ms. */
-async function quiet(): Promise<number> {
+/** Waits until the other processes of the machine use at most {@link QUIET_CPUS} CPUs (over 200 ms), or {@link QUIET_WAIT_MS}, or `budget` ms; resolves with the time waited, ms. */
+async function quiet(budget: number): Promise<number> {
   const t0 = performance.now();
+  if (budget <= 0) return 0;
   for (;;) {
     const busy = machineBusy();
     const host = hostCpu();
     const at = performance.now();
     await delay(200);
     const others = (machineBusy() - busy - (hostCpu() - host)) / (performance.now() - at);
-    if (!(others > QUIET_CPUS) || performance.now() - t0 >= QUIET_WAIT_MS) return performance.now() - t0;
+    const waited = performance.now() - t0;
+    if (!(others > QUIET_CPUS) || waited >= Math.min(QUIET_WAIT_MS, budget)) return waited;
   }
 }
 
@@ -184,7 +194,7 @@ function checked(pool: Connection<BenchCpu>, iterations: number): Call {
 }
 
 /** The pool's CPU per call and the host's over one window, and the instances replaced meanwhile. */
-function poolProbe(pool: Connection<BenchCpu>): WindowProbe & { result: Omit<PoolRound, 'callsPerSecond' | 'waitedMs'> } {
+function poolProbe(pool: Connection<BenchCpu>): WindowProbe & { result: Omit<PoolRound, 'callsPerSecond' | 'waitedMs' | 'attempt' | 'attempts'> } {
   let pids: number[] = [];
   let plugins = 0;
   let host = 0;
@@ -248,14 +258,25 @@ export async function runPools(plan: PoolsPlan, progress: (text: string) => void
     }
     progress(`pools: ${POOL_INSTANCES.join(', ')} instances started and warmed (instances may run on CPUs ${[...allowed.values()].flat().join(' ')})`);
     const work = pools.map((pool) => checked(pool, iterations));
+    let budget = QUIET_BUDGET_MS;
     for (let r = 0; r < plan.rounds; r++) {
       for (let k = 0; k < POOL_INSTANCES.length; k++) {
         const i = (k + r) % POOL_INSTANCES.length;
         const pool = pools[i] as Connection<BenchCpu>;
-        const waitedMs = await quiet();
-        const probe = poolProbe(pool);
-        const callsPerSecond = await throughput(work[i] as Call, POOL_CALLERS, plan.rampMs, plan.windowMs, probe);
-        rounds.get(POOL_INSTANCES[i] as number)?.push({ callsPerSecond, ...probe.result, waitedMs });
+        let kept: PoolRound | undefined;
+        for (let attempt = 1; attempt <= QUIET_ATTEMPTS; attempt++) {
+          const t0 = performance.now();
+          const waitedMs = await quiet(budget);
+          const probe = poolProbe(pool);
+          const callsPerSecond = await throughput(work[i] as Call, POOL_CALLERS, plan.rampMs, plan.windowMs, probe);
+          const measured = { callsPerSecond, ...probe.result, waitedMs, attempt, attempts: attempt };
+          if (kept === undefined || measured.othersCpus < kept.othersCpus) kept = measured;
+          kept = { ...kept, attempts: attempt };
+          // The first attempt is free; waiting and measuring again come out of the budget.
+          budget -= attempt === 1 ? waitedMs : performance.now() - t0;
+          if (!(measured.othersCpus > QUIET_CPUS) || budget <= 0) break;
+        }
+        rounds.get(POOL_INSTANCES[i] as number)?.push(kept as PoolRound);
       }
     }
   } finally {
@@ -287,7 +308,7 @@ export async function runPools(plan: PoolsPlan, progress: (text: string) => void
 /** The table of the scenario, for the console. */
 export function formatPools(result: PoolsResult): string[] {
   const us = (ms: number): string => (Number.isFinite(ms) ? `${(ms * 1000).toFixed(0)} µs` : 'n/a');
-  const head = ['instances', `calls/s (${result.callers})`, 'min – max', '× 1 instance', 'plugins CPU/call', 'host CPU/call', 'others (CPUs)', 'replaced', 'CPUs allowed'];
+  const head = ['instances', `calls/s (${result.callers})`, 'min – max', '× 1 instance', 'plugins CPU/call', 'host CPU/call', 'others (CPUs)', 'measured again', 'replaced', 'CPUs allowed'];
   const lines = result.rows.map((r) => [
     String(r.instances),
     r.callsPerSecond.toFixed(0),
@@ -296,13 +317,14 @@ export function formatPools(result: PoolsResult): string[] {
     us(r.pluginsCpuPerCall),
     us(r.hostCpuPerCall),
     r.othersCpus.toFixed(2),
+    String(r.rounds.reduce((n, x) => n + x.attempts - 1, 0)),
     String(r.rounds.reduce((n, x) => n + x.replaced, 0)),
     [...new Set(r.cpusAllowed)].join(' '),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const fmt = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
   return [
-    `Plugin pools: ${result.callers} callers, work of ${result.iterations.toLocaleString('en-US')} iterations (${result.calibratedMs.toFixed(2)} ms of CPU in the host) per call; unpinned, ${result.hostCpus} CPUs (median of the rounds; others: CPUs' worth of time the machine's other processes used in the window)`,
+    `Plugin pools: ${result.callers} callers, work of ${result.iterations.toLocaleString('en-US')} iterations (${result.calibratedMs.toFixed(2)} ms of CPU in the host) per call; unpinned, ${result.hostCpus} CPUs (median of the rounds; others: CPUs' worth of time the machine's other processes used in the window; measured again: windows measured again because the others used over ${QUIET_CPUS} CPUs)`,
     fmt(head),
     ...lines.map(fmt),
   ];
