@@ -747,7 +747,8 @@ async function run(options: Options): Promise<number> {
   }
   const poolsSvg = options.json.replace(/\.json$/i, '') + '-pools.svg';
   if (pools) {
-    writeFileSync(`${poolsSvg}.tmp`, drawPoolsSvg(pools, subtitle));
+    const poolsSubtitle = `${startedAt.toISOString().slice(0, 10)} · ${machine.cpus} × ${machine.model} · Node ${machine.node} · ${options.quick ? 'quick' : 'full'} run, ${options.rounds ?? plan.poolsRounds} rounds`;
+    writeFileSync(`${poolsSvg}.tmp`, drawPoolsSvg(pools, poolsSubtitle));
     renameSync(`${poolsSvg}.tmp`, poolsSvg);
   }
   const shown = (p: string): string => {
