@@ -1,7 +1,7 @@
 // The many-plugins scenario of the benchmark (issue 16): one host starts 1, 5 and 20
 // plugwire plugins (the plugwire contender's plugin, each its own process and socket) all
-// at once, and measures how the start time, the memory and the calls per second grow with
-// the number of plugins. Each figure is a median over a few rounds; each round starts its
+// at once, and measures how the start time, the memory, the CPU they cost while idle and
+// the calls per second grow with the number of plugins. Each figure is a median over a few rounds; each round starts its
 // plugins afresh and closes them all at the end, and checks that no plugin process is left.
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -33,6 +33,10 @@ export interface ManyPlan {
   readonly warmCalls: number;
 }
 
+/** The idle window: after the start, ms to let the plugins settle, then ms measured with no call. */
+export const MANY_IDLE_SETTLE_MS = 500;
+export const MANY_IDLE_MS = 2000;
+
 /** The medians over the rounds for one number of plugins. */
 export interface ManyRow {
   readonly plugins: number;
@@ -54,6 +58,13 @@ export interface ManyRow {
   /** CPU time per answered call during the throughput window, ms: the host's, and the plugins' summed (independent of what else the machine runs, unlike calls/s). */
   readonly hostCpuPerCall: number;
   readonly pluginsCpuPerCall: number;
+  /**
+   * CPU time per second with the plugins started and no call, ms/s: the host's (what it
+   * spends watching them: the liveness probes) and the plugins' summed, over
+   * {@link MANY_IDLE_MS} ms after the start.
+   */
+  readonly idleHostCpuPerSecond: number;
+  readonly idlePluginsCpuPerSecond: number;
   /** Ratios to the row of one plugin: start time per plugin, plugin RSS per plugin, calls/s (the host's growth is too small against one plugin to divide by). */
   readonly ratios: { readonly startPerPlugin: number; readonly pluginRssPerPlugin: number; readonly callsPerSecond: number };
   /** Each round's figures, in the order above. */
@@ -64,6 +75,15 @@ export interface ManyRow {
 function heapNow(): number {
   const m = process.memoryUsage();
   return m.heapUsed + m.external;
+}
+
+/** The CPU time a process has run, ms, from its scheduler statistics (to the ns: the idle figures are too small for clock ticks); NaN when it cannot be read. */
+function runMs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return NaN;
+  }
 }
 
 /** The process ids that are children of this process (from /proc), when procfs is there. */
@@ -105,6 +125,13 @@ async function round(n: number, plan: ManyPlan, small: Workload): Promise<Omit<M
     const hostRss = process.memoryUsage.rss();
     const hostHeapGrowth = heapNow() - heap0;
     const pluginsRss = pids.reduce((sum, pid) => sum + rssOf(pid), 0);
+    // Idle: what the plugins and the host spend while nothing calls (the host's liveness probes, the plugins' answers to them).
+    await delay(MANY_IDLE_SETTLE_MS);
+    const idle0 = { at: performance.now(), host: runMs(process.pid), plugins: pids.reduce((sum, pid) => sum + runMs(pid), 0) };
+    await delay(MANY_IDLE_MS);
+    const idleS = (performance.now() - idle0.at) / 1000;
+    const idleHostCpuPerSecond = (runMs(process.pid) - idle0.host) / idleS;
+    const idlePluginsCpuPerSecond = (pids.reduce((sum, pid) => sum + runMs(pid), 0) - idle0.plugins) / idleS;
     // Each call goes to the next plugin in turn, so that the callers load every plugin even when there are more plugins than callers.
     const calls: Call[] = sessions.map((s) => s.caller(small, Math.ceil(MANY_CALLERS / n)));
     const want = JSON.stringify(small.kind === 'echo' ? small.payload : null);
@@ -142,6 +169,8 @@ async function round(n: number, plan: ManyPlan, small: Workload): Promise<Omit<M
       hostRssGrowth: hostRss - rss0,
       hostHeapGrowth,
       pluginsRss,
+      idleHostCpuPerSecond,
+      idlePluginsCpuPerSecond,
       callsPerSecond,
       hostCpuPerCall,
       pluginsCpuPerCall,
@@ -176,6 +205,8 @@ export async function runManyPlugins(plan: ManyPlan, small: Workload, progress: 
       hostRssGrowth: med((x) => x.hostRssGrowth),
       hostHeapGrowth: med((x) => x.hostHeapGrowth),
       pluginsRss: med((x) => x.pluginsRss),
+      idleHostCpuPerSecond: med((x) => x.idleHostCpuPerSecond),
+      idlePluginsCpuPerSecond: med((x) => x.idlePluginsCpuPerSecond),
       callsPerSecond: med((x) => x.callsPerSecond),
       hostCpuPerCall: med((x) => x.hostCpuPerCall),
       pluginsCpuPerCall: med((x) => x.pluginsCpuPerCall),
@@ -200,7 +231,7 @@ export function formatMany(rows: readonly ManyRow[]): string[] {
   const mib = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MiB`;
   const kib = (b: number): string => `${(b / 1024).toFixed(0)} KiB`;
   const x = (v: number): string => `${v.toFixed(2)}×`;
-  const head = ['plugins', 'start', '/plugin ×1', 'start CPU', 'CPU bound', 'host RSS', 'RSS growth/plugin', 'heap growth/plugin', 'plugins RSS', '/plugin ×1', `calls/s (${MANY_CALLERS})`, '×1', 'host CPU/call', 'plugins CPU/call'];
+  const head = ['plugins', 'start', '/plugin ×1', 'start CPU', 'CPU bound', 'host RSS', 'RSS growth/plugin', 'heap growth/plugin', 'plugins RSS', '/plugin ×1', 'idle CPU host', 'idle CPU plugins', `calls/s (${MANY_CALLERS})`, '×1', 'host CPU/call', 'plugins CPU/call'];
   const lines = rows.map((r) => [
     String(r.plugins),
     `${r.startMs.toFixed(0)} ms`,
@@ -212,6 +243,8 @@ export function formatMany(rows: readonly ManyRow[]): string[] {
     kib(r.hostHeapGrowth / r.plugins),
     mib(r.pluginsRss),
     x(r.ratios.pluginRssPerPlugin),
+    `${r.idleHostCpuPerSecond.toFixed(1)} ms/s`,
+    `${r.idlePluginsCpuPerSecond.toFixed(1)} ms/s`,
     r.callsPerSecond.toFixed(0),
     x(r.ratios.callsPerSecond),
     `${(r.hostCpuPerCall * 1000).toFixed(0)} µs`,
