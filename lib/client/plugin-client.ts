@@ -39,8 +39,8 @@ const STATE_ORDER: readonly PluginState[] = ['running', 'starting', 'exited', 'u
  * a stream stays on its instance, and each instance restarts on its own, while the others
  * answer: one that is gone is started again at once, without waiting for a call. A call
  * cut by the death of its instance is sent again to that instance once it is back, by the
- * rules above; if it cannot be started again, an idempotent call is sent once to an
- * instance that runs. Liveness, limits, `maxInFlight` and `connections` hold per instance.
+ * rules above; if that fails too (`PLUGWIRE_UNAVAILABLE`), an idempotent call is sent once
+ * to another instance that runs. Liveness, limits, `maxInFlight` and `connections` hold per instance.
  */
 export class PluginClient {
   /** The socket path the plugin listens on; in a pool, the first instance's (see `stats.instances`). */
@@ -219,14 +219,19 @@ export class PluginClient {
   }
 
   /**
-   * A pool's second chance for a call whose instance is gone and could not be started
-   * again (`PLUGWIRE_UNAVAILABLE`): an idempotent call is sent once more, to an instance
-   * that runs, if there is one. Any other failure stands.
+   * A pool's second chance for a call that its instance could not answer
+   * (`PLUGWIRE_UNAVAILABLE`: gone and not started again, or gone again after its restart):
+   * an idempotent call is sent once more, to another instance that runs, if there is one.
+   * Any other failure stands.
    */
   private failover(error: unknown, member: PluginInstance, idempotent: boolean, send: (other: PluginInstance) => Promise<unknown>): Promise<unknown> {
-    if (!idempotent || !PluginError.is(error) || error.code !== 'PLUGWIRE_UNAVAILABLE' || member.ready || this.closing) throw error;
-    const other = this.pick();
-    if (other === member || !other.ready) throw error;
+    if (!idempotent || !PluginError.is(error) || error.code !== 'PLUGWIRE_UNAVAILABLE' || this.closing) throw error;
+    // Another instance: the one that failed may be running again by now, and fail again (killed twice in a row).
+    let other: PluginInstance | undefined;
+    for (const candidate of this.members) {
+      if (candidate !== member && candidate.ready && (other === undefined || candidate.busy < other.busy)) other = candidate;
+    }
+    if (other === undefined) throw error;
     return send(other);
   }
 
