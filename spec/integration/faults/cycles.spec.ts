@@ -48,8 +48,9 @@ function expectNoGrowth(report: Report): void {
   expect(report.after.tmp).toBeLessThanOrEqual(report.baseline.tmp);
   expect(report.after.tmp).toBe(0);
   expect(report.after.listeners).toEqual(report.baseline.listeners);
-  // And nothing left in the private temporary directory itself.
-  expect(readdirSync(tmp)).toEqual([]);
+  // And nothing left in the private temporary directory itself but the compile cache a
+  // plugin gets on Node >= 22.1 (spawnCommand), which is kept across starts on purpose.
+  expect(readdirSync(tmp).filter((name) => !name.startsWith('plugwire-compile-cache-'))).toEqual([]);
 }
 
 describe(`${CYCLES} start / call / term() cycles in a row`, () => {
