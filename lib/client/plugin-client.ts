@@ -123,12 +123,11 @@ export class PluginClient {
    * @internal
    */
   async start(): Promise<void> {
-    const starts = this.members.map((member) => member.start());
-    const outcomes = await Promise.allSettled(starts);
-    const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-    if (failed) {
+    try {
+      await allOf(this.members.map((member) => member.start()));
+    } catch (error) {
       await this.close();
-      throw failed.reason;
+      throw error;
     }
   }
 
@@ -142,18 +141,25 @@ export class PluginClient {
     const count = members.length;
     if (count === 1) return this.first;
     const turn = (this.turn = (this.turn + 1) % count);
-    let best: PluginInstance | undefined;
     let fallback: PluginInstance | undefined;
     for (let k = 0; k < count; k++) {
       const member = members[(turn + k) % count] as PluginInstance;
-      if (member.ready) {
-        if (best === undefined || member.busy < best.busy) best = member;
-        continue;
-      }
+      if (member.ready) continue;
       member.revive();
       if (member.state !== 'unavailable' && member.state !== 'closed' && (fallback === undefined || member.busy < fallback.busy)) fallback = member;
     }
-    return best ?? fallback ?? this.first;
+    return this.leastBusyReady(turn, undefined) ?? fallback ?? this.first;
+  }
+
+  /** The ready instance with the fewest calls and streams under way, but `except`; ties go to the first from `turn` on. */
+  private leastBusyReady(turn: number, except: PluginInstance | undefined): PluginInstance | undefined {
+    const members = this.members;
+    let best: PluginInstance | undefined;
+    for (let k = 0; k < members.length; k++) {
+      const member = members[(turn + k) % members.length] as PluginInstance;
+      if (member !== except && member.ready && (best === undefined || member.busy < best.busy)) best = member;
+    }
+    return best;
   }
 
   /**
@@ -227,10 +233,7 @@ export class PluginClient {
   private failover(error: unknown, member: PluginInstance, idempotent: boolean, send: (other: PluginInstance) => Promise<unknown>): Promise<unknown> {
     if (!idempotent || !PluginError.is(error) || error.code !== 'PLUGWIRE_UNAVAILABLE' || this.closing) throw error;
     // Another instance: the one that failed may be running again by now, and fail again (killed twice in a row).
-    let other: PluginInstance | undefined;
-    for (const candidate of this.members) {
-      if (candidate !== member && candidate.ready && (other === undefined || candidate.busy < other.busy)) other = candidate;
-    }
+    const other = this.leastBusyReady(this.turn, member);
     if (other === undefined) throw error;
     return send(other);
   }
@@ -267,11 +270,15 @@ export class PluginClient {
 
   private async shutdown(): Promise<void> {
     try {
-      const outcomes = await Promise.allSettled(this.members.map((member) => member.close()));
-      const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-      if (failed) throw failed.reason;
+      await allOf(this.members.map((member) => member.close()));
     } finally {
       if (this.socketDir !== undefined) removeSocketDirectory(this.socketDir);
     }
   }
+}
+
+/** Waits for every promise to settle; then throws the first failure, if any. */
+async function allOf(promises: ReadonlyArray<Promise<void>>): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
 }
