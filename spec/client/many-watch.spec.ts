@@ -160,8 +160,10 @@ describe('liveness monitors of many plugins', () => {
     await waitFor(() => p.probes.length >= 2, 3000, 'two probes');
     // Between probes: the clock's one timer is booked and unref'd, and the kept connection is idle.
     await waitFor(() => p.open() === 1, 1000, 'the kept connection');
-    const timer = (watchClock as unknown as { timer: NodeJS.Timeout | undefined }).timer;
-    expect(timer?.hasRef()).toBe(false);
+    // While a probe is out, no turn is booked and the clock has no timer: wait for the next one.
+    const clockTimer = (): NodeJS.Timeout | undefined => (watchClock as unknown as { timer: NodeJS.Timeout | undefined }).timer;
+    await waitFor(() => clockTimer() !== undefined, 1000, 'the clock booked for the next probe');
+    expect(clockTimer()?.hasRef()).toBe(false);
     m.stop();
     await waitFor(() => p.open() === 0, 1000, 'the connection to close');
   });
