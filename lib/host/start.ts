@@ -57,21 +57,25 @@ export async function startPlugin(starter: Starter, socket?: string, config: Sta
   if (resolved.instances > 1 && starter.attached === true) {
     throw new TypeError(`plugwire config: instances must be 1 for a plugin that runs already (${starter.name}): attaching starts no process, got ${resolved.instances}`);
   }
+  const socketsOf = (first: string): string[] => Array.from({ length: resolved.instances }, (_, index) => instanceSocket(first, index));
   let path: string;
   let dir: string | undefined;
+  let sockets: string[];
   if (socket === undefined) {
     ({ socket: path, dir } = makePrivateSocketDirectory());
+    sockets = socketsOf(path);
+    try {
+      sockets.forEach(checkSocketPath);
+    } catch (error) {
+      removeSocketDirectory(dir);
+      throw error;
+    }
   } else {
     path = resolve(socket);
-    checkSocketPath(path);
-    makeSocketDirectory(path);
-  }
-  const sockets = Array.from({ length: resolved.instances }, (_, index) => instanceSocket(path, index));
-  try {
+    // Every instance's path is checked before the directory is made: a refused start makes nothing.
+    sockets = socketsOf(path);
     sockets.forEach(checkSocketPath);
-  } catch (error) {
-    if (dir !== undefined) removeSocketDirectory(dir);
-    throw error;
+    makeSocketDirectory(path);
   }
   const served: { client?: PluginClient } = {};
   let host: HostServices | undefined;
