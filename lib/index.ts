@@ -62,7 +62,7 @@ export {
 } from './errors/plugin-error';
 export type { FieldViolation, PluginErrorOptions, RemoteErrorInfo, StartFailure } from './errors/plugin-error';
 
-export { READY_LINE, FAILED_LINE, SOCKET_ENV, HOST_SOCKET_ENV, HOST_TOKEN_ENV } from './protocol/constants';
+export { READY_LINE, FAILED_LINE, SOCKET_ENV, HOST_SOCKET_ENV, HOST_TOKEN_ENV, TOKEN_FILE_ENV } from './protocol/constants';
 
 export { DiagnosticChannels } from './diagnostics/channels';
 export type {

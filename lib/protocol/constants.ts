@@ -83,3 +83,13 @@ export const CALLER_PID_HEADER = 'x-plugwire-caller-pid';
  * calls that wait on the service may all hold. @internal
  */
 export const REENTRANT_HEADER = 'x-plugwire-reentrant';
+
+/**
+ * The environment variable that names a file holding the access token (a mounted
+ * Kubernetes Secret, say), on both sides: a plugin that was not given `PLUGWIRE_TOKEN`
+ * reads its token from the file, and a host attached to a plugin it did not start
+ * (`attachToSocket()`) sends the file's token. Surrounding whitespace (the newline an
+ * editor or `kubectl create secret --from-file` leaves) is not part of the token. A Go
+ * peer never reads it.
+ */
+export const TOKEN_FILE_ENV = 'PLUGWIRE_TOKEN_FILE';
