@@ -10,9 +10,21 @@ export interface ServeOptions {
    * The access token callers must send as `Authorization: Bearer <token>`; others get 401.
    * Default: the `PLUGWIRE_TOKEN` environment variable a plugwire host sets (removed from
    * the environment once read, so the plugin's children do not inherit it); none when
-   * unset, as under a Go host.
+   * unset (and no `tokenFile`), as under a Go host.
    */
   readonly token?: string;
+  /**
+   * A file that holds the access token (a mounted Kubernetes Secret), for a plugin that no
+   * plugwire host starts: a sidecar container. Used when neither `token` nor
+   * `PLUGWIRE_TOKEN` gives one (a plugwire host that spawns the plugin sends its own
+   * token). Default: the `PLUGWIRE_TOKEN_FILE` environment variable (removed from the
+   * environment once read, as `PLUGWIRE_TOKEN` is). The whitespace around the token is
+   * not part of it. The file is read once, when serve() starts: a rotated Secret takes
+   * effect when the plugin restarts (a container runtime restarts it). A file that cannot be
+   * read, is empty, or holds characters a header cannot carry fails serve() with a
+   * {@link DefinitionError}. Giving both `token` and `tokenFile` is one too.
+   */
+  readonly tokenFile?: string;
   /**
    * The host services this plugin may call through {@link hostProxy}: the socket its host
    * serves them on and the token to send. Default: the `PLUGWIRE_HOST_SOCKET` and

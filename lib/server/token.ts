@@ -1,4 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { DefinitionError } from '../errors/plugin-error';
+import { TOKEN_ENV, TOKEN_FILE_ENV } from '../protocol/constants';
+import { readTokenFile } from '../util/token-file';
+import type { ServeOptions } from './options';
 
 /*
  * The access token a plugwire host gives its plugin: callers must send it as
@@ -43,4 +47,38 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
 export function withoutAuthorization(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const { authorization: _token, ...rest } = headers;
   return rest;
+}
+
+/**
+ * The token a plugin server expects, from the first of: `options.token`, `PLUGWIRE_TOKEN`
+ * (what a plugwire host that started this process sends), and the file named by
+ * `options.tokenFile` or `PLUGWIRE_TOKEN_FILE` (a mounted Secret, in a container that
+ * nobody spawned). `PLUGWIRE_TOKEN` beats a `tokenFile` the code names: a host that spawns
+ * the same plugin on a developer's machine sends its own fresh token and could not call a
+ * plugin that expected the file's. Both variables are removed from the environment, so
+ * that the plugin's children (a plugin that serves or attaches to plugins of its own)
+ * are not silently configured with this server's token; the file itself stays readable.
+ *
+ * The file is read once, here: a rotated Secret takes effect when the plugin restarts.
+ *
+ * @param options - `token` and `tokenFile` of {@link ServeOptions}
+ * @returns the token, or `undefined` for none (as under a Go host)
+ * @throws {@link DefinitionError} when both options are given, or the file cannot be read,
+ * is empty or holds what a header cannot carry
+ * @internal
+ */
+export function servedToken(options: Pick<ServeOptions, 'token' | 'tokenFile'>): string | undefined {
+  const fromEnv = process.env[TOKEN_ENV];
+  const fileFromEnv = process.env[TOKEN_FILE_ENV];
+  // Read before it can fail: whatever happens, neither variable outlives serve().
+  delete process.env[TOKEN_ENV];
+  delete process.env[TOKEN_FILE_ENV];
+  if (options.token !== undefined && options.tokenFile !== undefined) {
+    throw new DefinitionError('serve(): pass token or tokenFile, not both');
+  }
+  if (options.token !== undefined) return options.token;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  if (options.tokenFile !== undefined) return readTokenFile(options.tokenFile, 'serve({ tokenFile })');
+  if (fileFromEnv !== undefined && fileFromEnv !== '') return readTokenFile(fileFromEnv, `serve(): ${TOKEN_FILE_ENV}`);
+  return undefined;
 }

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { PluginLogger } from '../diagnostics/logger';
 import { StartError } from '../errors/plugin-error';
-import { FAILED_LINE, HOST_SOCKET_ENV, HOST_TOKEN_ENV, LIFELINE_ENV, READY_LINE, SOCKET_DIR_ENV, SOCKET_ENV, TOKEN_ENV } from '../protocol/constants';
+import { FAILED_LINE, HOST_SOCKET_ENV, HOST_TOKEN_ENV, LIFELINE_ENV, READY_LINE, SOCKET_DIR_ENV, SOCKET_ENV, TOKEN_ENV, TOKEN_FILE_ENV } from '../protocol/constants';
 import { isListening, removeStaleSocket } from '../socket/probe';
 import { COMPILE_CACHE_ENV, compileCacheFor } from '../util/compile-cache';
 import { trackChild } from '../util/exit-cleanup';
@@ -91,8 +91,13 @@ class CommandStarter implements Starter {
   }
 
   private spawn(context: StartContext): ChildProcess {
+    // The host's own token file (a host in a container attaching to a sidecar) is the
+    // host's credential, not the plugin's: the plugin gets a fresh token of its own, and
+    // a plugwire plugin that also attaches to a sidecar must not borrow the host's.
+    // One passed on purpose in options.env is kept (the plugin's PLUGWIRE_TOKEN wins).
+    const { [TOKEN_FILE_ENV]: _hostTokenFile, ...inherited } = process.env;
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...inherited,
       ...this.options.env,
       [SOCKET_ENV]: context.socket,
       [TOKEN_ENV]: context.token,
@@ -263,7 +268,9 @@ class CommandStarter implements Starter {
  *
  * @remarks
  * The plugin gets the host's environment plus `PLUGIN_SOCKET` (and `PLUGWIRE_HOST_SOCKET`
- * and `PLUGWIRE_HOST_TOKEN` when the host offers services). plugwire waits for the
+ * and `PLUGWIRE_HOST_TOKEN` when the host offers services), and a fresh token of its own in
+ * `PLUGWIRE_TOKEN`; the host's `PLUGWIRE_TOKEN_FILE` is not passed on (one in
+ * `options.env` is). plugwire waits for the
  * line `plugin is ready` (any output before it is fine; so is text without a newline
  * right before it, once the socket takes connections), forwards every other line with
  * the plugin's name in front, removes a stale socket file first (and refuses a path that
