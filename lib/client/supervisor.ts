@@ -391,8 +391,8 @@ export class Supervisor {
     await this.starting?.catch(() => undefined);
     try {
       await this.terminate(this.instance);
-      // A plugin that died without cleaning up leaves its socket file behind.
-      await removeStaleSocket(this.socket);
+      // A dead plugin's socket file is left behind; an attached one's (maybe rebinding) is not ours.
+      if (this.starter.attached !== true) await removeStaleSocket(this.socket);
     } finally {
       this.currentState = 'closed';
     }
