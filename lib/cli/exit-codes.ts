@@ -25,10 +25,10 @@ export const EXIT_CODES: Readonly<Record<ExitReason, number>> = Object.freeze({
 // Typed by the same keys as EXIT_CODES: a new error code does not compile without its words here.
 const MEANINGS: Readonly<Record<ExitReason, string>> = {
   UNEXPECTED: 'anything else: an unexpected failure',
-  USAGE: 'usage: bad arguments, a payload that is not JSON, no plugin command',
+  USAGE: 'usage: bad arguments, a payload that is not JSON, no plugin command, a token file it cannot use',
   PLUGWIRE_START: 'the plugin did not start (or nothing listens on --socket)',
   PLUGWIRE_UNAVAILABLE: 'the plugin went away and could not be restarted',
-  PLUGWIRE_TIMEOUT: 'the call took longer than --timeout',
+  PLUGWIRE_TIMEOUT: 'the call (or the health check) took longer than --timeout',
   PLUGWIRE_METHOD_NOT_FOUND: 'the plugin has no method at that route',
   PLUGWIRE_VALIDATION: 'the payload or the answer is invalid',
   PLUGWIRE_REMOTE: 'the method failed: it threw or returned an error',

@@ -3,13 +3,17 @@
 //   plugwire inspect [--json] -- <plugin command...>
 //   plugwire call <route> [json] -- <plugin command...>
 //   plugwire call <route> [json] --socket <path>
+//   plugwire health --socket <path>            (exit 0 when the plugin answers: a probe)
 // A stream method's call prints its items one JSON line each, as they arrive (stream.ts).
 import { constants } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { attachToSocket, defaultConfig, PluginError, readManifest, spawnCommand, startPlugin, type StartResult } from '../index';
 import { EXIT_CODES, exitStatusHelp } from './exit-codes';
+import { checkHealth, HEALTH_TIMEOUT, HealthFailure } from './health';
 import { renderManifest } from './render';
 import { isStreamRoute, printStream, type WatchStop } from './stream';
+import { tokenFor, type TokenOptions } from './token';
+import { Usage } from './usage';
 
 /** Where the command writes; the tests pass their own. */
 export interface CliIo {
@@ -25,9 +29,8 @@ export interface CliIo {
   readonly watchStop?: WatchStop;
 }
 
-interface TargetOptions {
+interface TargetOptions extends TokenOptions {
   readonly socket?: string;
-  readonly token?: string;
   readonly timeout: number;
   readonly quiet?: boolean;
 }
@@ -39,7 +42,11 @@ interface CallCommandOptions extends TargetOptions {
   readonly timeoutGiven: boolean;
 }
 
-class Usage extends Error {}
+interface HealthOptions extends TokenOptions {
+  readonly socket: string;
+  readonly timeout: number;
+  readonly verbose?: boolean;
+}
 
 function milliseconds(value: string): number {
   const n = Number(value);
@@ -61,8 +68,10 @@ async function open(command: readonly string[], options: TargetOptions, io: CliI
   const config = { timeout: options.timeout, startTimeout, contractCheck: 'off' as const };
   if (options.socket !== undefined) {
     if (command.length > 0) throw new Usage('give either --socket or a plugin command after --, not both');
-    return startPlugin(attachToSocket({ name: options.socket, token: options.token }), options.socket, config);
+    return startPlugin(attachToSocket({ name: options.socket, token: tokenFor(options, process.env) }), options.socket, config);
   }
+  // A plugin the command starts gets a fresh token of its own.
+  if (options.token !== undefined || options.tokenFile !== undefined) throw new Usage('--token and --token-file go with --socket: a plugin this command starts gets a token of its own');
   const [program, ...args] = command;
   if (program === undefined) throw new Usage('no plugin: give its command after -- (e.g. -- node plugin.js), or --socket PATH');
   const forward = options.quiet ? false : { log: (line: string) => io.stderr(`${line}\n`), error: (line: string) => io.stderr(`${line}\n`) };
@@ -134,6 +143,20 @@ async function call(route: string, json: string | undefined, command: readonly s
   }
 }
 
+/**
+ * `plugwire health`: exit 0 when the plugin on --socket answers its health route (or, as a
+ * version 1 plugin without one, answers at all), else the reason's status and one line on
+ * standard error. Nothing on standard output unless --verbose.
+ */
+async function health(command: readonly string[], options: HealthOptions, io: CliIo): Promise<void> {
+  if (command.length > 0) throw new Usage('health starts no plugin: give the socket of one that runs with --socket, and no command after --');
+  const answer = await checkHealth(options.socket, tokenFor(options, process.env), options.timeout);
+  if (options.verbose) {
+    const what = answer.status === 200 ? 'healthy' : 'alive: a protocol version 1 plugin (it has no health route and answered 404)';
+    io.stdout(`${options.socket}: ${what}, ${answer.elapsed} ms\n`);
+  }
+}
+
 const EXIT_HELP = `\n${exitStatusHelp()}`;
 
 function program(io: CliIo, command: readonly string[], done: (work: Promise<void>, options: TargetOptions) => void): Command {
@@ -143,11 +166,12 @@ function program(io: CliIo, command: readonly string[], done: (work: Promise<voi
     .showHelpAfterError()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride()
-    .addHelpText('after', `\nThe plugin command comes after --; with --socket, a plugin that already runs is used.\n${EXIT_HELP}`);
+    .addHelpText('after', `\nThe plugin command comes after --; with --socket, a plugin that already runs is used.\nplugwire health --socket PATH checks a plugin that runs (an exec probe).\n${EXIT_HELP}`);
   const target = (c: Command): Command =>
     c
       .option('--socket <path>', 'use the plugin already listening on this socket instead of starting one')
       .option('--token <token>', 'the access token of a plugin started with PLUGWIRE_TOKEN (with --socket)')
+      .option('--token-file <path>', 'a file that holds the access token, e.g. a mounted Secret (with --socket; default: PLUGWIRE_TOKEN, then the file PLUGWIRE_TOKEN_FILE names)')
       .option('--timeout <ms>', `timeout of the start and of the call, ms (0: none for the call, ${defaultConfig().startTimeout} for the start)`, milliseconds, 10_000)
       .option('-q, --quiet', "drop the plugin's own output (default: on standard error)")
       .addHelpText('after', EXIT_HELP);
@@ -172,6 +196,23 @@ function program(io: CliIo, command: readonly string[], done: (work: Promise<voi
       const timeoutGiven = self.getOptionValueSource('timeout') !== 'default';
       done(call(route, json, command, { ...options, timeoutGiven }, io), options);
     });
+
+  cli
+    .command('health')
+    .description("ask a plugin that runs whether it is alive, for an exec liveness or readiness probe: exit 0 when it answers its health route")
+    .usage('--socket <path> [options]')
+    .requiredOption('--socket <path>', 'the socket the plugin listens on')
+    .option('--token <token>', 'the access token the plugin expects (default: PLUGWIRE_TOKEN, then the file PLUGWIRE_TOKEN_FILE names)')
+    .option('--token-file <path>', 'a file that holds the access token, e.g. a mounted Secret')
+    .option('--timeout <ms>', 'how long to wait for the answer, ms (0: no limit)', milliseconds, HEALTH_TIMEOUT)
+    .option('-v, --verbose', 'print one line on success too')
+    .addHelpText(
+      'after',
+      `\nNothing is printed on success unless --verbose; a failure prints one line on standard error.` +
+        `\nA version 1 plugin (a Go plugin: no health route) that answers 404 counts as alive.` +
+        `\n\nExample (a Kubernetes exec probe):\n  plugwire health --socket /run/plugwire/modifier.sock --token-file /var/run/secrets/plugwire/token\n${EXIT_HELP}`,
+    )
+    .action((options: HealthOptions) => done(health(command, options, io), { timeout: options.timeout }));
   return cli;
 }
 
@@ -179,6 +220,10 @@ function failure(error: unknown, io: CliIo, quiet: boolean): number {
   if (error instanceof Usage) {
     io.stderr(`plugwire: ${error.message}\n`);
     return EXIT_CODES.USAGE;
+  }
+  if (error instanceof HealthFailure) {
+    io.stderr(`plugwire: ${error.reason}: ${error.message}\n`);
+    return EXIT_CODES[error.reason];
   }
   if (PluginError.is(error)) {
     if (error.code === 'PLUGWIRE_START') {
