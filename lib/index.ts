@@ -20,6 +20,8 @@ export { start, startPlugin } from './host/start';
 export type { StartOptions, StartResult } from './host/start';
 export { connect } from './host/connect';
 export type { Connection, ConnectOptions } from './host/connect';
+export { DEFAULT_REMAINING_MARGIN, remainingTime } from './host/remaining-time';
+export type { RemainingTimeSource } from './host/remaining-time';
 export { PluginClient } from './client/plugin-client';
 export type { InstanceStats, PluginCounters, PluginLoad, PluginState, PluginStats } from './client/plugin-client';
 export type { CallOptions } from './client/call-options';
