@@ -228,6 +228,36 @@ describe('a sidecar plugin that its container runtime restarts, the host attache
     expect(took).toBeLessThan(1000 + 1000);
   });
 
+  it('a sidecar gone for good: calls fail with PLUGWIRE_UNAVAILABLE after each start waited startTimeout, then at once once given up on; back after the cooldown', async () => {
+    const side = sidecar();
+    const first = runtimeOf(side);
+    await within(first.line(/^ready /), 10_000, 'the plugin to be ready');
+    const { plugin } = await attach(side, { startTimeout: 300, restart: { maxRestarts: 2, initialDelay: 10, maxDelay: 50, cooldown: 1000 } });
+    await expect(plugin.echo('before', 0)).resolves.toBe('echo:before');
+    first.child.kill('SIGTERM');
+    await within(first.exited, 5000, 'the runtime to exit');
+    runtimes.splice(runtimes.indexOf(first), 1);
+    await waitForPidGone(readyPids(first)[0]!);
+
+    // Two restarts, each waiting startTimeout for the socket, then given up on.
+    for (const tag of ['gone-1', 'gone-2']) {
+      const outcome = await timed(() => plugin.echo(tag, 0));
+      expect(codeOf(outcome)).toBe('PLUGWIRE_UNAVAILABLE');
+      expect(shown(outcome)).toMatch(/could not be restarted: no plugin sidecar is listening on .* after 300 ms/);
+      expect(outcome.ms).toBeGreaterThanOrEqual(290);
+      expect(outcome.ms).toBeLessThan(300 + 700);
+    }
+    const fast = await timed(() => plugin.echo('given-up', 0));
+    expect(shown(fast)).toMatch(/^PLUGWIRE_UNAVAILABLE: plugin sidecar was given up on/);
+    expect(fast.ms).toBeLessThan(100);
+
+    // The sidecar comes back: after the cooldown the next call waits for it again, and is answered.
+    const second = runtimeOf(side);
+    await within(second.line(/^ready /), 10_000, 'the plugin to be ready again');
+    await waitFor(async () => codeOf(await timed(() => plugin.echo('back', 0))) === 'ok', 5000, 'a call to be answered after the cooldown');
+    await expect(plugin.pid()).resolves.toBe(readyPids(second)[0]);
+  });
+
   it('close() while the host waits for a sidecar that went away ends the wait at once: the waiting call fails with PLUGWIRE_CLOSED', async () => {
     const side = sidecar();
     const runtime = runtimeOf(side);
