@@ -5,7 +5,7 @@
 // copies), and the pod played locally: each container's command from its image's final
 // stage, run from the files that stage copies, with the manifest's environment and its paths
 // mapped into a temporary directory.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { Copy, DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { parseAllDocuments } from 'yaml';
 import { SOCKET_ENV, TOKEN_FILE_ENV } from 'plugwire';
+import { EXIT_CODES } from '../../../lib/cli/exit-codes';
 import { DEFAULT_PORT, DEFAULT_SOCKET, DEFAULT_TOKEN_FILE, PORT_ENV, podSettings } from '../../../samples/kubernetes/paths';
 import { fixture, pidAlive, removeDir, spawnNode, tempDir, waitFor, within, type Spawned } from '../../support/host-helpers';
 
@@ -417,6 +418,16 @@ describe('the pod, run locally as the kubelet runs it', () => {
     return started;
   }
 
+  /** Runs the plugin's exec probe (with another token file, if given): its exit status. */
+  function probe(tokenFile?: string): Promise<number> {
+    const line = PLUGIN.livenessProbe?.exec?.command as string[];
+    const [command, ...args] = line.map((arg, i) => (tokenFile !== undefined && line[i - 1] === '--token-file' ? tokenFile : here('plugin', arg)));
+    return new Promise((resolve) => {
+      const child = execFile(command as string, args, { timeout: 10_000 }, () => undefined);
+      child.once('exit', (code) => resolve(code ?? -1));
+    });
+  }
+
   let host: Spawned;
   let plugin: Spawned;
   let port: number;
@@ -466,11 +477,23 @@ describe('the pod, run locally as the kubelet runs it', () => {
     expect(host.stderr()).toBe('');
   });
 
+  it("passes the plugin's exec probe while it runs, and fails it with a wrong token", async () => {
+    await expect(probe()).resolves.toBe(0);
+    const wrong = path.join(root, 'wrong-token');
+    writeFileSync(wrong, 'not-the-token\n');
+    await expect(probe(wrong)).resolves.toBe(EXIT_CODES.PLUGWIRE_PROTOCOL);
+  });
+
   it('stops as the pod ends, the host on SIGTERM and then the plugin, leaving nothing behind', async () => {
     host.child.kill('SIGTERM');
     await expect(within(host.exited, 10_000, 'the host to exit')).resolves.toEqual({ code: 0, signal: null });
     plugin.child.kill('SIGTERM');
     await expect(within(plugin.exited, 10_000, 'the plugin to exit')).resolves.toEqual({ code: 0, signal: null });
     expect(readdirSync(path.dirname(here('host', DEFAULT_SOCKET)))).toEqual([]);
+  });
+
+  it("fails the plugin's exec probe once its container stopped", async () => {
+    // Nothing listens: PLUGWIRE_START's status (any status but 0 fails a probe).
+    await expect(probe()).resolves.toBe(EXIT_CODES.PLUGWIRE_START);
   });
 });
