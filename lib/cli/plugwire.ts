@@ -7,45 +7,35 @@
 // A stream method's call prints its items one JSON line each, as they arrive (stream.ts).
 import { constants } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { attachToSocket, defaultConfig, PluginError, readManifest, spawnCommand, startPlugin, type StartResult } from '../index';
+import type * as Library from '../index';
+import type * as Commands from './commands';
+import type { CallCommandOptions, CliIo, TargetOptions } from './commands';
 import { EXIT_CODES, exitStatusHelp } from './exit-codes';
 import { checkHealth, HEALTH_TIMEOUT, HealthFailure } from './health';
-import { renderManifest } from './render';
-import { isStreamRoute, printStream, type WatchStop } from './stream';
+import type { WatchStop } from './stream';
 import { tokenFor, type TokenOptions } from './token';
 import { Usage } from './usage';
-
-/** Where the command writes; the tests pass their own. */
-export interface CliIo {
-  /** Writes to standard output: the answer, or the manifest. */
-  readonly stdout: (text: string) => void;
-  /** Writes to standard error: the plugin's output, errors and usage. */
-  readonly stderr: (text: string) => void;
-  /** Standard input, when it is not a terminal; `undefined` for a terminal. */
-  readonly stdin: () => Promise<string | undefined>;
-  /** Resolves once standard output takes more, or `undefined` when it does already. */
-  readonly drained?: () => Promise<void> | undefined;
-  /** Watches for Ctrl-C and a closed standard output while a stream runs. */
-  readonly watchStop?: WatchStop;
-}
-
-interface TargetOptions extends TokenOptions {
-  readonly socket?: string;
-  readonly timeout: number;
-  readonly quiet?: boolean;
-}
-
-interface CallCommandOptions extends TargetOptions {
-  /** Read the answer as a stream, without asking the manifest (a plugin without one). */
-  readonly stream?: boolean;
-  /** Whether --timeout was given: a stream has no timeout unless it was. */
-  readonly timeoutGiven: boolean;
-}
 
 interface HealthOptions extends TokenOptions {
   readonly socket: string;
   readonly timeout: number;
   readonly verbose?: boolean;
+}
+
+export type { CliIo } from './commands';
+
+/*
+ * The library and inspect/call (commands.ts, which needs it) are loaded when a command
+ * needs them: `plugwire health`, an exec probe run every few seconds, never does, and
+ * starts faster without them (the library's bundle is most of the rest of the start).
+ */
+function library(): typeof Library {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../index') as typeof Library;
+}
+function commands(): typeof Commands {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./commands') as typeof Commands;
 }
 
 function milliseconds(value: string): number {
@@ -58,89 +48,6 @@ function version(): string {
   // dist/lib/cli -> the package root
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require('../../../package.json') as { version: string }).version;
-}
-
-/** Starts the plugin command (or attaches to --socket) with plugin output on stderr. */
-async function open(command: readonly string[], options: TargetOptions, io: CliIo): Promise<StartResult> {
-  // --timeout 0 lifts the call's timeout; a start that never ends would hang the shell,
-  // so the start keeps its default bound then.
-  const startTimeout = options.timeout > 0 ? options.timeout : defaultConfig().startTimeout;
-  const config = { timeout: options.timeout, startTimeout, contractCheck: 'off' as const };
-  if (options.socket !== undefined) {
-    if (command.length > 0) throw new Usage('give either --socket or a plugin command after --, not both');
-    return startPlugin(attachToSocket({ name: options.socket, token: tokenFor(options, process.env) }), options.socket, config);
-  }
-  // A plugin the command starts gets a fresh token of its own.
-  if (options.token !== undefined || options.tokenFile !== undefined) throw new Usage('--token and --token-file go with --socket: a plugin this command starts gets a token of its own');
-  const [program, ...args] = command;
-  if (program === undefined) throw new Usage('no plugin: give its command after -- (e.g. -- node plugin.js), or --socket PATH');
-  const forward = options.quiet ? false : { log: (line: string) => io.stderr(`${line}\n`), error: (line: string) => io.stderr(`${line}\n`) };
-  return startPlugin(spawnCommand(program, args, { logger: forward }), undefined, config);
-}
-
-async function inspect(command: readonly string[], options: TargetOptions & { json?: boolean }, io: CliIo): Promise<void> {
-  const { client, close } = await open(command, options, io);
-  try {
-    const manifest = await readManifest(client);
-    if (options.json) io.stdout(`${JSON.stringify(manifest ?? null, null, 2)}\n`);
-    else if (!manifest) io.stdout(`plugin ${client.name} has no manifest: it speaks protocol version 1 only (a Go plugin, or an older plugwire); its methods are not listed\n`);
-    else io.stdout(`${renderManifest(manifest, client.name)}\n`);
-  } finally {
-    await close();
-  }
-}
-
-/** A word in single quotes for a POSIX shell. */
-function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * Why a payload is not JSON, and what to type instead: the shell has already removed one
- * level of quotes, so `plugwire call /rates DE` sends `DE`, which JSON reads as nothing.
- */
-function notJson(route: string, text: string, fromStdin: boolean, error: Error): Usage {
-  const where = fromStdin ? 'the payload on standard input' : 'the payload';
-  const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
-  const trimmed = text.trim();
-  if (!/^[[{"]/.test(trimmed)) {
-    const string = JSON.stringify(trimmed);
-    const instead = fromStdin ? `send ${string}, with its double quotes` : `type plugwire call ${route} ${shellQuote(string)}`;
-    return new Usage(`${where} must be JSON, and ${shown.trim()} is not: for the string ${string} ${instead}`);
-  }
-  const hint = fromStdin ? '' : `; in single quotes the shell keeps the double quotes JSON needs, e.g. plugwire call ${route} '{"name":"Ada"}'`;
-  return new Usage(`${where} must be JSON, and ${shown} is not (${error.message})${hint}`);
-}
-
-async function call(route: string, json: string | undefined, command: readonly string[], options: CallCommandOptions, io: CliIo): Promise<void> {
-  if (!route.startsWith('/')) throw new Usage(`the route must start with '/', got ${JSON.stringify(route)}`);
-  const text = json ?? (await io.stdin());
-  let payload: unknown = null;
-  if (text !== undefined && text.trim() !== '') {
-    try {
-      payload = JSON.parse(text);
-    } catch (error) {
-      throw notJson(route, text, json === undefined, error as Error);
-    }
-  }
-  const { client, close } = await open(command, options, io);
-  try {
-    // client.call() refuses a route it cannot send (a space, a line break) with a
-    // TypeError: the caller's mistake, said as one.
-    const asUsage = (error: unknown): never => {
-      throw error instanceof TypeError ? new Usage(error.message) : error;
-    };
-    if (options.stream === true || (await isStreamRoute(client, route))) {
-      // A stream runs until it ends, like tail -f; a --timeout given bounds all of it.
-      const streamOptions = options.timeoutGiven ? {} : { timeout: 0 };
-      await printStream(client, route, payload, streamOptions, io).catch(asUsage);
-      return;
-    }
-    const answer = await client.call(route, payload).catch(asUsage);
-    io.stdout(`${JSON.stringify(answer, null, 2) ?? 'null'}\n`);
-  } finally {
-    await close();
-  }
 }
 
 /**
@@ -159,7 +66,11 @@ async function health(command: readonly string[], options: HealthOptions, io: Cl
 
 const EXIT_HELP = `\n${exitStatusHelp()}`;
 
-function program(io: CliIo, command: readonly string[], done: (work: Promise<void>, options: TargetOptions) => void): Command {
+/**
+ * The command line's commands. With `healthOnly` (the command is `health`), inspect and call
+ * are left out: their help needs the library, which a probe need not load.
+ */
+function program(io: CliIo, command: readonly string[], healthOnly: boolean, done: (work: Promise<void>, options: TargetOptions) => void): Command {
   const cli = new Command('plugwire')
     .description('Inspect and call plugwire (and go-plugin) plugins from the shell.')
     .version(version(), '-V, --version')
@@ -167,12 +78,19 @@ function program(io: CliIo, command: readonly string[], done: (work: Promise<voi
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride()
     .addHelpText('after', `\nThe plugin command comes after --; with --socket, a plugin that already runs is used.\nplugwire health --socket PATH checks a plugin that runs (an exec probe).\n${EXIT_HELP}`);
+  if (!healthOnly) inspectAndCall(cli, io, command, done);
+  healthCommand(cli, io, command, done);
+  return cli;
+}
+
+function inspectAndCall(cli: Command, io: CliIo, command: readonly string[], done: (work: Promise<void>, options: TargetOptions) => void): void {
+  const { call, defaultStartTimeout, inspect } = commands();
   const target = (c: Command): Command =>
     c
       .option('--socket <path>', 'use the plugin already listening on this socket instead of starting one')
       .option('--token <token>', 'the access token of a plugin started with PLUGWIRE_TOKEN (with --socket)')
       .option('--token-file <path>', 'a file that holds the access token, e.g. a mounted Secret (with --socket; default: PLUGWIRE_TOKEN, then the file PLUGWIRE_TOKEN_FILE names)')
-      .option('--timeout <ms>', `timeout of the start and of the call, ms (0: none for the call, ${defaultConfig().startTimeout} for the start)`, milliseconds, 10_000)
+      .option('--timeout <ms>', `timeout of the start and of the call, ms (0: none for the call, ${defaultStartTimeout()} for the start)`, milliseconds, 10_000)
       .option('-q, --quiet', "drop the plugin's own output (default: on standard error)")
       .addHelpText('after', EXIT_HELP);
 
@@ -194,9 +112,11 @@ function program(io: CliIo, command: readonly string[], done: (work: Promise<voi
     )
     .action((route: string, json: string | undefined, options: TargetOptions & { stream?: boolean }, self: Command) => {
       const timeoutGiven = self.getOptionValueSource('timeout') !== 'default';
-      done(call(route, json, command, { ...options, timeoutGiven }, io), options);
+      done(call(route, json, command, { ...options, timeoutGiven } satisfies CallCommandOptions, io), options);
     });
+}
 
+function healthCommand(cli: Command, io: CliIo, command: readonly string[], done: (work: Promise<void>, options: TargetOptions) => void): void {
   cli
     .command('health')
     .description("ask a plugin that runs whether it is alive, for an exec liveness or readiness probe: exit 0 when it answers its health route")
@@ -213,7 +133,6 @@ function program(io: CliIo, command: readonly string[], done: (work: Promise<voi
         `\n\nExample (a Kubernetes exec probe):\n  plugwire health --socket /run/plugwire/modifier.sock --token-file /var/run/secrets/plugwire/token\n${EXIT_HELP}`,
     )
     .action((options: HealthOptions) => done(health(command, options, io), { timeout: options.timeout }));
-  return cli;
 }
 
 function failure(error: unknown, io: CliIo, quiet: boolean): number {
@@ -225,6 +144,7 @@ function failure(error: unknown, io: CliIo, quiet: boolean): number {
     io.stderr(`plugwire: ${error.reason}: ${error.message}\n`);
     return EXIT_CODES[error.reason];
   }
+  const { PluginError } = library();
   if (PluginError.is(error)) {
     if (error.code === 'PLUGWIRE_START') {
       // Its first line says what happened; the lines after it are the end of the plugin's
@@ -255,7 +175,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   let work: Promise<void> | undefined;
   let quiet = false;
   try {
-    program(io, command, (w, options) => {
+    program(io, command, own[0] === 'health', (w, options) => {
       work = w;
       quiet = options.quiet === true;
     }).parse([...own], { from: 'user' });

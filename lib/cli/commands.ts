@@ -1,0 +1,137 @@
+// `plugwire inspect` and `plugwire call`: start a plugin (or attach to --socket), ask it, stop
+// it. Loaded by plugwire.ts only for these commands: they need the library, and
+// `plugwire health` (a probe that starts every few seconds) does not.
+import { attachToSocket, defaultConfig, readManifest, spawnCommand, startPlugin, type StartResult } from '../index';
+import { renderManifest } from './render';
+import { isStreamRoute, printStream, type WatchStop } from './stream';
+import { tokenFor, type TokenOptions } from './token';
+import { Usage } from './usage';
+
+/** Where the command writes; the tests pass their own. @internal */
+export interface CliIo {
+  /** Writes to standard output: the answer, or the manifest. */
+  readonly stdout: (text: string) => void;
+  /** Writes to standard error: the plugin's output, errors and usage. */
+  readonly stderr: (text: string) => void;
+  /** Standard input, when it is not a terminal; `undefined` for a terminal. */
+  readonly stdin: () => Promise<string | undefined>;
+  /** Resolves once standard output takes more, or `undefined` when it does already. */
+  readonly drained?: () => Promise<void> | undefined;
+  /** Watches for Ctrl-C and a closed standard output while a stream runs. */
+  readonly watchStop?: WatchStop;
+}
+
+/** The options of inspect and call: where the plugin is, and the bounds. @internal */
+export interface TargetOptions extends TokenOptions {
+  /** --socket: attach to the plugin there instead of starting one. */
+  readonly socket?: string;
+  /** --timeout, ms. */
+  readonly timeout: number;
+  /** -q: drop the plugin's output. */
+  readonly quiet?: boolean;
+}
+
+/** The options of call. @internal */
+export interface CallCommandOptions extends TargetOptions {
+  /** Read the answer as a stream, without asking the manifest (a plugin without one). */
+  readonly stream?: boolean;
+  /** Whether --timeout was given: a stream has no timeout unless it was. */
+  readonly timeoutGiven: boolean;
+}
+
+/** Starts the plugin command (or attaches to --socket) with plugin output on stderr. */
+async function open(command: readonly string[], options: TargetOptions, io: CliIo): Promise<StartResult> {
+  // --timeout 0 lifts the call's timeout; a start that never ends would hang the shell,
+  // so the start keeps its default bound then.
+  const startTimeout = options.timeout > 0 ? options.timeout : defaultConfig().startTimeout;
+  const config = { timeout: options.timeout, startTimeout, contractCheck: 'off' as const };
+  if (options.socket !== undefined) {
+    if (command.length > 0) throw new Usage('give either --socket or a plugin command after --, not both');
+    return startPlugin(attachToSocket({ name: options.socket, token: tokenFor(options, process.env) }), options.socket, config);
+  }
+  // A plugin the command starts gets a fresh token of its own.
+  if (options.token !== undefined || options.tokenFile !== undefined) throw new Usage('--token and --token-file go with --socket: a plugin this command starts gets a token of its own');
+  const [program, ...args] = command;
+  if (program === undefined) throw new Usage('no plugin: give its command after -- (e.g. -- node plugin.js), or --socket PATH');
+  const forward = options.quiet ? false : { log: (line: string) => io.stderr(`${line}\n`), error: (line: string) => io.stderr(`${line}\n`) };
+  return startPlugin(spawnCommand(program, args, { logger: forward }), undefined, config);
+}
+
+/**
+ * `plugwire inspect`: prints the plugin's manifest (or says it has none).
+ * @internal
+ */
+export async function inspect(command: readonly string[], options: TargetOptions & { json?: boolean }, io: CliIo): Promise<void> {
+  const { client, close } = await open(command, options, io);
+  try {
+    const manifest = await readManifest(client);
+    if (options.json) io.stdout(`${JSON.stringify(manifest ?? null, null, 2)}\n`);
+    else if (!manifest) io.stdout(`plugin ${client.name} has no manifest: it speaks protocol version 1 only (a Go plugin, or an older plugwire); its methods are not listed\n`);
+    else io.stdout(`${renderManifest(manifest, client.name)}\n`);
+  } finally {
+    await close();
+  }
+}
+
+/** A word in single quotes for a POSIX shell. */
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Why a payload is not JSON, and what to type instead: the shell has already removed one
+ * level of quotes, so `plugwire call /rates DE` sends `DE`, which JSON reads as nothing.
+ */
+function notJson(route: string, text: string, fromStdin: boolean, error: Error): Usage {
+  const where = fromStdin ? 'the payload on standard input' : 'the payload';
+  const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  const trimmed = text.trim();
+  if (!/^[[{"]/.test(trimmed)) {
+    const string = JSON.stringify(trimmed);
+    const instead = fromStdin ? `send ${string}, with its double quotes` : `type plugwire call ${route} ${shellQuote(string)}`;
+    return new Usage(`${where} must be JSON, and ${shown.trim()} is not: for the string ${string} ${instead}`);
+  }
+  const hint = fromStdin ? '' : `; in single quotes the shell keeps the double quotes JSON needs, e.g. plugwire call ${route} '{"name":"Ada"}'`;
+  return new Usage(`${where} must be JSON, and ${shown} is not (${error.message})${hint}`);
+}
+
+/**
+ * `plugwire call`: calls a route with a JSON payload and prints the answer, or a stream's
+ * items as they arrive.
+ * @internal
+ */
+export async function call(route: string, json: string | undefined, command: readonly string[], options: CallCommandOptions, io: CliIo): Promise<void> {
+  if (!route.startsWith('/')) throw new Usage(`the route must start with '/', got ${JSON.stringify(route)}`);
+  const text = json ?? (await io.stdin());
+  let payload: unknown = null;
+  if (text !== undefined && text.trim() !== '') {
+    try {
+      payload = JSON.parse(text);
+    } catch (error) {
+      throw notJson(route, text, json === undefined, error as Error);
+    }
+  }
+  const { client, close } = await open(command, options, io);
+  try {
+    // client.call() refuses a route it cannot send (a space, a line break) with a
+    // TypeError: the caller's mistake, said as one.
+    const asUsage = (error: unknown): never => {
+      throw error instanceof TypeError ? new Usage(error.message) : error;
+    };
+    if (options.stream === true || (await isStreamRoute(client, route))) {
+      // A stream runs until it ends, like tail -f; a --timeout given bounds all of it.
+      const streamOptions = options.timeoutGiven ? {} : { timeout: 0 };
+      await printStream(client, route, payload, streamOptions, io).catch(asUsage);
+      return;
+    }
+    const answer = await client.call(route, payload).catch(asUsage);
+    io.stdout(`${JSON.stringify(answer, null, 2) ?? 'null'}\n`);
+  } finally {
+    await close();
+  }
+}
+
+/** The start timeout a plugin gets by default, ms, for the help of --timeout. @internal */
+export function defaultStartTimeout(): number {
+  return defaultConfig().startTimeout;
+}
