@@ -4,7 +4,8 @@ import { Usage } from './usage';
 
 /**
  * `PLUGWIRE_TOKEN`, which lib/protocol/constants.ts names TOKEN_ENV; the package's entry does
- * not export it (spec/cli/token.spec.ts checks that the two agree).
+ * not export it, and `plugwire health` does not load the library (spec/cli/health.spec.ts
+ * checks that the two agree).
  * @internal
  */
 export const TOKEN_ENV = 'PLUGWIRE_TOKEN';
@@ -12,7 +13,7 @@ export const TOKEN_ENV = 'PLUGWIRE_TOKEN';
 /**
  * `PLUGWIRE_TOKEN_FILE` (TOKEN_FILE_ENV). Written out rather than imported from the
  * package's entry, so that `plugwire health` (a probe that runs every few seconds) does not
- * load the whole library; spec/cli/token.spec.ts checks that the two agree.
+ * load the whole library; spec/cli/health.spec.ts checks that the two agree.
  * @internal
  */
 export const TOKEN_FILE_ENV = 'PLUGWIRE_TOKEN_FILE';
@@ -23,8 +24,9 @@ const TOKEN_CHARACTERS = /^[\x21-\x7e]+$/;
 /**
  * Reads a token file as readTokenFile() (lib/util/token-file.ts) does: the text without the
  * whitespace around it, not empty, nothing a header cannot carry. The command may take no
- * value from lib/ but the package's entry (a lint rule), which does not export it;
- * spec/cli/token.spec.ts checks that both accept and refuse the same files.
+ * value from lib/ but the package's entry (a lint rule), which does not export it, and
+ * `plugwire health` would load the whole library for it; spec/cli/health.spec.ts checks
+ * that both accept and refuse the same files.
  *
  * @param path - the file
  * @param what - where its name came from, for the error (`--token-file`, `PLUGWIRE_TOKEN_FILE`)
