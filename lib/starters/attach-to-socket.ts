@@ -94,7 +94,7 @@ export function attachToSocket(options: AttachOptions = {}): Starter {
       tokenNow();
       if (signal.aborted) throw new StartError(`start of ${name} was cancelled`, 'aborted');
       const outcome = wait ? await waitUntilListening(socket, startTimeout, signal) : (await isListening(socket)) ? 'listening' : 'absent';
-      if (outcome === 'absent') throw new StartError(`no plugin is listening on ${socket} (with attachToSocket({ wait: true }) the start waits for it)`, 'socket');
+      if (outcome === 'absent') throw new StartError(`no plugin is listening on ${socket}`, 'socket');
       if (outcome === 'aborted') throw new StartError(`start of ${name} was cancelled: the client was closed while it waited for ${socket}`, 'aborted');
       if (outcome === 'timeout') throw new StartError(notListening(name, socket, startTimeout), 'socket');
       // The plugin that listens now read its secret before it listened: read it again.
