@@ -18,7 +18,8 @@ export interface ServeOptions {
    * plugwire host starts: a sidecar container. Used when neither `token` nor
    * `PLUGWIRE_TOKEN` gives one (a plugwire host that spawns the plugin sends its own
    * token). Default: the `PLUGWIRE_TOKEN_FILE` environment variable (removed from the
-   * environment once read, as `PLUGWIRE_TOKEN` is). The whitespace around the token is
+   * environment once read, as `PLUGWIRE_TOKEN` is, unless `token` is given: a host that
+   * serves a plugin in its own process keeps its own). The whitespace around the token is
    * not part of it. The file is read once, when serve() starts: a rotated Secret takes
    * effect when the plugin restarts (a container runtime restarts it). A file that cannot be
    * read, is empty, or holds characters a header cannot carry fails serve() with a

@@ -58,6 +58,7 @@ export function withoutAuthorization(headers: IncomingHttpHeaders): IncomingHttp
  * plugin that expected the file's. Both variables are removed from the environment, so
  * that the plugin's children (a plugin that serves or attaches to plugins of its own)
  * are not silently configured with this server's token; the file itself stays readable.
+ * With `options.token`, `PLUGWIRE_TOKEN_FILE` stays: it did not configure this server.
  *
  * The file is read once, here: a rotated Secret takes effect when the plugin restarts.
  *
@@ -70,9 +71,11 @@ export function withoutAuthorization(headers: IncomingHttpHeaders): IncomingHttp
 export function servedToken(options: Pick<ServeOptions, 'token' | 'tokenFile'>): string | undefined {
   const fromEnv = process.env[TOKEN_ENV];
   const fileFromEnv = process.env[TOKEN_FILE_ENV];
-  // Read before it can fail: whatever happens, neither variable outlives serve().
+  // Removed before anything can fail. A token given in the options (serveInProcess()
+  // passes its host's) leaves PLUGWIRE_TOKEN_FILE alone: it is then not this server's,
+  // and a host that serves a plugin in its own process may attach to a sidecar with it.
   delete process.env[TOKEN_ENV];
-  delete process.env[TOKEN_FILE_ENV];
+  if (options.token === undefined) delete process.env[TOKEN_FILE_ENV];
   if (options.token !== undefined && options.tokenFile !== undefined) {
     throw new DefinitionError('serve(): pass token or tokenFile, not both');
   }

@@ -4,7 +4,7 @@
 // called by clients that send the right token, a wrong one or none.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { attachToSocket, connect, type Connection } from '../../lib';
+import { attachToSocket, connect, serve, type Connection } from '../../lib';
 import { TOKEN_FILE_ENV } from '../../lib/protocol/constants';
 import { FileTokenContract } from '../fixtures/tokenfile/file-token-contract';
 import { fixture, fixtureStarter, processesMarked, removeDir, settle, spawnNode, tempDir, within, type Spawned } from '../support/host-helpers';
@@ -179,5 +179,39 @@ describe('serve() with its token from a file', () => {
       await expect(conn.plugin.env()).resolves.toEqual({ PLUGWIRE_TOKEN: false, PLUGWIRE_TOKEN_FILE: false });
       expect(await healthStatus(socket, 'meant-for-the-plugin')).toBe(401);
     });
+  });
+});
+
+describe('serve() in a host that has PLUGWIRE_TOKEN_FILE (serveInProcess() in a container)', () => {
+  class InProcess extends FileTokenContract {
+    override async env(): Promise<Record<string, boolean>> {
+      return {};
+    }
+    override async childEnv(): Promise<string> {
+      return 'none';
+    }
+  }
+  let dir: string;
+  beforeAll(() => {
+    dir = tempDir();
+  });
+  afterEach(() => {
+    delete process.env[TOKEN_FILE_ENV];
+  });
+  afterAll(() => removeDir(dir));
+
+  it('leaves the variable alone when given a token: it is the host\'s, for its own attachments', async () => {
+    const file = path.join(dir, 'hosts-token');
+    writeFileSync(file, 'the-hosts-secret');
+    process.env[TOKEN_FILE_ENV] = file;
+    const socket = path.join(dir, 'in-process.sock');
+    const server = await serve(new InProcess(), { socket, token: 'in-process', announce: false, standalone: false });
+    try {
+      expect(process.env[TOKEN_FILE_ENV]).toBe(file);
+      expect((await rawRequest(socket, { method: 'GET', path: '/.plugwire/health', headers: { Authorization: 'Bearer in-process' } })).status).toBe(200);
+      expect((await rawRequest(socket, { method: 'GET', path: '/.plugwire/health', headers: { Authorization: 'Bearer the-hosts-secret' } })).status).toBe(401);
+    } finally {
+      await server.close();
+    }
   });
 });
