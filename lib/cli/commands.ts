@@ -47,7 +47,8 @@ async function open(command: readonly string[], options: TargetOptions, io: CliI
   const config = { timeout: options.timeout, startTimeout, contractCheck: 'off' as const };
   if (options.socket !== undefined) {
     if (command.length > 0) throw new Usage('give either --socket or a plugin command after --, not both');
-    return startPlugin(attachToSocket({ name: options.socket, token: tokenFor(options, process.env) }), options.socket, config);
+    // Nothing listening is said at once: a command typed in a shell does not wait for a plugin to come up.
+    return startPlugin(attachToSocket({ name: options.socket, token: tokenFor(options, process.env), wait: false }), options.socket, config);
   }
   // A plugin the command starts gets a fresh token of its own.
   if (options.token !== undefined || options.tokenFile !== undefined) throw new Usage('--token and --token-file go with --socket: a plugin this command starts gets a token of its own');
