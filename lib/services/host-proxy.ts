@@ -9,7 +9,7 @@ import { proxyOf, type ProxyClient, type ProxyOptions } from '../proxy/create-pr
 import type { Remote } from '../proxy/remote';
 import { currentCall, type HostEndpoint, type ServingContext } from '../server/call-context';
 import { onHostEndpointReleased, processHostEndpoint } from '../server/host-endpoint';
-import { attachToSocket } from '../starters/attach-to-socket';
+import { attachedStarter } from '../starters/attach-to-socket';
 
 /*
  * A plugin's side of host services: hostProxy() makes the same typed proxy as the host's
@@ -33,7 +33,8 @@ function clientOf(endpoint: HostEndpoint): { client: PluginInstance; ready: Prom
   let entry = clients.get(endpoint.socket);
   if (entry) return entry;
   const client = new PluginInstance({
-    starter: attachToSocket({ name: 'host', ...(endpoint.token === undefined ? {} : { token: endpoint.token }) }),
+    // The host's token, never the plugin's own token file; a host that is gone does not come back: no wait.
+    starter: attachedStarter('host', () => endpoint.token, false),
     socket: endpoint.socket,
     config: resolveConfig({ contractCheck: 'off' }),
     reentrant: servingCallback,

@@ -23,8 +23,8 @@ export interface AttachOptions {
   /**
    * Whether a start waits for the plugin to listen on the socket, at most the client's
    * `startTimeout`: for a plugin that may come up after its host or that something else
-   * restarts (a sidecar container, a service manager). Default `false`: a start fails at
-   * once when nothing listens.
+   * restarts (a sidecar container, a service manager). Default `true`; `false`: a start
+   * fails at once when nothing listens (a command-line tool that reports it at once).
    */
   readonly wait?: boolean;
 }
@@ -39,15 +39,15 @@ export type RunningOptions = AttachOptions;
  * and `close()` leaves the plugin running, and its socket file.
  *
  * @remarks
- * With `wait: true` its start, the first and each restart the client asks for after the
+ * Its start, the first and each restart the client asks for after the
  * plugin went away, waits until something listens on the socket: at most the client's
  * `startTimeout` (10 s by default), and no longer once the client is closed. So a sidecar
  * may come up after its host, and a plugin its container runtime restarts is found again.
  * Meanwhile calls follow the usual rules: an idempotent call waits for it within its
  * timeout; an `idempotent: false` call that may have reached the plugin that died fails
  * with `PLUGWIRE_UNAVAILABLE`; after `restart.maxRestarts` starts in a row that found no
- * plugin, calls fail at once with `PLUGWIRE_UNAVAILABLE` for `restart.cooldown`. Without
- * it, a start fails at once when nothing listens.
+ * plugin, calls fail at once with `PLUGWIRE_UNAVAILABLE` for `restart.cooldown`. With
+ * `wait: false`, a start fails at once when nothing listens.
  *
  * The token sent is `token`, else the content of `tokenFile`, else that of the file named
  * by `PLUGWIRE_TOKEN_FILE`, else the one the client made (which a plugin it did not start
@@ -64,7 +64,7 @@ export type RunningOptions = AttachOptions;
  *
  * @example
  * ```ts
- * const { plugin } = await connect(Modifier, attachToSocket({ wait: true, tokenFile: '/run/secrets/modifier/token' }), {
+ * const { plugin } = await connect(Modifier, attachToSocket({ tokenFile: '/run/secrets/modifier/token' }), {
  *   socket: '/run/plugins/modifier.sock',
  *   startTimeout: 30_000,
  * });
@@ -73,7 +73,7 @@ export type RunningOptions = AttachOptions;
 export function attachToSocket(options: AttachOptions = {}): Starter {
   const name = options.name ?? 'plugin';
   const { token, tokenFile } = options;
-  const wait = options.wait === true;
+  const wait = options.wait !== false;
   if (tokenFile !== undefined) {
     if (token !== undefined) throw new TypeError(`attachToSocket(): give either token or tokenFile, not both (plugin ${name})`);
     if (typeof tokenFile !== 'string' || tokenFile === '') throw new TypeError(`attachToSocket(): tokenFile must be a file path, got ${JSON.stringify(tokenFile)}`);
@@ -85,6 +85,21 @@ export function attachToSocket(options: AttachOptions = {}): Starter {
     const fromEnvironment = process.env[TOKEN_FILE_ENV];
     return fromEnvironment ? readTokenFile(fromEnvironment, TOKEN_FILE_ENV) : undefined;
   };
+  return attachedStarter(name, tokenNow, wait);
+}
+
+/**
+ * The starter of a plugin that runs without the host starting it: {@link attachToSocket}'s,
+ * and that of a plugin's own client of its host's services, which sends the host's token
+ * and never waits (a host that is gone is gone for good).
+ *
+ * @param name - the plugin's name in messages
+ * @param tokenNow - the token to send, read at each start (`undefined`: the client's own)
+ * @param wait - whether a start waits, at most `startTimeout`, for something to listen
+ * @returns the starter
+ * @internal
+ */
+export function attachedStarter(name: string, tokenNow: () => string | undefined, wait: boolean): Starter {
   return {
     name,
     attached: true,

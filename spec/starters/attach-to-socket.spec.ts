@@ -134,11 +134,19 @@ describe('attachToSocket({ wait: true })', () => {
   });
 });
 
-describe('attachToSocket() without wait', () => {
-  it('fails at once when nothing listens (StartError reason socket), as before', async () => {
-    const { outcome, ms } = await timedStart(attachToSocket(), context(socketPath(), 5000));
+describe('attachToSocket({ wait: false })', () => {
+  it('fails at once when nothing listens (StartError reason socket), as before 0.2', async () => {
+    const { outcome, ms } = await timedStart(attachToSocket({ wait: false }), context(socketPath(), 5000));
     expect(outcome).toMatchObject({ code: 'PLUGWIRE_START', reason: 'socket', message: expect.stringMatching(/^no plugin is listening on /) });
     expect(ms).toBeLessThan(200);
+  });
+});
+
+describe('attachToSocket() by default', () => {
+  it('waits for the socket, as with wait: true: nothing listens, so it fails after startTimeout, saying what to check', async () => {
+    const { outcome, ms } = await timedStart(attachToSocket(), context(socketPath(), 300));
+    expect(outcome).toMatchObject({ code: 'PLUGWIRE_START', reason: 'socket', message: expect.stringContaining('after 300 ms (startTimeout)') });
+    expect(ms).toBeGreaterThanOrEqual(290);
   });
 });
 
