@@ -17,7 +17,7 @@ import type { PluginExit, StartContext, StartedPlugin, Starter } from './starter
  */
 export function serveInProcess(
   implementation: object | readonly object[],
-  options: Omit<ServeOptions, 'socket' | 'token' | 'host' | 'announce' | 'standalone' | 'onClose' | 'onShutdown'> = {},
+  options: Omit<ServeOptions, 'socket' | 'token' | 'tokenFile' | 'host' | 'announce' | 'standalone' | 'onClose' | 'onShutdown'> = {},
 ): Starter {
   const first = (Array.isArray(implementation) ? implementation[0] : implementation) as object | undefined;
   const ctor = first?.constructor;
