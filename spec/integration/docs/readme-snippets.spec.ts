@@ -29,7 +29,7 @@ describe('the README and the docs pages', () => {
 
   beforeAll(() => {
     dir = tempDir();
-    linkPackages(dir, ['class-validator', 'class-transformer', 'reflect-metadata', 'rxjs', '@types/node', '@nestjs/common', '@nestjs/core', '@nestjs/terminus']);
+    linkPackages(dir, ['class-validator', 'class-transformer', 'reflect-metadata', 'rxjs', '@types/node', '@types/aws-lambda', '@nestjs/common', '@nestjs/core', '@nestjs/terminus']);
     const files = blocks.map((block) => path.join(dir, fileOf(block)));
     for (const [i, file] of files.entries()) {
       mkdirSync(path.dirname(file), { recursive: true });
