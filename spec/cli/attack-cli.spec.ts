@@ -1,37 +1,14 @@
 // The plugwire command against inputs it once failed on, run as a user runs it: the built
 // dist/lib/cli/plugwire.js in its own process, with real plugin processes.
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { runCli } from '../support/cli';
 
 const ROOT = path.join(__dirname, '../..');
-const CLI = path.join(ROOT, 'dist/lib/cli/plugwire.js');
 const SAMPLE = path.join(ROOT, 'dist/samples/modifier/plugin.js');
 /** A node:http plugin that answers its manifest with CLI_MANIFEST as given. */
 const BARE = path.join(ROOT, 'dist/spec/fixtures/manifest/cli-bare-manifest-plugin.js');
 
-interface Outcome {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the built command and resolves once it has exited and its output ended. */
-function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  // A bound, not a wait: a command that hangs is killed and the test fails on its status.
-  const bound = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(bound);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const run = runCli;
 
 describe('plugwire call --timeout', () => {
   it('--timeout 0 (documented as none) calls without a timeout, and the start keeps its default bound', async () => {

@@ -4,7 +4,6 @@
 // against what a probe meets when something is wrong: no socket, a stale socket file, a
 // refused token, a stopped plugin, something that is not a plugin. Also --token-file on
 // inspect and call, and the constants the command writes out rather than import.
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import * as path from 'node:path';
@@ -13,10 +12,10 @@ import { HEALTH_ROUTE as CLI_HEALTH_ROUTE, HEALTH_TIMEOUT } from '../../lib/cli/
 import { readTokenFile as cliReadTokenFile, TOKEN_ENV as CLI_TOKEN_ENV, TOKEN_FILE_ENV as CLI_TOKEN_FILE_ENV } from '../../lib/cli/token';
 import { HEALTH_ROUTE, TOKEN_ENV, TOKEN_FILE_ENV } from '../../lib/protocol/constants';
 import { readTokenFile } from '../../lib/util/token-file';
+import { runCli, type CliOutcome } from '../support/cli';
 import { fixture, pidAlive, processesMarked, removeDir, spawnNode, tempDir, within, type Spawned } from '../support/host-helpers';
 
 const ROOT = path.join(__dirname, '../..');
-const CLI = path.join(ROOT, 'dist/lib/cli/plugwire.js');
 const SAMPLE = path.join(ROOT, 'dist/samples/modifier/plugin.js');
 const GO_PLUGIN = fixture('compat/go-plugin');
 /** The last argument of every plugin this spec starts, and of the command given after --. */
@@ -25,34 +24,16 @@ const TOKEN = 'the-token-of-the-secret';
 /** One line on standard error: `plugwire: ` and the rest. */
 const ONE_LINE = /^plugwire: [^\n]+\n$/;
 
-interface Outcome {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
+interface Outcome extends CliOutcome {
   /** From the spawn to the exit, ms. */
   readonly elapsed: number;
 }
 
 /** Runs the built command (with none of the token variables unless `env` gives them). */
-function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
+async function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
   const began = Date.now();
-  const inherited = { ...process.env };
-  delete inherited[TOKEN_ENV];
-  delete inherited[TOKEN_FILE_ENV];
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...inherited, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  // A bound, not a wait: a command that hangs is killed and the test fails on its status.
-  const bound = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(bound);
-      resolve({ status, stdout, stderr, elapsed: Date.now() - began });
-    });
-  });
+  const outcome = await runCli(args, env, [TOKEN_ENV, TOKEN_FILE_ENV]);
+  return { ...outcome, elapsed: Date.now() - began };
 }
 
 describe('plugwire health', () => {
