@@ -9,11 +9,12 @@ import { copyFileSync, cpSync, mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { countLines, fixture, pidAlive, removeDir, tempDir, waitFor, waitForPidGone, within } from '../../support/host-helpers';
+import { clientLine, installedClient } from '../../fixtures/lambda/client-install';
 import { RuntimeApi, type Outcome } from './runtime-api';
 
 const ROOT = path.join(__dirname, '../../..');
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
-const RIC = NODE_MAJOR >= 22 ? 'ric4' : 'ric3';
+const RIC = clientLine();
 
 let dir: string;
 let task: string;
@@ -22,12 +23,8 @@ beforeAll(() => {
   dir = tempDir();
   task = path.join(dir, 'task');
   mkdirSync(task);
-  for (const file of ['package.json', 'package-lock.json']) copyFileSync(path.join(__dirname, RIC, file), path.join(task, file));
-  // The install scripts (node-gyp, `node -p`) run with this test's Node, whichever is first on PATH.
-  const PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env['PATH'] ?? ''}`;
-  // At the lowest CPU priority: the native build takes a minute or two of both cores, and the
-  // specs that jest runs beside this one measure time (restarts, probes, memory checks).
-  execFileSync('nice', ['-n', '19', 'npm', 'ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: task, stdio: 'pipe', timeout: 540_000, env: { ...process.env, PATH } });
+  // The client's install, cached across runs (.ci/run makes it before the tests).
+  cpSync(path.join(installedClient(RIC), 'node_modules'), path.join(task, 'node_modules'), { recursive: true, verbatimSymlinks: true });
   const plugwire = path.join(task, 'node_modules/plugwire');
   mkdirSync(plugwire, { recursive: true });
   copyFileSync(path.join(ROOT, 'package.json'), path.join(plugwire, 'package.json'));
