@@ -152,7 +152,11 @@ export class ServedCall implements ServingContext, Expiring, StreamingCall {
     res.once('finish', () => this.release());
     res.once('close', () => {
       if (!res.writableFinished) {
-        this.abort(new Error('the caller went away'));
+        // A caller that hangs up at its deadline timed out: the signal says so even when
+        // the hang-up arrives before the deadline watch fires (a host call that inherited
+        // the signal then rejects with PLUGWIRE_TIMEOUT, not PLUGWIRE_ABORTED). Date.now()
+        // is whole milliseconds, a deadline may carry a fraction.
+        this.abort(Date.now() + 1 > this.expiresAt ? new TimeoutError(GO_DEADLINE_MESSAGE, { route: this.route }) : new Error('the caller went away'));
         this.server.callerLeft?.();
       }
       this.release();

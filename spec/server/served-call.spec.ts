@@ -246,6 +246,21 @@ describe('ServedCall', () => {
     expect(res.headersSent).toBe(false);
   });
 
+  it('aborts the signal with the timeout when its caller hangs up at its deadline, before the deadline watch fires', async () => {
+    const { req, res, call } = served('/wait');
+    const deadline = Date.now() + 30;
+    send(req, envelope(null, new Date(deadline).toISOString()));
+    await new Promise((resolve) => setImmediate(resolve));
+    // A host whose own timer fired first hangs up; this process has not run its watch yet.
+    while (Date.now() <= deadline) {
+      // the deadline passes within this turn of the event loop
+    }
+    res.destroyed = true;
+    res.emit('close');
+    expect(call.signal.aborted).toBe(true);
+    expect(PluginError.is(call.signal.reason, 'PLUGWIRE_TIMEOUT')).toBe(true);
+  });
+
   it('is the call context: route, deadline and the headers without the token', async () => {
     const deadline = new Date(Date.now() + 60_000);
     const { req, res } = served('/context', { authorization: 'Bearer secret', 'x-trace': 't1' }, { hideAuthorization: true });
