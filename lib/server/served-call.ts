@@ -10,7 +10,7 @@ import { DeadlineWatch, type Expiring } from '../util/deadline-watch';
 import { Link } from '../util/linked-list';
 import { answer, tooLarge, type Answer } from './answers';
 import { REENTRANT_HEADER } from '../protocol/constants';
-import { runInCallContext, type CallerInfo, type HostEndpoint, type ServingContext } from './call-context';
+import { methodEnded, methodStarted, runInCallContext, type CallerInfo, type HostEndpoint, type ServingContext } from './call-context';
 import type { Route } from './route-table';
 import { answerStream, type StreamedAnswer, type StreamingCall } from './served-stream';
 import { withoutAuthorization } from './token';
@@ -96,6 +96,8 @@ export class ServedCall implements ServingContext, Expiring, StreamingCall {
   private stream: StreamedAnswer | undefined;
   private abortReason: unknown;
   private aborted = false;
+  /** Its method (or its stream's iterator) still runs: counted by methodStarted(). */
+  private methodRunning = false;
 
   constructor(
     private readonly server: CallServer,
@@ -271,22 +273,40 @@ export class ServedCall implements ServingContext, Expiring, StreamingCall {
   private run(args: unknown[]): void {
     if (this.settled) return; // timed out or gone while the arguments were checked
     let result: unknown;
+    this.methodRunning = true;
+    methodStarted();
     try {
       result = runInCallContext(this, callHandler, this.entry, args);
     } catch (error) {
+      this.methodDone();
       return this.failed(error);
     }
+    // A stream's method runs until its iterator is done: the stream says when.
     if (this.entry.definition.stream) {
       return answerStream(this, result, this.server.maxCollectedSize, (stream) => (this.stream = stream));
     }
     if (isThenable(result)) {
       Promise.resolve(result).then(
-        (value) => this.succeeded(value),
-        (error: unknown) => this.failed(error),
+        (value) => {
+          this.methodDone();
+          this.succeeded(value);
+        },
+        (error: unknown) => {
+          this.methodDone();
+          this.failed(error);
+        },
       );
       return;
     }
+    this.methodDone();
     this.succeeded(result);
+  }
+
+  /** The method (or its stream's iterator) finished running, once. */
+  methodDone(): void {
+    if (!this.methodRunning) return;
+    this.methodRunning = false;
+    methodEnded();
   }
 
   private succeeded(result: unknown): void {

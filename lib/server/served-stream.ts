@@ -49,6 +49,8 @@ export interface StreamingCall extends ServingContext {
   report(what: string, error: unknown): void;
   /** Keeps the server open (within its grace) until the work settles. */
   holdUntil(work: PromiseLike<unknown>): void;
+  /** The method's iterator is done (it ended, threw or was returned), or there is none: once is enough. */
+  methodDone(): void;
 }
 
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
@@ -91,7 +93,10 @@ export function answerStream(call: StreamingCall, result: unknown, maxCollectedS
   if (isThenable(result)) {
     Promise.resolve(result).then(
       (value) => openStream(call, value, maxCollectedSize, attach),
-      (error: unknown) => call.failed(error),
+      (error: unknown) => {
+        call.methodDone();
+        call.failed(error);
+      },
     );
     return;
   }
@@ -103,9 +108,11 @@ function openStream(call: StreamingCall, result: unknown, maxCollectedSize: numb
   try {
     iterator = runInCallContext(call, iteratorOf, result);
   } catch (error) {
+    call.methodDone();
     return call.failed(error);
   }
   if (!iterator) {
+    call.methodDone();
     const { definition, target } = call.entry;
     const error = new DefinitionError(
       `${target.constructor.name}.${definition.propertyKey} (route ${definition.route}) is a stream method ({ stream: true }) but returned ${describeValue(result)}: make it an async * method, or return an AsyncIterable or an Iterable`,
@@ -206,10 +213,18 @@ export class StreamedAnswer {
       const returned = typeof iterator.return === 'function' ? runInCallContext(call, () => iterator.return?.()) : undefined;
       // An async generator that awaits something when it is returned runs its `finally`
       // only once that settles: a server that closes meanwhile waits for it, within grace.
-      if (isThenable(returned)) call.holdUntil(returned.then(undefined, (error: unknown) => call.report(`the iterator of ${call.route} threw when it was returned`, error)));
+      if (isThenable(returned)) {
+        const ended = (): void => call.methodDone();
+        call.holdUntil(returned.then(ended, (error: unknown) => {
+          ended();
+          call.report(`the iterator of ${call.route} threw when it was returned`, error);
+        }));
+        return;
+      }
     } catch (error) {
       call.report(`the iterator of ${call.route} threw when it was returned`, error);
     }
+    call.methodDone();
   }
 
   /** Ends a started frame stream with an error frame (the call is settled). */
@@ -227,11 +242,13 @@ export class StreamedAnswer {
     try {
       if (typeof step !== 'object' || step === null) {
         this.finished = true;
+        call.methodDone();
         throw new TypeError(`the iterator of ${call.route} returned ${describeValue(step)} from next(), not an iterator result`);
       }
       const { done, value } = step as IteratorResult<unknown, unknown>;
       if (done === true) {
         this.finished = true;
+        call.methodDone();
         this.end();
         return false;
       }
@@ -331,6 +348,7 @@ export class StreamedAnswer {
   /** The iterator threw: an ordinary error answer before the first item, an error frame after. */
   private threw(error: unknown): void {
     this.finished = true;
+    this.call.methodDone();
     // Stopped already (the caller went away, the deadline passed, the server closes): an
     // iterator that then fails, often with its signal's reason, tells nobody anything.
     if (this.done) return;

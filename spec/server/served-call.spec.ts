@@ -1,6 +1,7 @@
 // The per-call pipeline without sockets: a ServedCall driven through stand-ins for the
 // request, the response and its server, from the body to the answer and its release.
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -270,5 +271,41 @@ describe('ServedCall', () => {
     expect(seen?.route).toBe('/context');
     expect(seen?.deadline?.getTime()).toBe(deadline.getTime());
     expect(seen?.headers).toEqual({ 'x-trace': 't1' });
+  });
+});
+
+// Before Node.js 24 an AsyncLocalStorage that is on hooks every promise of the process, so
+// the call context's storage is turned off once no method has run for a second.
+describe('the call context storage', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('stays on while a method runs, is turned off a second after the last one ends, and on again for the next call', async () => {
+    const disable = jest.spyOn(AsyncLocalStorage.prototype, 'disable');
+    const run = jest.spyOn(AsyncLocalStorage.prototype, 'run');
+    // Only this module's storage: a module loaded by an earlier spec file of this worker
+    // may turn its own off meanwhile.
+    const disabled = (): number => disable.mock.contexts.filter((storage) => run.mock.contexts.includes(storage)).length;
+    // A method that runs 1.5 s, past the idle second, while a quick call comes and goes.
+    const waiting = served('/wait', STRUCTURED);
+    send(waiting.req, envelope(null, new Date(Date.now() + 1500).toISOString()));
+    const quick = served('/upper');
+    send(quick.req, envelope('abc'));
+    await answered(quick.res);
+    await answered(waiting.res);
+    expect(waiting.res.statusCode).toBe(504);
+    expect(run).toHaveBeenCalled();
+    expect(disabled()).toBe(0);
+
+    for (let i = 0; i < 600 && disabled() === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(disabled()).toBe(1);
+
+    const deadline = new Date(Date.now() + 60_000);
+    const { req, res } = served('/context');
+    send(req, envelope(null, deadline.toISOString()));
+    await answered(res);
+    expect(impl.seen?.route).toBe('/context');
+    expect(impl.seen?.deadline?.getTime()).toBe(deadline.getTime());
   });
 });
