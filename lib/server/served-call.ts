@@ -154,10 +154,8 @@ export class ServedCall implements ServingContext, Expiring, StreamingCall {
     res.once('finish', () => this.release());
     res.once('close', () => {
       if (!res.writableFinished) {
-        // A caller that hangs up at its deadline timed out: the signal says so even when
-        // the hang-up arrives before the deadline watch fires (a host call that inherited
-        // the signal then rejects with PLUGWIRE_TIMEOUT, not PLUGWIRE_ABORTED). Date.now()
-        // is whole milliseconds, a deadline may carry a fraction.
+        // A caller that hangs up at its deadline (whole ms; a deadline may carry a fraction)
+        // timed out, even when the hang-up comes before the deadline watch fires.
         this.abort(Date.now() + 1 > this.expiresAt ? new TimeoutError(GO_DEADLINE_MESSAGE, { route: this.route }) : new Error('the caller went away'));
         this.server.callerLeft?.();
       }
@@ -283,7 +281,11 @@ export class ServedCall implements ServingContext, Expiring, StreamingCall {
     }
     // A stream's method runs until its iterator is done: the stream says when.
     if (this.entry.definition.stream) {
-      return answerStream(this, result, this.server.maxCollectedSize, (stream) => (this.stream = stream));
+      return answerStream(this, result, this.server.maxCollectedSize, (stream) => {
+        this.stream = stream;
+        // Aborted while the method's promise of an iterable was pending: return it unpulled.
+        if (this.aborted) stream.stop();
+      });
     }
     if (isThenable(result)) {
       Promise.resolve(result).then(

@@ -34,6 +34,8 @@ interface Run {
 }
 
 const runs = new Map<string, Run>();
+/** What /after-abort's iterator saw, per tag. */
+const late = new Map<string, { pulled: number; returned: boolean }>();
 
 function runFor(tag: string): Run {
   let done!: () => void;
@@ -99,6 +101,11 @@ class Streams {
   @Method('/later', { stream: true })
   later(count: number): Promise<Iterable<number>> {
     return stub(count);
+  }
+
+  @Method('/after-abort', { stream: true })
+  afterAbort(tag: string): Promise<AsyncIterable<number>> {
+    return stub(tag);
   }
 
   @Method('/not-iterable', { stream: true })
@@ -196,6 +203,23 @@ class StreamsImpl extends Streams {
   override async later(count: number): Promise<Iterable<number>> {
     await Promise.resolve();
     return Array.from({ length: count }, (_, i) => i + 1);
+  }
+
+  /** Resolves once its caller went away, to an iterator that records whether it was pulled or returned. */
+  override async afterAbort(tag: string): Promise<AsyncIterable<number>> {
+    const state = { pulled: 0, returned: false };
+    late.set(tag, state);
+    const { signal } = callContext();
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => ({ done: false, value: ++state.pulled }),
+        return: async () => {
+          state.returned = true;
+          return { done: true, value: undefined };
+        },
+      }),
+    };
   }
 
   override notIterable(): AsyncIterable<number> {
@@ -427,6 +451,17 @@ describe('serve(): stream methods', () => {
   });
 
   describe('cancellation', () => {
+    it('returns the iterator of a method that resolves only after its caller went away, and pulls nothing from it', async () => {
+      const body = envelope('late', null);
+      const req = request({ socketPath: socket, path: '/after-abort', method: 'POST', agent: false, headers: { ...STREAMING, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } });
+      req.on('error', () => undefined);
+      req.end(body);
+      await waitFor(() => late.has('late'), 2000, 'the method to be called');
+      req.destroy();
+      await waitFor(() => late.get('late')?.returned === true, 2000, 'the iterator to be returned');
+      expect(late.get('late')?.pulled).toBe(0);
+    });
+
     it('returns the iterator and aborts the signal within 100 ms of a reader that disconnects while the producer waits on backpressure', async () => {
       const stream = await open(socket, '/forever', 'gone');
       stream.pause();
