@@ -14,8 +14,11 @@ export interface MemoryTarget {
   readonly pid: number;
   /** `limits.memoryMiB`. */
   readonly limitMiB: number;
-  /** The process used more than the limit: recycle it. Called once. */
-  over(usedMiB: number): void;
+  /**
+   * The process used more than the limit: recycle it.
+   * @returns true to go on watching (the process is kept for now), false to stop
+   */
+  over(usedMiB: number): boolean;
 }
 
 /**
@@ -49,7 +52,7 @@ function exists(pid: number): boolean {
 
 /**
  * Reads one plugin process's resident memory every {@link MEMORY_CHECK_INTERVAL} ms and
- * tells its target once it is over the limit. It stops by itself on the first read that
+ * tells its target when it is over the limit, until the target recycles it. It stops by itself on the first read that
  * fails: the process is gone, or the system has no /proc (then the heap limit of a Node
  * plugin is all that holds it). Its turns are on the host's watch clock; the read is
  * synchronous (a file of procfs, made as it is read: no disk, tens of µs), which spares
@@ -93,12 +96,8 @@ export class MemoryWatch {
       }
       return;
     }
-    if (used !== undefined && used > limitMiB) {
-      this.stop();
-      this.target.over(used);
-      return;
-    }
-    this.schedule();
+    if (used !== undefined && used > limitMiB && !this.target.over(used)) return this.stop();
+    if (!this.stopped) this.schedule();
   }
 }
 

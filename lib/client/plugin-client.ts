@@ -243,7 +243,8 @@ export class PluginClient {
    * for the new process, the calls in flight are answered by the old one, which is then
    * terminated (SIGTERM, `terminationGrace`, SIGKILL). No call is lost or failed. For
    * example after deploying a new version of the plugin. A pool replaces its instances one
-   * after the other, so that the others answer meanwhile.
+   * after the other, so that the others answer meanwhile. A process that other clients of
+   * this host share (one socket path) is kept: it resolves at once.
    *
    * @returns once the new process runs (every instance's)
    * @throws `PLUGWIRE_CLOSED` when the client is closed meanwhile; `PLUGWIRE_UNAVAILABLE`,

@@ -13,8 +13,8 @@ export interface WatchedProcess {
   headers(): Readonly<Record<string, string>>;
   /** It failed the liveness policy's probes in a row. Called once. */
   wedged(why: string): void;
-  /** It uses more resident memory than `limits.memoryMiB`. Called once. */
-  overMemory(usedMiB: number): void;
+  /** It uses more resident memory than `limits.memoryMiB`; returns whether to watch on. */
+  overMemory(usedMiB: number): boolean;
 }
 
 /**

@@ -3,6 +3,7 @@ import { ClosedError, UnavailableError } from '../errors/plugin-error';
 import { channels, debug } from '../diagnostics/channels';
 import { isListening, removeStaleSocket } from '../socket/probe';
 import { exitsWithin, race, sleep } from '../util/abortable';
+import { heldByOthers } from '../starters/shared-process';
 import { closeStarted, type StartedPlugin, type Starter } from '../starters/starter';
 import type { PluginConfig } from './config';
 import { restartDelay } from './retry-policy';
@@ -81,8 +82,8 @@ export class Supervisor {
   private watch: ProcessWatch | undefined;
   /** The recycle under way, which a second recycle() shares. */
   private recycling: Promise<void> | undefined;
-  /** A process a recycle got back, as other clients share it: not recycled for its memory. */
-  private sharedPid: number | undefined;
+  /** A process over the memory limit kept as other clients hold it, once reported. */
+  private keptShared: StartedPlugin | undefined;
   private readonly drained: (() => Promise<void>) | undefined;
   private readonly counters = { starts: 0, restarts: 0, failedStarts: 0, recycles: 0 };
 
@@ -306,16 +307,16 @@ export class Supervisor {
     return closeStarted(instance, this.name);
   }
 
-  /** The process uses more memory than `limits.memoryMiB`: it is recycled. */
-  private overMemory(instance: StartedPlugin, used: number): void {
-    if (this.instance !== instance || this.currentState !== 'running' || this.closed) return;
-    const limit = this.config.limits.memoryMiB;
-    const over = `[${this.name}] plugin uses ${used} MiB, over limits.memoryMiB ${String(limit)}`;
-    // Recycled once already and handed back: recycling it again would only loop.
-    if (instance.pid === this.sharedPid) return this.config.logger?.error(`${over}, but other clients share its process: it is not recycled`);
-    this.config.logger?.error(`${over}: it is recycled`);
+  /** Over `limits.memoryMiB`: recycled; while other clients hold it (a recycle would hand it back), kept and reported once. @returns whether it is watched on */
+  private overMemory(instance: StartedPlugin, used: number): boolean {
+    if (this.instance !== instance || this.currentState !== 'running' || this.closed) return false;
+    const kept = heldByOthers(instance);
+    const over = `${used} MiB, over limits.memoryMiB ${String(this.config.limits.memoryMiB)}`;
+    if (!kept || this.keptShared !== instance) this.config.logger?.error(`[${this.name}] plugin uses ${over}${kept ? ', but other clients share its process: it is not recycled while they do' : ': it is recycled'}`);
+    if (kept) this.keptShared = instance;
     // Its outcome reaches the calls waiting for the fresh process; a failed start is logged there.
-    this.recycle(`it used ${used} MiB, over limits.memoryMiB ${String(limit)}`).catch(() => undefined);
+    else this.recycle(`it used ${over}`).catch(() => undefined);
+    return kept;
   }
 
   /**
@@ -334,10 +335,11 @@ export class Supervisor {
   private async renew(why: string): Promise<void> {
     if (this.currentState === 'running') {
       const instance = this.instance;
+      this.counters.recycles++;
+      if (instance && heldByOthers(instance)) return; // letting it go would only get it back, or end it for all
       this.goneWhy = `recycled: ${why}`;
       // From here new calls and streams take the slow path and wait for `starting`.
       this.currentState = 'starting';
-      this.counters.recycles++;
       if (debug.enabled) debug('[%s] recycling pid %s: %s', this.name, String(instance?.pid), why);
       void this.track(this.replaceGracefully(instance)); // its outcome is awaited below
     }
@@ -369,8 +371,6 @@ export class Supervisor {
     // A starter whose plugin cannot be stopped: the start below says what is in the way.
     await this.terminate(instance).catch(() => undefined);
     await this.startNew(true);
-    // A process shared with other clients on the socket path outlives this one's close().
-    if (instance?.pid !== undefined && this.instance?.pid === instance.pid) this.sharedPid = instance.pid;
   }
 
   /**

@@ -64,5 +64,24 @@ export function share(socket: string, entry: RunningPlugin): StartedPlugin {
     await plugin.close();
   };
   const close = (): Promise<void> => (released ??= release());
-  return { pid: plugin.pid, token: plugin.token, exited: plugin.exited, close, term: close };
+  const started: StartedPlugin = { pid: plugin.pid, token: plugin.token, exited: plugin.exited, close, term: close };
+  holders.set(started, () => released === undefined && entry.users > 1 && plugin.alive);
+  return started;
+}
+
+/** For each started plugin {@link share} made: whether other clients hold its process too. */
+const holders = new WeakMap<StartedPlugin, () => boolean>();
+
+/**
+ * Whether other clients of this host hold a started plugin's process too (one socket
+ * path, the same program), so that it outlives this client's close(). A recycle of such a
+ * process would only hand it back; two clients that recycled it at once could each let it
+ * go before either took it back, and end it for both.
+ *
+ * @param started - a started plugin, from any starter
+ * @returns true while another client holds the same process
+ * @internal
+ */
+export function heldByOthers(started: StartedPlugin): boolean {
+  return holders.get(started)?.() === true;
 }

@@ -79,7 +79,7 @@ describe('limits.memoryMiB', () => {
     expect((await plugin.memory()).rssMiB).toBeLessThan(128);
   });
 
-  onLinux('recycles a process shared by two clients (one socket path) once each: a recycle gets it back, and it is not recycled again', async () => {
+  onLinux('keeps a process shared by two clients (one socket path) while both hold it, reported once by each; recycles it once only one does', async () => {
     const socket = path.join(dir, `m${++count}.sock`);
     const join = async (): Promise<Connection<LimitsTest> & { hostLog: CollectingLogger }> => {
       const hostLog = collectingLogger();
@@ -91,16 +91,29 @@ describe('limits.memoryMiB', () => {
     const first = await join();
     const second = await join();
     const clients = [first, second];
-    const pid = first.client.pid;
+    const pid = first.client.pid as number;
     expect(second.client.pid).toBe(pid);
     await first.plugin.grow(200);
-    const shared = /^\[limits-plugin\] plugin uses \d+ MiB, over limits\.memoryMiB 128, but other clients share its process: it is not recycled$/;
-    await waitFor(() => clients.every((c) => c.hostLog.errors.some((line) => shared.test(line))), 6 * MEMORY_CHECK_INTERVAL + 3000, 'both clients to give up on it');
-    for (const { client, plugin } of clients) {
-      expect(client.stats.recycles).toBe(1);
+    const shared = /^\[limits-plugin\] plugin uses \d+ MiB, over limits\.memoryMiB 128, but other clients share its process: it is not recycled while they do$/;
+    await waitFor(() => clients.every((c) => c.hostLog.errors.some((line) => shared.test(line))), 3 * MEMORY_CHECK_INTERVAL + 3000, 'both clients to report it');
+    // Watched on for two more checks: kept, not reported again.
+    const until = Date.now() + 2 * MEMORY_CHECK_INTERVAL + 200;
+    await waitFor(() => Date.now() >= until, 5000, 'two more memory checks');
+    for (const { client, plugin, hostLog } of clients) {
+      expect(hostLog.errors).toEqual([expect.stringMatching(shared)]);
+      expect(client.stats.recycles).toBe(0);
       expect(client.pid).toBe(pid);
       await expect(plugin.echo('still')).resolves.toEqual({ value: 'still', pid });
     }
+
+    // The second lets it go: the first, alone with it now, recycles it.
+    await second.close();
+    expect(pidAlive(pid)).toBe(true);
+    await waitFor(() => first.client.pid !== pid && first.client.state === 'running', 3 * MEMORY_CHECK_INTERVAL + 3000, 'the recycle');
+    expect(first.client.stats.recycles).toBe(1);
+    expect(first.hostLog.errors.at(-1)).toMatch(/^\[limits-plugin\] plugin uses \d+ MiB, over limits\.memoryMiB 128: it is recycled$/);
+    await expect(first.plugin.echo('fresh')).resolves.toEqual({ value: 'fresh', pid: first.client.pid });
+    await waitFor(() => !pidAlive(pid), 3000, 'the old process to be gone');
   });
 
   onLinux('never recycles a plugin that stays under the limit', async () => {
@@ -183,7 +196,7 @@ describe('the memory watch', () => {
   });
 
   onLinux('tells once a process is over the limit, and stops by itself when the process is gone', async () => {
-    const over = jest.fn();
+    const over = jest.fn((_used: number) => false);
     const watch = watchMemory({ name: 'x', pid: process.pid, limitMiB: 16, over });
     try {
       await waitFor(() => over.mock.calls.length > 0, 3 * MEMORY_CHECK_INTERVAL, 'the report');
@@ -192,7 +205,7 @@ describe('the memory watch', () => {
     } finally {
       watch?.stop();
     }
-    const gone = jest.fn();
+    const gone = jest.fn(() => false);
     // A pid that is not in use: its /proc entry does not exist.
     const free = 4_194_304 - 1;
     expect(pidAlive(free)).toBe(false);
@@ -203,5 +216,19 @@ describe('the memory watch', () => {
       'the watch',
     );
     expect(gone).not.toHaveBeenCalled();
+  });
+
+  onLinux('goes on watching a process its target keeps (over() returns true), and stops once over() returns false', async () => {
+    let keep = true;
+    const over = jest.fn(() => keep);
+    const watch = watchMemory({ name: 'x', pid: process.pid, limitMiB: 16, over });
+    try {
+      await waitFor(() => over.mock.calls.length >= 2, 4 * MEMORY_CHECK_INTERVAL, 'two reports');
+      keep = false;
+      await waitFor(() => (watch as unknown as { stopped: boolean }).stopped, 3 * MEMORY_CHECK_INTERVAL, 'the watch to stop');
+      expect(over).toHaveBeenCalledTimes(3);
+    } finally {
+      watch?.stop();
+    }
   });
 });

@@ -159,6 +159,34 @@ describe('client.recycle()', () => {
     expect(client.stats).toMatchObject({ starts: 3, restarts: 0, failedStarts: 0, recycles: 2 });
   });
 
+  it('keeps a process other clients share (one socket path): each client gets it back at once, even two recycling together', async () => {
+    const socket = path.join(dir, `shared${++count}.sock`);
+    const join = async (): Promise<Connection<LimitsTest>> => {
+      const connection = await connect(LimitsTest, fixtureStarter('limits/limits-plugin').starter, { ...FAST, socket });
+      open.push(connection);
+      return connection;
+    };
+    const clients = [await join(), await join()];
+    const pid = clients[0]?.client.pid as number;
+    expect(clients[1]?.client.pid).toBe(pid);
+
+    await within(Promise.all(clients.map((c) => c.client.recycle())), 10_000, 'the recycles');
+    await within(clients[0]!.client.recycle(), 10_000, 'one more');
+    expect(pidAlive(pid)).toBe(true);
+    for (const [i, { client, plugin }] of clients.entries()) {
+      expect(client.pid).toBe(pid);
+      expect(client.state).toBe('running');
+      expect(client.stats).toMatchObject({ starts: 1, restarts: 0, failedStarts: 0, recycles: i === 0 ? 2 : 1 });
+      await expect(plugin.echo('kept')).resolves.toEqual({ value: 'kept', pid });
+    }
+
+    // Alone with it, a client recycles it as usual.
+    await clients[1]!.close();
+    await within(clients[0]!.client.recycle(), 10_000, 'the last recycle');
+    expect(clients[0]?.client.pid).not.toBe(pid);
+    await waitFor(() => !pidAlive(pid), 5000, 'the shared process to be gone');
+  });
+
   it('rejects with PLUGWIRE_CLOSED after close(), and when close() comes during the recycle', async () => {
     const closedFirst = await connectLimits();
     await closedFirst.close();
