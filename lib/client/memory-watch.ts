@@ -16,9 +16,10 @@ export interface MemoryTarget {
   readonly limitMiB: number;
   /**
    * The process used more than the limit: recycle it.
+   * @param again - it was over at the last reading too, and kept
    * @returns true to go on watching (the process is kept for now), false to stop
    */
-  over(usedMiB: number): boolean;
+  over(usedMiB: number, again: boolean): boolean;
 }
 
 /**
@@ -52,9 +53,10 @@ function exists(pid: number): boolean {
 
 /**
  * Reads one plugin process's resident memory every {@link MEMORY_CHECK_INTERVAL} ms and
- * tells its target when it is over the limit, until the target recycles it. It stops by itself on the first read that
- * fails: the process is gone, or the system has no /proc (then the heap limit of a Node
- * plugin is all that holds it). Its turns are on the host's watch clock; the read is
+ * tells its target when it is over the limit, until the target recycles it (or keeps it
+ * for now: then the watch reads on). It stops by itself on the first read that fails: the
+ * process is gone, or the system has no /proc (then the heap limit of a Node plugin is all
+ * that holds it). Its turns are on the host's watch clock; the read is
  * synchronous (a file of procfs, made as it is read: no disk, tens of µs), which spares
  * the thread pool's round trips (open, stat, read, close), each a wake of the host.
  * @internal
@@ -62,6 +64,8 @@ function exists(pid: number): boolean {
 export class MemoryWatch {
   private turn: WatchTurn | undefined;
   private stopped = false;
+  /** The last reading was over the limit, and the target kept the process. */
+  private kept = false;
 
   constructor(private readonly target: MemoryTarget) {
     this.schedule();
@@ -96,7 +100,12 @@ export class MemoryWatch {
       }
       return;
     }
-    if (used !== undefined && used > limitMiB && !this.target.over(used)) return this.stop();
+    if (used !== undefined && used > limitMiB) {
+      this.kept = this.target.over(used, this.kept);
+      if (!this.kept) return this.stop();
+    } else {
+      this.kept = false;
+    }
     if (!this.stopped) this.schedule();
   }
 }

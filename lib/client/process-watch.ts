@@ -13,8 +13,11 @@ export interface WatchedProcess {
   headers(): Readonly<Record<string, string>>;
   /** It failed the liveness policy's probes in a row. Called once. */
   wedged(why: string): void;
-  /** It uses more resident memory than `limits.memoryMiB`; returns whether to watch on. */
-  overMemory(usedMiB: number): boolean;
+  /**
+   * It uses more resident memory than `limits.memoryMiB` (`again`: as at the last reading,
+   * when it was kept); returns whether to watch on.
+   */
+  overMemory(usedMiB: number, again: boolean): boolean;
 }
 
 /**
@@ -30,7 +33,7 @@ export class ProcessWatch {
   constructor(config: PluginConfig, target: WatchedProcess) {
     const { name, socket, pid } = target;
     this.liveness = config.liveness ? new LivenessMonitor(config.liveness, { name, socket, headers: () => target.headers(), wedged: (why) => target.wedged(why) }) : undefined;
-    this.memory = watchMemory({ name, pid, limitMiB: config.limits.memoryMiB, over: (used) => target.overMemory(used) });
+    this.memory = watchMemory({ name, pid, limitMiB: config.limits.memoryMiB, over: (used, again) => target.overMemory(used, again) });
   }
 
   /** The process answered something: it is alive. */

@@ -82,8 +82,6 @@ export class Supervisor {
   private watch: ProcessWatch | undefined;
   /** The recycle under way, which a second recycle() shares. */
   private recycling: Promise<void> | undefined;
-  /** A process over the memory limit kept as other clients hold it, once reported. */
-  private keptShared: StartedPlugin | undefined;
   private readonly drained: (() => Promise<void>) | undefined;
   private readonly counters = { starts: 0, restarts: 0, failedStarts: 0, recycles: 0 };
 
@@ -172,10 +170,7 @@ export class Supervisor {
     // A process that dies before any call succeeded has failed as surely as one that never
     // became ready: without this, a plugin that dies at every call is restarted for ever.
     const { maxRestarts } = this.config.restart;
-    if (!this.proven && maxRestarts > 0 && this.failures >= maxRestarts) {
-      this.giveUp(`[${this.name}] plugin is gone (${why}) before any call succeeded`);
-      return;
-    }
+    if (!this.proven && maxRestarts > 0 && this.failures >= maxRestarts) return this.giveUp(`[${this.name}] plugin is gone (${why}) before any call succeeded`);
     if (debug.enabled) debug('[%s] plugin is gone (%s); it is restarted at the next call', this.name, why);
     this.config.logger?.error(`[${this.name}] plugin is gone (${why}); it is restarted at the next call`);
   }
@@ -268,7 +263,7 @@ export class Supervisor {
     this.watch?.stop();
     const { name, socket } = this;
     const wedged = (why: string): void => void this.replace(generation, instance, why);
-    const watch = (this.watch = new ProcessWatch(this.config, { name, socket, pid: instance.pid, headers: () => this.headers, wedged, overMemory: (used) => this.overMemory(instance, used) }));
+    const watch = (this.watch = new ProcessWatch(this.config, { name, socket, pid: instance.pid, headers: () => this.headers, wedged, overMemory: (used, again) => this.overMemory(instance, used, again) }));
     // Published once the client shows the new process: a subscriber may read client.pid and client.state.
     if (channels.pluginReady.hasSubscribers) channels.pluginReady.publish({ plugin: this.name, socket: this.socket, pid: instance.pid, duration });
     if (debug.enabled) debug('[%s] ready: pid %s, %d ms', this.name, String(instance.pid), Math.round(duration));
@@ -307,16 +302,20 @@ export class Supervisor {
     return closeStarted(instance, this.name);
   }
 
-  /** Over `limits.memoryMiB`: recycled; while other clients hold it (a recycle would hand it back), kept and reported once. @returns whether it is watched on */
-  private overMemory(instance: StartedPlugin, used: number): boolean {
+  /**
+   * Over `limits.memoryMiB`: recycled, unless other clients hold the process (a recycle
+   * would hand it back): then it is kept, reported at its first reading over, watched on.
+   */
+  private overMemory(instance: StartedPlugin, used: number, again: boolean): boolean {
     if (this.instance !== instance || this.currentState !== 'running' || this.closed) return false;
-    const kept = heldByOthers(instance);
     const over = `${used} MiB, over limits.memoryMiB ${String(this.config.limits.memoryMiB)}`;
-    if (!kept || this.keptShared !== instance) this.config.logger?.error(`[${this.name}] plugin uses ${over}${kept ? ', but other clients share its process: it is not recycled while they do' : ': it is recycled'}`);
-    if (kept) this.keptShared = instance;
+    const kept = heldByOthers(instance);
+    if (kept && !again) this.config.logger?.error(`[${this.name}] plugin uses ${over}, but other clients share its process: it is not recycled while they do`);
+    if (kept) return true;
+    this.config.logger?.error(`[${this.name}] plugin uses ${over}: it is recycled`);
     // Its outcome reaches the calls waiting for the fresh process; a failed start is logged there.
-    else this.recycle(`it used ${over}`).catch(() => undefined);
-    return kept;
+    this.recycle(`it used ${over}`).catch(() => undefined);
+    return false;
   }
 
   /**

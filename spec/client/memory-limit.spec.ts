@@ -218,15 +218,16 @@ describe('the memory watch', () => {
     expect(gone).not.toHaveBeenCalled();
   });
 
-  onLinux('goes on watching a process its target keeps (over() returns true), and stops once over() returns false', async () => {
+  onLinux('goes on watching a process its target keeps (over() returns true, told it is again), and stops once over() returns false', async () => {
     let keep = true;
-    const over = jest.fn(() => keep);
+    const over = jest.fn((_used: number, _again: boolean) => keep);
     const watch = watchMemory({ name: 'x', pid: process.pid, limitMiB: 16, over });
     try {
       await waitFor(() => over.mock.calls.length >= 2, 4 * MEMORY_CHECK_INTERVAL, 'two reports');
       keep = false;
       await waitFor(() => (watch as unknown as { stopped: boolean }).stopped, 3 * MEMORY_CHECK_INTERVAL, 'the watch to stop');
       expect(over).toHaveBeenCalledTimes(3);
+      expect(over.mock.calls.map(([, again]) => again)).toEqual([false, true, true]);
     } finally {
       watch?.stop();
     }
