@@ -227,6 +227,12 @@ export class StreamedAnswer {
     call.methodDone();
   }
 
+  /** The iterator finished by itself (it ended, threw, or broke its protocol): it is not returned, and the method no longer runs. */
+  private ended(): void {
+    this.finished = true;
+    this.call.methodDone();
+  }
+
   /** Ends a started frame stream with an error frame (the call is settled). */
   close(error: WireError): void {
     this.done = true;
@@ -241,14 +247,12 @@ export class StreamedAnswer {
     let text: string;
     try {
       if (typeof step !== 'object' || step === null) {
-        this.finished = true;
-        call.methodDone();
+        this.ended();
         throw new TypeError(`the iterator of ${call.route} returned ${describeValue(step)} from next(), not an iterator result`);
       }
       const { done, value } = step as IteratorResult<unknown, unknown>;
       if (done === true) {
-        this.finished = true;
-        call.methodDone();
+        this.ended();
         this.end();
         return false;
       }
@@ -347,8 +351,7 @@ export class StreamedAnswer {
 
   /** The iterator threw: an ordinary error answer before the first item, an error frame after. */
   private threw(error: unknown): void {
-    this.finished = true;
-    this.call.methodDone();
+    this.ended();
     // Stopped already (the caller went away, the deadline passed, the server closes): an
     // iterator that then fails, often with its signal's reason, tells nobody anything.
     if (this.done) return;
