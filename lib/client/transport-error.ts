@@ -15,8 +15,16 @@ export type FailureKind = 'unreached' | 'lost' | 'busy' | 'other';
 
 // A failed write (EPIPE) means the request was never complete at the plugin, so its
 // method cannot have run: the same as a refused connection (Go's nothingWrittenError).
-const UNREACHED = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTSOCK', 'EACCES', 'EPIPE']);
-const LOST = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'ECONNABORTED']);
+// On Linux, a Unix socket is reset (ECONNRESET) only when its other end closes with data
+// it never read, or was never accepted at all; a plugin that read the whole request and
+// then died closes it (EOF: UND_ERR_SOCKET). Before an answer began, the unread data can
+// only be the request (one request at a time per connection): the plugin never had all
+// of it. That is how a request sent on a kept connection of a plugin that was dying (a
+// crash between calls, or an idle connection the plugin closed as the request arrived)
+// fails. Elsewhere a reset may come after the request was read: it may have run.
+const RESET_UNREAD = process.platform === 'linux' ? ['ECONNRESET'] : [];
+const UNREACHED = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTSOCK', 'EACCES', 'EPIPE', ...RESET_UNREAD]);
+const LOST = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'ECONNABORTED'].filter((code) => !RESET_UNREAD.includes(code)));
 // The plugin's accept backlog is full: it listens but is busy (or frozen). The request was
 // not delivered, and nothing is gone: wait and connect again, within the call's timeout.
 const BUSY = 'EAGAIN';

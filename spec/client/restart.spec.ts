@@ -1,5 +1,6 @@
 // PluginClient restarts: a plugin process that dies (SIGKILL, its own exit, a lost
 // socket) is noticed, restarted through its starter, and calls keep working, within bounds.
+import * as diagnostics from 'node:diagnostics_channel';
 import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { connect, PluginError, type Connection, type PluginConfigInput } from '../../lib';
@@ -129,6 +130,32 @@ describe('PluginClient restart', () => {
     await expect(plugin.echo('next')).resolves.toBe('next echoed');
     expect(logger.lines.filter((l) => l.includes('once started'))).toHaveLength(1);
     expect(client.pid).not.toBe(pid);
+  });
+
+  it('sends a non-idempotent call again when the plugin died before reading it (Linux: the connection is reset)', async () => {
+    if (process.platform !== 'linux') return;
+    const { plugin, client, logger } = await connectHost();
+    await expect(plugin.once(0)).resolves.toBe('once done');
+    const pid = client.pid!;
+    // A stopped process's socket still takes the request, unread; killed, it resets the connection.
+    process.kill(pid, 'SIGSTOP');
+    const sent = new Promise<void>((resolve) => {
+      const onHeaders = (message: unknown): void => {
+        if ((message as { request: { path: string } }).request.path !== '/once') return;
+        diagnostics.unsubscribe('undici:client:sendHeaders', onHeaders);
+        resolve();
+      };
+      diagnostics.subscribe('undici:client:sendHeaders', onHeaders);
+    });
+    const call = plugin.once(0);
+    await sent;
+    process.kill(pid, 'SIGKILL');
+
+    await expect(call).resolves.toBe('once done');
+    expect(client.pid).not.toBe(pid);
+    // Run once by the first process (the first call) and once by the new one: never twice by one.
+    expect(logger.lines.filter((l) => l.includes('once started'))).toHaveLength(2);
+    expect(client.stats.restarts).toBe(1);
   });
 
   it('restarts a live plugin whose socket file was deleted, at the next call', async () => {
