@@ -39,25 +39,29 @@ export function readLines(stream: Readable | null, onLine: (line: string) => voi
     }
     onLine(line.length > MAX_LINE ? line.slice(0, MAX_LINE) + CUT_MARK : line);
   };
+  // The last chunk ended with \r: a \n at the start of the next one is the rest of \r\n.
+  let afterReturn = false;
   const onData = (chunk: string): void => {
+    if (afterReturn && chunk.startsWith('\n')) chunk = chunk.slice(1);
+    afterReturn = false;
     pending += chunk;
     let start = 0;
     BREAK.lastIndex = 0;
     for (let match = BREAK.exec(pending); match; match = BREAK.exec(pending)) {
       const at = match.index;
-      // A \r at the end of what has arrived may be the first half of \r\n.
-      if (pending[at] === '\r' && at + 1 === pending.length) break;
       const line = pending.slice(start, at);
+      // A \r ends its line at once (a plugin may print nothing after it): the \n of a
+      // \r\n split between two chunks is dropped when it comes.
+      if (pending[at] === '\r' && at + 1 === pending.length) afterReturn = true;
       start = pending[at] === '\r' && pending[at + 1] === '\n' ? at + 2 : at + 1;
       BREAK.lastIndex = start;
       deliver(line);
     }
     pending = pending.slice(start);
-    if (pending.length > MAX_LINE || (cutting && pending.length > 1)) {
+    if (pending.length > MAX_LINE || (cutting && pending.length > 0)) {
       if (!cutting) onLine(pending.slice(0, MAX_LINE) + CUT_MARK);
       cutting = true;
-      // Keep a trailing \r: it may be the first half of the \r\n that ends the cut line.
-      pending = pending.endsWith('\r') ? '\r' : '';
+      pending = '';
     }
   };
   stream.setEncoding('utf8');
@@ -67,7 +71,7 @@ export function readLines(stream: Readable | null, onLine: (line: string) => voi
     const flush = (): void => {
       if (flushed) return;
       flushed = true;
-      const rest = pending.endsWith('\r') ? pending.slice(0, -1) : pending;
+      const rest = pending;
       pending = '';
       if (rest !== '' && !cutting) onLine(rest);
       resolve();

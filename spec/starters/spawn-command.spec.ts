@@ -319,6 +319,13 @@ describe('startWithCommand()', () => {
       expect(logger.lines).toEqual(['[start-partial-line] step 1', '[start-partial-line] step 2']);
     });
 
+    it('starts at once on a ready line ended by a lone carriage return with nothing after it', async () => {
+      const { starter } = fixtureStarter('host/start-partial-line', { env: { START_READY_END: '\r' } });
+      const result = await start(starter, socketPath(), { startTimeout: 5000 });
+      started.push(result);
+      await expect(result.client.call('/echo', 'x')).resolves.toBe('x echoed');
+    });
+
     it('does not take a line that merely ends with the words for readiness while nothing listens', async () => {
       const { starter, logger } = fixtureStarter('host/start-partial-line', { env: { START_PARTIAL_DECOY: '1' } });
       const error = await rejectionOf(start(starter, socketPath(), { startTimeout: 800 }));
