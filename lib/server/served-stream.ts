@@ -155,9 +155,11 @@ export class StreamedAnswer {
     this.pulledThisTurn = 0;
     this.pump();
   };
+  // Not a new turn: on Node 20 a write the socket took at once drains in the same turn of
+  // the event loop, and a fast reader would let an iterator that never waits run forever.
   private readonly drained = (): void => {
     this.waitingForDrain = false;
-    this.nextTurn();
+    this.pump();
   };
   private readonly flushLater = (): void => {
     this.flushScheduled = false;

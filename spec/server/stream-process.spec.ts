@@ -64,6 +64,32 @@ describe('a stream method in a plugin process', () => {
     expect((await rawRequest(socket, { path: '/few', body: envelope(1) })).body).toBe('[1]\n');
   });
 
+  it('answers another caller, and ends the stream at its deadline, while an iterator that never waits streams to a reader that keeps up', async () => {
+    // Lines of about 40 bytes fill a 16 KiB write before the per-turn bound of items, and a
+    // fast reader empties the socket at once: each write completes (and drains) in its turn.
+    const body = JSON.stringify({ Context: { Deadline: new Date(Date.now() + 1500).toISOString() }, Payload: null });
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(
+        { socketPath: socket, path: '/wide', method: 'POST', agent: false, headers: { 'x-plugwire-version': '1', 'x-plugwire-stream': '1', 'Content-Length': Buffer.byteLength(body) } },
+        resolve,
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    let received = 0;
+    let tail = '';
+    res.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      tail = (tail + chunk.toString('latin1')).slice(-400);
+    });
+    const ended = new Promise((resolve) => res.once('end', resolve));
+    await waitFor(() => received > 1_000_000, 10_000, 'a megabyte of items');
+    const other = await within(rawRequest(socket, { path: '/few', body: envelope(2) }), 3000, 'another call while the stream runs');
+    expect(other.body).toBe('[1,2]\n');
+    await within(ended, 5000, 'the stream to end at its deadline');
+    expect(tail.trimEnd().split('\n').pop()).toMatch(/^\{"error":.*PLUGWIRE_TIMEOUT/);
+  });
+
   it('closing on SIGTERM waits (within grace) for the finally of an iterator returned while it awaited', async () => {
     const own = spawnPluginProcess(FIXTURE, { ...process.env, PLUGIN_SOCKET: path.join(dir, 'slow.sock'), PLUGWIRE_TOKEN: undefined, PLUGWIRE_LIFELINE_FD: undefined });
     try {
