@@ -52,7 +52,10 @@ export function linger(request: IncomingMessage | undefined, socket: Socket, max
     // Enough was discarded: stop reading and send the end of the answer, then close.
     // Closed at once, with the client's bytes unread, the connection would be reset, and
     // a client busy writing could lose the answer it has not read yet.
+    // The request is being dumped (Node reads its body on for it): paused, it no longer
+    // restarts the socket's reading, which the HTTP parser consumes below the stream.
     socket.removeListener('data', onData);
+    request?.pause();
     socket.pause();
     socket.end();
     clearTimeout(overall);

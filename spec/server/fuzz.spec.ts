@@ -23,6 +23,8 @@
  * FUZZ_SEED=<n> replays a run; FUZZ_SCALE=<k> multiplies the number of runs.
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import * as path from 'node:path';
 import fc from 'fast-check';
 
@@ -584,6 +586,43 @@ describe('serve() under random requests (fast-check, a live plugin process)', ()
         await expectServing(plugin);
       });
 
+      it('stops reading a chunked body it answered with 413 once it discarded as much again as maxBodySize, from a client that sends on after the answer', async () => {
+        // allowHalfOpen: the client goes on writing after the plugin's end of the connection,
+        // as a client busy sending does; a plugin that read on would take all of it.
+        const socket = connect({ path: plugin.socket, allowHalfOpen: true });
+        let closed = false;
+        let answer = '';
+        socket.on('close', () => (closed = true));
+        socket.on('error', () => undefined);
+        socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+        const drainedOrClosed = (): Promise<void> =>
+          new Promise((resolve) => {
+            const done = (): void => {
+              socket.off('drain', done);
+              socket.off('close', done);
+              resolve();
+            };
+            socket.on('drain', done);
+            socket.on('close', done);
+          });
+        try {
+          await within(once(socket, 'connect'), 5000, 'the connection');
+          socket.write(bytes(`POST /echo HTTP/1.1\r\nHost: plugin\r\n${auth}Transfer-Encoding: chunked\r\n\r\n`));
+          const piece = Buffer.concat([Buffer.from(`${MB.toString(16)}\r\n`), Buffer.alloc(MB, 0x61), Buffer.from('\r\n')]);
+          let sent = 0;
+          while (!closed && sent < 8 * DEFAULT_MAX_BODY) {
+            if (!socket.write(piece)) await drainedOrClosed();
+            sent += MB;
+          }
+          while (!closed) await within(drainedOrClosed(), 5000, 'the plugin to close the connection');
+          expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+          expect(sent).toBeLessThan(3 * DEFAULT_MAX_BODY);
+        } finally {
+          socket.destroy();
+        }
+        await expectServing(plugin);
+      }, 20_000);
+
       it.each<[string, () => Buffer]>([
         ['an HTTP/1.1 request without Host', () => bytes(`POST /echo HTTP/1.1\r\n${auth}Content-Length: ${call.length}\r\n\r\n${call}`)],
         ['an Expect header other than 100-continue', () => bytes(`POST /echo HTTP/1.1\r\nHost: plugin\r\n${auth}Expect: 200-ok\r\nContent-Length: ${call.length}\r\n\r\n${call}`)],
@@ -646,7 +685,7 @@ describe('serve() under random requests (fast-check, a live plugin process)', ()
     it.each<[string, 'length' | 'chunked']>([
       ['with Content-Length', 'length'],
       ['in chunks', 'chunked'],
-    ])('answers a 200 MB body sent %s with 413, closes the connection, and does not buffer it (peak RSS below start + 100 MB)', async (_what, framing) => {
+    ])('answers a 200 MB body sent %s with 413, stops reading it, closes the connection, and does not buffer it (peak RSS below start + 100 MB)', async (_what, framing) => {
       const start = await report<MemoryReport>(plugin, '/memory');
       const total = 200 * MB;
       const connection = await RawConnection.open(plugin.socket);
@@ -656,11 +695,13 @@ describe('serve() under random requests (fast-check, a live plugin process)', ()
         // the body, a slice at a time, until all of it is sent or the server closes the connection
         const slice = Buffer.alloc(256 * 1024, 0x61);
         const piece = framing === 'chunked' ? Buffer.concat([Buffer.from(`${slice.length.toString(16)}\r\n`), slice, Buffer.from('\r\n')]) : slice;
-        for (let sent = 0; sent < total && connection.open; ) {
-          await connection.send(piece);
-          sent += slice.length;
-        }
+        let sent = 0;
+        while (sent < total && connection.open) sent += await connection.send(piece);
         connection.end();
+        // maxBodySize, then at most as much again discarded before the plugin stops reading
+        // (a chunked body was read on, at gigabytes a second, until the connection closed),
+        // and what the socket's buffers hold.
+        expect(sent).toBeLessThan(16 * MB);
         const outcome = await answer;
         const request = wellBehaved(plugin, '/echo', '', { framing: framing === 'chunked' ? { kind: 'chunked', size: slice.length, extension: false, trailer: false } : { kind: 'length', padded: false } });
         // the 413 itself may be lost to the client (its own test pins that): here it is the connection and the memory
