@@ -112,6 +112,15 @@ export class PluginClient {
     return { starts: sum('starts'), restarts: sum('restarts'), failedStarts: sum('failedStarts'), recycles: sum('recycles'), instances };
   }
 
+  /**
+   * How a process of this client that died before a call to it succeeded ended, if one
+   * did: what `connect()` reports when its plugin dies right after it became ready.
+   * @internal
+   */
+  diedUnanswered(): PluginInstance['diedUnanswered'] {
+    return this.members.find((member) => member.diedUnanswered !== undefined)?.diedUnanswered;
+  }
+
   private get first(): PluginInstance {
     return this.members[0] as PluginInstance;
   }

@@ -140,6 +140,11 @@ export class PluginInstance {
     return this.supervisor.stats;
   }
 
+  /** How the last process that died before a call to it succeeded ended, if one did. */
+  get diedUnanswered(): Supervisor['diedUnanswered'] {
+    return this.supervisor.diedUnanswered;
+  }
+
   /** Calls (queued ones included) and streams under way: what a pool's choice of the least busy instance compares. */
   get busy(): number {
     return this.admission.calls.size + this.streams.size;

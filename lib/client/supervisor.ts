@@ -4,7 +4,7 @@ import { channels, debug } from '../diagnostics/channels';
 import { isListening, removeStaleSocket } from '../socket/probe';
 import { exitsWithin, race, sleep } from '../util/abortable';
 import { heldByOthers } from '../starters/shared-process';
-import { closeStarted, type StartedPlugin, type Starter } from '../starters/starter';
+import { closeStarted, type PluginExit, type StartedPlugin, type Starter } from '../starters/starter';
 import type { PluginConfig } from './config';
 import { restartDelay } from './retry-policy';
 import type { PluginCounters, PluginState } from './plugin-state';
@@ -74,6 +74,8 @@ export class Supervisor {
   unavailableUntil = 0;
   /** Why the last plugin is gone, for the next start's diagnostics. */
   private goneWhy: string | undefined;
+  /** How the last process that died before any call to it succeeded ended. */
+  diedUnanswered: { how: string; exit: PluginExit } | undefined;
   /** Processes this supervisor terminated itself: their exit is expected. */
   private readonly terminated = new WeakSet<StartedPlugin>();
   /** Why a process was replaced as unresponsive, for the diagnostics of its exit. */
@@ -273,7 +275,10 @@ export class Supervisor {
       const expected = this.closed || this.terminated.has(instance);
       const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
       if (debug.enabled) debug('[%s] pid %s %s', this.name, String(instance.pid), how);
-      if (this.instance === instance && !this.closed) this.markGone(generation, this.replaced.get(instance) ?? how);
+      if (this.instance === instance && !this.closed) {
+        if (!this.proven) this.diedUnanswered = { how, exit };
+        this.markGone(generation, this.replaced.get(instance) ?? how);
+      }
       if (channels.pluginExit.hasSubscribers) channels.pluginExit.publish({ plugin: this.name, pid: instance.pid, code: exit.code, signal: exit.signal, expected });
     });
   }

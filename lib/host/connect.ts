@@ -1,4 +1,6 @@
 import type { PluginClient } from '../client/plugin-client';
+import { PluginError, StartError } from '../errors/plugin-error';
+import { READY_LINE } from '../protocol/constants';
 import { readContract } from '../metadata/contract';
 import type { Type } from '../metadata/method-definition';
 import { createProxy } from '../proxy/create-proxy';
@@ -54,7 +56,24 @@ export async function connect<T>(contract: Type<T>, starter: Starter, config: Co
     await checkContract(client, contract);
   } catch (error) {
     await close();
-    throw error;
+    throw diedAfterReady(client, error) ?? error;
   }
   return { plugin: createProxy(client, contract), client, close, term: close };
+}
+
+/**
+ * The start error of a plugin that printed its ready line and then died before it
+ * answered the contract check (and so did its restarts): a failed start, not a call that
+ * failed, with what it wrote to standard error last.
+ */
+function diedAfterReady(client: PluginClient, error: unknown): StartError | undefined {
+  const died = client.diedUnanswered();
+  if (died === undefined || !PluginError.is(error) || PluginError.is(error, 'PLUGWIRE_CONTRACT') || PluginError.is(error, 'PLUGWIRE_CLOSED')) return undefined;
+  const { code, signal, stderr } = died.exit;
+  const { starts } = client.stats;
+  const message =
+    `plugin ${client.name} ${died.how} after it printed '${READY_LINE}', before it answered a call` +
+    `${starts > 1 ? ` (started ${starts} times)` : ''}: check what ends it once it serves, such as an unhandled rejection or process.exit()` +
+    (stderr ? `\nits standard error:\n${stderr.replace(/^/gm, '  ')}` : '');
+  return new StartError(message, 'exited', { cause: error, exitCode: code, signal, ...(stderr !== undefined && { stderr }) });
 }

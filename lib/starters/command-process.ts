@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { untrackChild } from '../util/exit-cleanup';
+import { OutputTail } from './plugin-output';
 import type { PluginExit, StartedPlugin } from './starter';
 
 /**
@@ -28,6 +29,8 @@ function releasePipes(child: ChildProcess): void {
  */
 export class CommandPlugin implements StartedPlugin {
   readonly exited: Promise<PluginExit>;
+  /** The last lines of the process's standard error, for the whole of its life. */
+  readonly stderrTail = new OutputTail();
   private closing: Promise<void> | undefined;
   private exit: PluginExit | undefined;
 
@@ -40,7 +43,15 @@ export class CommandPlugin implements StartedPlugin {
     this.exited = new Promise((resolve) => {
       const done = (code: number | null, signal: NodeJS.Signals | null): void => {
         if (this.exit) return;
-        this.exit = { code, signal };
+        // Read when asked: the last words may still be in the pipe at the exit.
+        const tail = this.stderrTail;
+        this.exit = {
+          code,
+          signal,
+          get stderr(): string | undefined {
+            return tail.text === '' ? undefined : tail.text;
+          },
+        };
         releasePipes(child);
         untrackChild(child);
         resolve(this.exit);

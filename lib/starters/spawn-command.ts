@@ -141,7 +141,7 @@ class CommandStarter implements Starter {
     trackChild(child);
     const plugin = new CommandPlugin(child, context.terminationGrace, context.token);
     try {
-      await this.ready(child, context);
+      await this.ready(child, context, plugin.stderrTail);
     } catch (error) {
       child.on('error', () => undefined);
       await plugin.close();
@@ -163,10 +163,9 @@ class CommandStarter implements Starter {
    * it fails, exits, or the start times out or is cancelled. Every other line is forwarded,
    * then and afterwards; the end of standard error goes into the error of a failed start.
    */
-  private ready(child: ChildProcess, context: StartContext): Promise<void> {
+  private ready(child: ChildProcess, context: StartContext, stderrTail: OutputTail): Promise<void> {
     const logger = this.options.logger === false ? undefined : (this.options.logger ?? FORWARD);
     const prefix = `[${this.name}] `;
-    const stderrTail = new OutputTail();
     let settled = false;
 
     return new Promise<void>((resolve, reject) => {
@@ -180,11 +179,11 @@ class CommandStarter implements Starter {
       const succeed = (): void => {
         if (settled) return;
         cleanup();
-        // Nobody reads the output of a running plugin without a logger: drain it, keep nothing.
-        if (!logger) for (const reader of readers) reader.discard();
+        // Nobody reads the output of a running plugin without a logger: drain it, keep only
+        // the tail of standard error, for the diagnostics of an exit.
+        if (!logger) stdout.discard();
         resolve();
       };
-      const readers: LineReader[] = [];
       const fail = (message: string, reason: StartError['reason'], options: ConstructorParameters<typeof StartError>[2] = {}): void => {
         if (settled) return;
         cleanup();
@@ -199,10 +198,9 @@ class CommandStarter implements Starter {
         else logger?.log(prefix + line);
       });
       const stderr = readLines(child.stderr, (line) => {
-        if (!settled) stderrTail.push(line);
+        stderrTail.push(line);
         logger?.error(prefix + line);
       });
-      readers.push(stdout, stderr);
 
       // Wait for the pipes to end, so that the plugin's last words are in the error.
       const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {

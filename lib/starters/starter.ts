@@ -4,6 +4,12 @@ export interface PluginExit {
   readonly code: number | null;
   /** The signal that ended it, if any. */
   readonly signal: NodeJS.Signals | null;
+  /**
+   * The last lines it wrote to standard error, as far as they were read (a process that
+   * {@link spawnCommand} started; other starters may leave it out): what a plugin that
+   * died after it became ready said last.
+   */
+  readonly stderr?: string;
 }
 
 /** What a starter is given to start a plugin. */
