@@ -37,6 +37,38 @@ export function assertRoute(route: unknown, where: string): asserts route is str
   }
 }
 
+/** What a TC39 standard decorator gets as its second argument, in the fields read here. */
+interface StandardDecoratorContext {
+  readonly kind: string;
+  readonly name?: string | symbol;
+}
+
+/**
+ * Whether a decorator's second argument is the context of a TC39 standard decorator call,
+ * `(value, { kind, name, ... })`. TypeScript emits such calls when "experimentalDecorators"
+ * is off, and so do esbuild and tsx unless tsconfig.json turns it on. A legacy decorator
+ * gets a property key there, or nothing on a class.
+ * @internal
+ */
+export function isStandardDecoratorContext(argument: unknown): argument is StandardDecoratorContext {
+  return typeof argument === 'object' && argument !== null && typeof (argument as { kind?: unknown }).kind === 'string';
+}
+
+/**
+ * The error for a plugwire decorator called as a standard decorator: what runs is not what
+ * plugwire reads (no prototype, no descriptor, no parameter types), so nothing would work.
+ * @param decorator - the decorator as written, e.g. `@Method('/greet')`
+ * @param what - the member or class, e.g. `method greet`
+ * @internal
+ */
+export function standardDecoratorError(decorator: string, what: string): DefinitionError {
+  return new DefinitionError(
+    `${decorator} on ${what} was compiled as a TC39 standard decorator: plugwire's decorators are TypeScript's ` +
+      `legacy (experimental) decorators. Set "experimentalDecorators": true and "emitDecoratorMetadata": true in the ` +
+      `compilerOptions of tsconfig.json; esbuild and tsx read "experimentalDecorators" from tsconfig.json too.`,
+  );
+}
+
 function classify(type: unknown): ParamKind {
   if (type === undefined || type === null) return 'any';
   return BUILT_INS.get(type) ?? (typeof type === 'function' ? 'class' : 'any');
@@ -109,8 +141,9 @@ function paramsOf(target: Type, prototype: object, propertyKey: string, fn: (...
  * @param options - result class, idempotency, validation and default timeout
  * @returns a method decorator
  * @throws {@link DefinitionError} for a malformed or reserved route, a route that the class
- * already has, a bad `timeout`, or (with `validate: true`) a parameter whose type is `Object`
- * or parameters without emitted types
+ * already has, a bad `timeout`, (with `validate: true`) a parameter whose type is `Object`
+ * or parameters without emitted types, or when compiled without `experimentalDecorators`
+ * (as a TC39 standard decorator)
  *
  * @remarks
  * The implementation class extends the contract and inherits its routes. A parameter whose
@@ -130,6 +163,11 @@ function paramsOf(target: Type, prototype: object, propertyKey: string, fn: (...
  */
 export function Method(route: string, options: MethodOptions = {}): MethodDecorator {
   return (prototype, propertyKey, descriptor) => {
+    // Called as a standard decorator, the second argument is a context object, whatever MethodDecorator says.
+    const context: unknown = propertyKey;
+    if (isStandardDecoratorContext(context)) {
+      throw standardDecoratorError(`@Method('${String(route)}')`, `${context.kind} ${String(context.name)}`);
+    }
     const target = typeof prototype === 'function' ? (prototype as Type) : (prototype as { constructor: Type }).constructor;
     const where = `${target.name}.${String(propertyKey)}`;
     if (typeof prototype === 'function') {

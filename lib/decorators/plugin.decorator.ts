@@ -1,12 +1,14 @@
 import { DefinitionError, StubCalledError } from '../errors/plugin-error';
 import { definePlugin } from '../metadata/reflection-helpers';
+import { isStandardDecoratorContext, standardDecoratorError } from './method.decorator';
 
 /**
  * Marks a class as a plugin contract, the class that host and plugin share.
  *
  * @param name - the plugin's name, used in logs and errors; defaults to the class name
  * @returns a class decorator
- * @throws {@link DefinitionError} for an empty name
+ * @throws {@link DefinitionError} for an empty name, or when compiled without
+ * `experimentalDecorators` (as a TC39 standard decorator)
  *
  * @example
  * ```ts
@@ -17,7 +19,12 @@ import { definePlugin } from '../metadata/reflection-helpers';
  * ```
  */
 export function Plugin(name?: string): ClassDecorator {
-  return (target) => {
+  // A standard decorator gets a second argument, which a legacy class decorator never does.
+  return (target: { readonly name: string }, context?: unknown) => {
+    if (isStandardDecoratorContext(context)) {
+      const className = context.name ?? target.name;
+      throw standardDecoratorError('@Plugin()', className ? `class ${String(className)}` : 'an anonymous class');
+    }
     if (name !== undefined && (typeof name !== 'string' || name.trim() === '')) {
       throw new DefinitionError(`@Plugin() on ${target.name}: the name must be a non-empty string`);
     }
