@@ -1,10 +1,10 @@
 // `plugwire inspect` and `plugwire call`: start a plugin (or attach to --socket), ask it, stop
 // it. Loaded by plugwire.ts only for these commands: they need the library, and
 // `plugwire health` (a probe that starts every few seconds) does not.
-import { attachToSocket, defaultConfig, readManifest, spawnCommand, startPlugin, type StartResult } from '../index';
+import { attachToSocket, defaultConfig, ProtocolError, readManifest, spawnCommand, startPlugin, type StartResult } from '../index';
 import { renderManifest } from './render';
 import { isStreamRoute, printStream, type WatchStop } from './stream';
-import { tokenFor, type TokenOptions } from './token';
+import { refusedToken, tokenFor, type TokenOptions } from './token';
 import { Usage } from './usage';
 
 /** Where the command writes; the tests pass their own. @internal */
@@ -39,23 +39,38 @@ export interface CallCommandOptions extends TargetOptions {
   readonly timeoutGiven: boolean;
 }
 
+/** A plugin the command started or attached to. */
+interface Opened extends StartResult {
+  /** The error to report for one its calls failed with. */
+  readonly explain: (error: unknown) => unknown;
+}
+
 /** Starts the plugin command (or attaches to --socket) with plugin output on stderr. */
-async function open(command: readonly string[], options: TargetOptions, io: CliIo): Promise<StartResult> {
+async function open(command: readonly string[], options: TargetOptions, io: CliIo): Promise<Opened> {
   // --timeout 0 lifts the call's timeout; a start that never ends would hang the shell,
   // so the start keeps its default bound then.
   const startTimeout = options.timeout > 0 ? options.timeout : defaultConfig().startTimeout;
   const config = { timeout: options.timeout, startTimeout, contractCheck: 'off' as const };
-  if (options.socket !== undefined) {
+  const { socket } = options;
+  if (socket !== undefined) {
     if (command.length > 0) throw new Usage('give either --socket or a plugin command after --, not both');
+    const token = tokenFor(options, process.env);
     // Nothing listening is said at once: a command typed in a shell does not wait for a plugin to come up.
-    return startPlugin(attachToSocket({ name: options.socket, token: tokenFor(options, process.env), wait: false }), options.socket, config);
+    const started = await startPlugin(attachToSocket({ name: socket, token, wait: false }), socket, config);
+    // The plugin's own 401 says it answers only its host, which is true of a host's
+    // plugin; this one runs apart, and the user gave no token or another: say, as health
+    // does, how to give one.
+    const explain = (error: unknown): unknown =>
+      error instanceof ProtocolError && error.statusCode === 401 ? new ProtocolError(refusedToken(socket, token), { statusCode: 401, route: error.route, cause: error }) : error;
+    return { ...started, explain };
   }
   // A plugin the command starts gets a fresh token of its own.
   if (options.token !== undefined || options.tokenFile !== undefined) throw new Usage('--token and --token-file go with --socket: a plugin this command starts gets a token of its own');
   const [program, ...args] = command;
   if (program === undefined) throw new Usage('no plugin: give its command after -- (e.g. -- node plugin.js), or --socket PATH');
   const forward = options.quiet ? false : { log: (line: string) => io.stderr(`${line}\n`), error: (line: string) => io.stderr(`${line}\n`) };
-  return startPlugin(spawnCommand(program, args, { logger: forward }), undefined, config);
+  const started = await startPlugin(spawnCommand(program, args, { logger: forward }), undefined, config);
+  return { ...started, explain: (error) => error };
 }
 
 /**
@@ -63,12 +78,14 @@ async function open(command: readonly string[], options: TargetOptions, io: CliI
  * @internal
  */
 export async function inspect(command: readonly string[], options: TargetOptions & { json?: boolean }, io: CliIo): Promise<void> {
-  const { client, close } = await open(command, options, io);
+  const { client, close, explain } = await open(command, options, io);
   try {
     const manifest = await readManifest(client);
     if (options.json) io.stdout(`${JSON.stringify(manifest ?? null, null, 2)}\n`);
     else if (!manifest) io.stdout(`plugin ${client.name} has no manifest: it speaks protocol version 1 only (a Go plugin, or an older plugwire); its methods are not listed\n`);
     else io.stdout(`${renderManifest(manifest, client.name)}\n`);
+  } catch (error) {
+    throw explain(error);
   } finally {
     await close();
   }
@@ -112,7 +129,7 @@ export async function call(route: string, json: string | undefined, command: rea
       throw notJson(route, text, json === undefined, error as Error);
     }
   }
-  const { client, close } = await open(command, options, io);
+  const { client, close, explain } = await open(command, options, io);
   try {
     // client.call() refuses a route it cannot send (a space, a line break) with a
     // TypeError: the caller's mistake, said as one.
@@ -127,6 +144,8 @@ export async function call(route: string, json: string | undefined, command: rea
     }
     const answer = await client.call(route, payload).catch(asUsage);
     io.stdout(`${JSON.stringify(answer, null, 2) ?? 'null'}\n`);
+  } catch (error) {
+    throw explain(error);
   } finally {
     await close();
   }

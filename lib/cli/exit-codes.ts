@@ -32,7 +32,7 @@ const MEANINGS: Readonly<Record<ExitReason, string>> = {
   PLUGWIRE_METHOD_NOT_FOUND: 'the plugin has no method at that route',
   PLUGWIRE_VALIDATION: 'the payload or the answer is invalid',
   PLUGWIRE_REMOTE: 'the method failed: it threw or returned an error',
-  PLUGWIRE_PROTOCOL: 'a malformed request or answer, or a refused --token',
+  PLUGWIRE_PROTOCOL: 'a malformed request or answer, or a token refused or not given (--socket)',
   PLUGWIRE_CONTRACT: "the plugin's manifest lacks routes of a contract",
   PLUGWIRE_CLOSED: 'the plugin was terminated during the call',
   PLUGWIRE_ABORTED: 'the call was cancelled',

@@ -4,6 +4,7 @@
 // behind (one connection, closed with the answer).
 import { request } from 'node:http';
 import type { ExitReason } from './exit-codes';
+import { refusedToken } from './token';
 
 /**
  * The health route, `/.plugwire/health` (HEALTH_ROUTE in lib/protocol/constants.ts, which
@@ -94,10 +95,8 @@ export function checkHealth(socket: string, token: string | undefined, timeout: 
       res.once('end', () => {
         const elapsed = Math.round(performance.now() - began);
         if (status === 200 || status === 404) settle({ status, elapsed });
-        else if (status === 401) {
-          const given = token === undefined ? 'no token was given (--token, --token-file, PLUGWIRE_TOKEN or PLUGWIRE_TOKEN_FILE)' : 'the token sent is not the one it expects';
-          settle(new HealthFailure('PLUGWIRE_PROTOCOL', `the plugin on ${socket} refused the request (401 unauthorized): ${given}`));
-        } else settle(new HealthFailure('PLUGWIRE_PROTOCOL', `the plugin on ${socket} answered the health route with status ${status}, not 200`));
+        else if (status === 401) settle(new HealthFailure('PLUGWIRE_PROTOCOL', refusedToken(socket, token)));
+        else settle(new HealthFailure('PLUGWIRE_PROTOCOL', `the plugin on ${socket} answered the health route with status ${status}, not 200`));
       });
       res.on('error', (error) => settle(new HealthFailure('PLUGWIRE_PROTOCOL', `the answer of the plugin on ${socket} broke off: ${error.message}`)));
     });

@@ -77,3 +77,17 @@ export function tokenFor(options: TokenOptions, env: NodeJS.ProcessEnv): string 
   if (file !== undefined && file !== '') return readTokenFile(file, TOKEN_FILE_ENV);
   return undefined;
 }
+
+/**
+ * Why a plugin on --socket refused a request with 401, and how to give it a token: the one
+ * line that `plugwire health`, `inspect` and `call` print for it.
+ *
+ * @param socket - the plugin's socket path
+ * @param token - the token that was sent, or `undefined` for none
+ * @returns the message, without the `plugwire: PLUGWIRE_PROTOCOL: ` before it
+ * @internal
+ */
+export function refusedToken(socket: string, token: string | undefined): string {
+  const given = token === undefined ? 'no token was given (--token, --token-file, PLUGWIRE_TOKEN or PLUGWIRE_TOKEN_FILE)' : 'the token sent is not the one it expects';
+  return `the plugin on ${socket} refused the request (401 unauthorized): ${given}`;
+}

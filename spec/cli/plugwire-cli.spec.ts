@@ -379,18 +379,31 @@ describe('plugwire (the built command)', () => {
       expect(pidAlive(plugins[1]?.child.pid as number)).toBe(true);
     });
 
-    it('is refused without the token or with another one (protocol error, 9)', async () => {
-      const outcomes = await Promise.all([
+    // The same line as plugwire health's for the same refusal: it names the ways to give a token.
+    const NO_TOKEN = 'no token was given (--token, --token-file, PLUGWIRE_TOKEN or PLUGWIRE_TOKEN_FILE)';
+    const refusal = (reason: string): string => `plugwire: PLUGWIRE_PROTOCOL: the plugin on ${guarded} refused the request (401 unauthorized): ${reason}\n`;
+
+    it('is refused without the token or with another one (protocol error, 9), saying how to give one as health does', async () => {
+      const [none, wrong, health] = await Promise.all([
         run(['call', '/modify', '"s"', '--socket', guarded]).then((o) => labelled('no token', o)),
         run(['call', '/modify', '"s"', '--socket', guarded, '--token', 'wrong']).then((o) => labelled('wrong token', o)),
+        run(['health', '--socket', guarded]).then((o) => labelled('health, no token', o)),
       ]);
-      for (const outcome of outcomes) {
-        expect(outcome).toMatchObject({ label: outcome.label, status: 9, stdout: '', stderr: expect.stringMatching(/^plugwire: PLUGWIRE_PROTOCOL: unauthorized[^\n]*\n$/) });
-      }
+      expect(none).toMatchObject({ label: 'no token', status: 9, stdout: '', stderr: refusal(NO_TOKEN) });
+      expect(wrong).toMatchObject({ label: 'wrong token', status: 9, stdout: '', stderr: refusal('the token sent is not the one it expects') });
+      expect(health).toMatchObject({ label: 'health, no token', status: 9, stdout: '', stderr: none.stderr });
+      expect(pidAlive(plugins[1]?.child.pid as number)).toBe(true);
     });
-    it('inspect without the token reports the refusal instead of "no manifest"', async () => {
-      const outcome = await run(['inspect', '--socket', guarded]);
-      expect(outcome).toMatchObject({ status: 9, stdout: '', stderr: expect.stringMatching(/^plugwire: PLUGWIRE_PROTOCOL: unauthorized/) });
+
+    it('inspect, and a call read as a stream, without the token report the refusal and how to give a token, instead of "no manifest"', async () => {
+      const [inspect, json, stream] = await Promise.all([
+        run(['inspect', '--socket', guarded]).then((o) => labelled('inspect', o)),
+        run(['inspect', '--json', '--socket', guarded]).then((o) => labelled('inspect --json', o)),
+        run(['call', '--stream', '/modify', '"s"', '--socket', guarded]).then((o) => labelled('call --stream', o)),
+      ]);
+      for (const outcome of [inspect, json, stream]) {
+        expect(outcome).toMatchObject({ label: outcome.label, status: 9, stdout: '', stderr: refusal(NO_TOKEN) });
+      }
     });
 
     it('fails to start (3) where nothing listens', async () => {
