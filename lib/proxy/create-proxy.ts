@@ -1,13 +1,14 @@
 import { checkCallOptions, mergeCallOptions, type CallOptions } from '../client/call-options';
 import type { PluginClient } from '../client/plugin-client';
 import { needsConversion } from '../conversion/converter';
-import { ClosedError } from '../errors/plugin-error';
+import { ClosedError, DefinitionError } from '../errors/plugin-error';
 import type { MethodDefinition, Type } from '../metadata/method-definition';
 import { readContract } from '../metadata/contract';
 import type { Remote } from './remote';
 
 // Names that promise checks, jest matchers, util.inspect, React and serialisers probe on
-// any object. Without a contract they must not turn into remote calls.
+// any object. Without a contract they must not turn into remote calls; with one, they stay
+// undefined even when the contract class has such a method that is not a route.
 const PROBES = new Set([
   'then', 'catch', 'finally', 'constructor', 'prototype', 'toJSON', 'toString', 'valueOf', 'inspect',
   'asymmetricMatch', '$$typeof', 'nodeType', 'tagName', 'length', 'name', 'apply', 'call', 'bind',
@@ -28,6 +29,38 @@ function refusedStream(error: Error): AsyncIterableIterator<unknown> {
   return iterator;
 }
 
+/**
+ * The name of the class that declares `name` as a method on the contract's prototype chain
+ * (short of Object.prototype), when that method is not a route: a call to it through the
+ * proxy is a mistake in the contract. Accessors are not run.
+ */
+function declarerOfNonRoute(contract: Type, name: string): string | undefined {
+  if (name === 'constructor' || PROBES.has(name)) return undefined;
+  for (let p: unknown = contract.prototype; typeof p === 'object' && p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    const descriptor = Object.getOwnPropertyDescriptor(p, name);
+    if (!descriptor) continue;
+    if (typeof descriptor.value !== 'function') return undefined;
+    const owner: unknown = Object.getOwnPropertyDescriptor(p, 'constructor')?.value;
+    return (typeof owner === 'function' && owner.name) || contract.name;
+  }
+  return undefined;
+}
+
+/**
+ * What a call to a contract method that is not a route returns: a Promise that rejects with
+ * `error`, and, in case the method was meant to stream, an AsyncIterable whose first
+ * `next()` rejects with it (`for await` then handles the Promise's rejection).
+ */
+function refusedCall(error: Error): Promise<never> {
+  const rejected = Promise.reject(error);
+  return Object.assign(rejected, {
+    [Symbol.asyncIterator]: () => {
+      void rejected.catch(() => undefined);
+      return refusedStream(error);
+    },
+  });
+}
+
 /** What a proxy sends its calls through: a {@link PluginClient}, or the link to a plugin's host. @internal */
 export type ProxyClient = Pick<PluginClient, 'name' | 'call' | 'callMethod' | 'streamMethod'>;
 
@@ -36,6 +69,8 @@ interface ProxyState {
   /** The proxy this one was made from by withOptions(): closed with it. */
   readonly parent: ProxyState | undefined;
   readonly client: ProxyClient;
+  /** The contract class; `undefined` for a proxy without a contract. */
+  readonly contract: Type | undefined;
   /** The contract's methods by name; `undefined` for a proxy without a contract. */
   readonly methods: ReadonlyMap<string, MethodDefinition> | undefined;
   readonly options: CallOptions;
@@ -66,9 +101,10 @@ export type ProxyOptions = CallOptions;
  * @remarks
  * `then`, symbols and the names that promise checks, jest and `util.inspect` probe
  * return `undefined`, so `await proxy` resolves to the proxy itself and logging it calls
- * nothing. One function per method is made and cached. After {@link closeProxy} every
- * call rejects with `PLUGWIRE_CLOSED`. `Object.freeze()`, `seal()` and
- * `preventExtensions()` lock the proxy without stopping its calls.
+ * nothing. A method of the contract class without `@Method()` gives a function that
+ * rejects with `PLUGWIRE_DEFINITION`. One function per method is made and cached. After
+ * {@link closeProxy} every call rejects with `PLUGWIRE_CLOSED`. `Object.freeze()`, `seal()`
+ * and `preventExtensions()` lock the proxy without stopping its calls.
  *
  * @example
  * ```ts
@@ -88,11 +124,11 @@ export function createProxy<T>(client: PluginClient, contract?: Type<T>, options
 export function proxyOf<T>(client: ProxyClient, contract: Type<T> | undefined, options: ProxyOptions, user: string): Remote<T> {
   const methods = contract ? readContract(contract, user).byName : undefined;
   checkCallOptions(options, user);
-  return makeProxy({ closed: false, parent: undefined, client, methods, options }) as Remote<T>;
+  return makeProxy({ closed: false, parent: undefined, client, contract, methods, options }) as Remote<T>;
 }
 
 function makeProxy(state: ProxyState): object {
-  const { client, methods, options } = state;
+  const { client, contract, methods, options } = state;
   const stubs = new Map<string, Stub>();
   const refusal = (route: string): ClosedError => new ClosedError(`this proxy of plugin ${client.name} was closed: call to ${route} refused`, { route });
   const closed = (route: string): Promise<never> => Promise.reject(refusal(route));
@@ -108,8 +144,14 @@ function makeProxy(state: ProxyState): object {
     let stub = stubs.get(name);
     if (stub) return stub;
     const definition = methods?.get(name);
-    if (methods && !definition) return undefined;
-    if (definition) {
+    if (methods && !definition) {
+      // A contract method without @Method(): Remote<T> types it, so say what is missing
+      // rather than let the caller find `undefined` is not a function.
+      const owner = contract && declarerOfNonRoute(contract, name);
+      if (owner === undefined) return undefined;
+      const message = `${owner}.${name} is not a route, so the proxy cannot call it: add @Method('/${name}') (or the route the plugin serves it at) to it in the contract`;
+      stub = () => refusedCall(new DefinitionError(message));
+    } else if (definition) {
       // Worked out once per method, not per call.
       const convert = needsConversion(definition) && definition.validate;
       stub = definition.stream
