@@ -27,6 +27,13 @@ export interface RunningPlugin {
 export const running = new Map<string, RunningPlugin>();
 
 /**
+ * The starts under way, by socket path: a start on a path where another is under way
+ * waits for it and shares its process (the same program), instead of spawning a second
+ * one that would find the path taken. @internal
+ */
+export const launching = new Map<string, { readonly key: string; readonly name: string; readonly launched: Promise<unknown> }>();
+
+/**
  * What makes two starts the same program: command, arguments, environment and directory.
  *
  * @param command - the executable

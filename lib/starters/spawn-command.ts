@@ -11,7 +11,7 @@ import { nodeChildProcess } from '../util/lazy';
 import { defaultName } from './command-name';
 import { CommandPlugin } from './command-process';
 import { OutputTail, readLines, type LineReader } from './plugin-output';
-import { launchKey, running, share, type RunningPlugin } from './shared-process';
+import { launchKey, launching, running, share, type RunningPlugin } from './shared-process';
 import type { StartContext, StartedPlugin, Starter } from './starter';
 
 /** Options of {@link spawnCommand}. */
@@ -120,6 +120,17 @@ class CommandStarter implements Starter {
 
   async start(context: StartContext): Promise<StartedPlugin> {
     const key = launchKey(this.command, this.args, this.options);
+    // Another start on this path under way: its process is this one's too, once it is ready.
+    for (let pending = launching.get(context.socket); pending !== undefined; pending = launching.get(context.socket)) {
+      if (pending.key !== key) {
+        throw new StartError(
+          `plugin ${this.name} cannot listen on ${context.socket}: another process is being started on it (plugin ${pending.name}, ` +
+            'which this host starts with another command, arguments, environment or directory)',
+          'socket',
+        );
+      }
+      await settledOrCancelled(pending.launched, context.signal, () => new StartError(`start of ${this.name} was cancelled`, 'aborted'));
+    }
     const live = running.get(context.socket);
     if (live?.plugin.alive) {
       if (live.key === key) return share(context.socket, live);
@@ -129,6 +140,17 @@ class CommandStarter implements Starter {
         'socket',
       );
     }
+    const launch = { key, name: this.name, launched: this.launch(context, key) };
+    launching.set(context.socket, launch);
+    try {
+      return share(context.socket, await launch.launched);
+    } finally {
+      if (launching.get(context.socket) === launch) launching.delete(context.socket);
+    }
+  }
+
+  /** Spawns the process and waits for its ready line; once ready, it is the one this host runs on the path. */
+  private async launch(context: StartContext, key: string): Promise<RunningPlugin> {
     await clearStaleSocket(context.socket, this.name);
     if (context.signal.aborted) throw new StartError(`start of ${this.name} was cancelled`, 'aborted');
 
@@ -155,7 +177,7 @@ class CommandStarter implements Starter {
     void plugin.exited.then(() => {
       if (running.get(context.socket) === entry) running.delete(context.socket);
     });
-    return share(context.socket, entry);
+    return entry;
   }
 
   /**
@@ -310,3 +332,17 @@ export function spawnCommand(command: string, args: readonly string[] = [], opti
 
 /** @deprecated use {@link spawnCommand}; removed in 0.3 */
 export const startWithCommand: typeof spawnCommand = spawnCommand;
+
+/** Waits until `launched` settles, however; rejects with `cancelled()` once `signal` fires first. */
+function settledOrCancelled(launched: Promise<unknown>, signal: AbortSignal, cancelled: () => Error): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => reject(cancelled());
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    launched.then(done, done);
+  });
+}

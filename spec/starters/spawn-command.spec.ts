@@ -1,5 +1,5 @@
 // startWithCommand() through start()/connect(): real plugin processes on real sockets.
-import { existsSync, lstatSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server } from 'node:net';
 import * as path from 'node:path';
 import { connect, Method, Plugin, PluginError, start, StartError, startWithCommand, stub, type StartResult } from '../../lib';
@@ -354,6 +354,33 @@ describe('startWithCommand()', () => {
       expect(second.client.pid).toBe(first.client.pid);
       await expect(first.client.call('/pid')).resolves.toBe(first.client.pid);
       await expect(second.client.call('/pid')).resolves.toBe(first.client.pid);
+    });
+
+    it('shares one process between two start() calls made at the same moment on the same explicit socket', async () => {
+      const socket = socketPath();
+      const counter = path.join(path.dirname(socket), `spawns-${path.basename(socket)}`);
+      const { starter } = fixtureStarter('host/host-plugin', { env: { HOST_FIXTURE_COUNTER: counter } });
+      const [first, second] = await Promise.all([start(starter, socket), start(starter, socket)]);
+      started.push(first, second);
+
+      expect(second.client.pid).toBe(first.client.pid);
+      expect(readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(1);
+      await expect(second.client.call('/pid')).resolves.toBe(first.client.pid);
+      // The process outlives the first client's close: the second still holds it.
+      await first.term();
+      await expect(second.client.call('/pid')).resolves.toBe(second.client.pid);
+    });
+
+    it("refuses, with reason 'socket', a start of another program on a path where a start is under way, and lets that one finish", async () => {
+      const socket = socketPath();
+      const { starter } = fixtureStarter('host/host-plugin');
+      const { starter: other } = fixtureStarter('host/host-plugin', { env: { HOST_FIXTURE_PRELUDE: 'another program' } });
+      const [first, refused] = await Promise.allSettled([start(starter, socket), start(other, socket)]);
+      if (first.status === 'fulfilled') started.push(first.value);
+      expect(first.status).toBe('fulfilled');
+      expect(refused.status).toBe('rejected');
+      expectStartError((refused as PromiseRejectedResult).reason, 'socket');
+      expect(((refused as PromiseRejectedResult).reason as Error).message).toContain('another process is being started on it');
     });
   });
 
