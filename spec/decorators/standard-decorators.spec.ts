@@ -116,18 +116,4 @@ describe('the standard decorator call (value, context)', () => {
     expectAdvice(callStandard(Plugin('named'), Named, { kind: 'class', name: 'Named', metadata: undefined }), '@Plugin()', 'Named');
     expectAdvice(callStandard(Plugin(), Named, { kind: 'class', name: undefined, metadata: undefined }), '@Plugin()', 'Named');
   });
-
-  it('still refuses a static member decorated as a legacy decorator, as a static member', () => {
-    const error = thrownBy(() => {
-      class WithStatic {
-        @Method('/static')
-        static create(): Promise<void> {
-          return stub();
-        }
-      }
-      return WithStatic;
-    });
-    expect(PluginError.is(error, 'PLUGWIRE_DEFINITION')).toBe(true);
-    expect((error as Error).message).toBe('@Method() on static member WithStatic.create: only instance methods can be routes');
-  });
 });
