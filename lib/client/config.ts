@@ -192,7 +192,7 @@ const count = (min: number, max: number = MAX_TIMEOUT): NumberRule => countRule(
 // undici refuses a keep-alive of 0 when it opens a connection, so every call would fail
 // later: refused here. A start timeout of 0 would fail every start at once.
 const KEEP_ALIVE = ms(1);
-const RULES: Readonly<Record<string, NumberRule>> = {
+const RULES = {
   timeout: ms(0),
   connectTimeout: ms(0),
   keepAliveTimeout: KEEP_ALIVE,
@@ -203,34 +203,115 @@ const RULES: Readonly<Record<string, NumberRule>> = {
   maxQueued: count(0),
   instances: count(1, 64),
   maxResponseSize: { ...count(1, Number.MAX_SAFE_INTEGER), what: 'a whole number of bytes' },
-};
+} satisfies Record<string, NumberRule>;
 
-const RESTART_RULES: Readonly<Record<string, NumberRule>> = {
+// Typed by the interfaces' keys: a field added to one does not compile until it is checked here.
+const RESTART_RULES: Readonly<Record<keyof RestartPolicy, NumberRule>> = {
   maxRestarts: count(0),
   initialDelay: ms(0),
   maxDelay: ms(0),
   cooldown: ms(0),
 };
 
-const LIVENESS_RULES: Readonly<Record<string, NumberRule>> = {
+const LIVENESS_RULES: Readonly<Record<keyof LivenessPolicy, NumberRule>> = {
   interval: ms(1),
   timeout: ms(1),
   failures: count(1),
 };
 
-const LIMIT_RULES: Readonly<Record<string, NumberRule>> = {
+const LIMIT_RULES: Readonly<Record<keyof PluginLimits, NumberRule>> = {
   memoryMiB: { ...count(16, 1024 * 1024), what: 'a whole number of MiB' },
 };
 
+/** The fields that are not numbers, checked one by one in resolveConfig(). */
+const OTHER_FIELDS: Readonly<Record<Exclude<keyof PluginConfig, keyof typeof RULES>, true>> = {
+  restart: true,
+  logger: true,
+  contractCheck: true,
+  liveness: true,
+  limits: true,
+  keepAlive: true,
+};
+
+/** The fields a configuration may hold at its top. */
+const TOP_FIELDS = [...Object.keys(RULES), ...Object.keys(OTHER_FIELDS)];
+
+/**
+ * What a slip of a name at the top may be meant for, and the options listed when it is
+ * none: the fields but the deprecated keepAlive, and the options that `connect()` and
+ * `startPlugin()` take beside them.
+ */
+const TOP_OPTIONS = [...TOP_FIELDS.filter((key) => key !== 'keepAlive'), 'services', 'socket'];
+
+/** The edit distance of two names: letters inserted, removed or changed. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j += 1) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/** The name that `key` is a slip of (case aside, a letter or three, by the name's length), if one is. */
+function nearest(key: string, names: readonly string[]): string | undefined {
+  let best: { name: string; by: number } | undefined;
+  for (const name of names) {
+    const by = distance(key.toLowerCase(), name.toLowerCase());
+    if (by <= Math.min(3, Math.max(1, Math.floor(name.length / 3))) && (best === undefined || by < best.by)) best = { name, by };
+  }
+  return best?.name;
+}
+
+/**
+ * Refuses a name in `given` that is not one of `fields`: a misspelt field would otherwise
+ * leave its default in place without a word (`timout: 5000`, and calls time out after 30 s).
+ * The message suggests the option it is a slip of, else lists `options`.
+ */
+function refuseUnknown(given: Record<string, unknown>, fields: readonly string[], prefix = '', options: readonly string[] = fields): void {
+  for (const key of Object.keys(given)) {
+    if (fields.includes(key)) continue;
+    // A slip of the deprecated keepAlive is one of keepAliveTimeout, its name now.
+    const near = nearest(key, prefix === '' ? [...options, 'keepAlive'] : options)?.replace(/^keepAlive$/, 'keepAliveTimeout');
+    const hint = near === undefined || near === key ? `; the options are ${options.map((name) => prefix + name).join(', ')}` : ` (did you mean '${prefix}${near}'?)`;
+    throw new TypeError(`plugwire config: unknown option '${prefix}${key}'${hint}`);
+  }
+}
+
 const CONTRACT_CHECKS: readonly ContractCheck[] = ['strict', 'warn', 'off'];
 
-/** A plain object, or `undefined`; anything else is a mistake. */
+/** A plain object, or `undefined` (as `{}`); anything else is a mistake. */
 function record(name: string, value: unknown): Record<string, unknown> {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TypeError(`plugwire config: ${name} must be an object, got ${shown(value)}`);
   }
   return value as Record<string, unknown>;
+}
+
+/**
+ * The options given to `connect()` or `startPlugin()`, before their own options are taken
+ * out of them: configuration loaded at run time (JSON) may be anything.
+ * @param input - the options given
+ * @returns them, `{}` for `undefined`
+ * @throws TypeError when they are not an object (null, a string, an array)
+ * @internal
+ */
+export function configObject(input: unknown): Record<string, unknown> {
+  return record('the configuration', input);
+}
+
+/**
+ * Checks the socket path given to `connect()` or `startPlugin()`.
+ * @param socket - the path, or `undefined` for a private directory
+ * @throws TypeError when it is given and is not a non-empty string
+ * @internal
+ */
+export function checkSocket(socket: unknown): void {
+  if (socket !== undefined && (typeof socket !== 'string' || socket === '')) {
+    throw new TypeError(`plugwire config: socket must be a path (a non-empty string), got ${shown(socket)}`);
+  }
 }
 
 /** A configured number: see checkedNumber(). */
@@ -249,20 +330,26 @@ function defined(input: Record<string, unknown>): Record<string, unknown> {
  * Merges a partial configuration onto the defaults and checks every field: numbers in
  * range (whole where they count something; a string of digits counts as its number),
  * `contractCheck` one of its words, `logger` an object with `log` and `error`, `liveness`
- * `false` or an object.
+ * `false` or an object, and no name that is not a field, at the top or in `restart`,
+ * `liveness` and `limits`.
  * Fields that are `undefined` take their default. The deprecated `keepAlive` is taken as
  * `keepAliveTimeout`.
  *
  * @param input - the configuration given, partial
  * @returns the whole configuration
  * @throws TypeError naming the field, what it must be, and the value and type it got;
- * also when `keepAlive` and `keepAliveTimeout` are both given and differ
+ * naming an unknown option and the field it is close to (`unknown option 'timout' (did
+ * you mean 'timeout'?)`); also when `keepAlive` and `keepAliveTimeout` are both given and differ
  * @internal
  */
 export function resolveConfig(input: PluginConfigInput = {}): PluginConfig {
   const base = defaultConfig();
-  const given = defined(record('the configuration', input));
+  const raw = record('the configuration', input);
+  if ('socket' in raw) throw new TypeError(`plugwire config: unknown option 'socket': startPlugin() takes the socket path as its second argument`);
+  refuseUnknown(raw, TOP_FIELDS, '', TOP_OPTIONS);
+  const given = defined(raw);
   const restartGiven = defined(record('restart', given['restart']));
+  refuseUnknown(restartGiven, Object.keys(RESTART_RULES), 'restart.');
   const merged: Record<string, unknown> = { ...base, ...given };
   const restart: Record<string, unknown> = { ...base.restart, ...restartGiven };
   // The deprecated keepAlive stands for keepAliveTimeout; a mistake in it is named as written.
@@ -282,14 +369,13 @@ export function resolveConfig(input: PluginConfigInput = {}): PluginConfig {
   for (const [key, rule] of Object.entries(RESTART_RULES)) restart[key] = numberOf(`restart.${key}`, restart[key], rule);
   merged['restart'] = restart;
   const limits = defined(record('limits', given['limits']));
-  for (const key of Object.keys(limits)) {
-    const rule = LIMIT_RULES[key];
-    if (!rule) throw new TypeError(`plugwire config: limits.${key} is not a limit; the limits are ${Object.keys(LIMIT_RULES).join(', ')}`);
-    limits[key] = numberOf(`limits.${key}`, limits[key], rule);
-  }
+  refuseUnknown(limits, Object.keys(LIMIT_RULES), 'limits.');
+  for (const [key, rule] of Object.entries(LIMIT_RULES)) if (key in limits) limits[key] = numberOf(`limits.${key}`, limits[key], rule);
   merged['limits'] = limits;
   if (given['liveness'] !== undefined && given['liveness'] !== false) {
-    const liveness: Record<string, unknown> = { ...LIVENESS_DEFAULTS, ...defined(record('liveness (or false)', given['liveness'])) };
+    const livenessGiven = defined(record('liveness (or false)', given['liveness']));
+    refuseUnknown(livenessGiven, Object.keys(LIVENESS_RULES), 'liveness.');
+    const liveness: Record<string, unknown> = { ...LIVENESS_DEFAULTS, ...livenessGiven };
     for (const [key, rule] of Object.entries(LIVENESS_RULES)) liveness[key] = numberOf(`liveness.${key}`, liveness[key], rule);
     merged['liveness'] = liveness;
   }

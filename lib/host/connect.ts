@@ -1,3 +1,4 @@
+import { configObject } from '../client/config';
 import type { PluginClient } from '../client/plugin-client';
 import { PluginError, StartError } from '../errors/plugin-error';
 import { READY_LINE } from '../protocol/constants';
@@ -49,7 +50,8 @@ export interface Connection<T> {
  * ```
  */
 export async function connect<T>(contract: Type<T>, starter: Starter, config: ConnectOptions = {}): Promise<Connection<T>> {
-  const { socket, ...rest } = config;
+  // Configuration loaded at run time may be no object at all: said as such, not as a failed destructuring.
+  const { socket, ...rest } = configObject(config) as ConnectOptions;
   readContract(contract, 'connect()');
   const { client, close } = await startPlugin(starter, socket, rest);
   try {

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { resolveConfig, type PluginConfigInput } from '../client/config';
+import { checkSocket, configObject, resolveConfig, type PluginConfigInput } from '../client/config';
 import { PluginClient } from '../client/plugin-client';
 import { checkSocketPath, makePrivateSocketDirectory, makeSocketDirectory, removeSocketDirectory } from '../socket/directory';
 import type { Starter } from '../starters/starter';
@@ -50,10 +50,10 @@ export interface StartResult {
  */
 export async function startPlugin(starter: Starter, socket?: string, config: StartOptions = {}): Promise<StartResult> {
   if (!starter || typeof starter.start !== 'function') throw new TypeError('startPlugin(): the first argument must be a Starter');
-  // resolveConfig() checks the rest, and names what is wrong with a configuration that is no object at all.
-  const hasServices = typeof config === 'object' && config !== null && !Array.isArray(config) && 'services' in config;
-  const { services, ...rest } = hasServices ? config : { services: undefined };
-  const resolved = resolveConfig(hasServices ? rest : config);
+  // resolveConfig() checks the rest; HostServices.open() the services.
+  const { services, ...rest } = configObject(config) as StartOptions;
+  const resolved = resolveConfig(rest);
+  checkSocket(socket);
   if (resolved.instances > 1 && starter.attached === true) {
     throw new TypeError(`plugwire config: instances must be 1 for a plugin that runs already (${starter.name}): attaching starts no process, got ${resolved.instances}`);
   }

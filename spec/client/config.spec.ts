@@ -4,8 +4,9 @@
 // hands out) count as numbers. Real plugin processes (the Modifier sample) show that what
 // is accepted works for calls.
 import * as path from 'node:path';
-import { defaultConfig, start, startWithCommand, type PluginConfigInput, type Starter, type StartResult } from '../../lib';
-import { rejectionOf } from '../support/host-helpers';
+import { connect, defaultConfig, start, startPlugin, startWithCommand, type ConnectOptions, type PluginConfigInput, type Starter, type StartResult } from '../../lib';
+import { Modifier } from '../../samples/modifier/contract';
+import { rejectionOf, removeDir, tempDir } from '../support/host-helpers';
 
 const SAMPLE = path.join(__dirname, '../../dist/samples/modifier/plugin.js');
 
@@ -44,11 +45,40 @@ describe('start() configuration', () => {
     ['an unknown contract check', { contractCheck: 'loud' }, `contractCheck must be 'strict', 'warn' or 'off', got the string "loud"`],
     ['a logger that is a function', { logger: console.log }, 'logger must be an object with log() and error() (console fits), got a function'],
     ['a configuration that is an array', [], 'the configuration must be an object, got an array'],
+    ['a configuration that is null', null, 'the configuration must be an object, got null'],
+    ['a configuration that is a string', 'fast', 'the configuration must be an object, got the string "fast"'],
+    ['a configuration that is a number', 5, 'the configuration must be an object, got the number 5'],
+    ['a misspelt field', { timout: 5000 }, "unknown option 'timout' (did you mean 'timeout'?)"],
+    ['a misspelt field set to undefined', { timout: undefined }, "unknown option 'timout' (did you mean 'timeout'?)"],
+    ['a field in the wrong case', { maxinflight: 5 }, "unknown option 'maxinflight' (did you mean 'maxInFlight'?)"],
+    ['keepalive, close to the deprecated keepAlive', { keepalive: 5 }, "unknown option 'keepalive' (did you mean 'keepAliveTimeout'?)"],
+    [
+      'a field that is nothing like one',
+      { colour: 'red' },
+      "unknown option 'colour'; the options are timeout, connectTimeout, keepAliveTimeout, startTimeout, terminationGrace, connections, maxInFlight, maxQueued, instances, maxResponseSize, restart, logger, contractCheck, liveness, limits, services, socket",
+    ],
+    ['the socket, which startPlugin() takes as its second argument', { socket: '/tmp/x.sock' }, "unknown option 'socket': startPlugin() takes the socket path as its second argument"],
+    ['a misspelt restart field', { restart: { maxRestart: 1 } }, "unknown option 'restart.maxRestart' (did you mean 'restart.maxRestarts'?)"],
+    ['a misspelt liveness field', { liveness: { intervall: 2000 } }, "unknown option 'liveness.intervall' (did you mean 'liveness.interval'?)"],
+    ['a liveness field that is nothing like one', { liveness: { retries: 2 } }, "unknown option 'liveness.retries'; the options are liveness.interval, liveness.timeout, liveness.failures"],
+    ['a limit without its unit', { limits: { memory: 64 } }, "unknown option 'limits.memory' (did you mean 'limits.memoryMiB'?)"],
+    ['a limit that is not one', { limits: { cpu: 1 } }, "unknown option 'limits.cpu'; the options are limits.memoryMiB"],
   ])('refuses %s before starting anything, naming the field and the type', async (_label, config, message) => {
     const starter = untouchable();
     const error = await rejectionOf(start(starter, undefined, config as PluginConfigInput));
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toBe(`plugwire config: ${message}`);
+    expect(starter.asked()).toBe(0);
+  });
+
+  it.each<[string, unknown]>([
+    ['a number', 5],
+    ['an empty string', ''],
+    ['an object', { path: '/tmp/x.sock' }],
+  ])('refuses a socket path that is %s before starting anything', async (_label, socket) => {
+    const starter = untouchable();
+    const message = `plugwire config: socket must be a path (a non-empty string), got ${typeof socket === 'string' ? 'the string ""' : typeof socket === 'number' ? 'the number 5' : 'an object'}`;
+    await expect(rejectionOf(startPlugin(starter, socket as string))).resolves.toEqual(new TypeError(message));
     expect(starter.asked()).toBe(0);
   });
 
@@ -80,6 +110,43 @@ describe('start() configuration', () => {
     running.push(started);
     for (const value of ['a', 'b', 'c']) {
       await expect(started.client.call('/modify', value)).resolves.toBe(`${value} decorated`);
+    }
+  });
+});
+
+// connect() takes the configuration with `socket` in it, as configuration loaded at run time
+// (JSON, a settings service) hands it over: what it gets is checked as start() checks it,
+// and the socket too, before anything is started.
+describe('connect() configuration', () => {
+  it.each<[string, unknown, string]>([
+    ['null', null, 'the configuration must be an object, got null'],
+    ['a string', 'fast', 'the configuration must be an object, got the string "fast"'],
+    ['a number', 5, 'the configuration must be an object, got the number 5'],
+    ['an array', ['timeout'], 'the configuration must be an object, got an array'],
+    ['a socket that is a number', { socket: 5 }, 'socket must be a path (a non-empty string), got the number 5'],
+    ['an empty socket', { socket: '' }, 'socket must be a path (a non-empty string), got the string ""'],
+    ['a misspelt field', { timout: 5000 }, "unknown option 'timout' (did you mean 'timeout'?)"],
+    ['a misspelt socket', { sockt: '/tmp/x.sock' }, "unknown option 'sockt' (did you mean 'socket'?)"],
+    ['a misspelt restart field', { socket: undefined, restart: { cooldwn: 5 } }, "unknown option 'restart.cooldwn' (did you mean 'restart.cooldown'?)"],
+  ])('refuses a configuration that is %s with a TypeError naming it, before starting anything', async (_label, config, message) => {
+    const starter = untouchable();
+    const error = await rejectionOf(connect(Modifier, starter, config as ConnectOptions));
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe(`plugwire config: ${message}`);
+    expect(starter.asked()).toBe(0);
+  });
+
+  it('takes every field of defaultConfig() with socket and services, and a configuration parsed from JSON', async () => {
+    const dir = tempDir();
+    const config = JSON.parse(JSON.stringify({ ...defaultConfig(), socket: path.join(dir, 'modifier.sock'), services: [], liveness: { interval: 2000 }, limits: { memoryMiB: 256 } })) as ConnectOptions;
+    const { client, close } = await connect(Modifier, startWithCommand(process.execPath, [SAMPLE], { logger: false }), config);
+    try {
+      expect(client.socket).toBe(path.join(dir, 'modifier.sock'));
+      expect(client.config).toMatchObject({ liveness: { interval: 2000, timeout: 500, failures: 3 }, limits: { memoryMiB: 256 } });
+      await expect(client.call('/modify', 'a')).resolves.toBe('a decorated');
+    } finally {
+      await close();
+      removeDir(dir);
     }
   });
 });
