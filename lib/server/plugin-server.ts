@@ -126,6 +126,20 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
     this.socketIno = await listenOnSocketFile(this.server, this.socket);
   }
 
+  /**
+   * Lets the process exit while the server listens and its connections are idle, as a host
+   * may once it has nothing else to do (host services): a connection holds the process
+   * only while it carries a call, until the answer is out.
+   */
+  unref(): void {
+    this.server.unref();
+    this.server.on('connection', (socket: Socket) => socket.unref());
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      req.socket.ref();
+      res.once('close', () => req.socket.unref());
+    });
+  }
+
   /** As the plugin process: exits on a signal, or with the host, after running `onClose`. */
   watch(onClose: (() => void | Promise<void>) | undefined): void {
     this.host = exitWithHost(this, this.socket, onClose, (what, error) => this.report(what, error));

@@ -68,6 +68,9 @@ export class HostServices {
       if (PluginError.is(error)) throw error;
       throw new StartError(`cannot serve the host services on ${socket}: ${(error as Error).message}`, 'socket', { cause: error });
     }
+    // They serve the plugin, which does not keep the host alive either: a host with nothing
+    // else to do exits, and its plugin with it. A call being served holds its connection open.
+    server.unref();
     return new HostServices(server, ownDir, token);
   }
 

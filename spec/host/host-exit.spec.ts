@@ -1,9 +1,9 @@
 // A host that ends without term(), killed or by exiting: its plugin must not outlive it.
 import { existsSync } from 'node:fs';
-import { fixture, pidAlive, removeDir, spawnNode, waitForPidGone, type Spawned } from '../support/host-helpers';
+import { fixture, pidAlive, removeDir, spawnNode, waitForPidGone, within, type Spawned } from '../support/host-helpers';
 
 /** Starts host-parent and reads the plugin's pid and socket directory from its first line. */
-async function startParent(mode: 'wait' | 'exit'): Promise<{ parent: Spawned; pid: number; socketDir: string }> {
+async function startParent(mode: 'wait' | 'exit' | 'idle-services'): Promise<{ parent: Spawned; pid: number; socketDir: string }> {
   const parent = spawnNode([fixture('host/host-parent'), mode]);
   const line = await parent.line(/^plugin \d+ \S+$/);
   const [, pid, socketDir] = /^plugin (\d+) (\S+)$/.exec(line) ?? [];
@@ -43,6 +43,19 @@ describe('a host that ends without term()', () => {
     expect(socketDir).not.toBe('');
 
     expect(await parent.exited).toEqual({ code: 0, signal: null });
+    expect(existsSync(socketDir)).toBe(false);
+    await waitForPidGone(pid, 5000);
+    expect(parent.stderr()).toBe('');
+  });
+
+  it('offering host services, with nothing more to do after its calls: the host ends by itself, and its plugin with it', async () => {
+    const started = await startParent('idle-services');
+    leftovers.push(started);
+    const { parent, pid, socketDir } = started;
+    // The plugin's call to the host's services went through, on a connection it keeps.
+    await parent.line(/"ok":true/);
+
+    expect(await within(parent.exited, 10_000, 'the host to end by itself')).toEqual({ code: 0, signal: null });
     expect(existsSync(socketDir)).toBe(false);
     await waitForPidGone(pid, 5000);
     expect(parent.stderr()).toBe('');
