@@ -1,4 +1,5 @@
-import { ClosedError, connect, DefinitionError, PluginError, readContract, spawnCommand, StartError, type Connection, type MethodDefinition, type Remote, type Starter } from '../index';
+import { ClosedError, connect, createProxy, DefinitionError, PluginError, readContract, spawnCommand, StartError, type Connection, type Remote, type Starter } from '../index';
+import { deferredStream } from './deferred-stream';
 import { resolveServices } from './host-services';
 import type { PluginEntry, PluginStatus } from './plugwire.interfaces';
 
@@ -48,8 +49,6 @@ function starterOf(entry: PluginEntry, key: string): Starter {
  */
 export class PluginHandle<T = unknown> {
   private readonly starter: Starter;
-  /** The contract's routes, read once. */
-  private readonly methods: ReadonlyMap<string, MethodDefinition>;
   private connection: Connection<T> | undefined;
   private starting: Promise<Connection<T>> | undefined;
   private failure: Error | undefined;
@@ -69,7 +68,8 @@ export class PluginHandle<T = unknown> {
     readonly key: string = entryKey(entry),
     private readonly resolve: (entry: PluginEntry) => object[] = (e) => resolveServices(e, undefined, `PlugwireModule: plugin ${describeEntry(e)}`),
   ) {
-    this.methods = readContract(entry.contract, `plugin ${describeEntry(entry)}`).byRoute;
+    // A contract without routes is refused before anything starts.
+    readContract(entry.contract, `plugin ${describeEntry(entry)}`);
     this.starter = starterOf(entry, key);
   }
 
@@ -116,12 +116,14 @@ export class PluginHandle<T = unknown> {
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    const { instances } = this.entry;
-    const config = {
-      ...this.entry.config,
+    const { instances, config: given } = this.entry;
+    const extra = {
       ...(instances === undefined ? {} : { instances }),
       ...(this.services === undefined ? {} : { services: this.services }),
     };
+    // A config that is no object (null, a string from JSON) goes to connect() as it is, which
+    // refuses it with the TypeError that says so; spread, it would be {} or its characters.
+    const config = given === undefined || (typeof given === 'object' && given !== null && !Array.isArray(given)) ? { ...given, ...extra } : given;
     this.starting ??= connect(this.entry.contract, this.starter, config).then(
       (connection) => {
         this.starting = undefined;
@@ -153,18 +155,24 @@ export class PluginHandle<T = unknown> {
     return this.forwarding;
   }
 
+  /**
+   * A proxy of the contract like any other (withOptions() and closeProxy() take it), whose
+   * client is the running plugin's, or, while none runs, a start first.
+   */
   private forwardingProxy(): Remote<T> {
-    type Methods = Record<string, (...args: unknown[]) => Promise<unknown>>;
-    const target = Object.create(null) as Methods;
-    for (const definition of this.methods.values()) {
-      const key = definition.propertyKey;
-      target[key] = (...args: unknown[]) => {
-        const running = this.connection;
-        if (running) return (running.plugin as unknown as Methods)[key]!(...args);
-        return this.start().then((connection) => (connection.plugin as unknown as Methods)[key]!(...args));
-      };
-    }
-    return Object.freeze(target) as unknown as Remote<T>;
+    type Client = Connection<T>['client'];
+    const running = (): Client | undefined => this.connection?.client;
+    const started = (): Promise<Client> => this.start().then((connection) => connection.client);
+    const client: Pick<Client, 'name' | 'call' | 'callMethod' | 'streamMethod'> = {
+      name: this.key,
+      call: (route, payload, options) => running()?.call(route, payload, options) ?? started().then((one) => one.call(route, payload, options)),
+      callMethod: (definition, args, options, convert) =>
+        running()?.callMethod(definition, args, options, convert) ?? started().then((one) => one.callMethod(definition, args, options, convert)),
+      streamMethod: (definition, args, options, convert) =>
+        running()?.streamMethod(definition, args, options, convert) ?? deferredStream(() => started().then((one) => one.streamMethod(definition, args, options, convert))),
+    };
+    // createProxy() needs no more of a client than these: calls and streams, and a name.
+    return createProxy(client as Client, this.entry.contract);
   }
 
   /** Terminates the plugin; waits for a start in progress. */
