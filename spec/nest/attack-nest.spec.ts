@@ -66,6 +66,31 @@ describe('PlugwireModule configuration from a settings provider', () => {
   });
 });
 
+// An entry's config loaded at run time (JSON): checked as connect() checks it, the entry's
+// instances and services merged in without hiding a mistake.
+describe('PlugwireModule with a config loaded from JSON', () => {
+  const withConfig = (config: unknown, more: object = {}): ModuleMetadata => ({
+    imports: [
+      PlugwireModule.register({
+        plugins: [{ contract: Modifier, command: process.execPath, args: [PLAIN_PLUGIN], logger: false, config: config as { timeout: number }, ...more }],
+      }),
+    ],
+  });
+
+  it.each<[string, unknown, object, string]>([
+    ['a misspelt field', JSON.parse('{"timout": 5000}'), {}, "unknown option 'timout' (did you mean 'timeout'?)"],
+    ['a misspelt field, with the entry\'s instances', JSON.parse('{"timout": 5000}'), { instances: 2 }, "unknown option 'timout' (did you mean 'timeout'?)"],
+    ['a misspelt restart field', JSON.parse('{"restart": {"maxRetries": 1}}'), {}, "unknown option 'restart.maxRetries'; the options are restart.maxRestarts, restart.initialDelay, restart.maxDelay, restart.cooldown"],
+    ['a socket that is a number', JSON.parse('{"socket": 5}'), {}, 'socket must be a path (a non-empty string), got the number 5'],
+    ['null, with the entry\'s instances', JSON.parse('null'), { instances: 2 }, 'the configuration must be an object, got null'],
+    ['a string', JSON.parse('"fast"'), {}, 'the configuration must be an object, got the string "fast"'],
+  ])('fails the start with the TypeError that names %s', async (_label, config, more, message) => {
+    const error = await rejectionOf(compile(withConfig(config, more)));
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe(`plugwire config: ${message}`);
+  });
+});
+
 describe('PlugwireModule with two contracts whose classes share a name', () => {
   @Injectable()
   class Both {
