@@ -62,7 +62,8 @@ export class PluginClient {
     this.socket = init.socket;
     this.config = init.config;
     this.socketDir = init.socketDir;
-    this.members = init.sockets.map((socket) => new PluginInstance({ ...init, socket }));
+    // In a pool the others answer while one instance starts again: it need not wait for a call.
+    this.members = init.sockets.map((socket) => new PluginInstance({ ...init, socket, restartAtOnce: init.sockets.length > 1 }));
   }
 
   /**
@@ -190,7 +191,8 @@ export class PluginClient {
     const member = this.pick();
     const answer = member.call(route, payload, options);
     if (this.members.length === 1) return answer;
-    return answer.catch((error: unknown) => this.failover(error, member, true, (other) => other.call(route, payload, options)));
+    const began = performance.now();
+    return answer.catch((error: unknown) => this.failover(error, member, true, this.rest(options, undefined, began), (other, rest) => other.call(route, payload, rest)));
   }
 
   /**
@@ -230,7 +232,10 @@ export class PluginClient {
     const member = this.pick();
     const answer = member.callMethod(definition, args, options, convert);
     if (this.members.length === 1) return answer;
-    return answer.catch((error: unknown) => this.failover(error, member, definition.idempotent !== false, (other) => other.callMethod(definition, args, options, convert)));
+    const began = performance.now();
+    return answer.catch((error: unknown) =>
+      this.failover(error, member, definition.idempotent !== false, this.rest(options, definition, began), (other, rest) => other.callMethod(definition, args, rest, convert)),
+    );
   }
 
   /**
@@ -239,12 +244,27 @@ export class PluginClient {
    * an idempotent call is sent once more, to another instance that runs, if there is one.
    * Any other failure stands.
    */
-  private failover(error: unknown, member: PluginInstance, idempotent: boolean, send: (other: PluginInstance) => Promise<unknown>): Promise<unknown> {
+  private failover(error: unknown, member: PluginInstance, idempotent: boolean, rest: () => CallOptions | undefined, send: (other: PluginInstance, rest: CallOptions) => Promise<unknown>): Promise<unknown> {
     if (!idempotent || !PluginError.is(error) || error.code !== 'PLUGWIRE_UNAVAILABLE' || this.closing) throw error;
     // Another instance: the one that failed may be running again by now, and fail again (killed twice in a row).
     const other = this.leastBusyReady(this.turn, member);
-    if (other === undefined) throw error;
-    return send(other);
+    // Within the call's own timeout: what the first instance took of it is gone.
+    const options = rest();
+    if (other === undefined || options === undefined) throw error;
+    return send(other, options);
+  }
+
+  /**
+   * The options of a call sent again after `began`: its timeout (the call's, the method's or
+   * the client's) less the time gone by, or `undefined` once none is left.
+   */
+  private rest(options: CallOptions, definition: MethodDefinition | undefined, began: number): () => CallOptions | undefined {
+    return () => {
+      const timeout = options.timeout ?? definition?.timeout ?? this.config.timeout;
+      if (timeout === 0) return options;
+      const left = Math.floor(timeout - (performance.now() - began));
+      return left > 0 ? { ...options, timeout: left } : undefined;
+    };
   }
 
   /**

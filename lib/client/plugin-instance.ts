@@ -35,6 +35,8 @@ export interface ClientInit {
    */
   readonly reentrant?: () => boolean;
   readonly config: PluginConfig;
+  /** A pool's instance: a process that is gone is started again at once, not at the next call that reaches it. */
+  readonly restartAtOnce?: boolean;
 }
 
 /**
@@ -73,7 +75,8 @@ export class PluginInstance {
     this.name = init.starter.name;
     this.socket = init.socket;
     this.config = init.config;
-    const supervisor = (this.supervisor = new Supervisor({ ...init, drained: () => this.admission.drained() }));
+    const gone = init.restartAtOnce === true ? (): void => this.revive() : undefined;
+    const supervisor = (this.supervisor = new Supervisor({ ...init, drained: () => this.admission.drained(), gone }));
     const { reentrant } = init;
     this.reentrant = reentrant;
     this.owner = {
@@ -173,8 +176,9 @@ export class PluginInstance {
       try {
         await this.supervisor.ensureRunning('(a restart of its own)', this.reviveSignal);
       } catch {
-        // Counted and logged by the supervisor. Given up on: the first call after the cooldown tries again.
-        if (this.supervisor.state !== 'exited') return;
+        // Counted and logged by the supervisor. Given up on: the first call after the cooldown
+        // tries again. Closed: the supervisor refuses at once, for as long as it is asked.
+        if (this.supervisor.state !== 'exited' || this.closing) return;
       }
     }
   }

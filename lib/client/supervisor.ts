@@ -33,6 +33,8 @@ export interface SupervisorInit {
   readonly drained?: () => Promise<void>;
   /** Whether something listens on the socket; the real probe unless a test passes its own. */
   readonly isListening?: (socket: string) => Promise<boolean>;
+  /** Told when the plugin is found gone and will be restarted (a pool's instance restarts at once). */
+  readonly gone?: () => void;
 }
 
 /**
@@ -85,10 +87,11 @@ export class Supervisor {
   /** The recycle under way, which a second recycle() shares. */
   private recycling: Promise<void> | undefined;
   private readonly drained: (() => Promise<void>) | undefined;
+  private readonly gone: (() => void) | undefined;
   private readonly counters = { starts: 0, restarts: 0, failedStarts: 0, recycles: 0 };
 
   constructor(init: SupervisorInit) {
-    ({ starter: this.starter, socket: this.socket, socketDir: this.socketDir, host: this.host, config: this.config, drained: this.drained } = init);
+    ({ starter: this.starter, socket: this.socket, socketDir: this.socketDir, host: this.host, config: this.config, drained: this.drained, gone: this.gone } = init);
     this.name = init.starter.name;
     this.listens = init.isListening ?? isListening;
     // Calls waiting for a start or a back-off listen to it: as many listeners as calls is not a leak.
@@ -157,7 +160,9 @@ export class Supervisor {
     // A connection that broke while the plugin still accepts new ones, and the plugin does
     // not exit, was a stale keep-alive connection: nothing to restart. A killed process
     // resets its connections a moment before its listening socket goes, hence the wait.
-    if ((await this.listens(this.socket)) && !(await exitsWithin(instance, EXIT_WAIT))) return;
+    const listening = await this.listens(this.socket);
+    // One that exits meanwhile was killed or crashed: its exit marks it gone, not terminated here.
+    if ((instance !== undefined && (await exitsWithin(instance, EXIT_WAIT))) || listening) return;
     if (generation !== this.generation || this.currentState !== 'running') return;
     // Terminate first: a starter that reuses live processes must not be handed this one again.
     await this.terminate(instance);
@@ -174,7 +179,8 @@ export class Supervisor {
     const { maxRestarts } = this.config.restart;
     if (!this.proven && maxRestarts > 0 && this.failures >= maxRestarts) return this.giveUp(`[${this.name}] plugin is gone (${why}) before any call succeeded`);
     if (debug.enabled) debug('[%s] plugin is gone (%s); it is restarted at the next call', this.name, why);
-    this.config.logger?.error(`[${this.name}] plugin is gone (${why}); it is restarted at the next call`);
+    this.config.logger?.error(`[${this.name}] plugin is gone (${why}); it is restarted ${this.gone ? 'now' : 'at the next call'}`);
+    this.gone?.();
   }
 
   /** Stops restarting for `restart.cooldown` ms: calls fail with PLUGWIRE_UNAVAILABLE meanwhile. */

@@ -2,9 +2,9 @@
 // Calls go to the least busy instance that runs, each instance restarts on its own while
 // the others answer, a stream stays on its instance, host services reach every instance,
 // recycle() replaces them one after the other, close() ends them all. Real processes.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { attachToSocket, connect, startPlugin, type Connection, type PluginConfigInput } from '../../lib';
+import { attachToSocket, connect, startPlugin, withOptions, type Connection, type PluginConfigInput } from '../../lib';
 import { HostTest } from '../fixtures/contracts/host-contract';
 import { LivenessTest } from '../fixtures/host/liveness-contract';
 import { StreamTest } from '../fixtures/host/stream-contract';
@@ -123,6 +123,55 @@ describe('a pool of plugin processes', () => {
     await waitFor(() => conn.client.stats.instances[1]?.state === 'unavailable', 10_000);
     expect(conn.client.state).toBe('running');
     expect(conn.client.stats.instances[1]?.failedStarts).toBeGreaterThan(0);
+  });
+
+  it('starts a killed instance again at once, without waiting for a call', async () => {
+    const conn = await pool(2);
+    const second = pidsOf(conn)[1] as number;
+    process.kill(second, 'SIGKILL');
+    await waitFor(() => conn.client.stats.instances[1]?.state === 'running' && conn.client.stats.instances[1]?.pid !== second, 5000, 'the instance to run again');
+    expect(conn.client.stats.instances[1]).toMatchObject({ restarts: 1, starts: 2 });
+  });
+
+  it('close() resolves while an instance that cannot start again backs off, and nothing keeps spinning', async () => {
+    const marker = path.join(dir, `crash${++count}`);
+    const { starter } = fixtureStarter('host/host-plugin', { env: { HOST_FIXTURE_CRASH_MARKER: marker } });
+    const conn = await connect(HostTest, starter, { ...FAST, restart: { initialDelay: 2000, maxDelay: 2000, cooldown: 5000 }, instances: 2, socket: path.join(dir, `p${count}.sock`) });
+    const second = pidsOf(conn)[1] as number;
+    writeFileSync(marker, '');
+    process.kill(second, 'SIGKILL');
+    // Its restart fails, and the next one waits out its back-off.
+    await waitFor(() => (conn.client.stats.instances[1]?.failedStarts ?? 0) > 0, 5000, 'a failed restart');
+    let ticks = 0;
+    const clock = setInterval(() => ticks++, 10);
+    try {
+      await within(conn.close(), 5000, 'close()');
+      // The event loop was free all along: a 10 ms timer kept firing.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(ticks).toBeGreaterThan(3);
+    } finally {
+      clearInterval(clock);
+    }
+    expect(conn.client.state).toBe('closed');
+  });
+
+  it('sends an idempotent call that its instance could not answer to another within what is left of its timeout', async () => {
+    const conn = await pool(2, { restart: { maxRestarts: 0 } });
+    // A call on each instance; most of the way through, one instance dies and cannot restart.
+    const slow = withOptions(conn.plugin, { timeout: 1500 });
+    const began = Date.now();
+    const calls = [slow.slow(1000, 'a'), slow.slow(1000, 'b')];
+    await waitFor(() => conn.client.stats.instances.every((one) => one.load.inFlight === 1), 3000, 'a call on each instance');
+    await waitFor(() => Date.now() - began >= 800, 3000, '800 ms of the calls to pass');
+    process.kill(pidsOf(conn)[0] as number, 'SIGKILL');
+    const outcomes = await Promise.allSettled(calls);
+    const elapsed = Date.now() - began;
+    // One answered by its own instance; the other, sent again to it with 700 ms left of its
+    // 1500, cut off by its timeout rather than given 1500 ms more.
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')!.reason as { code?: string };
+    expect(failed.code).toBe('PLUGWIRE_TIMEOUT');
+    expect(elapsed).toBeLessThan(1500 + 250);
   });
 
   it('replaces a wedged instance by its own liveness check while the other answers', async () => {

@@ -22,7 +22,7 @@ import {
 import { OutOfStock, SetupOrder, SetupTest } from '../fixtures/contracts/setup-contract';
 import { SetupTestPlugin } from '../fixtures/diagnostics/setup-plugin';
 import { rawRequest, startRawRequest } from '../support/raw-http';
-import { fixtureStarter, rejectionOf, removeDir, tempDir } from '../support/host-helpers';
+import { fixtureStarter, rejectionOf, removeDir, tempDir, waitFor } from '../support/host-helpers';
 
 type ChannelName = (typeof DiagnosticChannels)[keyof typeof DiagnosticChannels];
 
@@ -233,6 +233,21 @@ describe("a host's channels, against a plugin process", () => {
     expect(client.stats).toMatchObject({ starts: 2, restarts: 1, failedStarts: 0, recycles: 0 });
     // The call that restarted the plugin is one call: one start, one end.
     expect(calls().map(([channel]) => channel)).toEqual([DiagnosticChannels.callStart, DiagnosticChannels.callEnd]);
+  });
+
+  it('publishes a plugin killed with calls in flight as an unexpected exit too, round after round', async () => {
+    const { client, plugin } = connection;
+    for (let round = 0; round < 3; round++) {
+      const pid = client.pid as number;
+      const inFlight = Array.from({ length: 4 }, () => plugin.wait(2000).catch(() => undefined));
+      await waitFor(() => client.load.inFlight === 4, 3000, 'the calls to be in flight');
+      recorder.mark();
+      process.kill(pid, 'SIGKILL');
+      // The failed calls look into the plugin while it dies: it was not terminated by the host.
+      const exit = await recorder.next<PluginExitMessage>(DiagnosticChannels.pluginExit);
+      expect(exit).toEqual({ plugin: 'setup-plugin', pid, code: null, signal: 'SIGKILL', expected: false });
+      await Promise.all(inFlight);
+    }
   });
 
   it('publishes the exit of a plugin the host terminated as expected', async () => {
