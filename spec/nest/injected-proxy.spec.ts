@@ -5,24 +5,14 @@ import { Injectable } from '@nestjs/common';
 import { closeProxy, PluginError, StartError, withOptions, type Remote } from '../../lib';
 import { InjectPlugin, PlugwireModule, PlugwireRegistry } from '../../lib/nest';
 import { StreamTest } from '../fixtures/host/stream-contract';
-import { fixture, rejectionOf, removeDir, tempDir } from '../support/host-helpers';
+import { fixture, rejectionOf } from '../support/host-helpers';
 import { nestModules } from '../support/nest-modules';
 
 const STREAM_PLUGIN = fixture('host/stream-plugin');
 
 const modules = nestModules();
 const { compile } = modules;
-let dir: string | undefined;
-
-beforeEach(() => {
-  dir = tempDir();
-});
-
-afterEach(async () => {
-  await modules.cleanup();
-  removeDir(dir);
-  dir = undefined;
-});
+afterEach(() => modules.cleanup());
 
 @Injectable()
 class Reader {
@@ -35,6 +25,7 @@ async function readAll(stream: AsyncIterable<{ n: number }>): Promise<number[]> 
   return seen;
 }
 
+/** A module with the stream plugin, initialised (compile() does it). */
 async function readerWith(entry: { lazy?: boolean; optional?: boolean; args?: string[] }): Promise<{ reader: Reader; registry: PlugwireRegistry; close: () => Promise<void> }> {
   const moduleRef = await compile({
     imports: [
@@ -44,7 +35,6 @@ async function readerWith(entry: { lazy?: boolean; optional?: boolean; args?: st
     ],
     providers: [Reader],
   });
-  await moduleRef.init();
   return { reader: moduleRef.get(Reader), registry: moduleRef.get(PlugwireRegistry), close: () => moduleRef.close() };
 }
 
