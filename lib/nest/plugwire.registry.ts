@@ -39,6 +39,7 @@ export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationSh
       for (let n = 2; keys.has(key); n += 1) key = `${entryKey(entry)}#${n}`;
       keys.add(key);
       const what = `PlugwireModule: plugin ${describeEntry(entry)}`;
+      checkKeys(entry, what);
       checkServices(entry, what);
       byName.set(entry.name, new PluginHandle(entry, key, (e) => resolveServices(e, moduleRef, what)));
       this.handles.set(entry.contract, byName);
@@ -143,4 +144,26 @@ export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationSh
   private all(): PluginHandle[] {
     return [...this.handles.values()].flatMap((byName) => [...byName.values()]);
   }
+}
+
+/** Every key of an entry: a misspelt one (`lazzy: true`) would otherwise be ignored without a word. */
+const ENTRY_KEYS = Object.keys({
+  contract: true,
+  name: true,
+  command: true,
+  args: true,
+  env: true,
+  cwd: true,
+  logger: true,
+  starter: true,
+  config: true,
+  services: true,
+  instances: true,
+  lazy: true,
+  optional: true,
+} satisfies Record<keyof PluginEntry, true>);
+
+function checkKeys(entry: PluginEntry, what: string): void {
+  const unknown = Object.keys(entry).find((key) => !ENTRY_KEYS.includes(key));
+  if (unknown !== undefined) throw new DefinitionError(`${what}: unknown key '${unknown}' in its entry; the keys are ${ENTRY_KEYS.join(', ')}`);
 }

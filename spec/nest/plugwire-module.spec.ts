@@ -597,6 +597,11 @@ describe('PlugwireModule: definition errors', () => {
       /plugin Other is registered twice/,
     ],
     ['no plugins', { plugins: [] }, /plugins must be a non-empty array/],
+    [
+      'a misspelt key in an entry (entries loaded from JSON)',
+      { plugins: [JSON.parse('{"lazzy": true}') as object].map((extra) => ({ contract: Other, command: process.execPath, ...extra })) },
+      /plugin Other: unknown key 'lazzy' in its entry; the keys are contract, name, command, .*, lazy, optional/,
+    ],
   ];
 
   it.each(cases)('rejects compile() with PLUGWIRE_DEFINITION for %s', async (_, options, message) => {
