@@ -55,6 +55,8 @@ export function routeProblem(route: unknown): string | undefined {
  */
 export function checkCallOptions(options: CallOptions, where: string): void {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object`);
+  // A misspelt option (`timout`) would leave the call without it, without a word.
+  for (const key in options) if (key !== 'timeout' && key !== 'signal' && key !== 'headers') throw new TypeError(`${where}: unknown option '${key}'; the options are timeout, signal and headers`);
   const { timeout, signal, headers } = options;
   if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= MAX_TIMEOUT))) {
     throw new TypeError(`${where}: timeout must be a number of ms from 0 to ${MAX_TIMEOUT}, got ${String(timeout)}`);

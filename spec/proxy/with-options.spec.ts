@@ -102,6 +102,7 @@ describe('withOptions() and per-method timeouts, against a plugin process', () =
     [{ headers: { 'bad name': 'x' } }, /not a valid header name/],
     [{ headers: { 'x-split': 'a\r\nInjected: yes' } }, /without line breaks/],
     [{ headers: { 'x-number': 1 as unknown as string } }, /must be a string/],
+    [JSON.parse('{"timout": 500}') as object, /withOptions\(\): unknown option 'timout'; the options are timeout, signal and headers/],
   ])('refuses bad options %p with a TypeError at once', (options, message) => {
     expect(() => withOptions(plugin, options)).toThrow(TypeError);
     expect(() => withOptions(plugin, options)).toThrow(message);
@@ -109,6 +110,7 @@ describe('withOptions() and per-method timeouts, against a plugin process', () =
 
   it('refuses bad per-call options of client.call() with a rejected TypeError', async () => {
     await expect(connection.client.call('/header', 'x', { headers: { host: 'elsewhere' } })).rejects.toThrow(TypeError);
+    await expect(connection.client.call('/header', 'x', JSON.parse('{"deadline": 5}') as object)).rejects.toThrow("call to /header: unknown option 'deadline'");
   });
 
   it('refuses a value that is not a plugwire proxy', () => {
