@@ -225,7 +225,9 @@ function toDate(value: unknown, path: string, violations: FieldViolation[]): Dat
     violations.push(violation(path, value, 'isDate', `expected an RFC 3339 date-time such as 2006-01-02T15:04:05Z, got ${describe(value)}`));
     return undefined;
   }
-  return new Date(time);
+  // Down to the millisecond, as a `Date` field gets it: new Date() cuts toward zero, which
+  // before 1970 is a millisecond late (Go writes nanoseconds: ...40.0005Z is ...40.000Z).
+  return new Date(Math.floor(time));
 }
 
 /** A host's Date argument: one that JSON writes as an RFC 3339 date-time (valid, of the years 0 to 9999). */

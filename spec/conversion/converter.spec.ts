@@ -377,6 +377,13 @@ describe('convertResult and resultToPlain', () => {
     expect(notArray.violations.map((v) => v.constraints)).toEqual([{ isArray: 'expected an array, got a string' }]);
   });
 
+  it('reads a date with digits past the millisecond down to its millisecond, before 1970 too (as a @Type(() => Date) field does)', async () => {
+    // Go writes a time.Time with nanoseconds; new Date() alone cuts toward zero, a millisecond late before 1970.
+    await expect(convertResult(plainDefinition('/now'), '1969-07-20T20:17:40.0005Z')).resolves.toEqual(new Date('1969-07-20T20:17:40.000Z'));
+    await expect(convertResult(plainDefinition('/now'), '1969-12-31T23:59:59.9999999Z')).resolves.toEqual(new Date('1969-12-31T23:59:59.999Z'));
+    await expect(convertResult(plainDefinition('/now'), '2024-05-06T07:08:09.1239Z')).resolves.toEqual(new Date('2024-05-06T07:08:09.123Z'));
+  });
+
   it('sends a returns: Date result as it is, for JSON.stringify to write as an ISO string', () => {
     const now = new Date('2024-05-06T07:08:09.000Z');
     expect(resultToPlain(plainDefinition('/now'), now)).toBe(now);
