@@ -3,7 +3,7 @@ import type { Type } from '../metadata/method-definition';
 import { readPropertyType } from '../metadata/reflection-helpers';
 import { parseRfc3339 } from '../protocol/deadline';
 import { requirePeer } from './peer-require';
-import { hasFieldConversion } from './transformer';
+import { classTransformerStorage, hasFieldConversion } from './transformer';
 
 // What validating a class takes is worked out once per class, from class-validator's and
 // class-transformer's metadata: whether there is anything to validate at all (a Go-style
@@ -88,7 +88,8 @@ function makePlan(type: Type): ClassPlan {
     // TypeScript emits a design type for each decorated property, and each of these is decorated.
     const declared = readPropertyType(type.prototype as object, key);
     const converted = hasFieldConversion(type, key);
-    if (declared === Date) {
+    // A Date field, or an array of dates (`@Type(() => Date) dates: Date[]`).
+    if (declared === Date || (declared === Array && converted && typeTarget(type, key) === Date)) {
       if (!converted) untyped.push({ key, kind: 'date', expected: Date });
       else dates.push(key);
     } else if (validated) {
@@ -148,10 +149,11 @@ export function checkFields(instance: object, plan: ClassPlan, prefix: string, o
   const fields = instance as Record<string, unknown>;
   for (const key of plan.dates) {
     const given = fieldOf(raw, key);
-    if (given === undefined || given === null || given instanceof Date || !(fields[key] instanceof Date)) continue;
-    if (typeof given !== 'string' || parseRfc3339(given) === undefined) {
-      const shown = typeof given === 'string' && given.length <= 200 ? { value: given } : typeof given === 'number' || typeof given === 'boolean' ? { value: given } : {};
-      out.push({ path: join(prefix, key), ...shown, constraints: { isDate: 'expected an RFC 3339 date-time such as 2006-01-02T15:04:05Z' } });
+    const value = fields[key];
+    if (Array.isArray(given) && Array.isArray(value)) {
+      for (let i = 0; i < given.length; i++) checkDate(given[i], value[i], `${join(prefix, key)}[${i}]`, out);
+    } else {
+      checkDate(given, value, join(prefix, key), out);
     }
   }
   for (const field of plan.untyped) {
@@ -174,6 +176,27 @@ export function checkFields(instance: object, plan: ClassPlan, prefix: string, o
       const nestedPlan = planOf(item.constructor);
       if (needsFieldCheck(nestedPlan)) checkFields(item, nestedPlan, path, out, visited, Array.isArray(value) ? (Array.isArray(given) ? (given as unknown[])[i] : undefined) : given);
     }
+  }
+}
+
+/**
+ * Reports a date whose JSON value is not an RFC 3339 date-time, which class-transformer's
+ * `new Date()` took anyway (`"1"`, `"Dec 25"`, a number).
+ */
+function checkDate(given: unknown, value: unknown, path: string, out: FieldViolation[]): void {
+  if (given === undefined || given === null || given instanceof Date || !(value instanceof Date)) return;
+  if (typeof given === 'string' && parseRfc3339(given) !== undefined) return;
+  const shown = typeof given === 'string' && given.length <= 200 ? { value: given } : typeof given === 'number' || typeof given === 'boolean' ? { value: given } : {};
+  out.push({ path, ...shown, constraints: { isDate: 'expected an RFC 3339 date-time such as 2006-01-02T15:04:05Z' } });
+}
+
+/** The class a field's `@Type(() => X)` names (without a discriminator), if class-transformer knows one. */
+function typeTarget(type: Type, key: string): unknown {
+  try {
+    const found = classTransformerStorage().findTypeMetadata(type, key) as { typeFunction?: () => unknown } | undefined;
+    return found?.typeFunction?.();
+  } catch {
+    return undefined;
   }
 }
 

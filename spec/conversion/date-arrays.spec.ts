@@ -1,0 +1,77 @@
+// An array of dates (`@IsDate({ each: true }) @Type(() => Date) dates: Date[]`) takes RFC
+// 3339 date-times only, as a single Date field does: class-transformer's new Date() takes
+// "1", "Dec 25 2020" or a number, and class-validator's IsDate then passes the Date it made.
+import { Type } from 'class-transformer';
+import { IsDate, ValidateNested } from 'class-validator';
+import { Method, PayloadValidationError, Plugin, stub } from '../../lib';
+import { convertArgs } from '../../lib/conversion/converter';
+import { readMethods } from '../../lib/metadata/reflection-helpers';
+import type { MethodDefinition } from '../../lib/metadata/method-definition';
+
+class Schedule {
+  @IsDate({ each: true })
+  @Type(() => Date)
+  dates!: Date[];
+}
+
+class Plan {
+  @ValidateNested()
+  @Type(() => Schedule)
+  schedule!: Schedule;
+}
+
+@Plugin('date-arrays')
+class DateArrays {
+  @Method('/schedule')
+  schedule(schedule: Schedule): Promise<void> {
+    return stub(schedule);
+  }
+
+  @Method('/plan')
+  plan(plan: Plan): Promise<void> {
+    return stub(plan);
+  }
+}
+
+function definition(route: string): MethodDefinition {
+  const found = readMethods(DateArrays)?.get(route);
+  if (!found) throw new Error(`no route ${route}`);
+  return found;
+}
+
+/** The refusal of a conversion, which is asynchronous when the class validates nested DTOs. */
+async function refusal(run: () => unknown): Promise<PayloadValidationError> {
+  try {
+    await run();
+  } catch (error) {
+    if (error instanceof PayloadValidationError) return error;
+    throw error;
+  }
+  throw new Error('expected a PayloadValidationError');
+}
+
+describe('an array of dates', () => {
+  it('refuses, item by item, what is not an RFC 3339 date-time', async () => {
+    const error = await refusal(() => convertArgs(definition('/schedule'), [{ dates: ['1', '2026-12-25T10:00:00Z', 'Dec 25 2020', 5] }], 'plugin'));
+    expect(error.violations.map((v) => [v.path, Object.keys(v.constraints)])).toEqual([
+      ['dates[0]', ['isDate']],
+      ['dates[2]', ['isDate']],
+      ['dates[3]', ['isDate']],
+    ]);
+  });
+
+  it('refuses them in a nested DTO too, at their path', async () => {
+    const error = await refusal(() => convertArgs(definition('/plan'), [{ schedule: { dates: ['2026-12-25T10:00:00Z', '2026-12-25'] } }], 'plugin'));
+    expect(error.violations.map((v) => v.path)).toEqual(['schedule.dates[1]']);
+  });
+
+  it('takes RFC 3339 date-times as Dates', () => {
+    const [schedule] = convertArgs(definition('/schedule'), [{ dates: ['2026-12-25T10:00:00Z', '2026-12-25T12:00:00.5+02:00'] }], 'plugin') as [Schedule];
+    expect(schedule).toBeInstanceOf(Schedule);
+    expect(schedule.dates).toEqual([new Date('2026-12-25T10:00:00.000Z'), new Date('2026-12-25T10:00:00.500Z')]);
+  });
+
+  it('takes Dates on the host, where the call gives Date objects', () => {
+    expect(() => convertArgs(definition('/schedule'), [{ dates: [new Date('2026-12-25T10:00:00Z')] }], 'host')).not.toThrow();
+  });
+});
