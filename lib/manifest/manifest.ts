@@ -93,11 +93,39 @@ interface SchemaTools {
  */
 function schemaTools(): SchemaTools {
   const { targetConstructorToSchema, validationMetadatasToSchemas } = classValidatorJsonSchema();
-  const options = { refPointerPrefix: '#/definitions/', classTransformerMetadataStorage: classTransformerStorage() };
+  const options = {
+    refPointerPrefix: '#/definitions/',
+    classTransformerMetadataStorage: classTransformerStorage(),
+    additionalConverters: {
+      // What the plugin takes: an RFC 3339 date-time, not a date without a time.
+      isDate: { type: 'string' as const, format: 'date-time' },
+      isEnum: (meta: { constraints: unknown[] }) => enumSchema(meta.constraints[0]) as GeneratedSchema,
+    },
+  };
   return {
     of: (type) => targetConstructorToSchema(type, options) as JsonSchema,
     byName: validationMetadatasToSchemas(options) as Record<string, JsonSchema>,
   };
+}
+
+/** A schema as class-validator-jsonschema types them. */
+type GeneratedSchema = ReturnType<typeof import('class-validator-jsonschema').targetConstructorToSchema>;
+
+/**
+ * The schema of `@IsEnum(entity)`: the enum's values, as class-validator checks them, without
+ * the names a numeric TypeScript enum maps back from its numbers (`Level[1] === 'Low'`),
+ * typed `number` or `string` when every value is one.
+ */
+function enumSchema(entity: unknown): JsonSchema {
+  const members = typeof entity === 'object' && entity !== null ? (entity as Record<string, unknown>) : {};
+  const values = Object.keys(members)
+    .filter((key) => {
+      const value = members[key];
+      return !(typeof value === 'string' && members[value] === Number(key));
+    })
+    .map((key) => members[key]);
+  const type = values.length > 0 && values.every((v) => typeof v === 'number') ? 'number' : values.every((v) => typeof v === 'string') ? 'string' : undefined;
+  return type === undefined ? { enum: values } : { enum: values, type };
 }
 
 /** The classes a manifest refers to, each under a name of its own (`Options`, `Options_2`). */
