@@ -49,23 +49,24 @@ class Schemas {
   }
 }
 
-function definitions(): Record<string, { properties?: Record<string, unknown> }> {
+function properties(): Record<string, unknown> | undefined {
   const definition = readMethods(Schemas)?.get('/record');
   if (!definition) throw new Error('no route');
-  return buildManifest([{ definition, contract: 'Schemas', implemented: true }], { name: 'schemas', version: null }).definitions as Record<string, { properties?: Record<string, unknown> }>;
+  const { definitions } = buildManifest([{ definition, contract: 'Schemas', implemented: true }], { name: 'schemas', version: null });
+  return definitions['Event']?.['properties'] as Record<string, unknown> | undefined;
 }
 
 describe('the schemas of a manifest', () => {
   it('give a Date field, and each Date of an array, as an RFC 3339 date-time', () => {
-    const { properties } = definitions()['Event'] ?? {};
-    expect(properties?.['at']).toEqual({ type: 'string', format: 'date-time' });
-    expect(properties?.['also']).toEqual({ type: 'array', items: { type: 'string', format: 'date-time' } });
+    const fields = properties();
+    expect(fields?.['at']).toEqual({ type: 'string', format: 'date-time' });
+    expect(fields?.['also']).toEqual({ type: 'array', items: { type: 'string', format: 'date-time' } });
   });
 
   it("give an enum's values, typed, without a numeric enum's reverse names", () => {
-    const { properties } = definitions()['Event'] ?? {};
-    expect(properties?.['level']).toEqual({ enum: [1, 2], type: 'number' });
-    expect(properties?.['colour']).toEqual({ enum: ['red', 'blue'], type: 'string' });
-    expect(properties?.['mixed']).toEqual({ enum: [1, 'two'] });
+    const fields = properties();
+    expect(fields?.['level']).toEqual({ enum: [1, 2], type: 'number' });
+    expect(fields?.['colour']).toEqual({ enum: ['red', 'blue'], type: 'string' });
+    expect(fields?.['mixed']).toEqual({ enum: [1, 'two'] });
   });
 });
