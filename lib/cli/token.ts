@@ -47,6 +47,12 @@ export function readTokenFile(path: string, what: string): string {
   return token;
 }
 
+/** A token given as text: refused as a usage error when a header cannot carry it, as from a file. */
+function checkedToken(token: string, what: string): string {
+  if (!TOKEN_CHARACTERS.test(token)) throw new Usage(`${what}: the token holds characters a token cannot have (only visible ASCII, no spaces)`);
+  return token;
+}
+
 /** Where the command's options say the token is. */
 export interface TokenOptions {
   /** `--token`. */
@@ -69,10 +75,10 @@ export interface TokenOptions {
  */
 export function tokenFor(options: TokenOptions, env: NodeJS.ProcessEnv): string | undefined {
   if (options.token !== undefined && options.tokenFile !== undefined) throw new Usage('give --token or --token-file, not both');
-  if (options.token !== undefined) return options.token;
+  if (options.token !== undefined) return checkedToken(options.token, '--token');
   if (options.tokenFile !== undefined) return readTokenFile(options.tokenFile, '--token-file');
   const fromEnv = env[TOKEN_ENV];
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  if (fromEnv !== undefined && fromEnv !== '') return checkedToken(fromEnv, TOKEN_ENV);
   const file = env[TOKEN_FILE_ENV];
   if (file !== undefined && file !== '') return readTokenFile(file, TOKEN_FILE_ENV);
   return undefined;

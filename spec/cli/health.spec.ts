@@ -176,6 +176,19 @@ describe('plugwire health', () => {
       for (const outcome of outcomes) expect(outcome).toMatchObject({ status: EXIT_CODES.USAGE, stdout: '', stderr: expect.stringMatching(ONE_LINE) });
       expect(outcomes[2]?.stderr).toBe(`plugwire: ${TOKEN_FILE_ENV}: the token file ${empty} is empty\n`);
     });
+
+    it('a token a header cannot carry, given as --token or PLUGWIRE_TOKEN, to every command: 2 (usage), as from a file', async () => {
+      const bad = 'abc\ndef';
+      const outcomes = await Promise.all([
+        run(['health', '--socket', socket, '--token', bad]),
+        run(['call', '/greet', '"x"', '--socket', socket, '--token', bad]),
+        run(['inspect', '--socket', socket, '--token', bad]),
+        run(['health', '--socket', socket], { PLUGWIRE_TOKEN: bad }),
+      ]);
+      for (const outcome of outcomes) expect(outcome).toMatchObject({ status: EXIT_CODES.USAGE, stdout: '', stderr: expect.stringMatching(ONE_LINE) });
+      expect(outcomes[0]?.stderr).toBe('plugwire: --token: the token holds characters a token cannot have (only visible ASCII, no spaces)\n');
+      expect(outcomes[3]?.stderr).toBe('plugwire: PLUGWIRE_TOKEN: the token holds characters a token cannot have (only visible ASCII, no spaces)\n');
+    });
   });
 
   describe('a version 1 plugin (the Go stand-in: no health route, no token)', () => {
