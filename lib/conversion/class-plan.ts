@@ -184,10 +184,27 @@ export function checkFields(instance: object, plan: ClassPlan, prefix: string, o
  * `new Date()` took anyway (`"1"`, `"Dec 25"`, a number).
  */
 function checkDate(given: unknown, value: unknown, path: string, out: FieldViolation[]): void {
-  if (given === undefined || given === null || given instanceof Date || !(value instanceof Date)) return;
+  if (given instanceof Date) {
+    // A host's own Date: what JSON writes for it must be a date-time the plugin reads.
+    const problem = unwritableYear(given);
+    if (problem !== undefined) out.push({ path, constraints: { isDate: problem } });
+    return;
+  }
+  if (given === undefined || given === null || !(value instanceof Date)) return;
   if (typeof given === 'string' && parseRfc3339(given) !== undefined) return;
   const shown = typeof given === 'string' && given.length <= 200 ? { value: given } : typeof given === 'number' || typeof given === 'boolean' ? { value: given } : {};
   out.push({ path, ...shown, constraints: { isDate: 'expected an RFC 3339 date-time such as 2006-01-02T15:04:05Z' } });
+}
+
+/**
+ * Why JSON cannot write a Date as an RFC 3339 date-time, or `undefined` when it can: the
+ * years past 9999 and before 0 come out as `+010000-01-01...`, which no plugin reads.
+ * @internal
+ */
+export function unwritableYear(date: Date): string | undefined {
+  const year = date.getUTCFullYear();
+  if (Number.isNaN(year) || year < 0 || year > 9999) return `expected a date of the years 0 to 9999, got ${Number.isNaN(year) ? 'an invalid Date' : `the year ${year}`}`;
+  return undefined;
 }
 
 /** The class a field's `@Type(() => X)` names (without a discriminator), if class-transformer knows one. */

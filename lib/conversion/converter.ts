@@ -3,7 +3,7 @@ import { PayloadValidationError, type FieldViolation } from '../errors/plugin-er
 import type { MethodDefinition, ParamDefinition, Type } from '../metadata/method-definition';
 import { messageOf } from '../diagnostics/channels';
 import { parseRfc3339 } from '../protocol/deadline';
-import { checkFields, classValidator, declaredClass, hasValidation, isPlainObject, needsFieldCheck, planOf } from './class-plan';
+import { checkFields, classValidator, declaredClass, hasValidation, isPlainObject, needsFieldCheck, planOf, unwritableYear } from './class-plan';
 import { plainToInstance, toJsonValue } from './transformer';
 import { validWithoutErrors } from './validation-plan';
 
@@ -232,10 +232,8 @@ function toDate(value: unknown, path: string, violations: FieldViolation[]): Dat
 
 /** A host's Date argument: one that JSON writes as an RFC 3339 date-time (valid, of the years 0 to 9999). */
 function checkedDate(value: Date, path: string, violations: FieldViolation[]): Date {
-  const year = value.getUTCFullYear();
-  if (Number.isNaN(year) || year < 0 || year > 9999) {
-    violations.push(violation(path, undefined, 'isDate', `expected a date of the years 0 to 9999, got ${Number.isNaN(year) ? 'an invalid Date' : `the year ${year}`}`));
-  }
+  const problem = unwritableYear(value);
+  if (problem !== undefined) violations.push(violation(path, undefined, 'isDate', problem));
   return value;
 }
 

@@ -71,6 +71,14 @@ describe('an array of dates', () => {
     expect(schedule.dates).toEqual([new Date('2026-12-25T10:00:00.000Z'), new Date('2026-12-25T10:00:00.500Z')]);
   });
 
+  it('refuses on the host a Date that JSON cannot write as a date-time (years past 9999), in a field or an array, as a Date parameter is', async () => {
+    const far = new Date('2026-01-01T00:00:00Z');
+    far.setUTCFullYear(10_000);
+    const error = await refusal(() => convertArgs(definition('/schedule'), [{ dates: [new Date('2026-12-25T10:00:00Z'), far] }], 'host'));
+    expect(error.side).toBe('host');
+    expect(error.violations.map((v) => [v.path, v.constraints])).toEqual([['dates[1]', { isDate: 'expected a date of the years 0 to 9999, got the year 10000' }]]);
+  });
+
   it('takes Dates on the host, where the call gives Date objects', () => {
     expect(() => convertArgs(definition('/schedule'), [{ dates: [new Date('2026-12-25T10:00:00Z')] }], 'host')).not.toThrow();
   });
