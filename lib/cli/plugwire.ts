@@ -39,7 +39,8 @@ function commands(): typeof Commands {
 }
 
 function milliseconds(value: string): number {
-  const n = Number(value);
+  // Digits only: Number() reads '' and ' ' as 0, and takes 0x10 or 1e3.
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) throw new InvalidArgumentError('expected a whole number of milliseconds');
   return n;
 }

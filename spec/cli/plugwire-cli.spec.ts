@@ -289,6 +289,10 @@ describe('plugwire (the built command)', () => {
         ['route without /', ['call', 'modify', '"x"', ...plugin(SAMPLE)], /^plugwire: the route must start with '\/', got "modify"\n$/],
         ['unknown option', ['call', '/modify', '"x"', '--bogus', ...plugin(SAMPLE)], /^error: unknown option '--bogus'\n/],
         ['bad --timeout', ['call', '/modify', '"x"', '--timeout', 'soon', ...plugin(SAMPLE)], /^error: option '--timeout <ms>' argument 'soon' is invalid/],
+        // Number() would read these as 0 (no timeout), 16 and 1000.
+        ['an empty --timeout', ['call', '/modify', '"x"', '--timeout', '', ...plugin(SAMPLE)], /^error: option '--timeout <ms>' argument '' is invalid/],
+        ['a hexadecimal --timeout', ['call', '/modify', '"x"', '--timeout', '0x10', ...plugin(SAMPLE)], /^error: option '--timeout <ms>' argument '0x10' is invalid/],
+        ['an exponent --timeout', ['health', '--socket', '/tmp/pw-unused.sock', '--timeout', '1e3'], /^error: option '--timeout <ms>' argument '1e3' is invalid/],
         ['no route', ['call', ...plugin(SAMPLE)], /^error: missing required argument 'route'\n/],
         ['unknown command', ['frobnicate', ...plugin(SAMPLE)], /^error: unknown command 'frobnicate'\n/],
       ];
