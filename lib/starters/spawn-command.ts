@@ -6,6 +6,7 @@ import { StartError } from '../errors/plugin-error';
 import { FAILED_LINE, HOST_SOCKET_ENV, HOST_TOKEN_ENV, LIFELINE_ENV, READY_LINE, SOCKET_DIR_ENV, SOCKET_ENV, TOKEN_ENV, TOKEN_FILE_ENV } from '../protocol/constants';
 import { isListening, removeStaleSocket } from '../socket/probe';
 import { COMPILE_CACHE_ENV, compileCacheFor } from '../util/compile-cache';
+import { race } from '../util/abortable';
 import { trackChild } from '../util/exit-cleanup';
 import { nodeChildProcess } from '../util/lazy';
 import { defaultName } from './command-name';
@@ -50,6 +51,9 @@ async function clearStaleSocket(socket: string, name: string): Promise<void> {
     throw new StartError(`plugin ${name} cannot listen on ${socket}: another process is already listening on it`, 'socket');
   }
 }
+
+/** The outcome of another start, which this one only waits for. */
+function ignore(): void {}
 
 /** What the error of a start that timed out adds: the line the plugin left unfinished, if any. */
 function unfinishedLine(partial: string): string {
@@ -129,7 +133,12 @@ class CommandStarter implements Starter {
           'socket',
         );
       }
-      await settledOrCancelled(pending.launched, context.signal, () => new StartError(`start of ${this.name} was cancelled`, 'aborted'));
+      try {
+        // Its outcome is not this start's: settled either way, it is looked at again.
+        await race(pending.launched.then(ignore, ignore), context.signal);
+      } catch {
+        throw new StartError(`start of ${this.name} was cancelled`, 'aborted');
+      }
     }
     const live = running.get(context.socket);
     if (live?.plugin.alive) {
@@ -332,17 +341,3 @@ export function spawnCommand(command: string, args: readonly string[] = [], opti
 
 /** @deprecated use {@link spawnCommand}; removed in 0.3 */
 export const startWithCommand: typeof spawnCommand = spawnCommand;
-
-/** Waits until `launched` settles, however; rejects with `cancelled()` once `signal` fires first. */
-function settledOrCancelled(launched: Promise<unknown>, signal: AbortSignal, cancelled: () => Error): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => reject(cancelled());
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    const done = (): void => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    };
-    launched.then(done, done);
-  });
-}
