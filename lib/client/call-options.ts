@@ -49,6 +49,14 @@ export function routeProblem(route: unknown): string | undefined {
 }
 
 /**
+ * A call's timeout, ms: its own, else its method's (`@Method({ timeout })`), else the
+ * client's; `0` for none. @internal
+ */
+export function callTimeout(options: CallOptions, definition: { readonly timeout?: number } | undefined, clientTimeout: number): number {
+  return options.timeout ?? definition?.timeout ?? clientTimeout;
+}
+
+/**
  * Checks per-call options and throws a TypeError naming the bad one.
  * @param where - what the options are for, e.g. `withOptions()` or `call to /modify`
  * @internal

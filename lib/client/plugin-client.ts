@@ -1,7 +1,7 @@
 import { PluginError } from '../errors/plugin-error';
 import type { MethodDefinition } from '../metadata/method-definition';
 import { removeSocketDirectory } from '../socket/directory';
-import type { CallOptions } from './call-options';
+import { callTimeout, type CallOptions } from './call-options';
 import type { PluginConfig } from './config';
 import { PluginInstance, type ClientInit } from './plugin-instance';
 import type { PluginLoad, PluginState, PluginStats } from './plugin-state';
@@ -260,7 +260,7 @@ export class PluginClient {
    */
   private rest(options: CallOptions, definition: MethodDefinition | undefined, began: number): () => CallOptions | undefined {
     return () => {
-      const timeout = options.timeout ?? definition?.timeout ?? this.config.timeout;
+      const timeout = callTimeout(options, definition, this.config.timeout);
       if (timeout === 0) return options;
       const left = Math.floor(timeout - (performance.now() - began));
       return left > 0 ? { ...options, timeout: left } : undefined;

@@ -3,7 +3,7 @@ import { convertArgs, convertResult } from '../conversion/converter';
 import { AbortedError, ClosedError, ValidationError, PluginError, TimeoutError } from '../errors/plugin-error';
 import type { MethodDefinition } from '../metadata/method-definition';
 import { MAX_TIMEOUT } from '../protocol/constants';
-import { checkCallOptions, routeProblem, type CallOptions } from './call-options';
+import { callTimeout, checkCallOptions, routeProblem, type CallOptions } from './call-options';
 import { channels, codeOf, debug, messageOf, observingCalls, type CallMessage } from '../diagnostics/channels';
 import { argumentsToPayload, encodeRequest } from '../protocol/envelope';
 import { decodeAnswer } from '../protocol/answer';
@@ -297,7 +297,7 @@ export class PluginInstance {
 
   private invoke(route: string, payload: unknown, definition: MethodDefinition | undefined, options: CallOptions): Promise<unknown> {
     if (this.closing) return Promise.reject(new ClosedError(`plugin ${this.name} was terminated: call to ${route} refused`, { route }));
-    const timeout = options.timeout ?? definition?.timeout ?? this.config.timeout;
+    const timeout = callTimeout(options, definition, this.config.timeout);
     if (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= MAX_TIMEOUT)) {
       return Promise.reject(new TypeError(`call to ${route}: timeout must be a number of ms from 0 to ${MAX_TIMEOUT}, got ${String(timeout)}`));
     }

@@ -10,7 +10,7 @@ import { fromWireError, type WireError } from '../protocol/wire-error';
 import { channels, codeOf, debug, messageOf, observingCalls, type CallMessage } from '../diagnostics/channels';
 import { DeadlineWatch, type Expiring } from '../util/deadline-watch';
 import { Link } from '../util/linked-list';
-import { followSignal, unfollowSignal, type CallOptions } from './call-options';
+import { callTimeout, followSignal, unfollowSignal, type CallOptions } from './call-options';
 import { timeoutError } from './call';
 import type { Attempt } from './reach';
 import { brokenAnswerError } from './transport-error';
@@ -205,7 +205,7 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
       // return() while the arguments were converted: nothing is sent.
       if (this.reason || this.over) return;
       if (owner.closing()) throw new ClosedError(`plugin ${owner.name} was terminated: call to ${route} refused`, { route });
-      const timeout = options.timeout ?? this.definition?.timeout ?? owner.timeout;
+      const timeout = callTimeout(options, this.definition, owner.timeout);
       if (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= MAX_TIMEOUT)) {
         throw new TypeError(`call to ${route}: timeout must be a number of ms from 0 to ${MAX_TIMEOUT}, got ${String(timeout)}`);
       }
