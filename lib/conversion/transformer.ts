@@ -44,24 +44,57 @@ function defineData(target: object, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
+/** Which way class-transformer converts: `toPlain` (instanceToPlain) or `toClass` (plainToInstance). */
+type Direction = 'toPlain' | 'toClass';
+
+/** A key of a Map or of plain data as {@link escapeKeys} renames it. */
+function escapedKey(key: string): string {
+  return key.startsWith(ESCAPE) || reservedKey(key) ? `${ESCAPE}${key}` : key;
+}
+
 /**
- * The value, or a copy of the part of it that holds keys to rename; cycles are left to
- * class-transformer. `renameHere` false: the value's own keys are left as they are (the
- * object plainToInstance() makes an instance of, whose keys class-transformer handles).
+ * A Map whose entries class-transformer would lose, as it converts it: it skips the keys
+ * `__proto__` and `constructor`, so those are renamed; and towards an instance it reads a
+ * Map's values as properties (`map.x`, undefined), so the copy also holds each entry as a
+ * property of its own: a Map of DTOs arrives whole, its entries validated.
  */
-function escapeKeys(value: unknown, path: Set<object>, renameHere = true): unknown {
+function escapeMap(value: Map<unknown, unknown>, path: Set<object>, direction: Direction): unknown {
+  path.add(value);
+  const entries: Array<[unknown, unknown]> = [];
+  let changed = direction === 'toClass' && value.size > 0;
+  for (const [key, item] of value) {
+    const escaped = escapeKeys(item, path, direction);
+    const name = typeof key === 'string' ? escapedKey(key) : key;
+    if (escaped !== item || name !== key) changed = true;
+    entries.push([name, escaped]);
+  }
+  path.delete(value);
+  if (!changed) return value;
+  const copy = new Map(entries);
+  if (direction === 'toClass') for (const [key, item] of entries) if (typeof key === 'string' || typeof key === 'number') defineData(copy, String(key), item);
+  return copy;
+}
+
+/**
+ * The value, or a copy of the part of it that holds keys to rename, or Maps whose
+ * entries class-transformer would lose; cycles are left to class-transformer.
+ * `renameHere` false: the value's own keys are left as they are (the object
+ * plainToInstance() makes an instance of, whose keys class-transformer handles).
+ */
+function escapeKeys(value: unknown, path: Set<object>, direction: Direction, renameHere = true): unknown {
   if (typeof value !== 'object' || value === null || path.has(value)) return value;
   if (Array.isArray(value)) {
     path.add(value);
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      const escaped = escapeKeys(item, path);
+      const escaped = escapeKeys(item, path, direction);
       if (escaped !== item) (copy ??= value.slice())[i] = escaped;
     }
     path.delete(value);
     return copy ?? value;
   }
+  if (value instanceof Map) return escapeMap(value as Map<unknown, unknown>, path, direction);
   if (!keyed(value)) return value;
   path.add(value);
   const plain = renameHere && isPlain(value);
@@ -71,7 +104,7 @@ function escapeKeys(value: unknown, path: Set<object>, renameHere = true): unkno
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
     const field: unknown = (value as Record<string, unknown>)[key];
-    fields[i] = escapeKeys(field, path);
+    fields[i] = escapeKeys(field, path, direction);
     if (fields[i] !== field || (renameHere && key.startsWith(ESCAPE)) || (plain && reservedKey(key))) changed = true;
   }
   path.delete(value);
@@ -126,8 +159,8 @@ function restoreKeys(value: unknown, seen: Set<object>): void {
 }
 
 /** class-transformer's conversion of a value, with keys renamed around it where class-transformer would stumble on them. */
-function throughClassTransformer<T>(value: object, convert: (value: object) => T, renameTop: boolean): T {
-  const escaped = escapeKeys(value, new Set(), renameTop) as object;
+function throughClassTransformer<T>(value: object, convert: (value: object) => T, direction: Direction): T {
+  const escaped = escapeKeys(value, new Set(), direction, direction === 'toPlain') as object;
   if (escaped === value) return convert(value);
   const result = convert(escaped);
   restoreKeys(result, new Set());
@@ -309,9 +342,9 @@ export function toJsonValue(value: object): unknown {
   ) {
     return value;
   }
-  return throughClassTransformer(value, (v) => classTransformer().instanceToPlain(v), true);
+  return throughClassTransformer(value, (v) => classTransformer().instanceToPlain(v), 'toPlain');
 }
 
 function toInstanceByClassTransformer(type: Type, value: object): object {
-  return throughClassTransformer(value, (v) => classTransformer().plainToInstance(type as new () => object, v), false);
+  return throughClassTransformer(value, (v) => classTransformer().plainToInstance(type as new () => object, v), 'toClass');
 }

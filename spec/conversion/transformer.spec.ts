@@ -301,10 +301,12 @@ function instanceOf(type: Type, entries: Entries, define: boolean): object {
   }
 }
 
-/** Whether a plain object in a value, at any depth, has a key naming a property of Object.prototype. */
+/** Whether a plain object in a value, at any depth, has a key naming a property of Object.prototype, or a Map a "__proto__" or "constructor" key. */
 function plainWithReservedKey(value: unknown, seen = new Set<unknown>()): boolean {
-  if (typeof value !== 'object' || value === null || seen.has(value) || value instanceof Map || value instanceof Set) return false;
+  if (typeof value !== 'object' || value === null || seen.has(value) || value instanceof Set) return false;
   seen.add(value);
+  // A Map's "__proto__" and "constructor" entries, which class-transformer skips too.
+  if (value instanceof Map) return [...value].some(([key, item]) => key === '__proto__' || key === 'constructor' || plainWithReservedKey(item, seen));
   const prototype: unknown = Object.getPrototypeOf(value);
   if ((prototype === Object.prototype || prototype === null) && Object.keys(value).some((key) => key in Object.prototype)) return true;
   return Object.values(value).some((item) => plainWithReservedKey(item, seen));
@@ -435,7 +437,29 @@ afterAll(() => {
 });
 
 function reference(type: Type, value: object): Outcome {
-  return attempt(() => classTransformer.plainToInstance(type as new () => object, value));
+  return attempt(() => classTransformer.plainToInstance(type as new () => object, readableMaps(value) as object));
+}
+
+/**
+ * The value with each Map in it (in arrays and plain objects) copied into one that also
+ * holds its entries as properties: class-transformer reads a Map's values as `map[key]`
+ * towards an instance, so it loses them (a Map of undefined), which plugwire does not.
+ */
+function readableMaps(value: unknown): unknown {
+  if (value instanceof Map) {
+    const copy = new Map(value);
+    for (const [key, item] of value) Object.defineProperty(copy, String(key), { value: item, enumerable: true, writable: true, configurable: true });
+    return copy;
+  }
+  if (Array.isArray(value)) return value.some((item) => readableMaps(item) !== item) ? value.map(readableMaps) : value;
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  // A getter is left to be read by class-transformer alone (some answer differently each time).
+  if (Object.values(Object.getOwnPropertyDescriptors(value)).some((d) => d.get !== undefined)) return value;
+  const entries = Object.entries(value);
+  if (!entries.some(([, item]) => readableMaps(item) !== item)) return value;
+  const copy = JSON.parse('{}') as Record<string, unknown>;
+  for (const [key, item] of entries) Object.defineProperty(copy, key, { value: readableMaps(item), enumerable: true, writable: true, configurable: true });
+  return copy;
 }
 
 /** plainToInstance() under test, and whether it called class-transformer. */

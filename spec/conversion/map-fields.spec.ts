@@ -1,0 +1,93 @@
+// A DTO field that is a Map of DTOs (`@ValidateNested({ each: true }) @Type(() => Item)
+// labels: Map<string, Item>`) crosses with every entry, whatever its key, and is
+// validated entry by entry from a host's instance and from a host's plain object alike.
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import { IsString, ValidateNested } from 'class-validator';
+import { Method, Plugin, stub } from '../../lib';
+import { convertArgs } from '../../lib/conversion/converter';
+import type { MethodDefinition } from '../../lib/metadata/method-definition';
+import { readMethods } from '../../lib/metadata/reflection-helpers';
+
+class Item {
+  @IsString()
+  name!: string;
+}
+
+class Labelled {
+  @ValidateNested({ each: true })
+  @Type(() => Item)
+  labels!: Map<string, Item>;
+}
+
+@Plugin('map-fields')
+class MapContract {
+  @Method('/label')
+  label(labelled: Labelled): Promise<void> {
+    return stub(labelled);
+  }
+}
+
+function definition(): MethodDefinition {
+  const found = readMethods(MapContract)?.get('/label');
+  if (!found) throw new Error('no /label');
+  return found;
+}
+
+function item(name: string): Item {
+  return Object.assign(new Item(), { name });
+}
+
+/** What the host sends, as the JSON text on the wire. */
+async function sent(arg: unknown): Promise<string> {
+  const [value] = await convertArgs(definition(), [arg], 'host');
+  return JSON.stringify(value);
+}
+
+/** What the plugin's method gets from that text. */
+async function received(text: string): Promise<Labelled> {
+  const [value] = await convertArgs(definition(), [JSON.parse(text)], 'plugin');
+  return value as Labelled;
+}
+
+const KEYS = ['__proto__', 'constructor', 'toString', '\u0000plugwire:x', 'x'];
+
+describe('a Map field of DTOs', () => {
+  it('sends every entry of an instance, "__proto__" and "constructor" keys too, and the plugin gets them all', async () => {
+    const labelled = Object.assign(new Labelled(), { labels: new Map(KEYS.map((k) => [k, item(`of ${k}`)])) });
+    const text = await sent(labelled);
+    expect(Object.keys(JSON.parse(text).labels as object)).toEqual(KEYS);
+    const got = await received(text);
+    expect(got.labels).toBeInstanceOf(Map);
+    expect([...got.labels.keys()]).toEqual(KEYS);
+    for (const k of KEYS) expect(got.labels.get(k)).toEqual(item(`of ${k}`));
+    expect(got.labels.get('x')).toBeInstanceOf(Item);
+  });
+
+  it('leaves the caller\'s Map as it was', async () => {
+    const labels = new Map(KEYS.map((k) => [k, item(k)]));
+    await sent(Object.assign(new Labelled(), { labels }));
+    expect([...labels.keys()]).toEqual(KEYS);
+  });
+
+  it('sends the entries of a real Map in a plain object argument', async () => {
+    const text = await sent({ labels: new Map([['a', { name: 'A' }], ['constructor', { name: 'C' }]]) });
+    expect(JSON.parse(text)).toEqual({ labels: { a: { name: 'A' }, constructor: { name: 'C' } } });
+    const got = await received(text);
+    expect([...got.labels.entries()]).toEqual([['a', item('A')], ['constructor', item('C')]]);
+  });
+
+  it('validates the entries of a real Map in a plain object argument on the host', async () => {
+    await expect(sent({ labels: new Map([['a', { name: 5 }]]) })).rejects.toMatchObject({
+      side: 'host',
+      violations: [expect.objectContaining({ path: 'labels.a.name' })],
+    });
+  });
+
+  it('refuses an invalid entry in the plugin, whatever its key', async () => {
+    await expect(received('{"labels":{"__proto__":{"name":1}}}')).rejects.toMatchObject({
+      side: 'plugin',
+      violations: [expect.objectContaining({ path: 'labels.__proto__.name' })],
+    });
+  });
+});
