@@ -4,6 +4,7 @@
 import { attachToSocket, defaultConfig, ProtocolError, readManifest, spawnCommand, startPlugin, type StartResult } from '../index';
 import { renderManifest } from './render';
 import { isStreamRoute, printStream, type WatchStop } from './stream';
+import { forTerminal, jsonForTerminal } from './terminal-text';
 import { refusedToken, tokenFor, type TokenOptions } from './token';
 import { Usage } from './usage';
 
@@ -68,7 +69,9 @@ async function open(command: readonly string[], options: TargetOptions, io: CliI
   if (options.token !== undefined || options.tokenFile !== undefined) throw new Usage('--token and --token-file go with --socket: a plugin this command starts gets a token of its own');
   const [program, ...args] = command;
   if (program === undefined) throw new Usage('no plugin: give its command after -- (e.g. -- node plugin.js), or --socket PATH');
-  const forward = options.quiet ? false : { log: (line: string) => io.stderr(`${line}\n`), error: (line: string) => io.stderr(`${line}\n`) };
+  // The plugin's output is text of the plugin's: escaped, as everything of it the command prints.
+  const line = (text: string): void => io.stderr(`${forTerminal(text)}\n`);
+  const forward = options.quiet ? false : { log: line, error: line };
   const started = await startPlugin(spawnCommand(program, args, { logger: forward }), undefined, config);
   return { ...started, explain: (error) => error };
 }
@@ -81,8 +84,8 @@ export async function inspect(command: readonly string[], options: TargetOptions
   const { client, close, explain } = await open(command, options, io);
   try {
     const manifest = await readManifest(client);
-    if (options.json) io.stdout(`${JSON.stringify(manifest ?? null, null, 2)}\n`);
-    else if (!manifest) io.stdout(`plugin ${client.name} has no manifest: it speaks protocol version 1 only (a Go plugin, or an older plugwire); its methods are not listed\n`);
+    if (options.json) io.stdout(`${jsonForTerminal(manifest ?? null, 2)}\n`);
+    else if (!manifest) io.stdout(`plugin ${forTerminal(client.name)} has no manifest: it speaks protocol version 1 only (a Go plugin, or an older plugwire); its methods are not listed\n`);
     else io.stdout(`${renderManifest(manifest, client.name)}\n`);
   } catch (error) {
     throw explain(error);
@@ -143,7 +146,7 @@ export async function call(route: string, json: string | undefined, command: rea
       return;
     }
     const answer = await client.call(route, payload).catch(asUsage);
-    io.stdout(`${JSON.stringify(answer, null, 2) ?? 'null'}\n`);
+    io.stdout(`${jsonForTerminal(answer, 2) ?? 'null'}\n`);
   } catch (error) {
     throw explain(error);
   } finally {

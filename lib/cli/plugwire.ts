@@ -13,6 +13,7 @@ import type { CallCommandOptions, CliIo, TargetOptions } from './commands';
 import { EXIT_CODES, exitStatusHelp } from './exit-codes';
 import { checkHealth, HEALTH_TIMEOUT, HealthFailure } from './health';
 import type { WatchStop } from './stream';
+import { forTerminal } from './terminal-text';
 import { tokenFor, type TokenOptions } from './token';
 import { Usage } from './usage';
 
@@ -61,7 +62,7 @@ async function health(command: readonly string[], options: HealthOptions, io: Cl
   const answer = await checkHealth(options.socket, tokenFor(options, process.env), options.timeout);
   if (options.verbose) {
     const what = answer.status === 200 ? 'healthy' : 'alive: a protocol version 1 plugin (it has no health route and answered 404)';
-    io.stdout(`${options.socket}: ${what}, ${answer.elapsed} ms\n`);
+    io.stdout(`${forTerminal(options.socket)}: ${what}, ${answer.elapsed} ms\n`);
   }
 }
 
@@ -136,13 +137,19 @@ function healthCommand(cli: Command, io: CliIo, command: readonly string[], done
     .action((options: HealthOptions) => done(health(command, options, io), { timeout: options.timeout }));
 }
 
+/**
+ * The one line on standard error for a failure, and the exit status. A message may hold the
+ * plugin's text (a remote error's message, the end of its standard error, a name): it is
+ * escaped for the terminal, as everything of the plugin's the command prints.
+ */
 function failure(error: unknown, io: CliIo, quiet: boolean): number {
+  const say = (text: string): void => io.stderr(`plugwire: ${forTerminal(text)}\n`);
   if (error instanceof Usage) {
-    io.stderr(`plugwire: ${error.message}\n`);
+    say(error.message);
     return EXIT_CODES.USAGE;
   }
   if (error instanceof HealthFailure) {
-    io.stderr(`plugwire: ${error.reason}: ${error.message}\n`);
+    say(`${error.reason}: ${error.message}`);
     return EXIT_CODES[error.reason];
   }
   const { PluginError } = library();
@@ -151,13 +158,14 @@ function failure(error: unknown, io: CliIo, quiet: boolean): number {
       // Its first line says what happened; the lines after it are the end of the plugin's
       // standard error, which was forwarded above unless -q dropped it.
       const [summary = '', ...tail] = error.message.split('\n');
-      io.stderr(`plugwire: ${error.code}: ${summary}\n${quiet && tail.length > 0 ? `${tail.join('\n')}\n` : ''}`);
+      const lines = [`plugwire: ${forTerminal(`${error.code}: ${summary}`)}`, ...(quiet ? tail.map((line) => forTerminal(line)) : [])];
+      io.stderr(`${lines.join('\n')}\n`);
     } else {
-      io.stderr(`plugwire: ${error.code}: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      say(`${error.code}: ${error.message.replace(/\s*\n\s*/g, ' ')}`);
     }
     return EXIT_CODES[error.code];
   }
-  io.stderr(`plugwire: ${error instanceof Error ? error.message : String(error)}\n`);
+  say(error instanceof Error ? error.message : String(error));
   return EXIT_CODES.UNEXPECTED;
 }
 

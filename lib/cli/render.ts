@@ -1,6 +1,9 @@
 import type { JsonSchema, Manifest } from '../manifest/manifest';
+import { forTerminal } from './terminal-text';
 
-function table(rows: readonly (readonly string[])[]): string {
+/** The rows as columns; each cell is the plugin's text, escaped for the terminal here (see terminal-text.ts). */
+function table(cells: readonly (readonly string[])[]): string {
+  const rows = cells.map((r) => r.map((cell) => forTerminal(cell)));
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
 }
@@ -50,7 +53,8 @@ function describeValue(value: unknown): string {
  * missing or of another type shows as `-` or `any`.
  * @param manifest - what the plugin answered at its manifest route, checked only loosely
  * @param fallbackName - the plugin's name when the manifest does not give one
- * @returns the text, one line per method and per field
+ * @returns the text, one line per method and per field; what the manifest says is shown
+ *   with its control and bidirectional formatting characters escaped (terminal-text.ts)
  */
 export function renderManifest(manifest: Manifest, fallbackName = 'plugin'): string {
   const loose = manifest as Partial<Record<keyof Manifest, unknown>>;
@@ -58,7 +62,7 @@ export function renderManifest(manifest: Manifest, fallbackName = 'plugin'): str
   const name = typeof plugin['name'] === 'string' && plugin['name'] !== '' ? plugin['name'] : fallbackName;
   const version = typeof plugin['version'] === 'string' && plugin['version'] !== '' ? ` ${plugin['version']}` : '';
   const shown = (value: unknown): string => (typeof value === 'string' || typeof value === 'number' ? String(value) : '?');
-  const lines = [`plugin ${name}${version} (protocol ${shown(loose.protocol)}, plugwire extensions ${shown(loose.extensions)})`, ''];
+  const lines = [forTerminal(`plugin ${name}${version} (protocol ${shown(loose.protocol)}, plugwire extensions ${shown(loose.extensions)})`), ''];
   const rows = [['ROUTE', 'METHOD', 'PARAMETERS', 'RESULT', 'IDEMPOTENT']];
   for (const m of manifest.methods as unknown as readonly Record<string, unknown>[]) {
     const params = Array.isArray(m['params']) ? m['params'].map(describeValue).join(', ') : '';
@@ -70,7 +74,7 @@ export function renderManifest(manifest: Manifest, fallbackName = 'plugin'): str
   lines.push(table(rows));
   const definitions = isObject(loose.definitions) ? loose.definitions : {};
   for (const [className, schema] of Object.entries(definitions)) {
-    lines.push('', className);
+    lines.push('', forTerminal(className));
     const properties = isObject(schema) && isObject(schema['properties']) ? schema['properties'] : {};
     const required = new Set(isObject(schema) && Array.isArray(schema['required']) ? (schema['required'] as unknown[]) : []);
     const fields = Object.entries(properties).map(([field, s]) => [`  ${field}${required.has(field) ? '' : '?'}`, describeSchema(s as JsonSchema)]);

@@ -1,5 +1,6 @@
 // `plugwire call` of a stream method: the items, one JSON line each, as they arrive.
 import { readManifest, type CallOptions, type PluginClient } from '../index';
+import { jsonForTerminal } from './terminal-text';
 
 /**
  * Ends a running stream early on the user's behalf: `onStop` runs once on Ctrl-C or when
@@ -65,7 +66,7 @@ export async function printStream(client: PluginClient, route: string, payload: 
     // One signal ends the loop whether the stream waits for its next item or for stdout.
     const items = client.stream(route, payload, { ...options, signal: stop.signal });
     for await (const item of items) {
-      io.stdout(`${JSON.stringify(item) ?? 'null'}\n`);
+      io.stdout(`${jsonForTerminal(item) ?? 'null'}\n`);
       const drained = io.drained?.();
       if (drained) await drainedOrStopped(drained, stop.signal);
       if (stopped) break;
