@@ -1,6 +1,6 @@
 import type { ValidationError as ClassValidationError, ValidatorOptions } from 'class-validator';
 import { PayloadValidationError, type FieldViolation } from '../errors/plugin-error';
-import type { MethodDefinition, ParamDefinition, Type } from '../metadata/method-definition';
+import type { MethodDefinition, ParamDefinition, Type, ValueDefinition } from '../metadata/method-definition';
 import { messageOf } from '../diagnostics/channels';
 import { parseRfc3339 } from '../protocol/deadline';
 import { checkFields, classValidator, declaredClass, hasValidation, isPlainObject, needsFieldCheck, planOf, unwritableYear } from './class-plan';
@@ -191,11 +191,17 @@ function convertParam(
 ): unknown {
   if (value === undefined || value === null) return value;
   const path = paramPath(definition, param);
-  switch (param.kind) {
+  if (param.items !== undefined && Array.isArray(value)) return convertItems(definition, param.items, value, side, violations, path);
+  return convertValue(definition, param, value, side, violations, path);
+}
+
+/** Converts and checks a value as its definition says: an argument, or an item of an array argument. */
+function convertValue(definition: MethodDefinition, what: ValueDefinition, value: unknown, side: Side, violations: FieldViolation[], path: string): unknown {
+  switch (what.kind) {
     case 'string':
     case 'boolean':
-      if (typeof value !== param.kind) {
-        violations.push(violation(path, value, param.kind === 'string' ? 'isString' : 'isBoolean', `expected a ${param.kind}, got ${describe(value)}`));
+      if (typeof value !== what.kind) {
+        violations.push(violation(path, value, what.kind === 'string' ? 'isString' : 'isBoolean', `expected a ${what.kind}, got ${describe(value)}`));
       }
       return value;
     case 'number':
@@ -205,12 +211,34 @@ function convertParam(
       if (!Array.isArray(value)) violations.push(violation(path, value, 'isArray', `expected an array, got ${describe(value)}`));
       return value;
     case 'date':
-      return value instanceof Date && side === 'host' ? checkedDate(value, path, violations) : toDate(value, path, violations);
+      return dateValue(value, path, violations, side);
     case 'class':
-      return convertClass(definition, param, value, side, violations, path);
+      return convertClass(definition, what.type as Type, value, side, violations, path);
     default:
       return value;
   }
+}
+
+/**
+ * The items of an array argument declared `[Class]`, each converted and checked as an
+ * argument of that class is, at `path[i]`: a new array, or its promise when a check is
+ * asynchronous. Their violations join the call's in the order of the items.
+ */
+function convertItems(definition: MethodDefinition, items: ValueDefinition, value: readonly unknown[], side: Side, violations: FieldViolation[], path: string): unknown[] | Promise<unknown[]> {
+  const out = new Array<unknown>(value.length);
+  // Asynchronous checks end in any order: each item's violations wait in a list of their own.
+  const found = new Array<FieldViolation[]>(value.length);
+  let pending: Array<Promise<void>> | undefined;
+  for (let i = 0; i < value.length; i++) {
+    const item = convertValue(definition, items, value[i], side, (found[i] = []), `${path}[${i}]`);
+    if (item instanceof Promise) (pending ??= []).push(item.then((v) => void (out[i] = v)));
+    else out[i] = item;
+  }
+  const done = (): unknown[] => {
+    for (const own of found) if (own.length > 0) violations.push(...own);
+    return out;
+  };
+  return pending ? Promise.all(pending).then(done) : done();
 }
 
 /**
@@ -230,35 +258,49 @@ function toDate(value: unknown, path: string, violations: FieldViolation[]): Dat
   return new Date(Math.floor(time));
 }
 
-/** A host's Date argument: one that JSON writes as an RFC 3339 date-time (valid, of the years 0 to 9999). */
-function checkedDate(value: Date, path: string, violations: FieldViolation[]): Date {
+/**
+ * A date: from its JSON form, or on the host a Date of the call, which JSON must be able
+ * to write as an RFC 3339 date-time (valid, of the years 0 to 9999).
+ */
+function dateValue(value: unknown, path: string, violations: FieldViolation[], side?: Side): Date | undefined {
+  if (!(value instanceof Date && side === 'host')) return toDate(value, path, violations);
   const problem = unwritableYear(value);
   if (problem !== undefined) violations.push(violation(path, undefined, 'isDate', problem));
   return value;
 }
 
 /** A class-typed argument: converted and validated by class-validator, which may be asynchronous. */
-function convertClass(definition: MethodDefinition, param: ParamDefinition, value: unknown, side: Side, violations: FieldViolation[], path: string): unknown {
+function convertClass(definition: MethodDefinition, type: Type, value: unknown, side: Side, violations: FieldViolation[], path: string): unknown {
   if (!definition.validate) {
-    if (side !== 'plugin' || !param.type || typeof value !== 'object' || value === null) return value;
+    if (side !== 'plugin' || typeof value !== 'object' || value === null) return value;
     try {
-      return plainToInstance(param.type, value);
+      return plainToInstance(type, value);
     } catch (error) {
       violations.push(conversionFailed(path, error));
       return value;
     }
   }
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    violations.push(violation(path, value, 'isObject', `expected an object for ${param.type?.name ?? 'the parameter'}, got ${describe(value)}`));
+  return classValue(type, value, definition.validator ?? DEFAULT_VALIDATOR_OPTIONS, path, violations, side);
+}
+
+/**
+ * A value of a declared class, of an argument or of a result: a `Date` (see
+ * {@link dateValue}), or an object converted into the class and validated, which may be
+ * asynchronous. On the host, an argument becomes the JSON value to send.
+ */
+function classValue(type: Type, value: unknown, options: ValidatorOptions, path: string, violations: FieldViolation[], side?: Side): unknown {
+  if (type === Date) return dateValue(value, path, violations, side);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    violations.push(violation(path, value, 'isObject', `expected an object for ${type.name}, got ${describe(value)}`));
     return value;
   }
-  const checked = toInstance(param.type as Type, value, definition.validator ?? DEFAULT_VALIDATOR_OPTIONS, path, side);
+  const checked = toInstance(type, value, options, path, side);
   // A function of the module, not a closure made at each call: most checks end synchronously.
   return checked instanceof Promise ? checked.then((result) => classChecked(result, side, path, violations)) : classChecked(checked, side, path, violations);
 }
 
-/** What a checked class argument becomes: its instance, or on the host the JSON value to send; its violations join the call's. */
-function classChecked({ instance, violations: found, json }: Checked, side: Side, path: string, violations: FieldViolation[]): unknown {
+/** What a checked class value becomes: its instance, or on the host the JSON value to send; its violations join the call's. */
+function classChecked({ instance, violations: found, json }: Checked, side: Side | undefined, path: string, violations: FieldViolation[]): unknown {
   if (found.length > 0) violations.push(...found);
   if (side !== 'host' || found.length > 0) return instance;
   if (json !== undefined) return json;
@@ -316,21 +358,6 @@ export function needsConversion(definition: MethodDefinition): boolean {
   return definition.params.some((p) => p.kind !== 'any');
 }
 
-/** One item of a result: a `Date` from its string, or an instance of the `returns` class. */
-function resultItem(type: Type, value: unknown, options: ValidatorOptions, path: string, violations: FieldViolation[]): unknown {
-  if (type === Date) return toDate(value, path, violations);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    violations.push(violation(path, value, 'isObject', `expected an object for ${type.name}, got ${describe(value)}`));
-    return value;
-  }
-  const checked = toInstance(type, value, options, path);
-  const done = (r: Checked): object => {
-    violations.push(...r.violations);
-    return r.instance;
-  };
-  return checked instanceof Promise ? checked.then(done) : done(checked);
-}
-
 /**
  * Converts an answer into the method's `returns` class (or `Date`) and validates it (host side).
  * @throws {@link PayloadValidationError} with side `result`
@@ -345,10 +372,10 @@ export async function convertResult(definition: MethodDefinition, value: unknown
   if (definition.returnsArray) {
     if (!Array.isArray(value)) throw failure(definition, 'result', [violation('', value, 'isArray', `expected an array, got ${describe(value)}`)]);
     const items = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) items[i] = await resultItem(type, value[i], options, `[${i}]`, violations);
+    for (let i = 0; i < value.length; i++) items[i] = await classValue(type, value[i], options, `[${i}]`, violations);
     out = items;
   } else {
-    out = await resultItem(type, value, options, '', violations);
+    out = await classValue(type, value, options, '', violations);
   }
   if (violations.length > 0) throw failure(definition, 'result', violations);
   return out;

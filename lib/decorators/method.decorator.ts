@@ -74,6 +74,32 @@ function classify(type: unknown): ParamKind {
   return BUILT_INS.get(type) ?? (typeof type === 'function' ? 'class' : 'any');
 }
 
+/** What an entry of `params` or `returns` written as an array names: the class in `[Class]`, or `undefined` when it is not one. */
+function arrayOf(entry: readonly unknown[]): Type | undefined {
+  return entry.length === 1 && typeof entry[0] === 'function' ? (entry[0] as Type) : undefined;
+}
+
+function shownEntry(entry: unknown): string {
+  if (typeof entry === 'function') return entry.name || 'an anonymous function';
+  if (Array.isArray(entry)) return `[${entry.map(shownEntry).join(', ')}]`;
+  return typeof entry === 'string' ? JSON.stringify(entry) : String(entry);
+}
+
+/** A parameter's definition from what `params` or the emitted design types say of it. */
+function paramOf(entry: unknown, index: number, where: string): ParamDefinition {
+  if (!Array.isArray(entry)) return { index, kind: classify(entry), type: typeof entry === 'function' ? (entry as Type) : undefined };
+  const item = arrayOf(entry);
+  if (item === undefined) {
+    throw new DefinitionError(
+      `@Method() on ${where}: params[${index}] is ${shownEntry(entry)}; an entry of 'params' is a class, or [Class] for an array of them ` +
+        `(params: [[Item]] for items: Item[])`,
+    );
+  }
+  const kind = classify(item);
+  // `[Object]` says no more than `Array`: there is nothing to check in its items.
+  return kind === 'any' ? { index, kind: 'array', type: Array } : { index, kind: 'array', type: Array, items: { kind, type: item } };
+}
+
 /** Methods of each class that have parameters but no emitted design types, reported once per class. */
 const withoutMetadata = new Map<Type, string[]>();
 
@@ -113,11 +139,8 @@ function paramsOf(target: Type, prototype: object, propertyKey: string, fn: (...
   }
   // Without emitted metadata (esbuild, tsx) the declared arity still tells how the payload maps to arguments.
   const declared = options.params ?? emitted ?? new Array<undefined>(fn.length).fill(undefined);
-  const params = declared.map((type, index): ParamDefinition => ({
-    index,
-    kind: classify(type),
-    type: typeof type === 'function' ? (type as Type) : undefined,
-  }));
+  if (!Array.isArray(declared)) throw new DefinitionError(`@Method() on ${where}: 'params' must be an array of classes or [Class], got ${shownEntry(declared)}`);
+  const params = (declared as readonly unknown[]).map((entry, index) => paramOf(entry, index, where));
   if (options.validate === false || options.params !== undefined) return params;
   // TypeScript emits Object for interfaces and unions, and Function for a class that was
   // imported with 'import type': neither can be converted or validated.
@@ -141,7 +164,8 @@ function paramsOf(target: Type, prototype: object, propertyKey: string, fn: (...
  * @param options - result class, idempotency, validation and default timeout
  * @returns a method decorator
  * @throws {@link DefinitionError} for a malformed or reserved route, a route that the class
- * already has, a bad `timeout`, (with `validate: true`) a parameter whose type is `Object`
+ * already has, a bad `timeout`, an entry of `params` or `returns` that is neither a class
+ * nor `[Class]`, (with `validate: true`) a parameter whose type is `Object`
  * or parameters without emitted types, or when compiled without `experimentalDecorators`
  * (as a TC39 standard decorator)
  *
@@ -150,7 +174,9 @@ function paramsOf(target: Type, prototype: object, propertyKey: string, fn: (...
  * design type is a class is converted with class-transformer and validated with
  * class-validator, on the host before sending and in the plugin before the method runs.
  * TypeScript only emits design types when `emitDecoratorMetadata` is on (tsc, ts-jest;
- * not esbuild or tsx): name them in `params` elsewhere.
+ * not esbuild or tsx): name them in `params` elsewhere. It emits `Item[]` as `Array`,
+ * whose items are then only an array's: name it `[Item]` in `params` to have each item
+ * converted and validated.
  *
  * @example
  * ```ts
@@ -187,9 +213,9 @@ export function Method(route: string, options: MethodOptions = {}): MethodDecora
     if (options.stream !== undefined && typeof options.stream !== 'boolean') {
       throw new DefinitionError(`@Method() on ${where}: 'stream' must be true or false, got ${String(options.stream)}`);
     }
-    const returns = Array.isArray(options.returns) ? options.returns[0] : options.returns;
+    const returns = Array.isArray(options.returns) ? arrayOf(options.returns) : options.returns;
     if (options.returns !== undefined && typeof returns !== 'function') {
-      throw new DefinitionError(`@Method() on ${where}: 'returns' must be a class or [class]`);
+      throw new DefinitionError(`@Method() on ${where}: 'returns' must be a class or [Class], got ${shownEntry(options.returns)}`);
     }
     const definition: MethodDefinition = {
       route,

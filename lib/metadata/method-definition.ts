@@ -15,11 +15,22 @@ export interface MethodOptions {
    */
   readonly returns?: Type | [Type];
   /**
-   * The parameter types, overriding the ones TypeScript emitted. Needed where the
-   * emitted type is useless: an interface, a union, or a class imported with
-   * `import type` (all emitted as `Object`).
+   * The parameter types, overriding the ones TypeScript emitted: a class, or `[Class]` for
+   * an array of them. Needed where the emitted type is useless: an interface, a union, or
+   * a class imported with `import type` (all emitted as `Object`), and an array of DTOs,
+   * which TypeScript emits as `Array`. A `[Class]` parameter is checked item by item as a
+   * `Class` parameter is (violations at `[i].field`, or `[p][i].field` for parameter `p`
+   * of several): the host sends the JSON value of each item, the plugin gets an array of
+   * instances. `[Date]` gives `Date`s from RFC 3339 date-times; `[String]`, `[Number]`
+   * and `[Boolean]` check the type of each item.
+   *
+   * @example
+   * ```ts
+   * @Method('/bulk', { params: [[Item], String] })
+   * bulk(items: Item[], note: string): Promise<number> { return stub(items, note); }
+   * ```
    */
-  readonly params?: readonly Type[];
+  readonly params?: readonly (Type | readonly [Type])[];
   /**
    * Whether a call that may already have reached the plugin is sent again after a
    * restart. Default `true` (at-least-once); set `false` for methods that must not run twice.
@@ -51,11 +62,17 @@ export interface MethodOptions {
 /** How a method's parameter is converted and checked. @internal */
 export type ParamKind = 'string' | 'number' | 'boolean' | 'array' | 'date' | 'class' | 'any';
 
-/** One parameter of a method. @internal */
-export interface ParamDefinition {
-  readonly index: number;
+/** How a value (a parameter, or an item of an array parameter) is converted and checked. @internal */
+export interface ValueDefinition {
   readonly kind: ParamKind;
   readonly type: Type | undefined;
+}
+
+/** One parameter of a method. @internal */
+export interface ParamDefinition extends ValueDefinition {
+  readonly index: number;
+  /** For an `array` parameter named `[Class]` in `params`: how each of its items is checked. */
+  readonly items?: ValueDefinition;
 }
 
 /** Everything plugwire knows about one decorated method, read once at decoration time. */

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { DefinitionError, Method, Plugin, PluginError, serve, stub, type MethodDefinition, type PluginServer } from '../../lib';
+import { DefinitionError, Method, Plugin, PluginError, serve, stub, type MethodDefinition, type MethodOptions, type PluginServer } from '../../lib';
 import { readMethods } from '../../lib/metadata/reflection-helpers';
 import { buildRouteTable } from '../../lib/server/route-table';
 import { ServerAddress, ServerPerson } from '../fixtures/contracts/server-dtos';
@@ -451,6 +451,104 @@ describe('@Method()', () => {
       }
       expect(emitWarning).not.toHaveBeenCalled();
       expect(readMethods(Quiet)?.get('/named')?.params).toEqual([{ index: 0, kind: 'class', type: ServerPerson }]);
+    });
+  });
+
+  describe('an array of a class in params', () => {
+    afterEach(() => {
+      jest.restoreAllMocks();
+    });
+
+    it('records [Class] as an array parameter whose items are of that class, beside plain classes', () => {
+      class Bulk {
+        @Method('/bulk', { params: [[ServerPerson], String] })
+        bulk(people: ServerPerson[], note: string): Promise<number> {
+          return stub(people, note);
+        }
+
+        @Method('/dates', { params: [[Date], [String]] })
+        dates(dates: Date[], names: string[]): Promise<number> {
+          return stub(dates, names);
+        }
+      }
+      expect(readMethods(Bulk)?.get('/bulk')?.params).toEqual([
+        { index: 0, kind: 'array', type: Array, items: { kind: 'class', type: ServerPerson } },
+        { index: 1, kind: 'string', type: String },
+      ]);
+      expect(readMethods(Bulk)?.get('/dates')?.params).toEqual([
+        { index: 0, kind: 'array', type: Array, items: { kind: 'date', type: Date } },
+        { index: 1, kind: 'array', type: Array, items: { kind: 'string', type: String } },
+      ]);
+    });
+
+    // What TypeScript refuses too: each is a compile error, and a DefinitionError for JavaScript.
+    const malformed: Array<[string, MethodOptions['params'], string]> = [
+      // @ts-expect-error -- two classes in one entry
+      ['two classes', [[ServerPerson, ServerAddress]], '[ServerPerson, ServerAddress]'],
+      // @ts-expect-error -- no class
+      ['an empty array', [[]], '[]'],
+      // @ts-expect-error -- a name, not a class
+      ['a string', [['ServerPerson']], '["ServerPerson"]'],
+      // @ts-expect-error -- an array of arrays
+      ['an array of arrays', [[[ServerPerson]]], '[[ServerPerson]]'],
+    ];
+
+    it.each(malformed)('refuses an entry with %s, saying what to write', (_what, params, shown) => {
+      const error = thrownBy(() => {
+        class Malformed {
+          @Method('/bulk', { params })
+          bulk(people: ServerPerson[]): Promise<number> {
+            return stub(people);
+          }
+        }
+        return Malformed;
+      });
+      expect(PluginError.is(error, 'PLUGWIRE_DEFINITION')).toBe(true);
+      expect((error as Error).message).toBe(
+        `@Method() on Malformed.bulk: params[0] is ${shown}; an entry of 'params' is a class, or [Class] for an array of them (params: [[Item]] for items: Item[])`,
+      );
+    });
+
+    it('refuses params that is not an array', () => {
+      const error = thrownBy(() => {
+        class NotAnArray {
+          @Method('/bulk', { params: ServerPerson as never })
+          bulk(people: ServerPerson[]): Promise<number> {
+            return stub(people);
+          }
+        }
+        return NotAnArray;
+      });
+      expect((error as Error).message).toBe("@Method() on NotAnArray.bulk: 'params' must be an array of classes or [Class], got ServerPerson");
+    });
+
+    it('refuses a returns option of two classes', () => {
+      const error = thrownBy(() => {
+        class BadReturns {
+          // @ts-expect-error -- [Class] takes one class
+          @Method('/r', { returns: [ServerPerson, ServerAddress] })
+          r(): Promise<unknown> {
+            return stub();
+          }
+        }
+        return BadReturns;
+      });
+      expect((error as Error).message).toBe("@Method() on BadReturns.r: 'returns' must be a class or [Class], got [ServerPerson, ServerAddress]");
+    });
+
+    it('does not warn for an array parameter without params, whose items it cannot know', () => {
+      const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      class Emitted {
+        @Method('/bulk')
+        bulk(people: ServerPerson[], names: string[]): Promise<number> {
+          return stub(people, names);
+        }
+      }
+      expect(readMethods(Emitted)?.get('/bulk')?.params).toEqual([
+        { index: 0, kind: 'array', type: Array },
+        { index: 1, kind: 'array', type: Array },
+      ]);
+      expect(emitWarning).not.toHaveBeenCalled();
     });
   });
 
