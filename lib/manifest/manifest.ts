@@ -1,5 +1,6 @@
 import { classTransformerStorage } from '../conversion/transformer';
 import type { MethodDefinition, ParamDefinition, Type } from '../metadata/method-definition';
+import { readPropertyType } from '../metadata/reflection-helpers';
 import { EXTENSION_VERSION } from '../protocol/constants';
 
 export { MANIFEST_ROUTE } from '../protocol/constants';
@@ -81,30 +82,62 @@ export interface ManifestSource {
 }
 
 interface SchemaTools {
-  /** The schema of one class, from its own metadata. */
+  /** The schema of one class, from its own metadata; a nested class is a `$ref` to the name `used` gives it. */
   of(type: Type): JsonSchema;
-  /** Every class's schema by class name (for the nested classes a schema refers to). */
-  byName: Record<string, JsonSchema>;
+  /** Every class's schema by class name, for a `$ref` the generator did not write (an `@JSONSchema()` of the user's). */
+  byName(): Record<string, JsonSchema>;
+}
+
+/** The fields of class-validator's metadata that say which field of which class a rule is on. */
+interface RuleOn {
+  readonly target: unknown;
+  readonly propertyName: string;
 }
 
 /**
  * class-validator-jsonschema, loaded when a manifest is first asked for: it loads
  * class-validator, which a plugin without DTOs otherwise never needs.
+ *
+ * Its own converters refer to a nested class by the class's name alone (`Address`), so two
+ * classes of that name would share one entry of `definitions`. The two that write such a
+ * `$ref` are replaced: they find the class as the generator does (`@Type()`, else the field's
+ * design type) and refer to it by the name `used` gives that class.
  */
-function schemaTools(): SchemaTools {
+function schemaTools(used: ClassNames): SchemaTools {
   const { targetConstructorToSchema, validationMetadatasToSchemas } = classValidatorJsonSchema();
+  const storage = classTransformerStorage();
+  const refTo = (type: unknown): GeneratedSchema | undefined => {
+    if (typeof type !== 'function') return undefined;
+    if (type === String || type === Symbol) return { type: 'string' };
+    if (type === Number) return { type: 'number' };
+    if (type === Boolean) return { type: 'boolean' };
+    return { $ref: `#/definitions/${used.of(type as Type)}` } as GeneratedSchema;
+  };
+  const designType = (rule: RuleOn): unknown => (typeof rule.target === 'function' ? readPropertyType(rule.target.prototype as object, rule.propertyName) : undefined);
+  const converters = {
+    // What the plugin takes: an RFC 3339 date-time, not a date without a time.
+    isDate: { type: 'string' as const, format: 'date-time' },
+    isEnum: (meta: { constraints: unknown[] }) => enumSchema(meta.constraints[0]) as GeneratedSchema,
+  };
+  const base = { refPointerPrefix: '#/definitions/', classTransformerMetadataStorage: storage, additionalConverters: converters };
   const options = {
-    refPointerPrefix: '#/definitions/',
-    classTransformerMetadataStorage: classTransformerStorage(),
+    ...base,
     additionalConverters: {
-      // What the plugin takes: an RFC 3339 date-time, not a date without a time.
-      isDate: { type: 'string' as const, format: 'date-time' },
-      isEnum: (meta: { constraints: unknown[] }) => enumSchema(meta.constraints[0]) as GeneratedSchema,
+      ...converters,
+      // ValidationTypes.NESTED_VALIDATION (@ValidateNested()): the class of @Type(), else the design type.
+      nestedValidation: (rule: RuleOn) => {
+        if (typeof rule.target !== 'function') return undefined;
+        const typeMeta = storage.findTypeMetadata(rule.target, rule.propertyName);
+        return refTo(typeMeta ? typeMeta.typeFunction() : designType(rule));
+      },
+      // ValidationTypes.CUSTOM_VALIDATION (@Validate() and any rule without a converter): the design type.
+      customValidation: (rule: RuleOn) => refTo(designType(rule)),
     },
   };
   return {
     of: (type) => targetConstructorToSchema(type, options) as JsonSchema,
-    byName: validationMetadatasToSchemas(options) as Record<string, JsonSchema>,
+    // With the generator's own converters: every class of the program would take a name here.
+    byName: () => validationMetadatasToSchemas(base) as Record<string, JsonSchema>,
   };
 }
 
@@ -128,18 +161,22 @@ function enumSchema(entity: unknown): JsonSchema {
   return type === undefined ? { enum: values } : { enum: values, type };
 }
 
-/** The classes a manifest refers to, each under a name of its own (`Options`, `Options_2`). */
+/**
+ * The classes a manifest refers to, each under a name of its own: its class name, and for a
+ * second class of that name `Options_2`, then `Options_3`, in the order they are met (the
+ * parameters and results of the methods in order, then the classes their fields nest).
+ */
 class ClassNames {
   readonly names = new Map<Type, string>();
-  private readonly taken = new Set<string>();
+  readonly types = new Map<string, Type>();
 
   of(type: Type): string {
     let name = this.names.get(type);
     if (name === undefined) {
       name = type.name;
-      for (let i = 2; this.taken.has(name); i++) name = `${type.name}_${i}`;
+      for (let i = 2; this.types.has(name); i++) name = `${type.name}_${i}`;
       this.names.set(type, name);
-      this.taken.add(name);
+      this.types.set(name, type);
     }
     return name;
   }
@@ -167,15 +204,35 @@ function dateValue(array: boolean, schemas: boolean): ManifestValue {
   return schemas ? { type: 'Date[]', schema: { type: 'array', items: date.schema } } : { type: 'Date[]' };
 }
 
-/** Adds a schema and, by name, the schemas of the nested classes it refers to. */
-function collect(name: string, schema: JsonSchema | undefined, byName: Record<string, JsonSchema>, into: Record<string, JsonSchema>): void {
-  if (into[name] !== undefined) return;
-  // A class without any class-validator decorator has no schema of its own.
-  into[name] = schema ?? { type: 'object' };
-  for (const m of JSON.stringify(into[name]).matchAll(/"#\/definitions\/([^"]+)"/g)) {
-    const nested = m[1] as string;
-    collect(nested, byName[nested], byName, into);
-  }
+/** The names a schema's `$ref`s point to in `definitions`, in order. */
+function refsIn(schema: JsonSchema): string[] {
+  return [...JSON.stringify(schema).matchAll(/"#\/definitions\/([^"]+)"/g)].map((m) => m[1] as string);
+}
+
+/**
+ * Fills `definitions`: each parameter and result class, each followed by the classes its
+ * fields nest, depth first, each from its own metadata (two classes may share a name).
+ */
+function collectDefinitions(used: ClassNames): Record<string, JsonSchema> {
+  const tools = schemaTools(used);
+  const definitions: Record<string, JsonSchema> = {};
+  const topLevel = new Set(used.names.keys());
+  let byName: Record<string, JsonSchema> | undefined;
+  const add = (name: string): void => {
+    if (Object.hasOwn(definitions, name)) return;
+    const type = used.types.get(name);
+    // A $ref of the user's own (@JSONSchema()) names a class the generator did not meet.
+    const schema = type ? tools.of(type) : (byName ??= tools.byName())[name];
+    // A class without any class-validator decorator has no schema of its own.
+    definitions[name] = schema === undefined || Object.keys(schema).length === 0 ? { type: 'object' } : schema;
+    for (const nested of refsIn(definitions[name])) {
+      // A parameter or result class has its own turn, in the order of the methods.
+      const nestedType = used.types.get(nested);
+      if (!nestedType || !topLevel.has(nestedType)) add(nested);
+    }
+  };
+  for (const type of topLevel) add(used.of(type));
+  return definitions;
 }
 
 function primitive(kind: ParamDefinition['kind'], schemas: boolean): ManifestValue {
@@ -202,19 +259,6 @@ export function buildManifest(sources: readonly ManifestSource[], plugin: { name
     params: definition.params.map((p) => (p.kind === 'class' && p.type ? classValue(p.type, false, used) : primitive(p.kind, schemas))),
     result: definition.returns === Date ? dateValue(definition.returnsArray, schemas) : definition.returns ? classValue(definition.returns, definition.returnsArray, used) : primitive('any', schemas),
   }));
-  const definitions: Record<string, JsonSchema> = {};
-  if (used && used.names.size > 0) {
-    const tools = schemaTools();
-    // Each parameter and result class from its own metadata (two classes may share a name).
-    for (const [type, name] of used.names) {
-      const schema = tools.of(type);
-      // A class without any class-validator decorator has no schema of its own.
-      definitions[name] = Object.keys(schema).length === 0 ? { type: 'object' } : schema;
-    }
-    for (const [name, schema] of Object.entries({ ...definitions })) {
-      delete definitions[name];
-      collect(name, schema, tools.byName, definitions);
-    }
-  }
+  const definitions = used && used.names.size > 0 ? collectDefinitions(used) : {};
   return { manifest: 1, protocol: 1, extensions: EXTENSION_VERSION, plugin, methods, definitions };
 }

@@ -4,6 +4,7 @@
 // the token, and the requests of a version 1 host such as a Go host).
 import * as path from 'node:path';
 import { MANIFEST_ROUTE, PayloadValidationError, PluginError, readManifest, start, startWithCommand, type Manifest, type StartResult } from 'plugwire';
+import { runCli } from '../support/cli';
 import { fixture, rejectionOf, removeDir, spawnNode, tempDir, type Spawned } from '../support/host-helpers';
 import { rawRequest } from '../support/raw-http';
 
@@ -108,6 +109,11 @@ describe('the manifest', () => {
         properties: { text: { type: 'string' }, length: { type: 'integer' } },
         required: ['text', 'length'],
       });
+    });
+
+    // The order and the names of a plugin whose classes all have names of their own.
+    it('lists each parameter and result class followed by the classes its fields nest, each under its class name', () => {
+      expect(Object.keys(manifest.definitions)).toEqual(['Person', 'Address', 'Greeting']);
     });
 
     it('is plain JSON: every $ref points into definitions', () => {
@@ -281,6 +287,65 @@ describe('the manifest', () => {
         expect.objectContaining({ properties: { text: { type: 'string' } }, required: ['text'] }),
         expect.objectContaining({ properties: { count: { type: 'integer' } }, required: ['count'] }),
       ]);
+    });
+  });
+
+  describe('of a plugin whose DTOs nest two classes of the same name from two modules', () => {
+    const NESTED = fixture('manifest/manifest-nested-same-name-plugin');
+    let plugin: StartResult;
+    let manifest: Manifest;
+
+    beforeAll(async () => {
+      ({ started: plugin, manifest } = await startAndRead(NESTED));
+    });
+    afterAll(() => plugin?.term());
+
+    const billing = { type: 'object', properties: { street: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['street'] };
+    const home = { type: 'object', properties: { zip: { type: 'integer', minimum: 1000, maximum: 99999 } }, required: ['zip'] };
+
+    it('defines each under a name of its own, the second met Address_2, after the class that nests it', () => {
+      expect(Object.keys(manifest.definitions)).toEqual(['Order', 'Address', 'Customer', 'Address_2']);
+      expect(manifest.definitions['Address']).toEqual(billing);
+      expect(manifest.definitions['Address_2']).toEqual(home);
+    });
+
+    it("points each field's $ref at its own class: with @Type(), in an array, and by its design type", () => {
+      expect(manifest.definitions['Order']).toEqual({
+        type: 'object',
+        properties: { id: { type: 'string' }, billing: { $ref: '#/definitions/Address' } },
+        required: ['id', 'billing'],
+      });
+      expect(manifest.definitions['Customer']).toEqual({
+        type: 'object',
+        properties: {
+          home: { $ref: '#/definitions/Address_2' },
+          previous: { type: 'array', items: { $ref: '#/definitions/Address_2' } },
+          work: { $ref: '#/definitions/Address_2' },
+        },
+        required: ['home', 'previous'],
+      });
+    });
+
+    it('gives the same names to the same classes at every start', async () => {
+      const again = await startAndRead(NESTED);
+      try {
+        expect(again.manifest).toEqual(manifest);
+      } finally {
+        await again.started.term();
+      }
+    });
+
+    it('validates each by its own rules, as its schema says', async () => {
+      await expect(plugin.client.call('/order', { id: 'o1', billing: { street: 'Main St' } })).resolves.toBe('Main St');
+      await expect(plugin.client.call('/customer', { home: { zip: 12345 }, previous: [] })).resolves.toBe(12345);
+      await expect(plugin.client.call('/customer', { home: { zip: 5 }, previous: [] })).rejects.toBeInstanceOf(PayloadValidationError);
+    });
+
+    it('shows the two classes apart in plugwire inspect', async () => {
+      const outcome = await runCli(['inspect', '-q', '--', process.execPath, NESTED]);
+      expect(outcome).toMatchObject({ status: 0, stderr: '' });
+      expect(outcome.stdout).toMatch(/^Order\n {2}id\s+string\n {2}billing\s+Address\n\nAddress\n {2}street\s+string \(1\.\.100 chars\)\n/m);
+      expect(outcome.stdout).toMatch(/^Customer\n {2}home\s+Address_2\n {2}previous\s+Address_2\[\]\n {2}work\?\s+Address_2\n\nAddress_2\n {2}zip\s+integer \(1000\.\.99999\)\n$/m);
     });
   });
 
