@@ -217,6 +217,12 @@ function typeTarget(type: Type, key: string): unknown {
   }
 }
 
+/** The class a field's `@Type(() => X)` names, when it is one the user wrote. @internal */
+export function typedClass(type: Type, key: string): Type | undefined {
+  const target = typeTarget(type, key);
+  return userClass(target) ? target : undefined;
+}
+
 /** Whether a class or an instance's class has anything for class-validator to check. @internal */
 export function hasValidation(type: unknown): boolean {
   return userClass(type) && planOf(type).validated;

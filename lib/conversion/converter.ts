@@ -3,7 +3,7 @@ import { PayloadValidationError, type FieldViolation } from '../errors/plugin-er
 import type { MethodDefinition, ParamDefinition, Type, ValueDefinition } from '../metadata/method-definition';
 import { messageOf } from '../diagnostics/channels';
 import { parseRfc3339 } from '../protocol/deadline';
-import { checkFields, classValidator, declaredClass, hasValidation, isPlainObject, needsFieldCheck, planOf, unwritableYear } from './class-plan';
+import { checkFields, classValidator, declaredClass, hasValidation, isPlainObject, needsFieldCheck, planOf, typedClass, unwritableYear } from './class-plan';
 import { plainToInstance, toJsonValue } from './transformer';
 import { validWithoutErrors } from './validation-plan';
 
@@ -19,6 +19,11 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** A class name with its indefinite article: `an Item`, `a Line`. */
+function article(name: string): string {
+  return `${/^[AEIOU]/i.test(name) ? 'an' : 'a'} ${name}`;
 }
 
 function shown(value: unknown): unknown {
@@ -55,6 +60,17 @@ function unknownValue(value: unknown, owner: Owner | undefined, path: string, er
   const declared = owner ? declaredClass(owner.type, owner.key) : undefined;
   const where = owner ? ` on ${owner.type.name}.${owner.key}` : '';
   if (isPlainObject(value)) {
+    const typed = owner ? typedClass(owner.type, owner.key) : undefined;
+    if (typed && owner) {
+      // @Type is there, but it converts JSON: an instance the caller built keeps what it was given.
+      return violation(
+        path,
+        value,
+        'unknownValue',
+        `expected ${article(typed.name)} instance, got a plain object: @Type(() => ${typed.name}) on ${owner.type.name}.${owner.key} converts JSON, ` +
+          `not the fields of ${article(owner.type.name)} built by the caller: use ${typed.name} instances there, or pass a plain object for the whole argument to have it converted`,
+      );
+    }
     return violation(path, value, 'missingType', `nested object needs @Type(() => ${declared?.name ?? 'its class'}) from class-transformer${where}, or it is validated as a plain object`);
   }
   const type = typeof value === 'object' && value !== null ? (value as { constructor?: unknown }).constructor : undefined;

@@ -195,6 +195,18 @@ class Wrapper {
   order!: OrderWithoutType;
 }
 
+/** Nested DTOs with @Type, which converts JSON but not the fields of an instance a caller built. */
+class Delivery {
+  @ValidateNested({ each: true })
+  @NestedType(() => Address)
+  stops!: Address[];
+
+  @IsOptional()
+  @ValidateNested()
+  @NestedType(() => Address)
+  from?: Address;
+}
+
 /** @Type names a class without constraints where a validated one is declared. */
 class Mistyped {
   @ValidateNested()
@@ -217,6 +229,7 @@ class PlainContract {
   @Method('/meeting') meeting(meeting: Meeting): Promise<void> { return stub(meeting); }
   @Method('/wrapper') wrapper(wrapper: Wrapper): Promise<void> { return stub(wrapper); }
   @Method('/mistyped') mistyped(value: Mistyped): Promise<void> { return stub(value); }
+  @Method('/delivery') delivery(delivery: Delivery): Promise<void> { return stub(delivery); }
   @Method('/two') two(a: OrderWithoutType, b: MeetingWithoutType): Promise<void> { return stub(a, b); }
   @Method('/now', { returns: Date }) now(): Promise<Date> { return stub(); }
   @Method('/days', { returns: [Date] }) days(): Promise<Date[]> { return stub(); }
@@ -345,6 +358,28 @@ describe('convertArgs with nested DTOs and dates that lack @Type', () => {
     expect(two.violations.map((v) => [v.path, Object.keys(v.constraints)])).toEqual([
       ['[0].address', ['missingType']],
       ['[1].at', ['missingType']],
+    ]);
+  });
+});
+
+describe('convertArgs with an instance whose nested DTOs (with @Type) are plain objects', () => {
+  const advice = (field: string): string =>
+    `expected an Address instance, got a plain object: @Type(() => Address) on Delivery.${field} converts JSON, not the fields of a Delivery built by the caller: ` +
+    'use Address instances there, or pass a plain object for the whole argument to have it converted';
+
+  it('says that the items must be instances, not that @Type is missing, for an array and a single field', async () => {
+    const delivery = Object.assign(new Delivery(), { stops: [Object.assign(new Address(), { city: 'Oslo' }), { city: 'Bergen' }], from: { city: 'Oslo' } });
+    const failed = await failureOf(convertArgs(plainDefinition('/delivery'), [delivery], 'host'));
+    expect(failed.violations).toEqual([
+      { path: 'stops[1]', constraints: { unknownValue: advice('stops') } },
+      { path: 'from', constraints: { unknownValue: advice('from') } },
+    ]);
+    expect(failed.message).not.toContain('needs @Type');
+  });
+
+  it('converts the same values passed as a plain object', async () => {
+    await expect(convertArgs(plainDefinition('/delivery'), [{ stops: [{ city: 'Oslo' }, { city: 'Bergen' }], from: { city: 'Oslo' } }], 'host')).resolves.toEqual([
+      { stops: [{ city: 'Oslo' }, { city: 'Bergen' }], from: { city: 'Oslo' } },
     ]);
   });
 });
