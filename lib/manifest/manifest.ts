@@ -191,17 +191,29 @@ const PRIMITIVES: Record<Exclude<ParamDefinition['kind'], 'class'>, ManifestValu
   any: { type: 'unknown', schema: {} },
 };
 
+/** An array of a value: `Item[]`, its schema an array of the item's. */
+function arrayOf(item: ManifestValue): ManifestValue {
+  return item.schema === undefined ? { type: `${item.type}[]` } : { type: `${item.type}[]`, schema: { type: 'array', items: item.schema } };
+}
+
 function classValue(type: Type, array: boolean, used: ClassNames | undefined): ManifestValue {
-  if (!used) return { type: array ? `${type.name}[]` : type.name };
-  const ref = { $ref: `#/definitions/${used.of(type)}` };
-  return array ? { type: `${type.name}[]`, schema: { type: 'array', items: ref } } : { type: type.name, schema: ref };
+  const value = used ? { type: type.name, schema: { $ref: `#/definitions/${used.of(type)}` } } : { type: type.name };
+  return array ? arrayOf(value) : value;
 }
 
 /** A `returns: Date` or `returns: [Date]` result: ISO strings on the wire. */
 function dateValue(array: boolean, schemas: boolean): ManifestValue {
   const date = primitive('date', schemas);
-  if (!array) return date;
-  return schemas ? { type: 'Date[]', schema: { type: 'array', items: date.schema } } : { type: 'Date[]' };
+  return array ? arrayOf(date) : date;
+}
+
+/** A parameter: a class, an array named `[Item]` in `params` (of a class, dates or primitives), or a primitive. */
+function paramValue(param: ParamDefinition, used: ClassNames | undefined, schemas: boolean): ManifestValue {
+  if (param.kind === 'class' && param.type) return classValue(param.type, false, used);
+  const items = param.kind === 'array' ? param.items : undefined;
+  if (!items || items.kind === 'any' || items.kind === 'array') return primitive(param.kind, schemas);
+  if (items.kind === 'class') return items.type ? classValue(items.type, true, used) : primitive('array', schemas);
+  return arrayOf(primitive(items.kind, schemas));
 }
 
 /** The names a schema's `$ref`s point to in `definitions`, in order. */
@@ -256,7 +268,7 @@ export function buildManifest(sources: readonly ManifestSource[], plugin: { name
     implemented,
     // Only on stream methods, so a host that predates streams sees the same entries as before.
     ...(definition.stream ? { stream: true as const } : {}),
-    params: definition.params.map((p) => (p.kind === 'class' && p.type ? classValue(p.type, false, used) : primitive(p.kind, schemas))),
+    params: definition.params.map((p) => paramValue(p, used, schemas)),
     result: definition.returns === Date ? dateValue(definition.returnsArray, schemas) : definition.returns ? classValue(definition.returns, definition.returnsArray, used) : primitive('any', schemas),
   }));
   const definitions = used && used.names.size > 0 ? collectDefinitions(used) : {};

@@ -2,6 +2,7 @@
 // date-time (a date without a time is refused), and an enum lists its values, numbers for
 // a numeric enum, without the names TypeScript maps back from them. A class nested in
 // another has an entry of its own in `definitions`, even when another class has its name.
+// An array parameter named [Item] in @Method({ params }) is described as an array of the item.
 import { Type } from 'class-transformer';
 import { IsArray, IsDate, IsEnum, IsString, ValidateNested } from 'class-validator';
 import { JSONSchema } from 'class-validator-jsonschema';
@@ -94,10 +95,19 @@ class Notes {
   }
 }
 
-/** The manifest of a contract's routes, with schemas. */
-function manifestOf(contract: Class): Manifest {
+@Plugin('bulk')
+class Bulk {
+  // Arrays named in params: of a class, of dates, of strings; and one TypeScript emits as Array only.
+  @Method('/bulk', { params: [[Tag], [Date], [String], Array] })
+  bulk(tags: Tag[], at: Date[], names: string[], rest: unknown[]): Promise<void> {
+    return stub(tags, at, names, rest);
+  }
+}
+
+/** The manifest of a contract's routes, with schemas or without. */
+function manifestOf(contract: Class, schemas = true): Manifest {
   const sources = [...(readMethods(contract)?.values() ?? [])].map((definition) => ({ definition, contract: contract.name, implemented: true }));
-  return buildManifest(sources, { name: contract.name, version: null });
+  return buildManifest(sources, { name: contract.name, version: null }, schemas);
 }
 
 function properties(): Record<string, unknown> | undefined {
@@ -134,5 +144,22 @@ describe('the definitions of a manifest', () => {
     expect(Object.keys(definitions)).toEqual(['Note', 'Tag']);
     expect(definitions['Note']).toMatchObject({ properties: { tags: { type: 'array', items: { $ref: '#/definitions/Tag' } } } });
     expect(definitions['Tag']).toEqual({ type: 'object', properties: { label: { type: 'string' } }, required: ['label'] });
+  });
+});
+
+describe('the parameters of a manifest', () => {
+  it('give an array named [Item] in params as an array of the item: its class in definitions, a date-time, a string', () => {
+    const manifest = manifestOf(Bulk);
+    expect(manifest.methods[0]?.params).toEqual([
+      { type: 'Tag[]', schema: { type: 'array', items: { $ref: '#/definitions/Tag' } } },
+      { type: 'Date[]', schema: { type: 'array', items: { type: 'string', format: 'date-time' } } },
+      { type: 'string[]', schema: { type: 'array', items: { type: 'string' } } },
+      { type: 'array', schema: { type: 'array' } },
+    ]);
+    expect(Object.keys(manifest.definitions)).toEqual(['Tag']);
+  });
+
+  it('give their types without schemas, as a host\'s contract check asks', () => {
+    expect(manifestOf(Bulk, false).methods[0]?.params).toEqual([{ type: 'Tag[]' }, { type: 'Date[]' }, { type: 'string[]' }, { type: 'array' }]);
   });
 });
