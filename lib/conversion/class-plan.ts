@@ -3,7 +3,7 @@ import type { Type } from '../metadata/method-definition';
 import { readPropertyType } from '../metadata/reflection-helpers';
 import { parseRfc3339 } from '../protocol/deadline';
 import { requirePeer } from './peer-require';
-import { classTransformerStorage, hasFieldConversion } from './transformer';
+import { classTransformerStorage, hasFieldConversion, plainToInstance } from './transformer';
 
 // What validating a class takes is worked out once per class, from class-validator's and
 // class-transformer's metadata: whether there is anything to validate at all (a Go-style
@@ -45,9 +45,17 @@ export interface ClassPlan {
   readonly nested: readonly string[];
   /** Date fields with @Type(() => Date), whose JSON values {@link checkFields} checks are RFC 3339 date-times. */
   readonly dates: readonly string[];
+  /** Map fields with @Type, whose entries {@link checkFields} completes (see {@link completeMap}). */
+  readonly maps: readonly MapField[];
 }
 
-const UNVALIDATED: ClassPlan = Object.freeze({ validated: false, synchronous: true, untyped: [], nested: [], dates: [] });
+/** A `Map` field with `@Type(() => Item)`: the class of its values, when it is one the user wrote. */
+interface MapField {
+  readonly key: string;
+  readonly item: Type | undefined;
+}
+
+const UNVALIDATED: ClassPlan = Object.freeze({ validated: false, synchronous: true, untyped: [], nested: [], dates: [], maps: [] });
 const NATIVE = /\{\s*\[native code\]\s*\}\s*$/;
 
 /** A class the user wrote: a function that is not a built-in (Object, Array, Map...). */
@@ -84,10 +92,15 @@ function makePlan(type: Type): ClassPlan {
   const untyped: UntypedField[] = [];
   const nested: string[] = [];
   const dates: string[] = [];
+  const maps: MapField[] = [];
   for (const [key, validated] of validatesNested) {
     // TypeScript emits a design type for each decorated property, and each of these is decorated.
     const declared = readPropertyType(type.prototype as object, key);
     const converted = hasFieldConversion(type, key);
+    if (declared === Map && converted) {
+      const item = typeTarget(type, key);
+      maps.push({ key, item: userClass(item) ? item : undefined });
+    }
     // A Date field, or an array of dates (`@Type(() => Date) dates: Date[]`).
     if (declared === Date || (declared === Array && converted && typeTarget(type, key) === Date)) {
       if (!converted) untyped.push({ key, kind: 'date', expected: Date });
@@ -99,7 +112,7 @@ function makePlan(type: Type): ClassPlan {
       untyped.push({ key, kind: 'unvalidated', expected: declared });
     }
   }
-  return { validated: true, synchronous, untyped, nested, dates };
+  return { validated: true, synchronous, untyped, nested, dates, maps };
 }
 
 /** Whether a value is an object as JSON.parse makes them, not an instance of a class. @internal */
@@ -130,7 +143,7 @@ function unconverted(field: UntypedField, value: unknown): boolean {
 
 /** Whether checkFields() has anything to look at in instances of a class. @internal */
 export function needsFieldCheck(plan: ClassPlan): boolean {
-  return plan.untyped.length > 0 || plan.nested.length > 0 || plan.dates.length > 0;
+  return plan.untyped.length > 0 || plan.nested.length > 0 || plan.dates.length > 0 || plan.maps.length > 0;
 }
 
 function fieldOf(raw: unknown, key: string): unknown {
@@ -156,6 +169,7 @@ export function checkFields(instance: object, plan: ClassPlan, prefix: string, o
       checkDate(given, value, join(prefix, key), out);
     }
   }
+  for (const field of plan.maps) completeMap(fields, field, fieldOf(raw, field.key), join(prefix, field.key), out);
   for (const field of plan.untyped) {
     const value = fields[field.key];
     if (unconverted(field, value)) {
@@ -175,6 +189,42 @@ export function checkFields(instance: object, plan: ClassPlan, prefix: string, o
       const path = Array.isArray(value) ? `${join(prefix, key)}[${i}]` : join(prefix, key);
       const nestedPlan = planOf(item.constructor);
       if (needsFieldCheck(nestedPlan)) checkFields(item, nestedPlan, path, out, visited, Array.isArray(value) ? (Array.isArray(given) ? (given as unknown[])[i] : undefined) : given);
+    }
+  }
+}
+
+// The keys class-transformer leaves out of a Map it makes: those that name a method or a
+// getter of Map.prototype (`size`, `get`, `keys`...), as it leaves out of an instance
+// the names its class defines.
+const MAP_MEMBERS = new Set(Object.getOwnPropertyNames(Map.prototype));
+
+/**
+ * Completes a Map field as class-transformer made it from its JSON object (or a caller's
+ * Map): the entries it left out, whose keys name a member of Map.prototype (`size`,
+ * `get`...), are converted into the field's class and added, to be validated with the
+ * others. A JSON value that is not an object of entries (an array, a string) is refused:
+ * class-transformer would hand the method an Array where it declares a Map.
+ */
+function completeMap(fields: Record<string, unknown>, field: MapField, given: unknown, path: string, out: FieldViolation[]): void {
+  if (given === undefined || given === null) return;
+  const map = fields[field.key];
+  if (typeof given !== 'object' || Array.isArray(given)) {
+    out.push({ path, constraints: { isMap: `expected an object of entries for a Map, got ${Array.isArray(given) ? 'an array' : `a ${typeof given}`}` } });
+    return;
+  }
+  if (!(map instanceof Map)) {
+    // An instance the caller built, with something else than a Map there.
+    out.push({ path, constraints: { isMap: `expected a Map, got ${isPlainObject(map) ? 'a plain object' : `a ${typeof map}`}` } });
+    return;
+  }
+  const entries: Iterable<[unknown, unknown]> = given instanceof Map ? (given as Map<unknown, unknown>) : Object.entries(given);
+  for (const [key, value] of entries) {
+    if (typeof key !== 'string' || !MAP_MEMBERS.has(key) || map.has(key) || value === undefined) continue;
+    try {
+      const converted = field.item && typeof value === 'object' && value !== null && !Array.isArray(value) ? plainToInstance(field.item, value) : value;
+      (map as Map<unknown, unknown>).set(key, converted);
+    } catch (error) {
+      out.push({ path: `${path}.${key}`, constraints: { conversion: `cannot be converted: ${error instanceof Error ? error.message : String(error)}` } });
     }
   }
 }

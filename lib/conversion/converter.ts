@@ -115,7 +115,9 @@ export function flattenViolations(
     }
     if (e.children && e.children.length > 0) {
       const holderType = typeof holder === 'object' && holder !== null ? (holder as { constructor?: unknown }).constructor : undefined;
-      const next = Array.isArray(holder) || typeof holderType !== 'function' ? owner : { type: holderType as Type, key: e.property };
+      // The items of an array, a Map or a Set were declared with the field that holds them.
+      const collection = Array.isArray(holder) || holder instanceof Map || holder instanceof Set;
+      const next = collection || typeof holderType !== 'function' ? owner : { type: holderType as Type, key: e.property };
       flattenViolations(e.children, path, value, reported, next, out);
     }
   }
@@ -162,7 +164,9 @@ function toInstance(type: Type, value: unknown, options: ValidatorOptions, path:
   } catch (error) {
     return { instance: value as object, violations: [conversionFailed(path, error)] };
   }
-  const plan = planOf(type);
+  // class-validator validates an instance as its own class: a subclass may add constraints, async ones too.
+  const own: unknown = instance.constructor;
+  const plan = planOf(own !== type && typeof own === 'function' && instance instanceof type ? (own as Type) : type);
   if (!plan.validated) return { instance, violations: NONE };
   let untyped: FieldViolation[] | undefined;
   if (needsFieldCheck(plan)) {

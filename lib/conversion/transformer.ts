@@ -71,7 +71,12 @@ function escapeMap(value: Map<unknown, unknown>, path: Set<object>, direction: D
   path.delete(value);
   if (!changed) return value;
   const copy = new Map(entries);
-  if (direction === 'toClass') for (const [key, item] of entries) if (typeof key === 'string' || typeof key === 'number') defineData(copy, String(key), item);
+  if (direction !== 'toClass') return copy;
+  for (const [key, item] of entries) {
+    // Not the names of Map's own members (`keys`, `size`...), which class-transformer calls
+    // or leaves out: a Map field gets those entries from checkFields() instead.
+    if ((typeof key === 'string' || typeof key === 'number') && !(String(key) in Map.prototype)) defineData(copy, String(key), item);
+  }
   return copy;
 }
 

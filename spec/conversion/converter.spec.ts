@@ -39,6 +39,23 @@ class Outer {
   inner!: Plain;
 }
 
+@ValidatorConstraint({ name: 'neverKnown', async: true })
+class NeverKnown implements ValidatorConstraintInterface {
+  validate(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+
+  defaultMessage(): string {
+    return 'code is never known';
+  }
+}
+
+/** A subclass of a DTO whose own constraint is asynchronous, where Plain's are all synchronous. */
+class PlainWithCode extends Plain {
+  @Validate(NeverKnown)
+  code!: string;
+}
+
 @Plugin()
 class Contract {
   @Method('/plain')
@@ -381,6 +398,13 @@ describe('convertArgs with an instance whose nested DTOs (with @Type) are plain 
     await expect(convertArgs(plainDefinition('/delivery'), [{ stops: [{ city: 'Oslo' }, { city: 'Bergen' }], from: { city: 'Oslo' } }], 'host')).resolves.toEqual([
       { stops: [{ city: 'Oslo' }, { city: 'Bergen' }], from: { city: 'Oslo' } },
     ]);
+  });
+});
+
+describe('convertArgs with an instance of a subclass of the declared DTO', () => {
+  it("validates it as its own class, with the subclass's asynchronous constraints", async () => {
+    const value = Object.assign(new PlainWithCode(), { name: 'n', count: 1, code: 'c' });
+    await expect(violationsOf(convertArgs(definition('/plain'), [value], 'host'))).resolves.toEqual([['code', ['neverKnown']]]);
   });
 });
 

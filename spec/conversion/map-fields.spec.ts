@@ -91,3 +91,63 @@ describe('a Map field of DTOs', () => {
     });
   });
 });
+
+describe('a Map field of DTOs, with keys that name a member of Map.prototype', () => {
+  const MEMBERS = ['size', 'get', 'set', 'has', 'delete', 'clear', 'keys', 'values', 'entries', 'forEach'];
+
+  it('sends and receives every such entry, as instances', async () => {
+    const labelled = Object.assign(new Labelled(), { labels: new Map([...MEMBERS, 'x'].map((k) => [k, item(`of ${k}`)])) });
+    const got = await received(await sent(labelled));
+    expect([...got.labels.keys()].sort()).toEqual([...MEMBERS, 'x'].sort());
+    for (const k of MEMBERS) expect(got.labels.get(k)).toEqual(item(`of ${k}`));
+    expect(got.labels.get('size')).toBeInstanceOf(Item);
+  });
+
+  it('refuses an invalid entry under such a key in the plugin, rather than dropping it', async () => {
+    await expect(received('{"labels":{"size":{"name":1}}}')).rejects.toMatchObject({
+      side: 'plugin',
+      violations: [expect.objectContaining({ path: 'labels.size.name' })],
+    });
+  });
+
+  it('takes such entries of a real Map in a plain object argument on the host, and validates them', async () => {
+    expect(JSON.parse(await sent({ labels: new Map([['keys', { name: 'K' }]]) }))).toEqual({ labels: { keys: { name: 'K' } } });
+    await expect(sent({ labels: new Map([['values', { name: 5 }]]) })).rejects.toMatchObject({
+      side: 'host',
+      violations: [expect.objectContaining({ path: 'labels.values.name' })],
+    });
+  });
+});
+
+describe('a Map field of DTOs given something else', () => {
+  it('refuses a JSON array in the plugin: the method would get an Array where it declares a Map', async () => {
+    await expect(received('{"labels":[{"name":"x"}]}')).rejects.toMatchObject({
+      side: 'plugin',
+      violations: [expect.objectContaining({ path: 'labels', constraints: { isMap: 'expected an object of entries for a Map, got an array' } })],
+    });
+  });
+
+  it('refuses an instance whose field holds a plain object instead of a Map, on the host', async () => {
+    const labelled = Object.assign(new Labelled(), { labels: { a: item('A') } });
+    await expect(sent(labelled)).rejects.toMatchObject({
+      side: 'host',
+      violations: [expect.objectContaining({ path: 'labels', constraints: expect.objectContaining({ isMap: 'expected a Map, got a plain object' }) })],
+    });
+  });
+});
+
+describe('a Map field of DTOs in an instance the host built', () => {
+  it('says an entry that is a plain object must be an instance of the declared class, naming the field', async () => {
+    const labelled = Object.assign(new Labelled(), { labels: new Map([['a', { name: 'x' }]]) });
+    await expect(sent(labelled)).rejects.toMatchObject({
+      violations: [
+        {
+          path: 'labels.a',
+          constraints: {
+            unknownValue: expect.stringMatching(/^expected an Item instance, got a plain object: @Type\(\(\) => Item\) on Labelled\.labels converts JSON/),
+          },
+        },
+      ],
+    });
+  });
+});
