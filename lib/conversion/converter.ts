@@ -332,9 +332,20 @@ function classChecked({ instance, violations: found, json }: Checked, side: Side
   }
 }
 
+/** How many violations a message lists: the error carries them all (a plugin's answer, the first {@link WIRE_VIOLATIONS}). */
+const MESSAGE_VIOLATIONS = 20;
+
+/**
+ * How many violations a plugin's 422 answer carries: a payload of many invalid items
+ * must not make an answer larger than a host takes (`maxResponseSize`). @internal
+ */
+export const WIRE_VIOLATIONS = 100;
+
 function failure(definition: MethodDefinition, side: 'host' | 'plugin' | 'result', violations: FieldViolation[]): PayloadValidationError {
   const what = side === 'result' ? 'result' : 'payload';
-  const list = violations.map((v) => `${v.path}: ${Object.values(v.constraints).join(', ')}`).join('; ');
+  const listed = violations.length > MESSAGE_VIOLATIONS ? violations.slice(0, MESSAGE_VIOLATIONS) : violations;
+  const more = violations.length - listed.length;
+  const list = listed.map((v) => `${v.path}: ${Object.values(v.constraints).join(', ')}`).join('; ') + (more > 0 ? `; and ${more} more` : '');
   return new PayloadValidationError(`invalid ${what} for ${definition.route}: ${list}`, side, violations, { route: definition.route });
 }
 

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { convertArgs, resultToPlain } from '../conversion/converter';
+import { convertArgs, resultToPlain, WIRE_VIOLATIONS } from '../conversion/converter';
 import { channels, codeOf, debug, messageOf, type ServedCallMessage } from '../diagnostics/channels';
 import { ErrorStatus } from '../errors/error-codes';
 import { ProtocolError, TimeoutError, ValidationError, type DefinitionError } from '../errors/plugin-error';
@@ -263,7 +263,8 @@ export class ServedCall implements ServingContext, Expiring, StreamingCall {
 
   private invalid(error: unknown): void {
     this.failing(error);
-    const violations = error instanceof ValidationError ? error.violations : [];
+    const all = error instanceof ValidationError ? error.violations : [];
+    const violations = all.length > WIRE_VIOLATIONS ? all.slice(0, WIRE_VIOLATIONS) : all;
     this.answerError({ wire: { code: 'PLUGWIRE_VALIDATION', message: messageOf(error), violations }, status: ErrorStatus.PLUGWIRE_VALIDATION });
   }
 

@@ -74,6 +74,27 @@ describe('a parameter declared [Class] in params, between a host and a plugin pr
     expect(pathsOf(error)).toEqual([['[1]', ['isDate']]]);
   });
 
+  it('answers a payload of many invalid items with a 422 a host takes: the first 100 violations, a message of 20', async () => {
+    // 60,000 items with two violations each: all of them would make an answer of megabytes.
+    const items = Array.from({ length: 60_000 }, () => ({ name: '', count: 0, item_code: 'x' }));
+    const error = await rejection(connection.client.call('/bulk', items));
+    expect(error.side).toBe('plugin');
+    expect(error.violations).toHaveLength(100);
+    expect(pathsOf(error).slice(0, 2)).toEqual([
+      ['[0].name', ['isLength']],
+      ['[0].count', ['min']],
+    ]);
+    expect(error.message).toMatch(/; and 119980 more$/);
+    expect(error.message.split('; ')).toHaveLength(21);
+  });
+
+  it('keeps every violation on the host, and lists 20 in the message', async () => {
+    const error = await rejection(connection.plugin.bulk(Array.from({ length: 30 }, () => item('', 1, 'c'))));
+    expect(error.side).toBe('host');
+    expect(error.violations).toHaveLength(30);
+    expect(error.message).toMatch(/\[19\]\.name: [^;]+; and 10 more$/);
+  });
+
   it('with validate: false, still gives the plugin instances, unchecked', async () => {
     await expect(connection.client.call('/loose', [{ name: '', count: 0, item_code: 'x' }])).resolves.toEqual(['0 ×  (x)']);
   });
