@@ -16,8 +16,10 @@ export const DEFAULT_VALIDATOR_OPTIONS: ValidatorOptions = Object.freeze({
 type Side = 'host' | 'plugin';
 
 function describe(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'an array';
+  // A number that is not finite: `expected a finite number, got NaN`, not `got a number`.
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 

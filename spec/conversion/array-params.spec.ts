@@ -163,6 +163,16 @@ describe('a parameter declared [Class] in params', () => {
       ]);
     });
 
+    it('names undefined, a hole and NaN as what they are, as a host gives them', async () => {
+      // eslint-disable-next-line no-sparse-arrays
+      const error = await refusal(() => convertArgs(definition('/bulk'), [[undefined, , Number.NaN]], 'host'));
+      expect(error.violations.map((v) => [v.path, v.constraints])).toEqual([
+        ['[0]', { isObject: 'expected an object for Item, got undefined' }],
+        ['[1]', { isObject: 'expected an object for Item, got undefined' }],
+        ['[2]', { isObject: 'expected an object for Item, got NaN' }],
+      ]);
+    });
+
     it('waits for asynchronous constraints, and reports by parameter and item whichever ends first', async () => {
       const ok = convertArgs(definition('/known'), [[{ name: 'known-1' }], [{ name: 'known' }]], 'plugin');
       expect(ok).toBeInstanceOf(Promise);
