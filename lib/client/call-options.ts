@@ -7,7 +7,8 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
   /**
    * This call's timeout in ms, instead of the method's (`@Method({ timeout })`) or the
-   * client's `timeout`; `0` for none.
+   * client's `timeout`; `0` for none. A call made while a method serves a call also ends
+   * at that call's deadline, and is aborted with its signal.
    */
   readonly timeout?: number;
   /**

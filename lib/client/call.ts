@@ -5,7 +5,8 @@ import { answerTooLarge } from '../protocol/answer';
 import type { MethodDefinition } from '../metadata/method-definition';
 import { DeadlineWatch, type Expiring } from '../util/deadline-watch';
 import { Link } from '../util/linked-list';
-import { followSignal, unfollowSignal } from './call-options';
+import type { ServingContext } from '../server/call-context';
+import { followSignal, keepFollowing, unfollowSignal } from './call-options';
 
 /** What a call needs from its client. @internal */
 export interface CallOwner {
@@ -126,6 +127,8 @@ export class Call implements Expiring {
     /** When the call times out (epoch ms); 0 for never. */
     readonly expiresAt: number,
     private readonly caller: AbortSignal | undefined,
+    /** The call being served that this one inherits from (see inheritance.ts), if any; its signal is followed. */
+    private readonly served: ServingContext | undefined,
   ) {
     this.promise = new Promise((resolve, reject) => {
       this.resolve = resolve;
@@ -133,12 +136,18 @@ export class Call implements Expiring {
     });
     if (expiresAt > 0) timeouts.add(this);
     if (caller) followSignal(caller, this);
+    if (served) {
+      // Followed by one call after another while it is served: its listener stays until it ends.
+      keepFollowing(served.signal);
+      followSignal(served.signal, this);
+    }
   }
 
-  /** The caller's AbortSignal fired (no closure per call). */
+  /** The caller's AbortSignal, or the served call's, fired (no closure per call). */
   handleEvent(): void {
-    const reason: unknown = this.caller?.reason;
-    // The deadline of a served call, whose signal a host call inherits along with that
+    const caller = this.caller;
+    const reason: unknown = caller?.aborted === true ? caller.reason : this.served?.signal.reason;
+    // The deadline of the served call, whose signal the call inherits along with that
     // deadline: whichever fires first, the call timed out.
     if (PluginError.is(reason, 'PLUGWIRE_TIMEOUT')) this.abort(timeoutError(this, reason));
     else this.abort(new AbortedError(`call to ${this.route} was aborted`, { route: this.route, cause: reason }));
@@ -237,5 +246,6 @@ export class Call implements Expiring {
     this.done = true;
     if (this.expiresAt > 0) timeouts.delete(this);
     if (this.caller) unfollowSignal(this.caller, this);
+    if (this.served) unfollowSignal(this.served.signal, this);
   }
 }

@@ -17,6 +17,8 @@ import { reach } from './reach';
 import { ClientPools } from './pools';
 import { Admission } from './admission';
 import { brokenAnswerError } from './transport-error';
+import { inheritedDeadline, inheritedFrom, inheritedRefusal } from './inheritance';
+import { currentCall, type ServingContext } from '../server/call-context';
 
 
 /** What a client is made from. @internal */
@@ -223,7 +225,7 @@ export class PluginInstance {
       checkCallOptions(options, `call to ${route}`);
       return payload ?? null;
     };
-    return new StreamCall(this.streamOwner, route, undefined, options, check, undefined);
+    return new StreamCall(this.streamOwner, route, undefined, options, check, undefined, currentCall());
   }
 
   /**
@@ -231,10 +233,16 @@ export class PluginInstance {
    * first `next()`, each item is converted into `returns`.
    * @internal
    */
-  streamMethod(definition: MethodDefinition, args: readonly unknown[], options: CallOptions, convert: boolean): AsyncIterableIterator<unknown> {
+  streamMethod(
+    definition: MethodDefinition,
+    args: readonly unknown[],
+    options: CallOptions,
+    convert: boolean,
+    served: ServingContext | undefined = currentCall(),
+  ): AsyncIterableIterator<unknown> {
     const payload = async (): Promise<unknown> => argumentsToPayload(convert ? await convertArgs(definition, args, 'host') : args, definition.params.length);
     const item = definition.returns ? (value: unknown): Promise<unknown> => convertResult(definition, value) : undefined;
-    return new StreamCall(this.streamOwner, definition.route, definition, options, payload, item);
+    return new StreamCall(this.streamOwner, definition.route, definition, options, payload, item, served);
   }
 
   /** Runs a call with its diagnostics: the channels' messages and the NODE_DEBUG line of a failure. */
@@ -297,23 +305,32 @@ export class PluginInstance {
 
   private invoke(route: string, payload: unknown, definition: MethodDefinition | undefined, options: CallOptions): Promise<unknown> {
     if (this.closing) return Promise.reject(new ClosedError(`plugin ${this.name} was terminated: call to ${route} refused`, { route }));
-    const timeout = callTimeout(options, definition, this.config.timeout);
+    let timeout = callTimeout(options, definition, this.config.timeout);
     if (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= MAX_TIMEOUT)) {
       return Promise.reject(new TypeError(`call to ${route}: timeout must be a number of ms from 0 to ${MAX_TIMEOUT}, got ${String(timeout)}`));
     }
     const caller = options.signal;
     if (caller?.aborted) return Promise.reject(new AbortedError(`call to ${route} was aborted`, { route, cause: caller.reason }));
+    let deadline = timeout > 0 ? Date.now() + timeout : 0;
+    const served = inheritedFrom();
+    if (served !== undefined) {
+      const refused = inheritedRefusal(served, route);
+      if (refused) return Promise.reject(refused);
+      const inherited = inheritedDeadline(deadline, served);
+      // Brought forward: the timeout its error names is what was left of the served call's.
+      if (inherited !== deadline) timeout = Math.max(1, Math.ceil(inherited - Date.now()));
+      deadline = inherited;
+    }
     const callBack = this.reentrant?.() === true;
-    const refused = callBack ? undefined : this.admission.refusal(route, this.name);
-    if (refused) return Promise.reject(refused);
-    const deadline = timeout > 0 ? Date.now() + timeout : 0;
+    const overloaded = callBack ? undefined : this.admission.refusal(route, this.name);
+    if (overloaded) return Promise.reject(overloaded);
     let body: string;
     try {
       body = encodeRequest(payload, deadline);
     } catch (error) {
       return Promise.reject(new ValidationError(`payload for ${route} cannot be encoded as JSON: ${(error as Error).message}`, 'host', [], { route, cause: error }));
     }
-    const call = new Call(this.owner, route, body, options.headers, definition, timeout, deadline, caller);
+    const call = new Call(this.owner, route, body, options.headers, definition, timeout, deadline, caller, served);
     call.callBack = callBack;
     this.admission.enter(call);
     return call.promise;

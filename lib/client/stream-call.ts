@@ -10,7 +10,9 @@ import { fromWireError, type WireError } from '../protocol/wire-error';
 import { channels, codeOf, debug, messageOf, observingCalls, type CallMessage } from '../diagnostics/channels';
 import { DeadlineWatch, type Expiring } from '../util/deadline-watch';
 import { Link } from '../util/linked-list';
-import { callTimeout, followSignal, unfollowSignal, type CallOptions } from './call-options';
+import type { ServingContext } from '../server/call-context';
+import { callTimeout, followSignal, keepFollowing, unfollowSignal, type CallOptions } from './call-options';
+import { inheritedDeadline, inheritedFrom, inheritedRefusal } from './inheritance';
 import { timeoutError } from './call';
 import type { Attempt } from './reach';
 import { brokenAnswerError } from './transport-error';
@@ -103,6 +105,8 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
     private readonly payload: () => unknown,
     /** Converts one item (the method's `returns`), if it needs it. */
     private readonly convert: ((item: unknown) => Promise<unknown>) | undefined,
+    /** The call being served at the stream's call, if any: what it inherits is settled at the first next(). */
+    private served: ServingContext | undefined,
   ) {}
 
   [Symbol.asyncIterator](): this {
@@ -131,9 +135,13 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
     return Promise.resolve({ done: true, value: undefined });
   }
 
-  /** The caller's AbortSignal fired. */
+  /** The caller's AbortSignal, or the served call's, fired. */
   handleEvent(): void {
-    this.abort(new AbortedError(`call to ${this.route} was aborted`, { route: this.route, cause: this.options.signal?.reason }));
+    const caller = this.options.signal;
+    const reason: unknown = caller?.aborted === true ? caller.reason : this.served?.signal.reason;
+    // The served call's deadline passed (its signal and the inherited timeout fire together): a timeout.
+    if (PluginError.is(reason, 'PLUGWIRE_TIMEOUT')) this.abort(timeoutError(this, reason));
+    else this.abort(new AbortedError(`call to ${this.route} was aborted`, { route: this.route, cause: reason }));
   }
 
   /** The stream's timeout passed. */
@@ -213,6 +221,15 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
       if (caller?.aborted) throw new AbortedError(`call to ${route} was aborted`, { route, cause: caller.reason });
       this.timeout = timeout;
       this.expiresAt = timeout > 0 ? Date.now() + timeout : 0;
+      const served = (this.served = inheritedFrom(this.served));
+      if (served !== undefined) {
+        const refused = inheritedRefusal(served, route);
+        if (refused) throw refused;
+        const inherited = inheritedDeadline(this.expiresAt, served);
+        // Brought forward: the timeout its error names is what was left of the served call's.
+        if (inherited !== this.expiresAt) this.timeout = Math.max(1, Math.ceil(inherited - Date.now()));
+        this.expiresAt = inherited;
+      }
       try {
         this.body = encodeRequest(payload, this.expiresAt);
       } catch (error) {
@@ -225,6 +242,11 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
     }
     if (this.expiresAt > 0) timeouts.add(this);
     if (options.signal) followSignal(options.signal, this);
+    if (this.served) {
+      // Followed by one call after another while it is served: its listener stays until it ends.
+      keepFollowing(this.served.signal);
+      followSignal(this.served.signal, this);
+    }
     this.owner.open(this).catch((error: Error) => this.abort(error));
   }
 
@@ -376,6 +398,7 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
     this.settledOnce = true;
     if (this.expiresAt > 0) timeouts.delete(this);
     if (this.options.signal) unfollowSignal(this.options.signal, this);
+    if (this.served) unfollowSignal(this.served.signal, this);
     this.owner.settled(this);
     const message = this.message;
     if (!message) return;

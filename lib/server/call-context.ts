@@ -48,6 +48,8 @@ export interface ServingContext extends CallContext {
   readonly expiresAt: number;
   /** Whether the call is a host's call back from a host service (`x-plugwire-reentrant: 1`). */
   readonly reentrant: boolean;
+  /** Whether it was answered (or given up): calls made from now on inherit nothing of it but an abort. */
+  readonly settled: boolean;
 }
 
 const storage = new AsyncLocalStorage<ServingContext>();

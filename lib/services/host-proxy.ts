@@ -1,7 +1,7 @@
 import { resolveConfig } from '../client/config';
-import { keepFollowing, type CallOptions } from '../client/call-options';
+import type { CallOptions } from '../client/call-options';
 import { PluginInstance } from '../client/plugin-instance';
-import { ContractError, PluginError, TimeoutError, UnavailableError } from '../errors/plugin-error';
+import { ContractError, PluginError, UnavailableError } from '../errors/plugin-error';
 import { readContract } from '../metadata/contract';
 import type { MethodDefinition, Type } from '../metadata/method-definition';
 import { CALLER_PID_HEADER, HOST_SOCKET_ENV } from '../protocol/constants';
@@ -14,8 +14,9 @@ import { attachedStarter } from '../starters/attach-to-socket';
 /*
  * A plugin's side of host services: hostProxy() makes the same typed proxy as the host's
  * createProxy(), whose calls go to the host that started this plugin. The host is found
- * at each call (the one of the plugin serving the call, or this process's), and a call
- * made while a plugin method serves a call inherits its deadline and its signal.
+ * at each call (the one of the plugin serving the call, or this process's). A call made
+ * while a plugin method serves a call inherits its deadline and its signal, as a call of
+ * any client does (client/inheritance.ts).
  */
 
 /** Every call names this process to the host (`callContext().caller.pid` there). */
@@ -56,7 +57,7 @@ function clientOf(endpoint: HostEndpoint): { client: PluginInstance; ready: Prom
   return entry;
 }
 
-/** The link of a host proxy to the host: finds the host at each call, and passes on the served call's deadline and signal. */
+/** The link of a host proxy to the host: finds the host at each call. */
 class HostLink implements ProxyClient {
   readonly name = 'host';
 
@@ -66,11 +67,11 @@ class HostLink implements ProxyClient {
   ) {}
 
   call(route: string, payload?: unknown, options: CallOptions = {}): Promise<unknown> {
-    return this.send(route, undefined, options, (client, inherited) => client.call(route, payload, inherited));
+    return this.send(route, options, (client, named) => client.call(route, payload, named));
   }
 
   callMethod(definition: MethodDefinition, args: readonly unknown[], options: CallOptions, convert: boolean): Promise<unknown> {
-    return this.send(definition.route, definition, options, (client, inherited) => client.callMethod(definition, args, inherited, convert));
+    return this.send(definition.route, options, (client, named) => client.callMethod(definition, args, named, convert));
   }
 
   streamMethod(definition: MethodDefinition, args: readonly unknown[], options: CallOptions, convert: boolean): AsyncIterableIterator<unknown> {
@@ -80,8 +81,8 @@ class HostLink implements ProxyClient {
     // The served call is the one at the stream's call, not at each next().
     const served = currentCall();
     const open = (): Promise<AsyncIterableIterator<unknown>> =>
-      (opening ??= this.send(definition.route, definition, options, (client, inherited) => {
-        inner = client.streamMethod(definition, args, inherited, convert);
+      (opening ??= this.send(definition.route, options, (client, named) => {
+        inner = client.streamMethod(definition, args, named, convert, served);
         return Promise.resolve(inner);
       }, served));
     const iterator: AsyncIterableIterator<unknown> = {
@@ -94,7 +95,7 @@ class HostLink implements ProxyClient {
           if (ended) return { done: true, value: undefined };
           return await stream.next();
         } catch (error) {
-          throw this.translate(error, definition.route, served);
+          throw this.translate(error, definition.route);
         }
       },
       return: async () => {
@@ -106,12 +107,11 @@ class HostLink implements ProxyClient {
     return iterator;
   }
 
-  /** Finds the host, works out the options the call inherits, and sends it. */
+  /** Finds the host and sends the call, naming this process. */
   private send<R>(
     route: string,
-    definition: MethodDefinition | undefined,
     options: CallOptions,
-    run: (client: PluginInstance, inherited: CallOptions) => Promise<R>,
+    run: (client: PluginInstance, named: CallOptions) => Promise<R>,
     served: ServingContext | undefined = currentCall(),
   ): Promise<R> {
     const endpoint = served ? served.hostServices : processHostEndpoint();
@@ -125,23 +125,16 @@ class HostLink implements ProxyClient {
       );
     }
     const { client, ready } = clientOf(endpoint);
-    const inherited = inherit(options, definition, served, client.config.timeout);
-    if (inherited instanceof TimeoutError) return Promise.reject(inherited);
-    const sent = client.state === 'running' ? run(client, inherited) : ready.then((started) => run(started, inherited));
+    const named = { ...options, headers: options.headers ? { ...options.headers, ...PID_HEADERS } : PID_HEADERS };
+    // The served call's deadline and signal are passed on by the client, as for any call.
+    const sent = client.state === 'running' ? run(client, named) : ready.then((started) => run(started, named));
     return sent.catch((error: unknown) => {
-      throw this.translate(error, route, served);
+      throw this.translate(error, route);
     });
   }
 
-  /**
-   * A route the host does not serve is a contract it does not offer: say which. A call
-   * cut by the served call's signal because that call's deadline passed timed out: the
-   * signal and the inherited timeout fire at the same moment, and either may come first.
-   */
-  private translate(error: unknown, route: string, served: ServingContext | undefined): unknown {
-    if (served && PluginError.is(error, 'PLUGWIRE_ABORTED') && PluginError.is(served.signal.reason, 'PLUGWIRE_TIMEOUT')) {
-      return new TimeoutError(`call to ${route} of the host timed out: the deadline of the call being served (${served.route}) passed`, { route, cause: error });
-    }
+  /** A route the host does not serve is a contract it does not offer: say which. */
+  private translate(error: unknown, route: string): unknown {
     if (!PluginError.is(error, 'PLUGWIRE_METHOD_NOT_FOUND')) return error;
     return new ContractError(
       `the host does not offer ${route} of ${this.plugin} (contract ${this.contract.name}): pass an implementation of it in the services of connect()`,
@@ -149,29 +142,6 @@ class HostLink implements ProxyClient {
       { cause: error },
     );
   }
-}
-
-/**
- * The options of a call to the host: the caller's pid, and while a plugin method serves a
- * call, that call's signal and what is left of its deadline.
- * @returns the options, or a {@link TimeoutError} when the served call's deadline has passed already
- */
-function inherit(options: CallOptions, definition: MethodDefinition | undefined, served: ServingContext | undefined, fallback: number): CallOptions | TimeoutError {
-  const headers = options.headers ? { ...options.headers, ...PID_HEADERS } : PID_HEADERS;
-  if (!served) return { ...options, headers };
-  let signal = served.signal;
-  if (options.signal) signal = AbortSignal.any([options.signal, signal]);
-  // Followed by one call to the host after another: its listener stays until the served call ends.
-  else keepFollowing(signal);
-  let timeout = options.timeout ?? definition?.timeout;
-  if (served.expiresAt !== Infinity) {
-    const left = served.expiresAt - Date.now();
-    const route = definition?.route ?? 'the host';
-    if (left <= 0) return new TimeoutError(`call to ${route} of the host: the deadline of the call being served (${served.route}) has passed`, { route });
-    const own = timeout ?? fallback;
-    timeout = own === 0 ? left : Math.min(own, left);
-  }
-  return timeout === undefined ? { signal, headers } : { signal, headers, timeout };
 }
 
 /**
