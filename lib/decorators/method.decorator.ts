@@ -213,7 +213,9 @@ export function Method(route: string, options: MethodOptions = {}): MethodDecora
     if (options.stream !== undefined && typeof options.stream !== 'boolean') {
       throw new DefinitionError(`@Method() on ${where}: 'stream' must be true or false, got ${String(options.stream)}`);
     }
-    const returns = Array.isArray(options.returns) ? arrayOf(options.returns) : options.returns;
+    // `readonly [Item]` (`as const`) is an array too, which Array.isArray() does not narrow.
+    const returnsArray = Array.isArray(options.returns);
+    const returns: Type | undefined = returnsArray ? arrayOf(options.returns as readonly unknown[]) : (options.returns as Type | undefined);
     if (options.returns !== undefined && typeof returns !== 'function') {
       throw new DefinitionError(`@Method() on ${where}: 'returns' must be a class or [Class], got ${shownEntry(options.returns)}`);
     }
@@ -224,7 +226,7 @@ export function Method(route: string, options: MethodOptions = {}): MethodDecora
       params: paramsOf(target, prototype, propertyKey, descriptor.value as (...args: never[]) => unknown, options, where),
       // Date is the one built-in a JSON answer is converted into; the others arrive as they are.
       returns: returns === Date || !BUILT_INS.has(returns) ? returns : undefined,
-      returnsArray: Array.isArray(options.returns),
+      returnsArray,
       idempotent: options.idempotent ?? true,
       validate: options.validate ?? true,
       validator: options.validator,

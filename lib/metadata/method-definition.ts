@@ -13,7 +13,7 @@ export interface MethodOptions {
    * its result with `instanceToPlain` before sending. `Date` and `[Date]` give `Date`s on
    * the host; other built-ins (`String`, `Number`...) are taken as they arrive.
    */
-  readonly returns?: Type | [Type];
+  readonly returns?: Type | readonly [Type];
   /**
    * The parameter types, overriding the ones TypeScript emitted: a class, or `[Class]` for
    * an array of them. Needed where the emitted type is useless: an interface, a union, or

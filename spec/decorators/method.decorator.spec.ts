@@ -522,6 +522,19 @@ describe('@Method()', () => {
       expect((error as Error).message).toBe("@Method() on NotAnArray.bulk: 'params' must be an array of classes or [Class], got ServerPerson");
     });
 
+    it('takes options kept in a constant with as const, [Item] in returns too', () => {
+      const options = { params: [[ServerPerson], String], returns: [ServerAddress] } as const;
+      class Shared {
+        @Method('/bulk', options)
+        bulk(people: ServerPerson[], note: string): Promise<ServerAddress[]> {
+          return stub(people, note);
+        }
+      }
+      const definition = readMethods(Shared)?.get('/bulk');
+      expect(definition?.params[0]).toEqual({ index: 0, kind: 'array', type: Array, items: { kind: 'class', type: ServerPerson } });
+      expect([definition?.returns, definition?.returnsArray]).toEqual([ServerAddress, true]);
+    });
+
     it('refuses a returns option of two classes', () => {
       const error = thrownBy(() => {
         class BadReturns {
