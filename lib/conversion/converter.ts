@@ -219,6 +219,8 @@ function convertParam(
 
 /** Converts and checks a value as its definition says: an argument, or an item of an array argument. */
 function convertValue(definition: MethodDefinition, what: ValueDefinition, value: unknown, side: Side, violations: FieldViolation[], path: string): unknown {
+  // validate: false: a host checks nothing, and only writes class values as class-transformer does.
+  if (side === 'host' && !definition.validate && what.kind !== 'class') return value;
   switch (what.kind) {
     case 'string':
     case 'boolean':
@@ -294,9 +296,12 @@ function dateValue(value: unknown, path: string, violations: FieldViolation[], s
 /** A class-typed argument: converted and validated by class-validator, which may be asynchronous. */
 function convertClass(definition: MethodDefinition, type: Type, value: unknown, side: Side, violations: FieldViolation[], path: string): unknown {
   if (!definition.validate) {
-    if (side !== 'plugin' || typeof value !== 'object' || value === null) return value;
+    if (typeof value !== 'object' || value === null) return value;
     try {
-      return plainToInstance(type, value);
+      // The plugin gets an instance; the host sends what class-transformer writes of one
+      // (@Exclude, @Expose apply), a plain object being the DTO's JSON, as when validated.
+      if (side === 'plugin') return plainToInstance(type, value);
+      return toJsonValue(value instanceof type || Array.isArray(value) ? value : plainToInstance(type, value));
     } catch (error) {
       violations.push(conversionFailed(path, error));
       return value;

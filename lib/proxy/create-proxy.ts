@@ -153,7 +153,8 @@ function makeProxy(state: ProxyState): object {
       stub = () => refusedCall(new DefinitionError(message));
     } else if (definition) {
       // Worked out once per method, not per call.
-      const convert = needsConversion(definition) && definition.validate;
+      // validate: false still writes DTOs as class-transformer does (convertArgs checks nothing then).
+      const convert = needsConversion(definition);
       stub = definition.stream
         ? (...args) => (isClosed(state) ? refusedStream(refusal(definition.route)) : client.streamMethod(definition, args, options, convert))
         : (...args) => (isClosed(state) ? closed(definition.route) : client.callMethod(definition, args, options, convert));

@@ -95,6 +95,11 @@ describe('a parameter declared [Class] in params, between a host and a plugin pr
     expect(error.message).toMatch(/\[19\]\.name: [^;]+; and 10 more$/);
   });
 
+  it('with validate: false, sends each item as class-transformer writes it too, unchecked', async () => {
+    // item_code, not code; no secret: before, the host sent JSON.stringify's fields, the @Exclude'd secret included.
+    await expect(connection.plugin.loose([item('', 0, 'x', 'hidden'), item('pear', 1, 'p-1')])).resolves.toEqual(['0 ×  (x)', '1 × pear (p-1)']);
+  });
+
   it('with validate: false, still gives the plugin instances, unchecked', async () => {
     await expect(connection.client.call('/loose', [{ name: '', count: 0, item_code: 'x' }])).resolves.toEqual(['0 ×  (x)']);
   });
