@@ -2,24 +2,10 @@
 // the array-params-plugin fixture. The host checks and converts each item before
 // sending; the plugin, called by the host or by a caller that checks nothing
 // (client.call()), checks them again and gets instances.
-import { PayloadValidationError, connect, startWithCommand, type Connection } from '../../lib';
+import { connect, startWithCommand, type Connection } from '../../lib';
 import { fixture } from '../support/host-helpers';
 import { ArrayParams, Item } from '../fixtures/contracts/array-params-contract';
-
-/** What a call rejected with; fails the test if it resolved. */
-async function rejection(call: Promise<unknown>): Promise<PayloadValidationError> {
-  try {
-    await call;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PayloadValidationError);
-    return error as PayloadValidationError;
-  }
-  throw new Error('expected the call to fail');
-}
-
-function pathsOf(error: PayloadValidationError): Array<[string, string[]]> {
-  return error.violations.map((v) => [v.path, Object.keys(v.constraints)]);
-}
+import { pathsOf, refusalOf } from '../support/conversion-helpers';
 
 function item(name: string, count: number, code: string, secret?: string): Item {
   return Object.assign(new Item(), { name, count, code, ...(secret === undefined ? {} : { secret }) });
@@ -39,29 +25,29 @@ describe('a parameter declared [Class] in params, between a host and a plugin pr
   });
 
   it('refuses invalid items on the host before sending, at [i].field', async () => {
-    const error = await rejection(connection.plugin.bulk([item('apple', 2, 'a-1'), item('pear', 0, 'p-1')]));
+    const error = await refusalOf(connection.plugin.bulk([item('apple', 2, 'a-1'), item('pear', 0, 'p-1')]));
     expect(error.side).toBe('host');
     expect(pathsOf(error)).toEqual([['[1].count', ['min']]]);
   });
 
   it('refuses them in the plugin for a caller that does not check, at [i].field and [p][i].field', async () => {
-    const bulk = await rejection(connection.client.call('/bulk', [{ name: 'apple', count: 2, item_code: 'a-1' }, { name: '', count: 0, item_code: 'p-1' }]));
+    const bulk = await refusalOf(connection.client.call('/bulk', [{ name: 'apple', count: 2, item_code: 'a-1' }, { name: '', count: 0, item_code: 'p-1' }]));
     expect(bulk.side).toBe('plugin');
     expect(pathsOf(bulk)).toEqual([
       ['[1].name', ['isLength']],
       ['[1].count', ['min']],
     ]);
-    const labelled = await rejection(connection.client.call('/labelled', ['basket', [{ name: 'fig', count: 3, item_code: 'f-1' }, { name: 'kiwi', count: 1 }]]));
+    const labelled = await refusalOf(connection.client.call('/labelled', ['basket', [{ name: 'fig', count: 3, item_code: 'f-1' }, { name: 'kiwi', count: 1 }]]));
     expect(pathsOf(labelled)).toEqual([['[1][1].code', ['isString']]]);
-    const notArray = await rejection(connection.client.call('/bulk', { name: 'apple', count: 2, item_code: 'a-1' }));
+    const notArray = await refusalOf(connection.client.call('/bulk', { name: 'apple', count: 2, item_code: 'a-1' }));
     expect(notArray.violations).toEqual([{ path: '(payload)', constraints: { isArray: 'expected an array, got an object' } }]);
   });
 
   it('waits for asynchronous constraints on both sides', async () => {
     await expect(connection.plugin.known([{ name: 'known-a' }, { name: 'known-b' }])).resolves.toEqual(['known-a', 'known-b']);
-    const host = await rejection(connection.plugin.known([{ name: 'known-a' }, { name: 'stranger' }]));
+    const host = await refusalOf(connection.plugin.known([{ name: 'known-a' }, { name: 'stranger' }]));
     expect([host.side, ...pathsOf(host)]).toEqual(['host', ['[1].name', ['knownName']]]);
-    const plugin = await rejection(connection.client.call('/known', [{ name: 'stranger' }, { name: 'known-b' }]));
+    const plugin = await refusalOf(connection.client.call('/known', [{ name: 'stranger' }, { name: 'known-b' }]));
     expect([plugin.side, ...pathsOf(plugin)]).toEqual(['plugin', ['[0].name', ['knownName']]]);
   });
 
@@ -70,14 +56,14 @@ describe('a parameter declared [Class] in params, between a host and a plugin pr
       '2026-12-25T10:00:00.000Z',
       '2027-01-01T00:00:00.000Z',
     ]);
-    const error = await rejection(connection.client.call('/dates', ['2026-12-25T10:00:00Z', 'Dec 25 2026']));
+    const error = await refusalOf(connection.client.call('/dates', ['2026-12-25T10:00:00Z', 'Dec 25 2026']));
     expect(pathsOf(error)).toEqual([['[1]', ['isDate']]]);
   });
 
   it('answers a payload of many invalid items with a 422 a host takes: the first 100 violations, a message of 20', async () => {
     // 60,000 items with two violations each: all of them would make an answer of megabytes.
     const items = Array.from({ length: 60_000 }, () => ({ name: '', count: 0, item_code: 'x' }));
-    const error = await rejection(connection.client.call('/bulk', items));
+    const error = await refusalOf(connection.client.call('/bulk', items));
     expect(error.side).toBe('plugin');
     expect(error.violations).toHaveLength(100);
     expect(pathsOf(error).slice(0, 2)).toEqual([
@@ -89,7 +75,7 @@ describe('a parameter declared [Class] in params, between a host and a plugin pr
   });
 
   it('keeps every violation on the host, and lists 20 in the message', async () => {
-    const error = await rejection(connection.plugin.bulk(Array.from({ length: 30 }, () => item('', 1, 'c'))));
+    const error = await refusalOf(connection.plugin.bulk(Array.from({ length: 30 }, () => item('', 1, 'c'))));
     expect(error.side).toBe('host');
     expect(error.violations).toHaveLength(30);
     expect(error.message).toMatch(/\[19\]\.name: [^;]+; and 10 more$/);

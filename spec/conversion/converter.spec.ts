@@ -5,8 +5,7 @@ import { IsDate, IsInt, IsOptional, IsString, Min, Validate, ValidateNested, Val
 import { Type as NestedType } from 'class-transformer';
 import { Method, PayloadValidationError, Plugin, stub } from '../../lib';
 import { convertArgs, convertResult, resultToPlain } from '../../lib/conversion/converter';
-import { readMethods } from '../../lib/metadata/reflection-helpers';
-import type { MethodDefinition } from '../../lib/metadata/method-definition';
+import { pathsOf, refusalOf, routeOf } from '../support/conversion-helpers';
 
 class Plain {
   @IsString()
@@ -74,52 +73,40 @@ class Contract {
   }
 }
 
-function definition(route: string): MethodDefinition {
-  const found = readMethods(Contract)?.get(route);
-  if (!found) throw new Error(`no route ${route}`);
-  return found;
-}
-
 async function violationsOf(result: unknown): Promise<unknown> {
-  try {
-    await result;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PayloadValidationError);
-    return (error as PayloadValidationError).violations.map((v) => [v.path, Object.keys(v.constraints)]);
-  }
-  throw new Error('expected a validation failure');
+  return pathsOf(await refusalOf(result));
 }
 
 describe('convertArgs', () => {
   it('checks a class with synchronous constraints only without a promise, on both sides', () => {
-    const plugin = convertArgs(definition('/plain'), [{ name: 'a', count: 2 }], 'plugin');
+    const plugin = convertArgs(routeOf(Contract, '/plain'), [{ name: 'a', count: 2 }], 'plugin');
     expect(plugin).not.toBeInstanceOf(Promise);
     expect((plugin as unknown[])[0]).toBeInstanceOf(Plain);
-    const host = convertArgs(definition('/plain'), [{ name: 'a', count: 2 }], 'host');
+    const host = convertArgs(routeOf(Contract, '/plain'), [{ name: 'a', count: 2 }], 'host');
     expect(host).toEqual([{ name: 'a', count: 2 }]);
   });
 
   it('reports every failed field of a synchronous class at once', () => {
-    expect(() => convertArgs(definition('/plain'), [{ name: 5, count: 0 }], 'plugin')).toThrow(PayloadValidationError);
+    expect(() => convertArgs(routeOf(Contract, '/plain'), [{ name: 5, count: 0 }], 'plugin')).toThrow(PayloadValidationError);
     try {
-      void convertArgs(definition('/plain'), [{ name: 5, count: 0 }], 'plugin');
+      void convertArgs(routeOf(Contract, '/plain'), [{ name: 5, count: 0 }], 'plugin');
     } catch (error) {
       expect((error as PayloadValidationError).violations.map((v) => v.path).sort()).toEqual(['count', 'name']);
     }
   });
 
   it('waits for a constraint declared async, and reports its verdict', async () => {
-    const ok = convertArgs(definition('/checked'), [{ name: 'known' }], 'plugin');
+    const ok = convertArgs(routeOf(Contract, '/checked'), [{ name: 'known' }], 'plugin');
     expect(ok).toBeInstanceOf(Promise);
     await expect(ok).resolves.toEqual([expect.any(Checked)]);
-    await expect(violationsOf(convertArgs(definition('/checked'), [{ name: 'stranger' }], 'plugin'))).resolves.toEqual([['name', ['slowlyKnown']]]);
+    await expect(violationsOf(convertArgs(routeOf(Contract, '/checked'), [{ name: 'stranger' }], 'plugin'))).resolves.toEqual([['name', ['slowlyKnown']]]);
   });
 
   it('validates nested objects (whose classes come from the values) with validate(), reporting nested paths', async () => {
-    const bad = convertArgs(definition('/outer'), [{ inner: { name: 'x', count: 0 } }], 'plugin');
+    const bad = convertArgs(routeOf(Contract, '/outer'), [{ inner: { name: 'x', count: 0 } }], 'plugin');
     expect(bad).toBeInstanceOf(Promise);
     await expect(violationsOf(bad)).resolves.toEqual([['inner.count', ['min']]]);
-    await expect(convertArgs(definition('/outer'), [{ inner: { name: 'x', count: 1 } }], 'host')).resolves.toEqual([{ inner: { name: 'x', count: 1 } }]);
+    await expect(convertArgs(routeOf(Contract, '/outer'), [{ inner: { name: 'x', count: 1 } }], 'host')).resolves.toEqual([{ inner: { name: 'x', count: 1 } }]);
   });
 });
 
@@ -252,50 +239,33 @@ class PlainContract {
   @Method('/days', { returns: [Date] }) days(): Promise<Date[]> { return stub(); }
 }
 
-function plainDefinition(route: string): MethodDefinition {
-  const found = readMethods(PlainContract)?.get(route);
-  if (!found) throw new Error(`no route ${route}`);
-  return found;
-}
-
-/** The violations of a failed conversion: path and constraint → message. */
-async function failureOf(result: unknown): Promise<PayloadValidationError> {
-  try {
-    await result;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PayloadValidationError);
-    return error as PayloadValidationError;
-  }
-  throw new Error('expected a validation failure');
-}
-
 describe('convertArgs with classes that have no validation constraints', () => {
   it('converts a Go-style class without decorators, without a promise and without an error', () => {
-    const plugin = convertArgs(plainDefinition('/sum'), [{ A: 1, B: 2 }], 'plugin') as unknown[];
+    const plugin = convertArgs(routeOf(PlainContract, '/sum'), [{ A: 1, B: 2 }], 'plugin') as unknown[];
     expect(plugin).not.toBeInstanceOf(Promise);
     expect(plugin[0]).toBeInstanceOf(SumRequest);
     expect(plugin[0]).toEqual({ A: 1, B: 2 });
-    expect(convertArgs(plainDefinition('/sum'), [{ A: 1, B: 2 }], 'host')).toEqual([{ A: 1, B: 2 }]);
+    expect(convertArgs(routeOf(PlainContract, '/sum'), [{ A: 1, B: 2 }], 'host')).toEqual([{ A: 1, B: 2 }]);
     const instance = Object.assign(new SumRequest(), { A: 3, B: 4 });
-    expect(convertArgs(plainDefinition('/sum'), [instance], 'host')).toEqual([{ A: 3, B: 4 }]);
+    expect(convertArgs(routeOf(PlainContract, '/sum'), [instance], 'host')).toEqual([{ A: 3, B: 4 }]);
   });
 
   it('converts nested plain classes that class-transformer\'s @Type names', () => {
-    const [path] = convertArgs(plainDefinition('/path'), [{ points: [{ x: 1, y: 2 }] }], 'plugin') as [PlainPath];
+    const [path] = convertArgs(routeOf(PlainContract, '/path'), [{ points: [{ x: 1, y: 2 }] }], 'plugin') as [PlainPath];
     expect(path).toBeInstanceOf(PlainPath);
     expect(path.points[0]).toBeInstanceOf(PlainPoint);
   });
 
   it('validates a DTO whose nested class has nothing to validate, and converts the nested values', async () => {
-    const [shape] = (await convertArgs(plainDefinition('/shape'), [{ name: 'line', points: [{ x: 0, y: 0 }, { x: 1, y: 1 }] }], 'plugin')) as [Shape];
+    const [shape] = (await convertArgs(routeOf(PlainContract, '/shape'), [{ name: 'line', points: [{ x: 0, y: 0 }, { x: 1, y: 1 }] }], 'plugin')) as [Shape];
     expect(shape).toBeInstanceOf(Shape);
     expect(shape.points.map((p) => p instanceof PlainPoint)).toEqual([true, true]);
-    const failed = await failureOf(convertArgs(plainDefinition('/shape'), [{ name: 7, points: [{ x: 0, y: 0 }] }], 'plugin'));
+    const failed = await refusalOf(convertArgs(routeOf(PlainContract, '/shape'), [{ name: 7, points: [{ x: 0, y: 0 }] }], 'plugin'));
     expect(failed.violations.map((v) => v.path)).toEqual(['name']);
   });
 
   it('keeps forbidUnknownValues for a class without constraints where a validated one is declared', async () => {
-    const failed = await failureOf(convertArgs(plainDefinition('/mistyped'), [{ address: { city: 'Oslo' } }], 'plugin'));
+    const failed = await refusalOf(convertArgs(routeOf(PlainContract, '/mistyped'), [{ address: { city: 'Oslo' } }], 'plugin'));
     expect(failed.violations).toEqual([
       { path: 'address', constraints: { unknownValue: 'expected Address on Mistyped.address, got PlainPoint, which has no class-validator constraints' } },
     ]);
@@ -305,7 +275,7 @@ describe('convertArgs with classes that have no validation constraints', () => {
 describe('convertArgs with nested DTOs and dates that lack @Type', () => {
   it('names the field of a nested DTO without @Type and says what to add, on both sides', async () => {
     for (const side of ['plugin', 'host'] as const) {
-      const failed = await failureOf(convertArgs(plainDefinition('/order'), [{ id: 'o-1', address: { city: 'Oslo' } }], side));
+      const failed = await refusalOf(convertArgs(routeOf(PlainContract, '/order'), [{ id: 'o-1', address: { city: 'Oslo' } }], side));
       expect(failed.violations).toEqual([
         { path: 'address', constraints: { missingType: 'nested object needs @Type(() => Address) from class-transformer on OrderWithoutType.address, or it is validated as a plain object' } },
       ]);
@@ -317,7 +287,7 @@ describe('convertArgs with nested DTOs and dates that lack @Type', () => {
   });
 
   it('reports the missing @Type together with the other failed fields', async () => {
-    const failed = await failureOf(convertArgs(plainDefinition('/order'), [{ id: 5, address: { city: 'Oslo' } }], 'plugin'));
+    const failed = await refusalOf(convertArgs(routeOf(PlainContract, '/order'), [{ id: 5, address: { city: 'Oslo' } }], 'plugin'));
     expect(failed.violations.map((v) => [v.path, Object.keys(v.constraints)])).toEqual([
       ['address', ['missingType']],
       ['id', ['isString']],
@@ -326,11 +296,11 @@ describe('convertArgs with nested DTOs and dates that lack @Type', () => {
 
   it('accepts a nested instance that the host passed as it is, though @Type is missing', async () => {
     const order = Object.assign(new OrderWithoutType(), { id: 'o-1', address: Object.assign(new Address(), { city: 'Oslo' }) });
-    await expect(convertArgs(plainDefinition('/order'), [order], 'host')).resolves.toEqual([{ id: 'o-1', address: { city: 'Oslo' } }]);
+    await expect(convertArgs(routeOf(PlainContract, '/order'), [order], 'host')).resolves.toEqual([{ id: 'o-1', address: { city: 'Oslo' } }]);
   });
 
   it('says what to add for an array of nested DTOs without @Type', async () => {
-    const failed = await failureOf(convertArgs(plainDefinition('/items'), [{ items: [{ city: 'Oslo' }] }], 'plugin'));
+    const failed = await refusalOf(convertArgs(routeOf(PlainContract, '/items'), [{ items: [{ city: 'Oslo' }] }], 'plugin'));
     expect(failed.violations).toEqual([
       {
         path: 'items',
@@ -340,19 +310,19 @@ describe('convertArgs with nested DTOs and dates that lack @Type', () => {
   });
 
   it('says what to add for a nested DTO that neither @ValidateNested nor @Type reaches', () => {
-    expect(() => convertArgs(plainDefinition('/unchecked'), [{ address: { city: 5 } }], 'plugin')).toThrow(
+    expect(() => convertArgs(routeOf(PlainContract, '/unchecked'), [{ address: { city: 5 } }], 'plugin')).toThrow(
       'address: nested object is neither converted nor validated: add @ValidateNested() and @Type(() => Address) to OrderUnchecked.address',
     );
-    expect(convertArgs(plainDefinition('/unchecked'), [{}], 'plugin')).toEqual([expect.any(OrderUnchecked)]);
+    expect(convertArgs(routeOf(PlainContract, '/unchecked'), [{}], 'plugin')).toEqual([expect.any(OrderUnchecked)]);
   });
 
   it('says what to add for a Date field without @Type, with or without a date constraint', () => {
     const at = '2024-05-06T07:08:09.000Z';
-    expect(() => convertArgs(plainDefinition('/meeting-untyped'), [{ title: 'plan', at }], 'plugin')).toThrow(
+    expect(() => convertArgs(routeOf(PlainContract, '/meeting-untyped'), [{ title: 'plan', at }], 'plugin')).toThrow(
       `invalid payload for /meeting-untyped: at: a date arrives as a string: add @Type(() => Date) from class-transformer to MeetingWithoutType.at`,
     );
     try {
-      void convertArgs(plainDefinition('/note'), [{ at }], 'plugin');
+      void convertArgs(routeOf(PlainContract, '/note'), [{ at }], 'plugin');
       throw new Error('expected a validation failure');
     } catch (error) {
       expect((error as PayloadValidationError).violations).toEqual([
@@ -360,18 +330,18 @@ describe('convertArgs with nested DTOs and dates that lack @Type', () => {
       ]);
     }
     // An absent optional date is no error.
-    expect(convertArgs(plainDefinition('/note'), [{}], 'plugin')).toEqual([expect.any(NoteWithoutType)]);
+    expect(convertArgs(routeOf(PlainContract, '/note'), [{}], 'plugin')).toEqual([expect.any(NoteWithoutType)]);
   });
 
   it('converts a Date field with @Type(() => Date)', () => {
-    const [meeting] = convertArgs(plainDefinition('/meeting'), [{ at: '2024-05-06T07:08:09.000Z' }], 'plugin') as [Meeting];
+    const [meeting] = convertArgs(routeOf(PlainContract, '/meeting'), [{ at: '2024-05-06T07:08:09.000Z' }], 'plugin') as [Meeting];
     expect(meeting.at).toEqual(new Date('2024-05-06T07:08:09.000Z'));
   });
 
   it('finds a missing @Type deeper down, at its full path, and in the second of two parameters', async () => {
-    const deep = await failureOf(convertArgs(plainDefinition('/wrapper'), [{ order: { id: 'o', address: { city: 'Oslo' } } }], 'plugin'));
+    const deep = await refusalOf(convertArgs(routeOf(PlainContract, '/wrapper'), [{ order: { id: 'o', address: { city: 'Oslo' } } }], 'plugin'));
     expect(deep.violations.map((v) => [v.path, Object.keys(v.constraints)])).toEqual([['order.address', ['missingType']]]);
-    const two = await failureOf(convertArgs(plainDefinition('/two'), [{ id: 'o', address: { city: 'Oslo' } }, { title: 't', at: '2024-01-01' }], 'plugin'));
+    const two = await refusalOf(convertArgs(routeOf(PlainContract, '/two'), [{ id: 'o', address: { city: 'Oslo' } }, { title: 't', at: '2024-01-01' }], 'plugin'));
     expect(two.violations.map((v) => [v.path, Object.keys(v.constraints)])).toEqual([
       ['[0].address', ['missingType']],
       ['[1].at', ['missingType']],
@@ -386,7 +356,7 @@ describe('convertArgs with an instance whose nested DTOs (with @Type) are plain 
 
   it('says that the items must be instances, not that @Type is missing, for an array and a single field', async () => {
     const delivery = Object.assign(new Delivery(), { stops: [Object.assign(new Address(), { city: 'Oslo' }), { city: 'Bergen' }], from: { city: 'Oslo' } });
-    const failed = await failureOf(convertArgs(plainDefinition('/delivery'), [delivery], 'host'));
+    const failed = await refusalOf(convertArgs(routeOf(PlainContract, '/delivery'), [delivery], 'host'));
     expect(failed.violations).toEqual([
       { path: 'stops[1]', constraints: { unknownValue: advice('stops') } },
       { path: 'from', constraints: { unknownValue: advice('from') } },
@@ -395,7 +365,7 @@ describe('convertArgs with an instance whose nested DTOs (with @Type) are plain 
   });
 
   it('converts the same values passed as a plain object', async () => {
-    await expect(convertArgs(plainDefinition('/delivery'), [{ stops: [{ city: 'Oslo' }, { city: 'Bergen' }], from: { city: 'Oslo' } }], 'host')).resolves.toEqual([
+    await expect(convertArgs(routeOf(PlainContract, '/delivery'), [{ stops: [{ city: 'Oslo' }, { city: 'Bergen' }], from: { city: 'Oslo' } }], 'host')).resolves.toEqual([
       { stops: [{ city: 'Oslo' }, { city: 'Bergen' }], from: { city: 'Oslo' } },
     ]);
   });
@@ -404,27 +374,27 @@ describe('convertArgs with an instance whose nested DTOs (with @Type) are plain 
 describe('convertArgs with an instance of a subclass of the declared DTO', () => {
   it("validates it as its own class, with the subclass's asynchronous constraints", async () => {
     const value = Object.assign(new PlainWithCode(), { name: 'n', count: 1, code: 'c' });
-    await expect(violationsOf(convertArgs(definition('/plain'), [value], 'host'))).resolves.toEqual([['code', ['neverKnown']]]);
+    await expect(violationsOf(convertArgs(routeOf(Contract, '/plain'), [value], 'host'))).resolves.toEqual([['code', ['neverKnown']]]);
   });
 });
 
 describe('convertResult and resultToPlain', () => {
   it('converts a result class without constraints into an instance with its methods', async () => {
-    const greeting = (await convertResult(plainDefinition('/greet'), { text: 'hi' })) as Greeting;
+    const greeting = (await convertResult(routeOf(PlainContract, '/greet'), { text: 'hi' })) as Greeting;
     expect(greeting).toBeInstanceOf(Greeting);
     expect(greeting.shout()).toBe('HI');
-    const list = (await convertResult(plainDefinition('/greetings'), [{ text: 'a' }, { text: 'b' }])) as Greeting[];
+    const list = (await convertResult(routeOf(PlainContract, '/greetings'), [{ text: 'a' }, { text: 'b' }])) as Greeting[];
     expect(list.map((g) => g.shout())).toEqual(['A', 'B']);
   });
 
   it('gives Dates for returns: Date and returns: [Date], and rejects what is not a date', async () => {
-    expect(plainDefinition('/now').returns).toBe(Date);
-    await expect(convertResult(plainDefinition('/now'), '2024-05-06T07:08:09.000Z')).resolves.toEqual(new Date('2024-05-06T07:08:09.000Z'));
-    await expect(convertResult(plainDefinition('/days'), ['2024-01-01T00:00:00.000Z', '2024-01-02T00:00:00.000Z'])).resolves.toEqual([
+    expect(routeOf(PlainContract, '/now').returns).toBe(Date);
+    await expect(convertResult(routeOf(PlainContract, '/now'), '2024-05-06T07:08:09.000Z')).resolves.toEqual(new Date('2024-05-06T07:08:09.000Z'));
+    await expect(convertResult(routeOf(PlainContract, '/days'), ['2024-01-01T00:00:00.000Z', '2024-01-02T00:00:00.000Z'])).resolves.toEqual([
       new Date('2024-01-01T00:00:00.000Z'),
       new Date('2024-01-02T00:00:00.000Z'),
     ]);
-    const bad = await failureOf(convertResult(plainDefinition('/days'), ['2024-01-01', 'soon', true]));
+    const bad = await refusalOf(convertResult(routeOf(PlainContract, '/days'), ['2024-01-01', 'soon', true]));
     expect(bad.side).toBe('result');
     // A date without a time is no RFC 3339 date-time (attack-dates.spec.ts).
     expect(bad.violations.map((v) => [v.path, v.value, Object.keys(v.constraints)])).toEqual([
@@ -432,20 +402,20 @@ describe('convertResult and resultToPlain', () => {
       ['[1]', 'soon', ['isDate']],
       ['[2]', true, ['isDate']],
     ]);
-    const notArray = await failureOf(convertResult(plainDefinition('/days'), 'today'));
+    const notArray = await refusalOf(convertResult(routeOf(PlainContract, '/days'), 'today'));
     expect(notArray.violations.map((v) => v.constraints)).toEqual([{ isArray: 'expected an array, got a string' }]);
   });
 
   it('reads a date with digits past the millisecond down to its millisecond, before 1970 too (as a @Type(() => Date) field does)', async () => {
     // Go writes a time.Time with nanoseconds; new Date() alone cuts toward zero, a millisecond late before 1970.
-    await expect(convertResult(plainDefinition('/now'), '1969-07-20T20:17:40.0005Z')).resolves.toEqual(new Date('1969-07-20T20:17:40.000Z'));
-    await expect(convertResult(plainDefinition('/now'), '1969-12-31T23:59:59.9999999Z')).resolves.toEqual(new Date('1969-12-31T23:59:59.999Z'));
-    await expect(convertResult(plainDefinition('/now'), '2024-05-06T07:08:09.1239Z')).resolves.toEqual(new Date('2024-05-06T07:08:09.123Z'));
+    await expect(convertResult(routeOf(PlainContract, '/now'), '1969-07-20T20:17:40.0005Z')).resolves.toEqual(new Date('1969-07-20T20:17:40.000Z'));
+    await expect(convertResult(routeOf(PlainContract, '/now'), '1969-12-31T23:59:59.9999999Z')).resolves.toEqual(new Date('1969-12-31T23:59:59.999Z'));
+    await expect(convertResult(routeOf(PlainContract, '/now'), '2024-05-06T07:08:09.1239Z')).resolves.toEqual(new Date('2024-05-06T07:08:09.123Z'));
   });
 
   it('sends a returns: Date result as it is, for JSON.stringify to write as an ISO string', () => {
     const now = new Date('2024-05-06T07:08:09.000Z');
-    expect(resultToPlain(plainDefinition('/now'), now)).toBe(now);
-    expect(JSON.stringify(resultToPlain(plainDefinition('/days'), [now]))).toBe('["2024-05-06T07:08:09.000Z"]');
+    expect(resultToPlain(routeOf(PlainContract, '/now'), now)).toBe(now);
+    expect(JSON.stringify(resultToPlain(routeOf(PlainContract, '/days'), [now]))).toBe('["2024-05-06T07:08:09.000Z"]');
   });
 });

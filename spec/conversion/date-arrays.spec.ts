@@ -3,10 +3,9 @@
 // "1", "Dec 25 2020" or a number, and class-validator's IsDate then passes the Date it made.
 import { Type } from 'class-transformer';
 import { IsDate, ValidateNested } from 'class-validator';
-import { Method, PayloadValidationError, Plugin, stub } from '../../lib';
+import { Method, Plugin, stub } from '../../lib';
 import { convertArgs } from '../../lib/conversion/converter';
-import { readMethods } from '../../lib/metadata/reflection-helpers';
-import type { MethodDefinition } from '../../lib/metadata/method-definition';
+import { refusalOf, routeOf } from '../support/conversion-helpers';
 
 class Schedule {
   @IsDate({ each: true })
@@ -33,26 +32,9 @@ class DateArrays {
   }
 }
 
-function definition(route: string): MethodDefinition {
-  const found = readMethods(DateArrays)?.get(route);
-  if (!found) throw new Error(`no route ${route}`);
-  return found;
-}
-
-/** The refusal of a conversion, which is asynchronous when the class validates nested DTOs. */
-async function refusal(run: () => unknown): Promise<PayloadValidationError> {
-  try {
-    await run();
-  } catch (error) {
-    if (error instanceof PayloadValidationError) return error;
-    throw error;
-  }
-  throw new Error('expected a PayloadValidationError');
-}
-
 describe('an array of dates', () => {
   it('refuses, item by item, what is not an RFC 3339 date-time', async () => {
-    const error = await refusal(() => convertArgs(definition('/schedule'), [{ dates: ['1', '2026-12-25T10:00:00Z', 'Dec 25 2020', 5] }], 'plugin'));
+    const error = await refusalOf(() => convertArgs(routeOf(DateArrays, '/schedule'), [{ dates: ['1', '2026-12-25T10:00:00Z', 'Dec 25 2020', 5] }], 'plugin'));
     expect(error.violations.map((v) => [v.path, Object.keys(v.constraints)])).toEqual([
       ['dates[0]', ['isDate']],
       ['dates[2]', ['isDate']],
@@ -61,12 +43,12 @@ describe('an array of dates', () => {
   });
 
   it('refuses them in a nested DTO too, at their path', async () => {
-    const error = await refusal(() => convertArgs(definition('/plan'), [{ schedule: { dates: ['2026-12-25T10:00:00Z', '2026-12-25'] } }], 'plugin'));
+    const error = await refusalOf(() => convertArgs(routeOf(DateArrays, '/plan'), [{ schedule: { dates: ['2026-12-25T10:00:00Z', '2026-12-25'] } }], 'plugin'));
     expect(error.violations.map((v) => v.path)).toEqual(['schedule.dates[1]']);
   });
 
   it('takes RFC 3339 date-times as Dates', () => {
-    const [schedule] = convertArgs(definition('/schedule'), [{ dates: ['2026-12-25T10:00:00Z', '2026-12-25T12:00:00.5+02:00'] }], 'plugin') as [Schedule];
+    const [schedule] = convertArgs(routeOf(DateArrays, '/schedule'), [{ dates: ['2026-12-25T10:00:00Z', '2026-12-25T12:00:00.5+02:00'] }], 'plugin') as [Schedule];
     expect(schedule).toBeInstanceOf(Schedule);
     expect(schedule.dates).toEqual([new Date('2026-12-25T10:00:00.000Z'), new Date('2026-12-25T10:00:00.500Z')]);
   });
@@ -74,12 +56,12 @@ describe('an array of dates', () => {
   it('refuses on the host a Date that JSON cannot write as a date-time (years past 9999), in a field or an array, as a Date parameter is', async () => {
     const far = new Date('2026-01-01T00:00:00Z');
     far.setUTCFullYear(10_000);
-    const error = await refusal(() => convertArgs(definition('/schedule'), [{ dates: [new Date('2026-12-25T10:00:00Z'), far] }], 'host'));
+    const error = await refusalOf(() => convertArgs(routeOf(DateArrays, '/schedule'), [{ dates: [new Date('2026-12-25T10:00:00Z'), far] }], 'host'));
     expect(error.side).toBe('host');
     expect(error.violations.map((v) => [v.path, v.constraints])).toEqual([['dates[1]', { isDate: 'expected a date of the years 0 to 9999, got the year 10000' }]]);
   });
 
   it('takes Dates on the host, where the call gives Date objects', () => {
-    expect(() => convertArgs(definition('/schedule'), [{ dates: [new Date('2026-12-25T10:00:00Z')] }], 'host')).not.toThrow();
+    expect(() => convertArgs(routeOf(DateArrays, '/schedule'), [{ dates: [new Date('2026-12-25T10:00:00Z')] }], 'host')).not.toThrow();
   });
 });

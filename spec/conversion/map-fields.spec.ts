@@ -6,8 +6,7 @@ import { Type } from 'class-transformer';
 import { IsString, ValidateNested } from 'class-validator';
 import { Method, Plugin, stub } from '../../lib';
 import { convertArgs } from '../../lib/conversion/converter';
-import type { MethodDefinition } from '../../lib/metadata/method-definition';
-import { readMethods } from '../../lib/metadata/reflection-helpers';
+import { routeOf } from '../support/conversion-helpers';
 
 class Item {
   @IsString()
@@ -28,25 +27,19 @@ class MapContract {
   }
 }
 
-function definition(): MethodDefinition {
-  const found = readMethods(MapContract)?.get('/label');
-  if (!found) throw new Error('no /label');
-  return found;
-}
-
 function item(name: string): Item {
   return Object.assign(new Item(), { name });
 }
 
 /** What the host sends, as the JSON text on the wire. */
 async function sent(arg: unknown): Promise<string> {
-  const [value] = await convertArgs(definition(), [arg], 'host');
+  const [value] = await convertArgs(routeOf(MapContract, '/label'), [arg], 'host');
   return JSON.stringify(value);
 }
 
 /** What the plugin's method gets from that text. */
 async function received(text: string): Promise<Labelled> {
-  const [value] = await convertArgs(definition(), [JSON.parse(text)], 'plugin');
+  const [value] = await convertArgs(routeOf(MapContract, '/label'), [JSON.parse(text)], 'plugin');
   return value as Labelled;
 }
 

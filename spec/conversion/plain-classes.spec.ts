@@ -2,21 +2,11 @@
 // plugwire host and the plain-plugin fixture, the host and the Go stand-in (whose
 // request types are plain structs), and the Go host stand-in calling the plugin.
 import * as path from 'node:path';
-import { PayloadValidationError, connect, readManifest, startWithCommand, type Connection } from '../../lib';
+import { connect, readManifest, startWithCommand, type Connection } from '../../lib';
 import { goStart, type GoHostPlugin } from '../support/go-host';
 import { fixture, removeDir, tempDir } from '../support/host-helpers';
 import { Greeting, PlainClasses, SumRequest, SumResult } from '../fixtures/contracts/plain-contract';
-
-/** What a call rejected with; fails the test if it resolved. */
-async function rejection(call: Promise<unknown>): Promise<PayloadValidationError> {
-  try {
-    await call;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PayloadValidationError);
-    return error as PayloadValidationError;
-  }
-  throw new Error('expected the call to fail');
-}
+import { refusalOf } from '../support/conversion-helpers';
 
 const ORDER_MESSAGE = 'nested object needs @Type(() => Address) from class-transformer on OrderWithoutType.address, or it is validated as a plain object';
 const MEETING_MESSAGE = 'a date arrives as a string: add @Type(() => Date) from class-transformer to MeetingWithoutType.at';
@@ -66,18 +56,18 @@ describe('a plugwire host and plugin with plain classes', () => {
 
   it('names the nested DTO that lacks @Type and what to add: on the host before sending, and in the plugin', async () => {
     const order = { id: 'o-1', address: { city: 'Oslo' } };
-    const host = await rejection(plain.plugin.order(order));
+    const host = await refusalOf(plain.plugin.order(order));
     expect(host.side).toBe('host');
     expect(host.message).toBe(`invalid payload for /order: address: ${ORDER_MESSAGE}`);
     // A host that does not check (client.call()) leaves it to the plugin, which says the same.
-    const remote = await rejection(plain.client.call('/order', order));
+    const remote = await refusalOf(plain.client.call('/order', order));
     expect(remote.side).toBe('plugin');
     expect(remote.violations).toEqual([{ path: 'address', constraints: { missingType: ORDER_MESSAGE } }]);
     expect(remote.message).not.toMatch(/undefined|unknown value/);
   });
 
   it('names the Date field that lacks @Type and what to add', async () => {
-    const remote = await rejection(plain.client.call('/meeting', { at: '2024-05-06T07:08:09.000Z' }));
+    const remote = await refusalOf(plain.client.call('/meeting', { at: '2024-05-06T07:08:09.000Z' }));
     expect(remote.side).toBe('plugin');
     expect(remote.violations).toEqual([{ path: 'at', constraints: { missingType: MEETING_MESSAGE } }]);
   });
