@@ -12,7 +12,7 @@ export type { MethodDefinition, MethodOptions, PluginDefinition, Type } from './
 
 export { serve } from './server/serve';
 export type { PluginServer, ServeOptions } from './server/serve';
-export { callContext } from './server/call-context';
+export { callContext, outsideCall } from './server/call-context';
 export type { CallContext, CallerInfo } from './server/call-context';
 export { hostProxy } from './services/host-proxy';
 

@@ -11,17 +11,17 @@ import { currentCall, type ServingContext } from '../server/call-context';
 
 /**
  * The served call a call made now inherits from: the one the current method serves, while
- * its caller still waits for it. Once it was answered, a call made by work it left running
- * (a task that was not awaited) inherits nothing: nobody waits for that call any more, and
- * its signal never fires. One that was given up on (its signal fired) is inherited still,
- * so that the call is aborted at once. @internal
+ * that method runs (a stream's, until its iterator is done), so that a call made after the
+ * caller gave up is refused at once. Once the method has returned, a call made by work it
+ * left running (a task that was not awaited) inherits nothing, whether the call was
+ * answered or given up on: on Node.js 20 the context of such work is not even known (the
+ * storage is turned off when idle), and the rule must not depend on it. @internal
  *
  * @param served - the call being served, if any: `currentCall()` unless the caller looked
  * it up earlier (a stream, at the proxy's call rather than at its first `next()`)
  */
 export function inheritedFrom(served: ServingContext | undefined = currentCall()): ServingContext | undefined {
-  if (served === undefined || (served.settled && !served.signal.aborted)) return undefined;
-  return served;
+  return served?.running === true ? served : undefined;
 }
 
 /**

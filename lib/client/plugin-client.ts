@@ -1,7 +1,9 @@
 import { PluginError } from '../errors/plugin-error';
 import type { MethodDefinition } from '../metadata/method-definition';
 import { removeSocketDirectory } from '../socket/directory';
+import type { ServingContext } from '../server/call-context';
 import { callTimeout, type CallOptions } from './call-options';
+import { inheritedFrom } from './inheritance';
 import type { PluginConfig } from './config';
 import { PluginInstance, type ClientInit } from './plugin-instance';
 import type { PluginLoad, PluginState, PluginStats } from './plugin-state';
@@ -192,7 +194,8 @@ export class PluginClient {
     const answer = member.call(route, payload, options);
     if (this.members.length === 1) return answer;
     const began = performance.now();
-    return answer.catch((error: unknown) => this.failover(error, member, true, this.rest(options, undefined, began), (other, rest) => other.call(route, payload, rest)));
+    const served = inheritedFrom();
+    return answer.catch((error: unknown) => this.failover(error, member, true, this.rest(options, undefined, began, served), (other, rest) => other.call(route, payload, rest)));
   }
 
   /**
@@ -233,8 +236,9 @@ export class PluginClient {
     const answer = member.callMethod(definition, args, options, convert);
     if (this.members.length === 1) return answer;
     const began = performance.now();
+    const served = inheritedFrom();
     return answer.catch((error: unknown) =>
-      this.failover(error, member, definition.idempotent !== false, this.rest(options, definition, began), (other, rest) => other.callMethod(definition, args, rest, convert)),
+      this.failover(error, member, definition.idempotent !== false, this.rest(options, definition, began, served), (other, rest) => other.callMethod(definition, args, rest, convert)),
     );
   }
 
@@ -256,13 +260,20 @@ export class PluginClient {
 
   /**
    * The options of a call sent again after `began`: its timeout (the call's, the method's or
-   * the client's) less the time gone by, or `undefined` once none is left.
+   * the client's) less the time gone by, and no later than the deadline it inherited from
+   * `served` when it was first sent (which the second try, made once the served method may
+   * have returned, would not inherit again); `undefined` once none is left, or once the
+   * served call was given up on.
    */
-  private rest(options: CallOptions, definition: MethodDefinition | undefined, began: number): () => CallOptions | undefined {
+  private rest(options: CallOptions, definition: MethodDefinition | undefined, began: number, served: ServingContext | undefined): () => CallOptions | undefined {
     return () => {
       const timeout = callTimeout(options, definition, this.config.timeout);
-      if (timeout === 0) return options;
-      const left = Math.floor(timeout - (performance.now() - began));
+      let left = timeout === 0 ? Infinity : Math.floor(timeout - (performance.now() - began));
+      if (served !== undefined) {
+        if (served.signal.aborted) return undefined;
+        left = Math.min(left, Math.floor(served.expiresAt - Date.now()));
+      }
+      if (left === Infinity) return options;
       return left > 0 ? { ...options, timeout: left } : undefined;
     };
   }

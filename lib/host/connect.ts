@@ -7,6 +7,7 @@ import type { Type } from '../metadata/method-definition';
 import { createProxy } from '../proxy/create-proxy';
 import type { Remote } from '../proxy/remote';
 import type { Starter } from '../starters/starter';
+import { outsideCall } from '../server/call-context';
 import { checkContract } from './contract-check';
 import { startPlugin, type StartOptions } from './start';
 
@@ -49,7 +50,13 @@ export interface Connection<T> {
  * await close();
  * ```
  */
-export async function connect<T>(contract: Type<T>, starter: Starter, config: ConnectOptions = {}): Promise<Connection<T>> {
+export function connect<T>(contract: Type<T>, starter: Starter, config: ConnectOptions = {}): Promise<Connection<T>> {
+  // A start may be shared (a lazy plugin, the same socket): it takes no deadline or abort
+  // from a call being served that happens to start it (see client/inheritance.ts).
+  return outsideCall(() => connectNow(contract, starter, config));
+}
+
+async function connectNow<T>(contract: Type<T>, starter: Starter, config: ConnectOptions): Promise<Connection<T>> {
   // Configuration loaded at run time may be no object at all: said as such, not as a failed destructuring.
   const { socket, ...rest } = configObject(config) as ConnectOptions;
   readContract(contract, 'connect()');

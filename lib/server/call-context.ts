@@ -48,8 +48,10 @@ export interface ServingContext extends CallContext {
   readonly expiresAt: number;
   /** Whether the call is a host's call back from a host service (`x-plugwire-reentrant: 1`). */
   readonly reentrant: boolean;
-  /** Whether it was answered (or given up): calls made from now on inherit nothing of it but an abort. */
+  /** Whether it was answered (or given up). */
   readonly settled: boolean;
+  /** Whether its method still runs (a stream's, until its iterator is done): only calls made meanwhile inherit from it. */
+  readonly running: boolean;
 }
 
 const storage = new AsyncLocalStorage<ServingContext>();
@@ -89,6 +91,33 @@ export function methodEnded(): void {
 /** The context of the call being served here, if any. @internal */
 export function currentCall(): ServingContext | undefined {
   return storage.getStore();
+}
+
+/**
+ * Runs `fn` outside the call being served: the calls it makes inherit neither that call's
+ * deadline nor its signal, and `callContext()` in it throws. For work that must reach
+ * another plugin even when the caller gave up, such as a cleanup in a `finally`.
+ *
+ * @param fn - what to run
+ * @returns what `fn` returns
+ *
+ * @example
+ * ```ts
+ * class JobsImpl extends Jobs {
+ *   override async run(job: string) {
+ *     await locks.lock(job);
+ *     try {
+ *       return await work(job);
+ *     } finally {
+ *       // Sent even when the host gave up on run(): an inherited abort would refuse it.
+ *       await outsideCall(() => locks.unlock(job));
+ *     }
+ *   }
+ * }
+ * ```
+ */
+export function outsideCall<R>(fn: () => R): R {
+  return storage.exit(fn);
 }
 
 /** @internal */

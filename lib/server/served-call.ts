@@ -99,6 +99,11 @@ export class ServedCall implements ServingContext, Expiring, StreamingCall {
   /** Its method (or its stream's iterator) still runs: counted by methodStarted(). */
   private methodRunning = false;
 
+  /** See {@link ServingContext.running}. */
+  get running(): boolean {
+    return this.methodRunning;
+  }
+
   constructor(
     private readonly server: CallServer,
     readonly req: IncomingMessage,

@@ -115,6 +115,20 @@ describe('what is not inherited', () => {
     expect(seen.deadline).toBeLessThanOrEqual(deadline + 50);
   });
 
+  it('a call made while the method still runs after its caller gave up is refused; inside outsideCall() it is sent, and connect() starts a plugin', async () => {
+    const error = await rejectionOf(withOptions(conn.plugin, { timeout: 300 }).afterGivenUp('given-up'));
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(await within(ask.outcome('given-up-inherited'), 3000, 'Middle’s inherited call')).toMatchObject({ ok: false, code: 'PLUGWIRE_TIMEOUT' });
+    expect(await within(ask.outcome('given-up-outside'), 3000, 'Middle’s call in outsideCall()')).toMatchObject({ ok: true });
+    // A start (and its contract check) takes nothing from the call that happens to make it: it may be shared.
+    expect(await within(ask.outcome('given-up-connect'), 10_000, 'Middle’s connect()')).toMatchObject({ ok: true });
+  });
+
+  it('work the method leaves running inherits nothing once the method has returned, though its caller gave up', async () => {
+    await rejectionOf(withOptions(conn.plugin, { timeout: 300 }).leftRunning('left'));
+    expect(await within(ask.outcome('left-left'), 3000, 'the call of the work left running')).toMatchObject({ ok: true });
+  });
+
   it('a call made after the served call was answered inherits nothing', async () => {
     const deadline = Date.now() + 1000;
     await withOptions(conn.plugin, { timeout: 1000 }).afterAnswer('after');
