@@ -86,9 +86,10 @@ function shownEntry(entry: unknown): string {
 }
 
 /** A parameter's definition from what `params` or the emitted design types say of it. */
-function paramOf(entry: unknown, index: number, where: string): ParamDefinition {
-  if (!Array.isArray(entry)) return { index, kind: classify(entry), type: typeof entry === 'function' ? (entry as Type) : undefined };
-  const item = arrayOf(entry);
+function paramOf(entry: unknown, index: number, where: string, named: boolean): ParamDefinition {
+  // An emitted type is a function or undefined; an entry of `params` is a class or [Class].
+  if (!Array.isArray(entry) && (!named || typeof entry === 'function')) return { index, kind: classify(entry), type: typeof entry === 'function' ? (entry as Type) : undefined };
+  const item = Array.isArray(entry) ? arrayOf(entry) : undefined;
   if (item === undefined) {
     throw new DefinitionError(
       `@Method() on ${where}: params[${index}] is ${shownEntry(entry)}; an entry of 'params' is a class, or [Class] for an array of them ` +
@@ -140,7 +141,7 @@ function paramsOf(target: Type, prototype: object, propertyKey: string, fn: (...
   // Without emitted metadata (esbuild, tsx) the declared arity still tells how the payload maps to arguments.
   const declared = options.params ?? emitted ?? new Array<undefined>(fn.length).fill(undefined);
   if (!Array.isArray(declared)) throw new DefinitionError(`@Method() on ${where}: 'params' must be an array of classes or [Class], got ${shownEntry(declared)}`);
-  const params = (declared as readonly unknown[]).map((entry, index) => paramOf(entry, index, where));
+  const params = (declared as readonly unknown[]).map((entry, index) => paramOf(entry, index, where, options.params !== undefined));
   if (options.validate === false || options.params !== undefined) return params;
   // TypeScript emits Object for interfaces and unions, and Function for a class that was
   // imported with 'import type': neither can be converted or validated.

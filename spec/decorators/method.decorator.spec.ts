@@ -491,6 +491,10 @@ describe('@Method()', () => {
       ['a string', [['ServerPerson']], '["ServerPerson"]'],
       // @ts-expect-error -- an array of arrays
       ['an array of arrays', [[[ServerPerson]]], '[[ServerPerson]]'],
+      // @ts-expect-error -- a name, not a class or [Class]
+      ['a string instead of a class', ['ServerPerson'], '"ServerPerson"'],
+      // @ts-expect-error -- nothing
+      ['null instead of a class', [null], 'null'],
     ];
 
     it.each(malformed)('refuses an entry with %s, saying what to write', (_what, params, shown) => {
