@@ -3,7 +3,8 @@ import type { Type } from '../metadata/method-definition';
 import { readPropertyType } from '../metadata/reflection-helpers';
 import { parseRfc3339 } from '../protocol/deadline';
 import { requirePeer } from './peer-require';
-import { classTransformerStorage, hasFieldConversion, plainToInstance } from './transformer';
+import { messageOf } from '../diagnostics/channels';
+import { classTransformerStorage, hasFieldConversion, isMapMember, plainToInstance } from './transformer';
 
 // What validating a class takes is worked out once per class, from class-validator's and
 // class-transformer's metadata: whether there is anything to validate at all (a Go-style
@@ -193,11 +194,6 @@ export function checkFields(instance: object, plan: ClassPlan, prefix: string, o
   }
 }
 
-// The keys class-transformer leaves out of a Map it makes: those that name a method or a
-// getter of Map.prototype (`size`, `get`, `keys`...), as it leaves out of an instance
-// the names its class defines.
-const MAP_MEMBERS = new Set(Object.getOwnPropertyNames(Map.prototype));
-
 /**
  * Completes a Map field as class-transformer made it from its JSON object (or a caller's
  * Map): the entries it left out, whose keys name a member of Map.prototype (`size`,
@@ -219,12 +215,12 @@ function completeMap(fields: Record<string, unknown>, field: MapField, given: un
   }
   const entries: Iterable<[unknown, unknown]> = given instanceof Map ? (given as Map<unknown, unknown>) : Object.entries(given);
   for (const [key, value] of entries) {
-    if (typeof key !== 'string' || !MAP_MEMBERS.has(key) || map.has(key) || value === undefined) continue;
+    if (typeof key !== 'string' || !isMapMember(key) || map.has(key) || value === undefined) continue;
     try {
       const converted = field.item && typeof value === 'object' && value !== null && !Array.isArray(value) ? plainToInstance(field.item, value) : value;
       (map as Map<unknown, unknown>).set(key, converted);
     } catch (error) {
-      out.push({ path: `${path}.${key}`, constraints: { conversion: `cannot be converted: ${error instanceof Error ? error.message : String(error)}` } });
+      out.push({ path: `${path}.${key}`, constraints: { conversion: `cannot be converted: ${messageOf(error)}` } });
     }
   }
 }

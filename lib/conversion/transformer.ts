@@ -47,6 +47,14 @@ function defineData(target: object, key: string, value: unknown): void {
 /** Which way class-transformer converts: `toPlain` (instanceToPlain) or `toClass` (plainToInstance). */
 type Direction = 'toPlain' | 'toClass';
 
+/**
+ * Whether a key names a member of a Map (`size`, `get`, `keys`... and what it inherits):
+ * class-transformer leaves such entries out of a Map it makes. @internal
+ */
+export function isMapMember(key: string): boolean {
+  return key in Map.prototype;
+}
+
 /** A key of a Map or of plain data as {@link escapeKeys} renames it. */
 function escapedKey(key: string): string {
   return key.startsWith(ESCAPE) || reservedKey(key) ? `${ESCAPE}${key}` : key;
@@ -75,7 +83,7 @@ function escapeMap(value: Map<unknown, unknown>, path: Set<object>, direction: D
   for (const [key, item] of entries) {
     // Not the names of Map's own members (`keys`, `size`...), which class-transformer calls
     // or leaves out: a Map field gets those entries from checkFields() instead.
-    if ((typeof key === 'string' || typeof key === 'number') && !(String(key) in Map.prototype)) defineData(copy, String(key), item);
+    if ((typeof key === 'string' || typeof key === 'number') && !isMapMember(String(key))) defineData(copy, String(key), item);
   }
   return copy;
 }
