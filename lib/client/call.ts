@@ -6,7 +6,8 @@ import type { MethodDefinition } from '../metadata/method-definition';
 import { DeadlineWatch, type Expiring } from '../util/deadline-watch';
 import { Link } from '../util/linked-list';
 import type { ServingContext } from '../server/call-context';
-import { followSignal, keepFollowing, unfollowSignal } from './call-options';
+import { followSignal, unfollowSignal } from './call-options';
+import { abortCause, followServed } from './inheritance';
 
 /** What a call needs from its client. @internal */
 export interface CallOwner {
@@ -136,17 +137,12 @@ export class Call implements Expiring {
     });
     if (expiresAt > 0) timeouts.add(this);
     if (caller) followSignal(caller, this);
-    if (served) {
-      // Followed by one call after another while it is served: its listener stays until it ends.
-      keepFollowing(served.signal);
-      followSignal(served.signal, this);
-    }
+    if (served) followServed(served, this);
   }
 
   /** The caller's AbortSignal, or the served call's, fired (no closure per call). */
   handleEvent(): void {
-    const caller = this.caller;
-    const reason: unknown = caller?.aborted === true ? caller.reason : this.served?.signal.reason;
+    const reason = abortCause(this.caller, this.served);
     // The deadline of the served call, whose signal the call inherits along with that
     // deadline: whichever fires first, the call timed out.
     if (PluginError.is(reason, 'PLUGWIRE_TIMEOUT')) this.abort(timeoutError(this, reason));

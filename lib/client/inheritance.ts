@@ -1,5 +1,6 @@
 import { AbortedError, PluginError, TimeoutError } from '../errors/plugin-error';
 import { currentCall, type ServingContext } from '../server/call-context';
+import { followSignal, keepFollowing, type SignalFollower } from './call-options';
 
 /*
  * What a call takes from the call being served when it is made: a call made through any
@@ -51,4 +52,31 @@ export function inheritedRefusal(served: ServingContext, route: string): PluginE
 function servedDeadlinePassed(served: ServingContext, route: string, cause: unknown): TimeoutError {
   const message = `call to ${route} timed out: the deadline of the call being served (${served.route}) has passed`;
   return new TimeoutError(message, cause === undefined ? { route } : { route, cause });
+}
+
+/**
+ * A call's timeout (ms, 0 for none) and deadline (epoch ms, 0 for none) once it inherits
+ * from `served`: the deadline brought forward to the served call's, and the timeout its
+ * error then names, what was left of it; or why the call is not sent at all. @internal
+ */
+export function inheritedLimits(served: ServingContext, route: string, timeout: number, expiresAt: number): PluginError | { readonly timeout: number; readonly expiresAt: number } {
+  const refused = inheritedRefusal(served, route);
+  if (refused) return refused;
+  const inherited = inheritedDeadline(expiresAt, served);
+  if (inherited === expiresAt) return { timeout, expiresAt };
+  return { timeout: Math.max(1, Math.ceil(inherited - Date.now())), expiresAt: inherited };
+}
+
+/**
+ * Makes a call follow the served call's signal. Many calls follow it one after another
+ * while it is served: its listener stays until it ends. @internal
+ */
+export function followServed(served: ServingContext, call: SignalFollower): void {
+  keepFollowing(served.signal);
+  followSignal(served.signal, call);
+}
+
+/** Why a call was aborted: its caller's signal, if that one fired, else the served call's. @internal */
+export function abortCause(caller: AbortSignal | undefined, served: ServingContext | undefined): unknown {
+  return caller?.aborted === true ? caller.reason : served?.signal.reason;
 }

@@ -17,7 +17,7 @@ import { reach } from './reach';
 import { ClientPools } from './pools';
 import { Admission } from './admission';
 import { brokenAnswerError } from './transport-error';
-import { inheritedDeadline, inheritedFrom, inheritedRefusal } from './inheritance';
+import { inheritedFrom, inheritedLimits } from './inheritance';
 import { currentCall, type ServingContext } from '../server/call-context';
 
 
@@ -314,12 +314,9 @@ export class PluginInstance {
     let deadline = timeout > 0 ? Date.now() + timeout : 0;
     const served = inheritedFrom();
     if (served !== undefined) {
-      const refused = inheritedRefusal(served, route);
-      if (refused) return Promise.reject(refused);
-      const inherited = inheritedDeadline(deadline, served);
-      // Brought forward: the timeout its error names is what was left of the served call's.
-      if (inherited !== deadline) timeout = Math.max(1, Math.ceil(inherited - Date.now()));
-      deadline = inherited;
+      const limits = inheritedLimits(served, route, timeout, deadline);
+      if (limits instanceof PluginError) return Promise.reject(limits);
+      ({ timeout, expiresAt: deadline } = limits);
     }
     const callBack = this.reentrant?.() === true;
     const overloaded = callBack ? undefined : this.admission.refusal(route, this.name);

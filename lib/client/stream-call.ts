@@ -11,8 +11,8 @@ import { channels, codeOf, debug, messageOf, observingCalls, type CallMessage } 
 import { DeadlineWatch, type Expiring } from '../util/deadline-watch';
 import { Link } from '../util/linked-list';
 import type { ServingContext } from '../server/call-context';
-import { callTimeout, followSignal, keepFollowing, unfollowSignal, type CallOptions } from './call-options';
-import { inheritedDeadline, inheritedFrom, inheritedRefusal } from './inheritance';
+import { callTimeout, followSignal, unfollowSignal, type CallOptions } from './call-options';
+import { abortCause, followServed, inheritedFrom, inheritedLimits } from './inheritance';
 import { timeoutError } from './call';
 import type { Attempt } from './reach';
 import { brokenAnswerError } from './transport-error';
@@ -137,8 +137,7 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
 
   /** The caller's AbortSignal, or the served call's, fired. */
   handleEvent(): void {
-    const caller = this.options.signal;
-    const reason: unknown = caller?.aborted === true ? caller.reason : this.served?.signal.reason;
+    const reason = abortCause(this.options.signal, this.served);
     // The served call's deadline passed (its signal and the inherited timeout fire together): a timeout.
     if (PluginError.is(reason, 'PLUGWIRE_TIMEOUT')) this.abort(timeoutError(this, reason));
     else this.abort(new AbortedError(`call to ${this.route} was aborted`, { route: this.route, cause: reason }));
@@ -223,12 +222,9 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
       this.expiresAt = timeout > 0 ? Date.now() + timeout : 0;
       const served = (this.served = inheritedFrom(this.served));
       if (served !== undefined) {
-        const refused = inheritedRefusal(served, route);
-        if (refused) throw refused;
-        const inherited = inheritedDeadline(this.expiresAt, served);
-        // Brought forward: the timeout its error names is what was left of the served call's.
-        if (inherited !== this.expiresAt) this.timeout = Math.max(1, Math.ceil(inherited - Date.now()));
-        this.expiresAt = inherited;
+        const limits = inheritedLimits(served, route, this.timeout, this.expiresAt);
+        if (limits instanceof PluginError) throw limits;
+        ({ timeout: this.timeout, expiresAt: this.expiresAt } = limits);
       }
       try {
         this.body = encodeRequest(payload, this.expiresAt);
@@ -242,11 +238,7 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
     }
     if (this.expiresAt > 0) timeouts.add(this);
     if (options.signal) followSignal(options.signal, this);
-    if (this.served) {
-      // Followed by one call after another while it is served: its listener stays until it ends.
-      keepFollowing(this.served.signal);
-      followSignal(this.served.signal, this);
-    }
+    if (this.served) followServed(this.served, this);
     this.owner.open(this).catch((error: Error) => this.abort(error));
   }
 
