@@ -86,10 +86,11 @@ function sampleStarter(): Starter {
 /**
  * An in-process raw node:http plugin, as a Go plugin answers: `/modify` decorates a
  * string, anything else is a 404 with a JSON string. It records `METHOD /path` of every
- * request (without the query). `manifest` overrides the answer at /.plugwire/manifest.
+ * request (without the query), and the connections they came on in `connections`. `manifest` overrides the answer at /.plugwire/manifest.
  */
-function rawStarter(requests: string[], manifest?: { status: number; body: string }): Starter {
+function rawStarter(requests: string[], manifest?: { status: number; body: string }, connections?: Set<unknown>): Starter {
   return bareHttpStarter('raw-go', (req, body, res) => {
+    connections?.add(req.socket);
     // The path, as a Go plugin sees it (the query is not part of the route).
     const url = (req.url ?? '/').split('?')[0] as string;
     requests.push(`${req.method ?? ''} ${url}`);
@@ -189,6 +190,20 @@ describe('the contract check of connect()', () => {
       }
       expect(requests.filter((r) => r.endsWith(' /.plugwire/manifest'))).toHaveLength(1);
       expect(requests[0]).toMatch(/^(GET|POST) \/\.plugwire\/manifest$/);
+    });
+
+    it('leaves the connection it asked on to the first call: one connection for both', async () => {
+      const requests: string[] = [];
+      const connections = new Set<unknown>();
+      const manifest = { manifest: 1, protocol: 1, extensions: '1', methods: [{ route: '/modify' }, { route: '/greet' }, { route: '/join' }], definitions: {} };
+      const { plugin, term } = await connect(Modifier, rawStarter(requests, { status: 200, body: JSON.stringify(manifest) }, connections));
+      try {
+        await expect(plugin.modify('once')).resolves.toBe('once decorated');
+      } finally {
+        await term();
+      }
+      expect(requests).toEqual([expect.stringMatching(/ \/\.plugwire\/manifest$/), 'POST /modify']);
+      expect(connections.size).toBe(1);
     });
 
     it('accepts a plugin whose manifest route answers something that is not a manifest', async () => {
