@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 
 /** A plugin's output stream read line by line. @internal */
 export interface LineReader {
-  /** Text after the last line break: output the plugin has not ended with a newline yet. */
+  /** Text after the last line break: output the plugin has not ended with a newline yet (cut as its line would be). */
   readonly partial: () => string;
   /** Settles once the stream has ended or was destroyed (its last line, if any, delivered). */
   readonly closed: Promise<void>;
@@ -10,11 +10,25 @@ export interface LineReader {
   readonly discard: () => void;
 }
 
-/** The longest line delivered, in characters: a longer one is cut there and marked. @internal */
+/**
+ * The longest line delivered, in characters (without its mark): a longer one keeps its
+ * first and its last {@link LINE_TAIL} characters, and what lies between them is left out
+ * and marked ({@link cutMark}). @internal
+ */
 export const MAX_LINE = 64 * 1024;
 
-/** What ends a line that was cut at {@link MAX_LINE}. @internal */
-export const CUT_MARK = `…[line cut at ${MAX_LINE} characters]`;
+/**
+ * The end of a line kept when it is cut: it decides what the line is (`loading... plugin
+ * is ready` still ends with the ready line), and it is the part of standard error a failed
+ * start shows (the last 4096 characters, as {@link OutputTail} keeps by default), so a
+ * line reads there the same whether it was cut or not. @internal
+ */
+export const LINE_TAIL = 4096;
+
+/** What replaces the `left` characters left out of a line longer than {@link MAX_LINE}. @internal */
+export function cutMark(left: number): string {
+  return `…[line cut: ${left} characters left out]…`;
+}
 
 const BREAK = /[\r\n]/g;
 
@@ -23,21 +37,32 @@ const BREAK = /[\r\n]/g;
  * does (`\n`, `\r\n` and a lone `\r` end a line; the text after the last break is a line
  * once the stream ends), but keeps the unfinished text visible through `partial()`, which
  * readline hides: a start that fails can then say what the plugin printed without a newline.
- * A line longer than {@link MAX_LINE} is delivered cut, with {@link CUT_MARK}, and the rest
- * of it is dropped: output without newlines must not grow the host without bound.
+ * A line longer than {@link MAX_LINE} is delivered, once it ends, with its middle left out
+ * and marked (see {@link cutMark}): output without newlines must not grow the host without
+ * bound, and the line must still end as it ends (the ready line after text without a
+ * newline, the end a failed start shows).
  * @internal
  */
 export function readLines(stream: Readable | null, onLine: (line: string) => void): LineReader {
   if (!stream) return { partial: () => '', closed: Promise.resolve(), discard: () => undefined };
+  // The unfinished line: all of it, or, once it is longer than MAX_LINE, its last
+  // characters (at least LINE_TAIL of them) after `head` and `left` characters left out.
   let pending = '';
-  // The line in progress was already delivered cut: drop it up to its end.
-  let cutting = false;
-  const deliver = (line: string): void => {
-    if (cutting) {
-      cutting = false;
-      return;
+  let head: string | undefined;
+  let left = 0;
+  /** The line whose unfinished part ends with `rest`, cut as it must be. */
+  const whole = (rest: string): string => {
+    if (head === undefined) {
+      if (rest.length <= MAX_LINE) return rest;
+      return rest.slice(0, MAX_LINE - LINE_TAIL) + cutMark(rest.length - MAX_LINE) + rest.slice(-LINE_TAIL);
     }
-    onLine(line.length > MAX_LINE ? line.slice(0, MAX_LINE) + CUT_MARK : line);
+    return head + cutMark(left + rest.length - LINE_TAIL) + rest.slice(-LINE_TAIL);
+  };
+  const deliver = (rest: string): void => {
+    const line = whole(rest);
+    head = undefined;
+    left = 0;
+    onLine(line);
   };
   // The last chunk ended with \r: a \n at the start of the next one is the rest of \r\n.
   let afterReturn = false;
@@ -58,10 +83,14 @@ export function readLines(stream: Readable | null, onLine: (line: string) => voi
       deliver(line);
     }
     pending = pending.slice(start);
-    if (pending.length > MAX_LINE || (cutting && pending.length > 0)) {
-      if (!cutting) onLine(pending.slice(0, MAX_LINE) + CUT_MARK);
-      cutting = true;
-      pending = '';
+    // Past MAX_LINE the line keeps its head and a tail that moves on with the output.
+    if (head === undefined && pending.length > MAX_LINE) {
+      head = pending.slice(0, MAX_LINE - LINE_TAIL);
+      pending = pending.slice(MAX_LINE - LINE_TAIL);
+    }
+    if (head !== undefined && pending.length > LINE_TAIL) {
+      left += pending.length - LINE_TAIL;
+      pending = pending.slice(-LINE_TAIL);
     }
   };
   stream.setEncoding('utf8');
@@ -73,7 +102,7 @@ export function readLines(stream: Readable | null, onLine: (line: string) => voi
       flushed = true;
       const rest = pending;
       pending = '';
-      if (rest !== '' && !cutting) onLine(rest);
+      if (rest !== '' || head !== undefined) deliver(rest);
       resolve();
     };
     stream.once('end', flush);
@@ -82,11 +111,12 @@ export function readLines(stream: Readable | null, onLine: (line: string) => voi
   const discard = (): void => {
     stream.off('data', onData);
     pending = '';
-    cutting = false;
+    head = undefined;
+    left = 0;
     // Still read the pipe, so that the plugin never blocks on a full one; drop what comes.
     stream.on('data', () => undefined);
   };
-  return { partial: () => pending, closed, discard };
+  return { partial: () => (head === undefined ? pending : whole(pending)), closed, discard };
 }
 
 /**

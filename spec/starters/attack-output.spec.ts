@@ -1,13 +1,14 @@
 // Attack: a plugin that writes without newlines. Its output was collected into one line
 // without bound (300 MB of output, +366 MB in the host; at 600 MB the host died), even
-// with `logger: false`. A line is cut at 64 KiB and marked; output nobody reads is drained
-// and dropped.
+// with `logger: false`. A line is cut to 64 KiB, its middle left out and marked; output
+// nobody reads is drained and dropped.
 import * as path from 'node:path';
 import { start, type StartResult } from '../../lib';
 import { fixture, fixtureStarter, removeDir, spawnNode, tempDir, waitFor, within } from '../support/host-helpers';
 
 const CAP = 64 * 1024;
-const MARK = `…[line cut at ${CAP} characters]`;
+const FLOOD = 3 * 1024 * 1024 + 5;
+const MARK = `…[line cut: ${FLOOD - CAP} characters left out]…`;
 
 let dir: string;
 const started: StartResult[] = [];
@@ -23,15 +24,16 @@ afterEach(async () => {
 afterAll(() => removeDir(dir));
 
 describe('plugin output without newlines', () => {
-  it.each(['stdout', 'stderr'] as const)('on %s: a line is cut at 64 KiB and marked, and the lines after it arrive whole', async (stream) => {
+  it.each(['stdout', 'stderr'] as const)('on %s: a line is cut to 64 KiB and marked, and the lines after it arrive whole', async (stream) => {
     const { starter, logger } = fixtureStarter('host/attack-host-flood');
     const result = await start(starter, path.join(dir, `${stream}.sock`));
     started.push(result);
-    await expect(result.client.call('/flood', [3 * 1024 * 1024 + 5, stream])).resolves.toBe(3 * 1024 * 1024 + 5);
+    await expect(result.client.call('/flood', [FLOOD, stream])).resolves.toBe(FLOOD);
     const lines = stream === 'stdout' ? logger.lines : logger.errors;
     await waitFor(() => lines.includes('[attack-host-flood] flood done'), 10_000, 'the line after the flood');
     expect(lines.map((line) => line.length)).toEqual([`[attack-host-flood] `.length + CAP + MARK.length, '[attack-host-flood] flood done'.length]);
-    expect(lines[0]!.endsWith(`xxx${MARK}`)).toBe(true);
+    // Its first and its last 4 KiB are kept, around the mark.
+    expect(lines[0] === `[attack-host-flood] ${'x'.repeat(CAP - 4096)}${MARK}${'x'.repeat(4096)}`).toBe(true);
   });
 
   it('with logger false: the host drains 2 x 256 MB without keeping it (peak memory grows far less than the output)', async () => {

@@ -338,6 +338,28 @@ describe('startWithCommand()', () => {
       expectStartError(error, 'timeout');
       expect(error.message).toContain("It printed 'plugin is ready' without a newline after it: the line must end with one");
     });
+
+    // 'loading... ' 10,000 times (110 KB) and then the ready line, all on one line: longer
+    // than the host's line bound (64 Ki characters), which used to drop the line's end.
+    it('starts when the text before the ready line is longer than the line bound, and forwards it cut', async () => {
+      const { starter, logger } = fixtureStarter('host/start-partial-line', { env: { START_PARTIAL_REPEAT: '10000' } });
+      const result = await start(starter, socketPath(), { startTimeout: 5000 });
+      started.push(result);
+      await expect(result.client.call('/echo', 'x')).resolves.toBe('x echoed');
+      expect(logger.lines).toHaveLength(1);
+      const line = logger.lines[0] ?? '';
+      expect(line.length).toBeLessThan(70_000);
+      expect(line.startsWith('[start-partial-line] loading... loading...')).toBe(true);
+      expect(line).toContain('characters left out]…');
+      expect(line.endsWith('loading... loading...')).toBe(true);
+    });
+
+    it('says in the timeout that the ready line lacked its newline after text longer than the line bound', async () => {
+      const { starter } = fixtureStarter('host/start-partial-line', { env: { START_PARTIAL_DECOY: '2', START_PARTIAL_REPEAT: '10000' } });
+      const error = await rejectionOf(start(starter, socketPath(), { startTimeout: 1500 }));
+      expectStartError(error, 'timeout');
+      expect(error.message).toContain("It printed 'plugin is ready' without a newline after it: the line must end with one");
+    });
   });
 
   describe('reuse', () => {
