@@ -301,6 +301,14 @@ export class StreamCall implements AsyncIterableIterator<unknown>, Expiring, Exc
   /** @internal the answer cannot be read on (too large, not frames): it is cut. */
   broke(exchange: StreamExchange, error: Error): void {
     if (exchange !== this.current || this.reason) return;
+    if (this.complete || this.failure) {
+      // The closing frame was read (or the answer broke before): the stream's outcome is
+      // that, whether what follows it came in the same chunk or later, and whether the
+      // loop has taken it yet. The request is cut all the same: a plugin that writes on
+      // after its last frame does not keep the connection.
+      exchange.control?.abort(error);
+      return;
+    }
     const { name, maxResponseSize } = this.owner;
     this.failure =
       error instanceof FrameError

@@ -62,14 +62,11 @@ export class StreamExchange implements Dispatcher.DispatchHandler, Attempt {
       if (this.bytes > limit) this.stream.broke(this, answerTooLarge(String(this.bytes), limit, this.statusCode));
       return;
     }
-    let frames: StreamFrame[];
-    try {
-      frames = this.decoder.push(chunk);
-    } catch (error) {
-      this.stream.broke(this, error as Error);
-      return;
-    }
-    this.stream.received(this, frames, chunk.length);
+    // The frames before one that cannot be read count, in this chunk too: what the loop
+    // gets must not depend on where the body was cut into chunks.
+    this.stream.received(this, this.decoder.push(chunk), chunk.length);
+    const failure = this.decoder.failure;
+    if (failure) this.stream.broke(this, failure);
   }
 
   onResponseEnd(): void {

@@ -74,13 +74,15 @@ function frameOf(line: string): StreamFrame {
 /**
  * Splits a frame stream's body into frames as its chunks arrive. A frame may span chunks,
  * and a chunk may end inside a UTF-8 character: lines are cut at the newline byte, which
- * never occurs inside a multi-byte character.
+ * never occurs inside a multi-byte character. What it returns never depends on where the
+ * body was cut into chunks: the frames before a bad one are returned, then nothing more.
  * @internal
  */
 export class FrameDecoder {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private done = false;
+  private broken: FrameError | undefined;
 
   /** @param maxFrameBytes - the longest frame accepted (an item larger than this is refused) */
   constructor(private readonly maxFrameBytes: number) {}
@@ -91,12 +93,34 @@ export class FrameDecoder {
   }
 
   /**
-   * Takes the next chunk of the body.
+   * Why the body cannot be read on: a frame that is not one, one that is too long, or data
+   * after the closing frame. Set, nothing more is read; the frames before it were returned.
+   */
+  get failure(): FrameError | undefined {
+    return this.broken;
+  }
+
+  /**
+   * Takes the next chunk of the body. Never throws: a frame that cannot be read ends the
+   * reading (see {@link failure}), and those before it, in this chunk too, are returned
+   * first, as they would be had the chunk ended before it.
    * @returns the frames completed by it, in order
-   * @throws {@link FrameError} for a frame that is not one, one that is too long, or data after the closing frame
    */
   push(chunk: Buffer): StreamFrame[] {
     const frames: StreamFrame[] = [];
+    if (this.broken) return frames;
+    try {
+      this.read(chunk, frames);
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
+      this.broken = error;
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
+    return frames;
+  }
+
+  private read(chunk: Buffer, frames: StreamFrame[]): void {
     let start = 0;
     for (let newline = chunk.indexOf(10); newline !== -1; newline = chunk.indexOf(10, start)) {
       const piece = chunk.subarray(start, newline);
@@ -117,7 +141,6 @@ export class FrameDecoder {
       this.pending.push(rest);
       this.pendingBytes += rest.length;
     }
-    return frames;
   }
 
   /**

@@ -244,6 +244,7 @@ describe('client.stream()', () => {
     expect((await collectUntilError(plugin.client.stream('/no-end'))).error).toMatchObject({ code: 'PLUGWIRE_PROTOCOL' });
     const garbage = await collectUntilError(plugin.client.stream('/garbage'));
     expect(garbage.error).toMatchObject({ code: 'PLUGWIRE_PROTOCOL', message: expect.stringMatching(/not a frame stream/) as unknown });
+    expect(garbage.items).toEqual([1]);
   });
 
   it('sends a stream again when its first request was lost before any answer', async () => {

@@ -11,6 +11,7 @@ function decodeAll(body: string, cut: number[], max = 1 << 20): StreamFrame[] {
     frames.push(...decoder.push(bytes.subarray(at, end)));
     at = end;
   }
+  if (decoder.failure) throw decoder.failure;
   decoder.end();
   return frames;
 }
@@ -51,8 +52,22 @@ describe('stream frames', () => {
 
   it('refuses a frame longer than the limit, even before its newline arrives', () => {
     const decoder = new FrameDecoder(16);
-    expect(() => decoder.push(Buffer.from('{"item":"0123456789'))).toThrow(/larger than 16 bytes/);
+    expect(decoder.push(Buffer.from('{"item":"0123456789'))).toEqual([]);
+    expect(decoder.failure?.message).toMatch(/larger than 16 bytes/);
     expect(decodeAll('{"item":"01234"}\n', [], 16)).toEqual([{ kind: 'item', value: '01234' }]);
+  });
+
+  it.each([
+    ['not JSON', '{"item":1}\n{"item":2}\nnot json\n{"item":3}\n', /not JSON/],
+    ['data after the end', '{"item":1}\n{"item":2}\n{"end":true}\n{"item":3}\n', /data after the stream ended/],
+    ['too long', '{"item":1}\n{"item":2}\n{"item":"0123456789012345678901234567890123456789"}\n', /larger than 32 bytes/],
+  ])('returns the frames before a bad one, in the same chunk too, then nothing more (%s)', (_label, body, message) => {
+    const before = body.startsWith('{"item":1}\n{"item":2}\n{"end"') ? [{ kind: 'item', value: 1 }, { kind: 'item', value: 2 }, { kind: 'end' }] : [{ kind: 'item', value: 1 }, { kind: 'item', value: 2 }];
+    const decoder = new FrameDecoder(32);
+    expect(decoder.push(Buffer.from(body))).toEqual(before);
+    expect(decoder.failure).toBeInstanceOf(FrameError);
+    expect(decoder.failure?.message).toMatch(message);
+    expect(decoder.push(Buffer.from('{"item":4}\n'))).toEqual([]);
   });
 
   it('says when a closing frame was read', () => {
