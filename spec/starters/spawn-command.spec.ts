@@ -334,7 +334,7 @@ describe('startWithCommand()', () => {
 
     it('says in the timeout that the ready line lacked its newline', async () => {
       const { starter } = fixtureStarter('host/start-partial-line', { env: { START_PARTIAL_DECOY: '2' } });
-      const error = await rejectionOf(start(starter, socketPath(), { startTimeout: 500 }));
+      const error = await rejectionOf(start(starter, socketPath(), { startTimeout: 1500 }));
       expectStartError(error, 'timeout');
       expect(error.message).toContain("It printed 'plugin is ready' without a newline after it: the line must end with one");
     });
