@@ -62,19 +62,27 @@ function describeValue(value: unknown): string {
   return typeof name === 'string' && name !== '' && name !== 'Object' ? `an object of class ${name}` : 'an object';
 }
 
+/** The iterator a stream is pulled from, and whether it came from `[Symbol.iterator]()`. */
+interface Source {
+  readonly iterator: AnyIterator;
+  /** A sync iterator: its items may be promises, which are awaited as `for await` awaits them. */
+  readonly sync: boolean;
+}
+
 /**
  * The iterator of what a stream method returned, or `undefined` when it is not iterable
  * (a string counts as not iterable: it is a unary result by mistake).
  * @throws what its `[Symbol.asyncIterator]()` or `[Symbol.iterator]()` throws
  */
-function iteratorOf(value: unknown): AnyIterator | undefined {
+function iteratorOf(value: unknown): Source | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const source = value as { [Symbol.asyncIterator]?: unknown; [Symbol.iterator]?: unknown };
-  const make = typeof source[Symbol.asyncIterator] === 'function' ? source[Symbol.asyncIterator] : source[Symbol.iterator];
+  const async = typeof source[Symbol.asyncIterator] === 'function';
+  const make = async ? source[Symbol.asyncIterator] : source[Symbol.iterator];
   if (typeof make !== 'function') return undefined;
   const iterator = (make as () => unknown).call(value);
   if (typeof iterator !== 'object' || iterator === null || typeof (iterator as AnyIterator).next !== 'function') return undefined;
-  return iterator as AnyIterator;
+  return { iterator: iterator as AnyIterator, sync: !async };
 }
 
 function nextOf(iterator: AnyIterator): unknown {
@@ -104,14 +112,14 @@ export function answerStream(call: StreamingCall, result: unknown, maxCollectedS
 }
 
 function openStream(call: StreamingCall, result: unknown, maxCollectedSize: number, attach: (stream: StreamedAnswer) => void): void {
-  let iterator: AnyIterator | undefined;
+  let source: Source | undefined;
   try {
-    iterator = runInCallContext(call, iteratorOf, result);
+    source = runInCallContext(call, iteratorOf, result);
   } catch (error) {
     call.methodDone();
     return call.failed(error);
   }
-  if (!iterator) {
+  if (!source) {
     call.methodDone();
     const { definition, target } = call.entry;
     const error = new DefinitionError(
@@ -122,7 +130,7 @@ function openStream(call: StreamingCall, result: unknown, maxCollectedSize: numb
   }
   // A caller that does not ask for frames gets a version 1 answer: the whole stream as one array.
   const frames = call.req.headers[STREAM_HEADER] === STREAM_VERSION;
-  const stream = new StreamedAnswer(call, iterator, frames ? undefined : maxCollectedSize);
+  const stream = new StreamedAnswer(call, source.iterator, source.sync, frames ? undefined : maxCollectedSize);
   attach(stream);
   stream.pump();
 }
@@ -169,6 +177,7 @@ export class StreamedAnswer {
   constructor(
     private readonly call: StreamingCall,
     private readonly iterator: AnyIterator,
+    private readonly sync: boolean,
     private readonly maxCollectedSize: number | undefined,
   ) {
     if (maxCollectedSize !== undefined) this.collected = [];
@@ -253,6 +262,13 @@ export class StreamedAnswer {
         throw new TypeError(`the iterator of ${call.route} returned ${describeValue(step)} from next(), not an iterator result`);
       }
       const { done, value } = step as IteratorResult<unknown, unknown>;
+      // `for await` awaits each value of a sync iterator (an array of promises), its last
+      // one too; an async iterator's values are what they are. One check per item, no await
+      // for a value that is not a promise.
+      if (this.sync && isThenable(value)) {
+        this.settleItem(done === true, value);
+        return false;
+      }
       if (done === true) {
         this.ended();
         this.end();
@@ -267,6 +283,29 @@ export class StreamedAnswer {
     }
     if (this.collected) return this.collect(text);
     return this.write(text);
+  }
+
+  /**
+   * Waits for a promise a sync iterator gave as its value, and takes what it resolves to.
+   * A rejected one fails the stream as an iterator that throws does, and returns the
+   * iterator unless it was done, as `for await` closes a sync iterator whose value rejects.
+   */
+  private settleItem(done: boolean, value: PromiseLike<unknown>): void {
+    this.pulling = true;
+    (value instanceof Promise ? value : Promise.resolve(value)).then(
+      (resolved: unknown) => {
+        this.pulling = false;
+        // What a promise resolves to is never a thenable: take() does not come back here.
+        if (this.take({ done, value: resolved })) this.pump();
+      },
+      (error: unknown) => {
+        this.pulling = false;
+        if (done) return this.threw(error);
+        if (this.done) return; // stopped meanwhile: the iterator was returned then
+        this.stop();
+        this.call.failed(error);
+      },
+    );
   }
 
   /** Gathers one item frame for writing: whether the response can take more now. */

@@ -46,6 +46,21 @@ describe('a stream method in a plugin process', () => {
     expect(plain.body).toBe('[1,2,3]\n');
   });
 
+  it('awaits the promises of an array, and answers a rejected one as an error without the process dying of it', async () => {
+    const frames = { 'x-plugwire-version': '1', 'x-plugwire-stream': '1' };
+    expect((await rawRequest(socket, { path: '/promises', body: envelope(null), headers: frames })).body).toBe('{"item":1}\n{"item":2}\n{"item":3}\n{"end":true}\n');
+    expect((await rawRequest(socket, { path: '/promises', body: envelope(null) })).body).toBe('[1,2,3]\n');
+    const failed = await rawRequest(socket, { path: '/rejected', body: envelope(null), headers: frames });
+    expect(failed.status).toBe(200);
+    expect(failed.body).toBe('{"item":1}\n{"error":{"code":"PLUGWIRE_REMOTE","message":"item rejected","remote":{"name":"Error","message":"item rejected"}}}\n');
+    const plain = await rawRequest(socket, { path: '/rejected', body: envelope(null) });
+    expect(plain.status).toBe(500);
+    expect(JSON.parse(plain.body)).toBe('item rejected');
+    // Alive: a rejection nobody handled would have ended the process before this call.
+    expect((await rawRequest(socket, { path: '/few', body: envelope(1) })).body).toBe('[1]\n');
+    expect(plugin.child.exitCode).toBeNull();
+  });
+
   it('ends the iterator (its finally runs) and aborts its signal when the caller disconnects mid-stream', async () => {
     const body = envelope('gone');
     const res = await new Promise<IncomingMessage>((resolve, reject) => {

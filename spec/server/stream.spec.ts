@@ -36,6 +36,8 @@ interface Run {
 const runs = new Map<string, Run>();
 /** What /after-abort's iterator saw, per tag. */
 const late = new Map<string, { pulled: number; returned: boolean }>();
+/** How many times /rejected-item's iterator was returned, per call (its `at`). */
+const closed = new Map<number, number>();
 
 function runFor(tag: string): Run {
   let done!: () => void;
@@ -106,6 +108,16 @@ class Streams {
   @Method('/after-abort', { stream: true })
   afterAbort(tag: string): Promise<AsyncIterable<number>> {
     return stub(tag);
+  }
+
+  @Method('/promises', { stream: true })
+  promises(): Iterable<Promise<number> | number> {
+    return stub();
+  }
+
+  @Method('/rejected-item', { stream: true })
+  rejectedItem(at: number): Iterable<Promise<number> | number> {
+    return stub(at);
   }
 
   @Method('/not-iterable', { stream: true })
@@ -222,6 +234,32 @@ class StreamsImpl extends Streams {
     };
   }
 
+  /** Promises (a native one, a later one, a thenable) among plain items, as an array. */
+  override promises(): Iterable<Promise<number> | number> {
+    const later = new Promise<number>((resolve) => setImmediate(() => resolve(2)));
+    const thenable = { then: (resolve: (value: number) => void) => resolve(3) } as unknown as Promise<number>;
+    return [Promise.resolve(1), later, thenable, 4];
+  }
+
+  /**
+   * A sync iterator of 1, 2, 3 whose item `at` (from 0) is a rejected promise; `at` 3 is
+   * its last result, `{ done: true }` with a rejected value. Counts its `return()` calls.
+   */
+  override rejectedItem(at: number): Iterable<Promise<number> | number> {
+    let i = 0;
+    closed.set(at, 0);
+    const fail = (): Promise<number> => Promise.reject(new QuotaError(`item ${at} rejected`));
+    return {
+      [Symbol.iterator]: () => ({
+        next: () => (i === 3 ? { done: true, value: at === 3 ? fail() : undefined } : { done: false, value: i++ === at ? fail() : i }),
+        return: () => {
+          closed.set(at, (closed.get(at) ?? 0) + 1);
+          return { done: true, value: undefined };
+        },
+      }),
+    } as Iterable<Promise<number> | number>;
+  }
+
   override notIterable(): AsyncIterable<number> {
     return 42 as unknown as AsyncIterable<number>;
   }
@@ -313,6 +351,30 @@ describe('serve(): stream methods', () => {
     it('takes a sync Iterable (a function*) and a promise of one', async () => {
       expect(framesOf(await call('/sync', 3))).toEqual([{ item: 1 }, { item: 2 }, { item: 3 }, { end: true }]);
       expect(framesOf(await call('/later', 2))).toEqual([{ item: 1 }, { item: 2 }, { end: true }]);
+    });
+
+    it('awaits the promises a sync iterable yields (an array of them), as for await does', async () => {
+      expect(framesOf(await call('/promises', null))).toEqual([{ item: 1 }, { item: 2 }, { item: 3 }, { item: 4 }, { end: true }]);
+      expect((await call('/promises', null, V1)).body).toBe('[1,2,3,4]\n');
+    });
+
+    it('ends with an error frame and returns the iterator when a promise a sync iterator yields rejects', async () => {
+      const res = await call('/rejected-item', 1);
+      expect(framesOf(res)).toEqual([
+        { item: 1 },
+        { error: { code: 'PLUGWIRE_REMOTE', message: 'item 1 rejected', remote: { name: 'QuotaError', message: 'item 1 rejected', code: 'E_QUOTA' } } },
+      ]);
+      expect(closed.get(1)).toBe(1);
+      const first = await call('/rejected-item', 0);
+      expect(first.status).toBe(500);
+      expect(structured(first)).toMatchObject({ code: 'PLUGWIRE_REMOTE', message: 'item 0 rejected' });
+      expect(closed.get(0)).toBe(1);
+      const plain = await call('/rejected-item', 2, {});
+      expect(plain.status).toBe(500);
+      expect(JSON.parse(plain.body)).toBe('item 2 rejected');
+      // A rejected value of the last result ({ done: true }): the iterator is done, not returned.
+      expect(framesOf(await call('/rejected-item', 3))).toEqual([{ item: 1 }, { item: 2 }, { item: 3 }, { error: expect.objectContaining({ message: 'item 3 rejected' }) as unknown }]);
+      expect(closed.get(3)).toBe(0);
     });
 
     it('streams many items from a sync iterator without blocking the server', async () => {
