@@ -44,6 +44,12 @@ export interface ClassPlan {
   readonly untyped: readonly UntypedField[];
   /** Fields with @ValidateNested and @Type, whose values {@link checkFields} looks into. */
   readonly nested: readonly string[];
+  /**
+   * Those of them declared as one instance of a class (`address!: Address`, not `Address[]`
+   * nor `{ each: true }`), where {@link checkFields} refuses an array: class-validator's
+   * @ValidateNested() validates each item of one, and the method would get an Array.
+   */
+  readonly single: ReadonlyMap<string, Type>;
   /** Date fields with @Type(() => Date), whose JSON values {@link checkFields} checks are RFC 3339 date-times. */
   readonly dates: readonly string[];
   /** Map fields with @Type, whose entries {@link checkFields} completes (see {@link completeMap}). */
@@ -56,7 +62,8 @@ interface MapField {
   readonly item: Type | undefined;
 }
 
-const UNVALIDATED: ClassPlan = Object.freeze({ validated: false, synchronous: true, untyped: [], nested: [], dates: [], maps: [] });
+const NONE: ReadonlyMap<string, Type> = new Map();
+const UNVALIDATED: ClassPlan = Object.freeze({ validated: false, synchronous: true, untyped: [], nested: [], single: NONE, dates: [], maps: [] });
 const NATIVE = /\{\s*\[native code\]\s*\}\s*$/;
 
 /** A class the user wrote: a function that is not a built-in (Object, Array, Map...). */
@@ -87,11 +94,15 @@ function makePlan(type: Type): ClassPlan {
     (m) => m.type !== 'nestedValidation' && (!m.constraintCls || storage.getTargetValidatorConstraints(m.constraintCls).every((c) => !c.async)),
   );
   const validatesNested = new Map<string, boolean>();
+  // Fields whose @ValidateNested says { each: true }: a collection, whatever TypeScript declared.
+  const each = new Set<string>();
   for (const m of metadatas) {
     if (typeof m.propertyName === 'string') validatesNested.set(m.propertyName, validatesNested.get(m.propertyName) === true || m.type === 'nestedValidation');
+    if (typeof m.propertyName === 'string' && m.type === 'nestedValidation' && m.each === true) each.add(m.propertyName);
   }
   const untyped: UntypedField[] = [];
   const nested: string[] = [];
+  let single: Map<string, Type> | undefined;
   const dates: string[] = [];
   const maps: MapField[] = [];
   for (const [key, validated] of validatesNested) {
@@ -107,13 +118,15 @@ function makePlan(type: Type): ClassPlan {
       if (!converted) untyped.push({ key, kind: 'date', expected: Date });
       else dates.push(key);
     } else if (validated) {
-      if (converted) nested.push(key);
-      else untyped.push({ key, kind: 'nested', expected: userClass(declared) ? declared : undefined });
+      if (converted) {
+        nested.push(key);
+        if (userClass(declared) && !each.has(key)) (single ??= new Map()).set(key, declared);
+      } else untyped.push({ key, kind: 'nested', expected: userClass(declared) ? declared : undefined });
     } else if (!converted && userClass(declared) && storage.getTargetValidationMetadatas(declared, '', true, false).length > 0) {
       untyped.push({ key, kind: 'unvalidated', expected: declared });
     }
   }
-  return { validated: true, synchronous, untyped, nested, dates, maps };
+  return { validated: true, synchronous, untyped, nested, single: single ?? NONE, dates, maps };
 }
 
 /** Whether a value is an object as JSON.parse makes them, not an instance of a class. @internal */
@@ -181,6 +194,14 @@ export function checkFields(instance: object, plan: ClassPlan, prefix: string, o
   const visited = seen ?? new Set<object>([instance]);
   for (const key of plan.nested) {
     const value = fields[key];
+    if (Array.isArray(value)) {
+      // What class-transformer made of a JSON array, or what the caller put in its instance.
+      const declared = plan.single.get(key);
+      if (declared) {
+        out.push({ path: join(prefix, key), constraints: { isObject: `expected an object for ${declared.name}, got an array` } });
+        continue;
+      }
+    }
     const given = fieldOf(raw, key);
     const items: unknown[] = Array.isArray(value) ? value : [value];
     for (let i = 0; i < items.length; i++) {

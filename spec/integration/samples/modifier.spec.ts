@@ -54,5 +54,17 @@ describe('samples/modifier', () => {
         expect.objectContaining({ path: 'address.city', value: 7, constraints: expect.objectContaining({ isString: expect.any(String) }) }),
       ]);
     });
+
+    it('refuses an array where the one nested Address is declared, in the plugin and on the host', async () => {
+      for (const address of [[], [{ city: 'A' }, { city: 'B' }]]) {
+        const error = (await modifier.client.call('/greet', { name: 'Ada', age: 36, address }).catch((e: unknown) => e)) as PayloadValidationError;
+        expect(PluginError.is(error, 'PLUGWIRE_VALIDATION')).toBe(true);
+        expect(error.side).toBe('plugin');
+        expect(error.violations).toEqual([{ path: 'address', constraints: { isObject: 'expected an object for Address, got an array' } }]);
+      }
+      const refused = (await modifier.plugin.greet({ name: 'Ada', age: 36, address: [{ city: 'A' }] as never }).catch((e: unknown) => e)) as PayloadValidationError;
+      expect(refused.side).toBe('host');
+      expect(refused.violations).toEqual([{ path: 'address', constraints: { isObject: 'expected an object for Address, got an array' } }]);
+    });
   });
 });
