@@ -43,6 +43,40 @@ export function encodeWireError(wire: WireError, structured: boolean): string {
   return `${JSON.stringify(structured ? JSON.stringify(wire) : wire.message)}\n`;
 }
 
+/**
+ * The longest text, in UTF-16 code units, a plugin's error answer carries of what a method
+ * threw: its name, message and string code, each; details whose JSON is longer are left
+ * out. A method may throw a message of any size, and an answer larger than a host takes
+ * (`maxResponseSize`, 16 MiB by default) would reach it as `PLUGWIRE_PROTOCOL` instead of
+ * the method's error. What is cut ends with {@link cutText}'s marker. @internal
+ */
+export const MAX_ERROR_TEXT = 64 * 1024;
+
+/**
+ * A text within {@link MAX_ERROR_TEXT}: its start, then `… (N more characters cut)`.
+ * Never cuts between the two halves of a surrogate pair. @internal
+ */
+export function cutText(text: string): string {
+  if (text.length <= MAX_ERROR_TEXT) return text;
+  let end = MAX_ERROR_TEXT;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}… (${text.length - end} more characters cut)`;
+}
+
+/** A forwarded error, within {@link MAX_ERROR_TEXT}: the same object when nothing is cut, the common case. */
+function withinBounds(info: RemoteErrorInfo): RemoteErrorInfo {
+  const { name, message, code, details } = info;
+  const long = (text: unknown): boolean => typeof text === 'string' && text.length > MAX_ERROR_TEXT;
+  // details are a JSON copy (remoteInfo), or what a host read from JSON: they stringify.
+  const detailsTooLong = details !== undefined && (JSON.stringify(details)?.length ?? 0) > MAX_ERROR_TEXT;
+  if (!long(name) && !long(message) && !long(code) && !detailsTooLong) return info;
+  const out: { name: string; message: string; code?: string | number; details?: unknown } = { name: cutText(name), message: cutText(message) };
+  if (code !== undefined) out.code = typeof code === 'string' ? cutText(code) : code;
+  if (details !== undefined && !detailsTooLong) out.details = details;
+  return out;
+}
+
 /** Go's message for an exceeded deadline. @internal */
 export const GO_DEADLINE_MESSAGE = 'context deadline exceeded';
 
@@ -52,26 +86,29 @@ function remoteInfo(error: unknown): RemoteErrorInfo {
     const details = readField(error, 'details');
     // Name and message may be anything at run time, even getters that throw; on the wire they are strings.
     const info: { name: string; message: string; code?: string | number; details?: unknown } = {
-      name: readText(error, 'name') ?? 'Error',
-      message: readText(error, 'message') ?? 'error with an unprintable message',
+      name: cutText(readText(error, 'name') ?? 'Error'),
+      message: cutText(readText(error, 'message') ?? 'error with an unprintable message'),
     };
-    if (typeof code === 'string' || typeof code === 'number') info.code = code;
+    if (typeof code === 'string' || typeof code === 'number') info.code = typeof code === 'string' ? cutText(code) : code;
     if (details !== undefined) {
       try {
-        info.details = JSON.parse(JSON.stringify(details)) as unknown;
+        const json = JSON.stringify(details);
+        // details too long for an answer are left out: unlike a text, JSON cannot be cut.
+        if (json !== undefined && json.length <= MAX_ERROR_TEXT) info.details = JSON.parse(json) as unknown;
       } catch {
         // details that do not survive JSON are left out rather than failing the answer
       }
     }
     return info;
   }
-  return { name: 'Error', message: typeof error === 'string' ? error : `non-error value thrown: ${describeThrown(error)}` };
+  return { name: 'Error', message: cutText(typeof error === 'string' ? error : `non-error value thrown: ${describeThrown(error)}`) };
 }
 
 /** The plugin-side error of a call the method made and let through, if that is what it threw. */
 function forwardedRemote(error: unknown): RemoteErrorInfo | undefined {
   try {
-    return error instanceof RemoteError ? error.remote : undefined;
+    // A Go plugin's message, or a host's RemoteError built by hand, may be of any size.
+    return error instanceof RemoteError ? withinBounds(error.remote) : undefined;
   } catch {
     return undefined; // a Proxy whose getPrototypeOf trap throws
   }

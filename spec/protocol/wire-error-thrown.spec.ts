@@ -2,6 +2,7 @@
 // (a null-prototype object holding a BigInt, getters that throw, a hostile Proxy) and
 // errors from another realm, thrown in a real plugin process.
 import { connect, PluginError, RemoteError, type Connection } from '../../lib';
+import { MAX_ERROR_TEXT } from '../../lib/protocol/wire-error';
 import { AttackConv } from '../fixtures/conversion/attack-conv-contract';
 import { fixtureStarter, rejectionOf, waitFor, type CollectingLogger } from '../support/host-helpers';
 
@@ -42,6 +43,24 @@ describe('a plugin method that throws a value which cannot be turned into a stri
     await expect(inFlight).resolves.toBe('waited 300');
     expect(connection.client.pid).toBe(pid);
     expect(connection.client.stats.restarts).toBe(0);
+  });
+
+  it.each([
+    ['huge', 'start mmm'],
+    ['huge-string', 'start sss'],
+  ])('%s: a message larger than maxResponseSize reaches the caller as PLUGWIRE_REMOTE, its start and a marker of what was cut', async (kind, start) => {
+    const error = await rejectionOf(connection.plugin.throwOdd(kind));
+    expect(PluginError.is(error, 'PLUGWIRE_REMOTE')).toBe(true);
+    const { remote } = error as RemoteError;
+    expect(remote.message.startsWith(start)).toBe(true);
+    expect(remote.message).toMatch(/… \(\d+ more characters cut\)$/);
+    expect(remote.message.length).toBeLessThan(MAX_ERROR_TEXT + 40);
+    if (kind === 'huge') {
+      expect(remote.name.length).toBeLessThan(MAX_ERROR_TEXT + 40);
+      expect(String(remote.code).length).toBeLessThan(MAX_ERROR_TEXT + 40);
+      expect(remote.details).toBeUndefined();
+    }
+    expect(connection.client.pid).toBe(pid);
   });
 
   it('reports an unexpected value on standard error without its stack getter', async () => {
