@@ -62,7 +62,7 @@ export async function reach<A extends Attempt>(supervisor: Supervisor, connectTi
       if (call.reason) throw call.reason;
       if (PluginError.is(error)) throw error;
       const code = errorCode(error);
-      const kind = classify(code);
+      const kind = classify(error);
       if (kind === 'lost') sent++;
       const verdict = decideRetry({ failure: kind, idempotent, sent, pass, restarted: generation !== first });
       switch (verdict) {

@@ -69,7 +69,8 @@ export type GiveUpVerdict = 'not-idempotent' | 'gone-again' | 'unreachable' | 'b
 export function decideRetry(input: RetryInput): RetryVerdict {
   const { failure } = input;
   if (failure === 'busy') return 'wait';
-  if (failure === 'other') return 'transport';
+  // An answer the host cannot take came from a plugin that had the request: never sent again.
+  if (failure === 'other' || failure === 'invalid') return 'transport';
   if (failure === 'lost' && !input.idempotent) return 'not-idempotent';
   if (input.sent >= 2 || input.pass >= 3) return input.restarted ? 'gone-again' : 'unreachable';
   return 'restart';

@@ -1,4 +1,5 @@
 import { TimeoutError, ClosedError, PluginError, ProtocolError } from '../errors/plugin-error';
+import { undici } from '../util/lazy';
 
 /*
  * What a failed request says about the plugin: the error codes of Node.js and undici sorted
@@ -8,10 +9,11 @@ import { TimeoutError, ClosedError, PluginError, ProtocolError } from '../errors
 /**
  * What became of a request that failed before an answer began: `unreached` (never
  * delivered, so the method cannot have run), `lost` (the connection broke while the
- * request may have run), `busy` (the plugin's accept backlog is full) or `other` (a
- * failure that restarting cannot mend). @internal
+ * request may have run), `busy` (the plugin's accept backlog is full), `invalid` (the
+ * plugin answered, with something that is not HTTP/1.1 to the host: it had the request
+ * and may have run it) or `other` (a failure that restarting cannot mend). @internal
  */
-export type FailureKind = 'unreached' | 'lost' | 'busy' | 'other';
+export type FailureKind = 'unreached' | 'lost' | 'busy' | 'invalid' | 'other';
 
 // A failed write (EPIPE) means the request was never complete at the plugin, so its
 // method cannot have run: the same as a refused connection (Go's nothingWrittenError).
@@ -28,6 +30,16 @@ const LOST = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'ECONNABORTED'].filter((co
 // The plugin's accept backlog is full: it listens but is busy (or frozen). The request was
 // not delivered, and nothing is gone: wait and connect again, within the call's timeout.
 const BUSY = 'EAGAIN';
+// undici refuses some answers by destroying the connection with a SocketError, whose code
+// (UND_ERR_SOCKET) is that of a connection that broke: only its message tells them apart.
+// In undici 7 a request fails with `bad response` for an interim 100 Continue (it sends no
+// `Expect: 100-continue`, so it takes none; 102 and 103 it skips), and with `bad upgrade`
+// for a 101 Switching Protocols it did not ask for. Either way the plugin had the request
+// and answered it: sending it again would run it again, and get the same answer.
+const REFUSED_ANSWERS: ReadonlyMap<string, string> = new Map([
+  ['bad response', 'an interim 100 Continue it did not ask for: the host sends no Expect: 100-continue, and takes no 100 Continue'],
+  ['bad upgrade', 'a 101 Switching Protocols it did not ask for'],
+]);
 
 /**
  * The transport error code of a failure, looked up on the error and up to two causes
@@ -48,13 +60,40 @@ export function errorCode(error: unknown): string | undefined {
 }
 
 /**
- * What a transport error code says about the request.
+ * What undici said of an answer it could not take as HTTP/1.1, when that is why a request
+ * failed: its parser's error (HTTPParserError), or a SocketError it refused the answer with.
  *
- * @param code - from {@link errorCode}
+ * @param error - what the request failed with
+ * @returns undici's reason, and for a refused answer what the plugin sent; `undefined`
+ * for any other failure
+ */
+function invalidAnswer(error: unknown): { readonly reason: string; readonly sent?: string } | undefined {
+  let e: unknown = error;
+  for (let depth = 0; depth < 3 && e && typeof e === 'object'; depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    // undici 7 leaves the parser error's code undefined (it looks llhttp's error number up in
+    // a map from names to numbers): it is known by its class, which answers by undici's brand.
+    if (e instanceof undici().errors.HTTPParserError || (typeof code === 'string' && code.startsWith('HPE_'))) {
+      const said = typeof message === 'string' && message !== '' ? message : 'HTTPParserError';
+      return { reason: typeof code === 'string' ? `${code}: ${said}` : said };
+    }
+    const sent = code === 'UND_ERR_SOCKET' && typeof message === 'string' ? REFUSED_ANSWERS.get(message) : undefined;
+    if (sent !== undefined) return { reason: message as string, sent };
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * What a failure says about the request.
+ *
+ * @param error - what the request failed with
  * @returns the kind of failure
  * @internal
  */
-export function classify(code: string | undefined): FailureKind {
+export function classify(error: unknown): FailureKind {
+  if (invalidAnswer(error)) return 'invalid';
+  const code = errorCode(error);
   if (code === undefined) return 'other';
   if (code === BUSY) return 'busy';
   if (UNREACHED.has(code)) return 'unreached';
@@ -63,7 +102,8 @@ export function classify(code: string | undefined): FailureKind {
 }
 
 /**
- * The error of a request that failed in a way restarting cannot mend (`other`).
+ * The error of a request that failed in a way restarting cannot mend (`other`), or that
+ * the plugin answered with something the host cannot take (`invalid`).
  *
  * @param plugin - the plugin's name, for the message
  * @param route - the route called
@@ -75,6 +115,14 @@ export function classify(code: string | undefined): FailureKind {
  * @internal
  */
 export function transportError(plugin: string, route: string, code: string | undefined, error: unknown, connectTimeout: number): PluginError {
+  const invalid = invalidAnswer(error);
+  if (invalid) {
+    const what = invalid.sent ? `${invalid.sent}; undici: ${invalid.reason}` : `undici: ${invalid.reason}`;
+    return new ProtocolError(
+      `plugin ${plugin} answered ${route} with something that is not valid HTTP/1.1 for the host (${what}): it was not sent again, as the plugin had the request and may have run it`,
+      { route, cause: error },
+    );
+  }
   if (code === 'UND_ERR_CONNECT_TIMEOUT') {
     return new TimeoutError(`connecting to plugin ${plugin} timed out after ${connectTimeout} ms`, { route, cause: error });
   }
@@ -103,6 +151,10 @@ export function brokenAnswerError(plugin: string, route: string, statusCode: num
   }
   if (errorCode(failure) === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
     return new ProtocolError(`answer from plugin ${plugin} to ${route} is larger than maxResponseSize (${maxSize})`, { route, statusCode, cause: failure });
+  }
+  const invalid = invalidAnswer(failure);
+  if (invalid) {
+    return new ProtocolError(`answer from plugin ${plugin} to ${route} is not valid HTTP/1.1 for the host (undici: ${invalid.reason})`, { route, statusCode, cause: failure });
   }
   return new ProtocolError(`answer from plugin ${plugin} to ${route} was cut off: ${failure.message}`, { route, statusCode, cause: failure });
 }

@@ -3,6 +3,7 @@
 // socket probe injected. Real plugin processes are restart.spec.ts and the fault suites.
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { errors } from 'undici';
 import { resolveConfig, type PluginConfigInput } from '../../lib/client/config';
 import { BUSY_FIRST_WAIT, BUSY_MAX_WAIT, decideRetry, nextBusyWait, restartDelay, retryError, type RetryInput, type RetryVerdict } from '../../lib/client/retry-policy';
 import { Supervisor } from '../../lib/client/supervisor';
@@ -125,6 +126,7 @@ describe('decideRetry()', () => {
     ['waits for a busy plugin, however long the call has gone on', at('busy', { sent: 5, pass: 9, restarted: true }), 'wait'],
     ['waits for a busy plugin even for a method that is not idempotent', at('busy', { idempotent: false }), 'wait'],
     ['throws the failure itself when restarting cannot mend it', at('other'), 'transport'],
+    ['never sends again a request the plugin answered with something that is not HTTP/1.1', at('invalid'), 'transport'],
     ['looks into the plugin and sends again when the request never arrived', at('unreached'), 'restart'],
     ['sends a lost request of an idempotent method once more', at('lost', { sent: 1 }), 'restart'],
     ['never sends a lost request of a method that is not idempotent again', at('lost', { sent: 1, idempotent: false }), 'not-idempotent'],
@@ -166,9 +168,15 @@ describe('transport failures', () => {
     ['a full backlog', { code: 'EAGAIN' }, 'EAGAIN', 'busy'],
     ['a connect timeout', { code: 'UND_ERR_CONNECT_TIMEOUT' }, 'UND_ERR_CONNECT_TIMEOUT', 'other'],
     ['an error without a known code', Object.assign(new Error('odd'), { code: 'EWHATEVER' }), undefined, 'other'],
+    // undici's own errors: a refused answer has the code of a broken connection.
+    ['undici closing on a plugin that closed', new errors.SocketError('other side closed'), 'UND_ERR_SOCKET', 'lost'],
+    ['undici refusing an interim 100 Continue', new errors.SocketError('bad response'), 'UND_ERR_SOCKET', 'invalid'],
+    ['undici refusing an unasked-for 101', new errors.SocketError('bad upgrade'), 'UND_ERR_SOCKET', 'invalid'],
+    // undici 7 gives its parser's error no code.
+    ['an answer undici cannot parse', new errors.HTTPParserError('Response does not match the HTTP/1.1 protocol (Expected HTTP/, RTSP/ or ICE/)'), undefined, 'invalid'],
   ])('sorts %s', (_label, error, code, kind) => {
     expect(errorCode(error)).toBe(code);
-    expect(classify(errorCode(error))).toBe(kind);
+    expect(classify(error)).toBe(kind);
   });
 });
 

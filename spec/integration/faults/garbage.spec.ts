@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { connect, type Connection, type ErrorCode } from '../../../lib';
 import { FaultRaw } from '../../fixtures/faults/fault-contract';
 import { codeOf, FAULT_CONFIG, rawStarter, timed, type Outcome } from '../../support/fault-helpers';
-import { fixture, removeDir, spawnNode, tempDir } from '../../support/host-helpers';
+import { fixture, rejectionOf, removeDir, spawnNode, tempDir } from '../../support/host-helpers';
 
 const TIMEOUT = 1000;
 const MARGIN = 300;
@@ -27,6 +27,9 @@ const GARBAGE: ReadonlyArray<readonly [string, string, ErrorCode, number]> = [
   ['/reset', 'the connection destroyed without a byte (sent twice: no answer had begun)', 'PLUGWIRE_PROTOCOL', 2],
   ['/bad-status-line', 'a status line that is not HTTP', 'PLUGWIRE_PROTOCOL', 1],
   ['/bad-content-length', 'Content-Length: abc', 'PLUGWIRE_PROTOCOL', 1],
+  // undici fails these with UND_ERR_SOCKET, as a broken connection: the plugin answered them all the same.
+  ['/continue-unasked', 'an interim 100 Continue the host did not ask for, then 200', 'PLUGWIRE_PROTOCOL', 1],
+  ['/switch-unasked', '101 Switching Protocols the host did not ask for', 'PLUGWIRE_PROTOCOL', 1],
   ['/invalid-chunk', 'a chunk size that is not hexadecimal', 'PLUGWIRE_PROTOCOL', 1],
   ['/huge-headers', '64 KiB of headers', 'PLUGWIRE_PROTOCOL', 1],
   ['/too-large-declared', `a Content-Length above maxResponseSize (${MAX_RESPONSE})`, 'PLUGWIRE_PROTOCOL', 1],
@@ -87,6 +90,18 @@ describe('a plugin that answers garbage', () => {
     expect((after[route] ?? 0) - (before[route] ?? 0)).toBe(sends);
     expect(client.pid).toBe(pid);
     expect(client.stats.restarts).toBe(0);
+  });
+
+  it.each([
+    ['/continue-unasked', 'an interim 100 Continue it did not ask for: the host sends no Expect: 100-continue, and takes no 100 Continue; undici: bad response'],
+    ['/switch-unasked', 'a 101 Switching Protocols it did not ask for; undici: bad upgrade'],
+    ['/bad-status-line', 'undici: Response does not match the HTTP/1.1 protocol (Expected HTTP/, RTSP/ or ICE/)'],
+  ])('%s: the error says the plugin answered with something that is not HTTP/1.1 to the host, and why', async (route, why) => {
+    const error = await rejectionOf(connection.client.call(route));
+    expect(error).toMatchObject({ code: 'PLUGWIRE_PROTOCOL', route });
+    expect((error as Error).message).toBe(
+      `plugin fault-raw-plugin answered ${route} with something that is not valid HTTP/1.1 for the host (${why}): it was not sent again, as the plugin had the request and may have run it`,
+    );
   });
 
   it('all of them at once, among well-formed calls: each garbage call gets its own coded error on time, each well-formed call its own answer', async () => {
