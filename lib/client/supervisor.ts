@@ -4,9 +4,10 @@ import { channels, debug } from '../diagnostics/channels';
 import { isListening, removeStaleSocket } from '../socket/probe';
 import { exitsWithin, race, sleep } from '../util/abortable';
 import { heldByOthers } from '../starters/shared-process';
-import { closeStarted, type PluginExit, type StartedPlugin, type Starter } from '../starters/starter';
+import { closeStarted, type StartedPlugin, type Starter } from '../starters/starter';
 import type { PluginConfig } from './config';
 import { restartDelay } from './retry-policy';
+import { Endings, howItExited, NOT_ACCEPTING, type UnansweredExit } from './ending';
 import type { PluginCounters, PluginState } from './plugin-state';
 import { killWedged, ProcessWatch } from './process-watch';
 import { BASE_HEADERS, startProcess, type StartedProcess } from './start-process';
@@ -76,12 +77,10 @@ export class Supervisor {
   unavailableUntil = 0;
   /** Why the last plugin is gone, for the next start's diagnostics. */
   private goneWhy: string | undefined;
-  /** How the last process that died before any call to it succeeded ended. */
-  diedUnanswered: { how: string; exit: PluginExit } | undefined;
-  /** Processes this supervisor terminated itself: their exit is expected. */
-  private readonly terminated = new WeakSet<StartedPlugin>();
-  /** Why a process was replaced as unresponsive, for the diagnostics of its exit. */
-  private readonly replaced = new WeakMap<StartedPlugin, string>();
+  /** How the last process found gone before any call to it succeeded ended. */
+  diedUnanswered: UnansweredExit | undefined;
+  /** The processes this supervisor terminated itself, and why. */
+  private readonly ended = new Endings();
   /** Probes the current process (liveness) and reads its memory (limits). */
   private watch: ProcessWatch | undefined;
   /** The recycle under way, which a second recycle() shares. */
@@ -165,8 +164,8 @@ export class Supervisor {
     if ((instance !== undefined && (await exitsWithin(instance, EXIT_WAIT))) || listening) return;
     if (generation !== this.generation || this.currentState !== 'running') return;
     // Terminate first: a starter that reuses live processes must not be handed this one again.
-    await this.terminate(instance);
-    this.markGone(generation, 'it stopped accepting connections');
+    await this.terminate(instance, NOT_ACCEPTING);
+    this.markGone(generation, NOT_ACCEPTING);
   }
 
   private markGone(generation: number, why: string): void {
@@ -260,7 +259,7 @@ export class Supervisor {
     }
     const { instance, duration } = started;
     if (this.closed) {
-      await this.terminate(instance);
+      await this.terminate(instance, 'the client was closed');
       throw new ClosedError(`plugin ${this.name} was terminated while it started`);
     }
     this.instance = instance;
@@ -278,13 +277,16 @@ export class Supervisor {
     // Notice an exit at once: the next call restarts without first failing on the socket.
     void instance.exited.then((exit) => {
       watch.stop();
-      const expected = this.closed || this.terminated.has(instance);
-      const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+      const endedBy = this.ended.of(instance);
+      const how = howItExited(exit);
       if (debug.enabled) debug('[%s] pid %s %s', this.name, String(instance.pid), how);
-      if (this.instance === instance && !this.closed) {
-        if (!this.proven) this.diedUnanswered = { how, exit };
-        this.markGone(generation, this.replaced.get(instance) ?? how);
+      // Gone, unless a recycle replaces it anyway. One ended here (it stopped accepting
+      // connections, or answering) is gone for that reason: the signal it died of was ours.
+      if (this.instance === instance && this.currentState === 'running' && !this.closed) {
+        if (!this.proven) this.diedUnanswered = { how, exit, ...(endedBy !== undefined && { endedBy }) };
+        this.markGone(generation, endedBy ?? how);
       }
+      const expected = this.closed || endedBy !== undefined;
       if (channels.pluginExit.hasSubscribers) channels.pluginExit.publish({ plugin: this.name, pid: instance.pid, code: exit.code, signal: exit.signal, expected });
     });
   }
@@ -298,18 +300,17 @@ export class Supervisor {
   private async replace(generation: number, instance: StartedPlugin, why: string): Promise<void> {
     // During a recycle's drain the old process is still watched: a wedged one would hold the recycle.
     if (generation !== this.generation || (this.currentState !== 'running' && !this.recycling) || this.closed) return;
-    this.replaced.set(instance, why);
-    this.terminated.add(instance);
+    this.ended.note(instance, why);
     this.config.logger?.error(`[${this.name}] plugin stopped answering (${why}): it is replaced`);
     await killWedged(instance, this.config.liveness ? Math.min(this.config.liveness.timeout, this.config.terminationGrace) : 0);
-    await this.terminate(instance).catch(() => undefined);
+    await this.terminate(instance, why).catch(() => undefined);
     this.markGone(generation, why);
   }
 
-  /** Terminates a process of this supervisor's, noting that its exit is expected. */
-  private terminate(instance: StartedPlugin | undefined): Promise<void> {
+  /** Terminates a process of this supervisor's, noting that its exit is expected, and why. */
+  private terminate(instance: StartedPlugin | undefined, why: string): Promise<void> {
     if (!instance) return Promise.resolve();
-    this.terminated.add(instance);
+    this.ended.note(instance, why);
     return closeStarted(instance, this.name);
   }
 
@@ -347,11 +348,12 @@ export class Supervisor {
       const instance = this.instance;
       this.counters.recycles++;
       if (instance && heldByOthers(instance)) return; // letting it go would only get it back, or end it for all
-      this.goneWhy = `recycled: ${why}`;
+      const recycled = `recycled: ${why}`;
+      this.goneWhy = recycled;
       // From here new calls and streams take the slow path and wait for `starting`.
       this.currentState = 'starting';
       if (debug.enabled) debug('[%s] recycling pid %s: %s', this.name, String(instance?.pid), why);
-      void this.track(this.replaceGracefully(instance)); // its outcome is awaited below
+      void this.track(this.replaceGracefully(instance, recycled)); // its outcome is awaited below
     }
     while (this.state !== 'running') {
       if (this.closed) throw new ClosedError(`plugin ${this.name} was terminated during a recycle`);
@@ -373,13 +375,13 @@ export class Supervisor {
   }
 
   /** Waits for the calls in flight to the old process, terminates it, starts a new one. */
-  private async replaceGracefully(instance: StartedPlugin | undefined): Promise<void> {
+  private async replaceGracefully(instance: StartedPlugin | undefined, why: string): Promise<void> {
     // An old process that exits meanwhile (it crashed, or wedged and liveness killed it) has
     // nothing left to answer: its calls are on their way to the new one, as after any crash.
     if (this.drained) await race(Promise.race([this.drained(), instance?.exited ?? Promise.resolve()]), this.closeController.signal);
     this.watch?.stop();
     // A starter whose plugin cannot be stopped: the start below says what is in the way.
-    await this.terminate(instance).catch(() => undefined);
+    await this.terminate(instance, why).catch(() => undefined);
     await this.startNew(true);
   }
 
@@ -400,7 +402,7 @@ export class Supervisor {
   async stop(): Promise<void> {
     await this.starting?.catch(() => undefined);
     try {
-      await this.terminate(this.instance);
+      await this.terminate(this.instance, 'the client was closed');
       // A dead plugin's socket file is left behind; an attached one's (maybe rebinding) is not ours.
       if (this.starter.attached !== true) await removeStaleSocket(this.socket);
     } finally {

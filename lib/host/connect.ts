@@ -1,4 +1,5 @@
 import { configObject } from '../client/config';
+import { NOT_ACCEPTING, type UnansweredExit } from '../client/ending';
 import type { PluginClient } from '../client/plugin-client';
 import { PluginError, StartError } from '../errors/plugin-error';
 import { READY_LINE } from '../protocol/constants';
@@ -73,16 +74,33 @@ async function connectNow<T>(contract: Type<T>, starter: Starter, config: Connec
 /**
  * The start error of a plugin that printed its ready line and then died before it
  * answered the contract check (and so did its restarts): a failed start, not a call that
- * failed, with what it wrote to standard error last.
+ * failed, with what it wrote to standard error last. One the client ended itself did not
+ * die by itself: the error says why, and one that accepted no connections fails as `socket`.
  */
 function diedAfterReady(client: PluginClient, error: unknown): StartError | undefined {
   const died = client.diedUnanswered();
   if (died === undefined || !PluginError.is(error) || PluginError.is(error, 'PLUGWIRE_CONTRACT') || PluginError.is(error, 'PLUGWIRE_CLOSED')) return undefined;
   const { code, signal, stderr } = died.exit;
   const { starts } = client.stats;
-  const message =
-    `plugin ${client.name} ${died.how} after it printed '${READY_LINE}', before it answered a call` +
-    `${starts > 1 ? ` (started ${starts} times)` : ''}: check what ends it once it serves, such as an unhandled rejection or process.exit()` +
-    (stderr ? `\nits standard error:\n${stderr.replace(/^/gm, '  ')}` : '');
-  return new StartError(message, 'exited', { cause: error, exitCode: code, signal, ...(stderr !== undefined && { stderr }) });
+  const started = starts > 1 ? ` (started ${starts} times)` : '';
+  const message = afterReady(client.name, died, started) + (stderr ? `\nits standard error:\n${stderr.replace(/^/gm, '  ')}` : '');
+  return new StartError(message, died.endedBy === NOT_ACCEPTING ? 'socket' : 'exited', { cause: error, exitCode: code, signal, ...(stderr !== undefined && { stderr }) });
+}
+
+/** What became of a plugin after its ready line, and what to check. */
+function afterReady(name: string, died: UnansweredExit, started: string): string {
+  const ready = `'${READY_LINE}'`;
+  if (died.endedBy === NOT_ACCEPTING) {
+    return (
+      `plugin ${name} printed ${ready} but did not accept connections on its socket, so the host ended it before it answered a call${started}: ` +
+      `check that it listens on its socket before it prints ${ready}, and goes on listening`
+    );
+  }
+  if (died.endedBy !== undefined) {
+    return (
+      `plugin ${name} was ended by the host after it printed ${ready}, before it answered a call${started}, as ${died.endedBy}: ` +
+      'check what keeps it from answering once it serves, such as work that blocks its event loop'
+    );
+  }
+  return `plugin ${name} ${died.how} after it printed ${ready}, before it answered a call${started}: check what ends it once it serves, such as an unhandled rejection or process.exit()`;
 }

@@ -372,10 +372,28 @@ describe('Supervisor', () => {
     expect(supervisor.recovering).toBeUndefined();
     expect(starter.last.closes).toBe(1);
     expect(supervisor.state).toBe('exited');
-    // One notice: whichever of the probe and the exit it caused tells first.
-    expect(logged).toHaveLength(1);
-    expect(logged[0]).toMatch(/^\[fake\] plugin is gone \(.+\); it is restarted at the next call$/);
+    // One notice, with the probe's reason: the SIGTERM its exit shows was the supervisor's own.
+    expect(logged).toEqual(['[fake] plugin is gone (it stopped accepting connections); it is restarted at the next call']);
+    expect(supervisor.diedUnanswered).toMatchObject({ how: 'killed by SIGTERM', endedBy: 'it stopped accepting connections' });
     await expect(supervisor.ensureRunning('/r', NEVER)).resolves.toBe(2);
+  });
+
+  it('does not take a plugin it recycled before any call succeeded for one that died unanswered', async () => {
+    const { supervisor, starter, logged } = track(supervise());
+    await supervisor.launch();
+    await supervisor.recycle('a test');
+    expect(starter.plugins[0]?.closes).toBe(1);
+    expect(supervisor.generation).toBe(2);
+    expect(supervisor.diedUnanswered).toBeUndefined();
+    expect(logged).toEqual([]);
+  });
+
+  it('records a plugin that died by itself before any call succeeded, with no reason of its own', async () => {
+    const { supervisor, starter } = track(supervise());
+    await supervisor.launch();
+    starter.last.die(7);
+    await settle();
+    expect(supervisor.diedUnanswered).toEqual({ how: 'exited with code 7', exit: { code: 7, signal: null } });
   });
 
   it('takes a failure seen on an older generation as no news', async () => {
