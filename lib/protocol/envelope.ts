@@ -80,12 +80,100 @@ function nestsDeeperThan(value: unknown, textLength: number, limit: number): boo
   return false;
 }
 
-/** A key of a JSON object as Go reads it: the exact key first, else any case. */
-function pick(record: Record<string, unknown>, key: string): unknown {
-  if (Object.prototype.hasOwnProperty.call(record, key)) return record[key];
-  const lower = key.toLowerCase();
-  for (const k of Object.keys(record)) if (k.toLowerCase() === lower) return record[k];
-  return undefined;
+/** What {@link pick} answers when several keys match a name in different cases. */
+const AMBIGUOUS: unique symbol = Symbol('ambiguous');
+
+/**
+ * A field of a JSON object as Go's encoding/json reads it: each key equal to the name, or
+ * equal in another case, is assigned in the order written, so the last one wins. JSON.parse
+ * keeps the last value of each key, which answers when one key matches (the exact one, or
+ * one in another case), the common case; several keys that differ in case
+ * (`{"Payload":1,"payload":2}`) are {@link AMBIGUOUS}: only the text says which came last.
+ */
+function pick(record: Record<string, unknown>, key: string, lower: string): unknown {
+  let found: string | undefined;
+  for (const k in record) {
+    if (k === key || (k.length === key.length && k.toLowerCase() === lower)) {
+      if (found !== undefined) return AMBIGUOUS;
+      found = k;
+    }
+  }
+  return found === undefined ? undefined : record[found];
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Whether a character is JSON's whitespace (space, tab, line feed, carriage return). */
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+function skipSpace(text: string, i: number): number {
+  while (isSpace(text.charCodeAt(i))) i++;
+  return i;
+}
+
+/** Where the JSON string at `i` (its opening quote) of a valid JSON text ends: after its closing quote. */
+function skipString(text: string, i: number): number {
+  i++;
+  while (text.charCodeAt(i) !== QUOTE) i += text.charCodeAt(i) === BACKSLASH ? 2 : 1;
+  return i + 1;
+}
+
+/** Where the JSON value at `i` of a valid JSON text ends. */
+function skipValue(text: string, i: number): number {
+  const first = text.charCodeAt(i);
+  if (first === QUOTE) return skipString(text, i);
+  if (first !== 0x7b /* { */ && first !== 0x5b /* [ */) {
+    // A number, true, false or null: up to what follows a value.
+    while (i < text.length && !isSpace(text.charCodeAt(i)) && !',}]'.includes(text.charAt(i))) i++;
+    return i;
+  }
+  let depth = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      i = skipString(text, i);
+      continue;
+    }
+    if (c === 0x7b || c === 0x5b) depth++;
+    else if ((c === 0x7d /* } */ || c === 0x5d) /* ] */ && --depth === 0) return i + 1;
+    i++;
+  }
+  return i;
+}
+
+/**
+ * The value of a field of nested JSON objects (`['context', 'deadline']`, lowercase names)
+ * as Go reads it, from the text, which JSON.parse made `root` of: at each level, the key
+ * matching in any case that was written last. Only for keys {@link pick} found ambiguous.
+ */
+function pickWritten(root: unknown, text: string, names: readonly string[]): unknown {
+  let holder = root;
+  let i = skipSpace(text, 0);
+  for (const name of names) {
+    if (typeof holder !== 'object' || holder === null || Array.isArray(holder) || text.charCodeAt(i) !== 0x7b) return undefined;
+    let winner: string | undefined;
+    let at = 0;
+    i = skipSpace(text, i + 1);
+    while (text.charCodeAt(i) === QUOTE) {
+      const end = skipString(text, i);
+      const key = JSON.parse(text.slice(i, end)) as string;
+      const start = skipSpace(text, skipSpace(text, end) + 1);
+      if (key.length === name.length && key.toLowerCase() === name) {
+        winner = key;
+        at = start;
+      }
+      i = skipSpace(text, skipValue(text, start));
+      if (text.charCodeAt(i) === 0x2c) i = skipSpace(text, i + 1);
+    }
+    if (winner === undefined) return undefined;
+    // The last occurrence of a key is also the value JSON.parse kept for it.
+    holder = (holder as Record<string, unknown>)[winner];
+    i = at;
+  }
+  return holder;
 }
 
 /**
@@ -109,12 +197,15 @@ export function decodeRequest(body: Buffer, count: number, route: string): Decod
   if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) {
     return refusal('PLUGWIRE_VALIDATION', 'request body must be a JSON object with Context and Payload');
   }
-  const context = pick(envelope as Record<string, unknown>, 'Context');
-  const payload = pick(envelope as Record<string, unknown>, 'Payload');
+  let context = pick(envelope as Record<string, unknown>, 'Context', 'context');
+  if (context === AMBIGUOUS) context = pickWritten(envelope, text, ['context']);
+  let payload = pick(envelope as Record<string, unknown>, 'Payload', 'payload');
+  if (payload === AMBIGUOUS) payload = pickWritten(envelope, text, ['payload']);
   let deadline: number | undefined;
   if (context !== undefined && context !== null) {
     if (typeof context !== 'object' || Array.isArray(context)) return refusal('PLUGWIRE_VALIDATION', 'Context must be an object');
-    const raw = pick(context as Record<string, unknown>, 'Deadline');
+    let raw = pick(context as Record<string, unknown>, 'Deadline', 'deadline');
+    if (raw === AMBIGUOUS) raw = pickWritten(envelope, text, ['context', 'deadline']);
     if (raw !== undefined && raw !== null) {
       deadline = typeof raw === 'string' ? parseDeadline(raw) : undefined;
       if (deadline === undefined) {

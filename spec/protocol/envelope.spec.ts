@@ -38,10 +38,32 @@ describe('the request envelope', () => {
     expect(() => encodeRequest(10n, 0)).toThrow(TypeError);
   });
 
-  it('reads keys in any case, as Go does, and the exact key first', () => {
+  it('reads keys in any case, as Go does', () => {
     expect(decoded('{"context":{"deadline":null},"payload":"x"}', 1)).toEqual({ deadline: undefined, args: ['x'] });
     expect(decoded('{"payload":"lower","Payload":"exact"}', 1).args).toEqual(['exact']);
     expect(decoded('{"Context":null}', 1).args).toEqual([undefined]);
+  });
+
+  // Go's encoding/json assigns each key that matches the field, exactly or in another case, in the order written.
+  it.each([
+    ['{"Payload":1,"payload":2}', 2],
+    ['{"payload":1,"Payload":2}', 2],
+    ['{"PAYLOAD":1, "Payload" : 2 ,"payload":3}', 3],
+    ['{"payload":1,"Payload":2,"payload":3}', 3],
+    ['{"Payload":1,"payload":2,"Payload":3}', 3],
+    ['{"Payload":{"a":"}\\"","b":[1,{"c":2}]},"payload":[true,null,-1.5e3],"other":"x"}', [true, null, -1500]],
+    ['{"payload":[true,null,-1.5e3],"x":{"Payload":9},"Pay\\u006coad":{"a":"]"}}', { a: ']' }],
+  ])('of duplicate keys that differ in case, takes the last written: %s', (body, payload) => {
+    expect(decoded(body, 1).args).toEqual([payload]);
+  });
+
+  it('takes the last written of Context and Deadline keys that differ in case too', () => {
+    const first = '2030-01-01T00:00:00Z';
+    const last = '2031-01-01T00:00:00Z';
+    expect(decoded(`{"Context":{"Deadline":"${first}","deadline":"${last}"},"Payload":1}`, 1).deadline).toBe(Date.parse(last));
+    expect(decoded(`{"deadline":"${first}","Deadline":"${first}","DEADLINE":"${last}"}`.replace(/^/, '{"Context":') + ',"Payload":1}', 1).deadline).toBe(Date.parse(last));
+    expect(decoded(`{"Context":{"Deadline":"${first}"},"context":{"Deadline":"${last}","deadline":null},"Payload":1}`, 1).deadline).toBeUndefined();
+    expect(decoded(`{"context":{"Deadline":"${first}","deadline":null},"Context":{"Deadline":null,"DeadLine":"${last}"},"Payload":1}`, 1).deadline).toBe(Date.parse(last));
   });
 
   it('takes a missing or null payload of a method with several parameters as no arguments', () => {
