@@ -66,6 +66,8 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
   private holding = 0;
   /** Every response not yet flushed to its socket, and whose connection is still open. */
   private readonly answering = new Set<ServerResponse>();
+  /** Per connection, the responses queued behind an earlier pipelined answer that have not got the socket yet. */
+  private readonly queued = new WeakMap<Socket, Set<ServerResponse>>();
   /** The token callers must send, when the plugin has one. */
   private readonly expectedToken: Buffer | undefined;
   private readonly manifest: ManifestEndpoint;
@@ -257,6 +259,43 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
     }
   }
 
+  /**
+   * Watches a response queued behind an earlier pipelined answer until it gets the socket.
+   * Node emits 'close' on the response that has the socket when the connection closes, but
+   * never on those queued behind it: their calls would stay in flight for good, holding
+   * their answers, a place under maxInFlight, and a graceful close for its whole grace.
+   * One 'close' listener a connection, added with its first queued response, closes them.
+   */
+  private queue(socket: Socket, res: ServerResponse): void {
+    const responses = this.queued.get(socket) ?? this.watchQueued(socket);
+    responses.add(res);
+    // From here on the response has the socket, and Node's own 'close' (see assignSocket).
+    res.once('socket', () => responses.delete(res));
+  }
+
+  private watchQueued(socket: Socket): Set<ServerResponse> {
+    const responses = new Set<ServerResponse>();
+    this.queued.set(socket, responses);
+    socket.once('close', () => this.closeQueued(responses));
+    return responses;
+  }
+
+  /**
+   * The connection closed: each response still queued on it is closed as Node closes the
+   * one that has the socket (destroyed, then 'close'), so its call is aborted as a caller
+   * that went away and released, and its buffered answer is dropped with it.
+   */
+  private closeQueued(responses: Set<ServerResponse>): void {
+    const closing = [...responses];
+    responses.clear();
+    for (const res of closing) {
+      if (res.closed) continue;
+      // Destroyed, whatever its call still writes (a late result, a stream's items) is dropped.
+      if (!res.destroyed) res.destroy();
+      res.emit('close');
+    }
+  }
+
   /** The answer to a request refused before anything else is looked at: too many headers, or no token. */
   private refusal(req: IncomingMessage): Answer | undefined {
     if (req.rawHeaders.length > 2 * MAX_HEADERS) {
@@ -278,6 +317,8 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
     };
     res.once('finish', answered);
     res.once('close', answered);
+    // A pipelined request's response waits without the socket until the answers before it are out.
+    if (res.socket === null) this.queue(req.socket, res);
     try {
       this.dispatch(req, res, expects);
     } catch (error) {
