@@ -319,6 +319,9 @@ export class ServedCall implements ServingContext, Expiring, StreamingCall {
 
   private succeeded(result: unknown): void {
     if (this.settled) return;
+    // Past the caller's deadline the answer is the timeout, as for a method that threw (see
+    // failed()): one that blocked the event loop past it returns before the deadline watch fires.
+    if (this.expiresAt !== Infinity && Date.now() >= this.expiresAt) return this.expire();
     let text: string;
     try {
       text = encodeAnswer(resultToPlain(this.entry.definition, result));

@@ -43,6 +43,8 @@ export interface StreamingCall extends ServingContext {
   answered(): void;
   /** Answers with what the method (its iterator) threw. */
   failed(error: unknown): void;
+  /** Answers with the timeout: the caller's deadline passed. */
+  expire(): void;
   /** Answers with an error of plugwire's own, noting it for diagnostics. */
   refuseWith(error: ProtocolError | DefinitionError, status: number): void;
   /** Reports a problem of the plugin's to its logger. */
@@ -372,6 +374,8 @@ export class StreamedAnswer {
   private end(): void {
     this.done = true;
     const { call } = this;
+    // An iterator that ends past the deadline (it blocked the event loop) ends as one that threw.
+    if (Date.now() >= call.expiresAt) return call.expire();
     if (!call.settle()) return;
     const { res } = call;
     if (!res.destroyed) {
