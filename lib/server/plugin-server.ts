@@ -26,6 +26,9 @@ const LIFELINE_LAG_MS = 100;
 /** Header fields a request may have; one more gets 431. */
 const MAX_HEADERS = 100;
 
+/** The one expectation supported: `Expect: 100-continue` (case-insensitive, RFC 9110 §10.1.1), alone. */
+const CONTINUE = /^100-continue$/i;
+
 function ignore(): void {}
 
 function routeOf(url: string | undefined): string {
@@ -119,7 +122,9 @@ export class PluginHttpServer implements PluginServer, CallServer, EndpointServe
     this.server.on('connect', (req: IncomingMessage, socket: Socket) => answerConnect(socket, this.refusal(req), this.answering, this.maxBodySize));
     // With these two, Node sends neither 100 Continue nor 417 by itself: both come after
     // the checks that may refuse the request (401, 404, 405, 413).
-    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, 'continue'));
+    // Node takes `100-continue` anywhere in the header for it (`100-continue, foo`, two Expect
+    // fields): anything but that one expectation alone is not supported.
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, CONTINUE.test(req.headers.expect ?? '') ? 'continue' : 'expectation'));
     this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, 'expectation'));
   }
 

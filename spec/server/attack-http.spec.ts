@@ -47,6 +47,23 @@ describe('Expect', () => {
   });
 
   it.each([
+    ['a second Expect field', 'Expect: 100-continue\r\nExpect: foo\r\n'],
+    ['a second expectation in the field', 'Expect: 100-continue, foo\r\n'],
+    ['100-continue twice', 'Expect: 100-continue\r\nExpect: 100-continue\r\n'],
+  ])('answers 100-continue with %s with 417, and no 100 Continue', async (_what, fields) => {
+    const body = envelope(null);
+    const answer = await exchange(plugin.socket, `POST /ping HTTP/1.1\r\nHost: p\r\n${fields}${AUTH}Content-Length: ${body.length}\r\n\r\n${body}`);
+    expect(answer).not.toMatch(/100 Continue/);
+    expect(status(answer)).toBe(417);
+  });
+
+  it('takes 100-continue in any case', async () => {
+    const body = envelope(null);
+    const answer = await exchange(plugin.socket, `POST /ping HTTP/1.1\r\nHost: p\r\nExpect: 100-Continue\r\n${AUTH}Content-Length: ${body.length}\r\n\r\n${body}`);
+    expect(answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+  });
+
+  it.each([
     ['without the token', '/ping', '', 401],
     ['to a route that does not exist', '/missing', AUTH, 404],
     ['with a method other than POST', '/ping', AUTH, 405],
