@@ -192,6 +192,7 @@ describe('samples/python-modifier: the Modifier plugin in Python', () => {
       ['/greet', { name: 'a', age: '1' }],
       ['/greet', { name: 'a', age: true }],
       ['/greet', { name: 'a', age: 1, address: [{ city: 1 }] }],
+      ['/greet', { name: '', age: 200, address: [] }],
       ['/greet', { name: 'a', age: 1, address: {} }],
       ['/greet', 'a string'],
       ['/greet', [1]],
