@@ -70,7 +70,10 @@ function escapeMap(value: Map<unknown, unknown>, path: Set<object>, direction: D
   path.add(value);
   const entries: Array<[unknown, unknown]> = [];
   let changed = direction === 'toClass' && value.size > 0;
-  for (const [key, item] of value) {
+  // keys(), then get() for each, as class-transformer reads a Map (a subclass may override
+  // either; an object that only inherits from a Map fails in keys(), as there).
+  for (const key of Array.from(value.keys())) {
+    const item = value.get(key);
     const escaped = escapeKeys(item, path, direction);
     const name = typeof key === 'string' ? escapedKey(key) : key;
     if (escaped !== item || name !== key) changed = true;

@@ -629,6 +629,24 @@ describe('toJsonValue', () => {
     );
   });
 
+  it('reads a Map as class-transformer does, keys() and then get(): a subclass that overrides them, and an object that only inherits from a Map', () => {
+    class Renaming extends Map<string, unknown> {
+      override keys(): MapIterator<string> {
+        return ['shown'][Symbol.iterator]();
+      }
+      override get(key: string): unknown {
+        return `${key}!`;
+      }
+    }
+    const renaming = new Renaming([['hidden', 1]]);
+    expect(attempt(() => JSON.stringify(toJsonValue({ field: renaming })))).toEqual(attempt(() => JSON.stringify(instanceToPlain({ field: renaming }))));
+    // An own '__proto__' key, assigned: the instance now inherits from a Map it is not.
+    const fake = Object.assign(new Bare(), plainObject([['__proto__', new Map([['a', 1]])]]));
+    const fast = attempt(() => JSON.stringify(toJsonValue(fake)));
+    expect(fast).toEqual(attempt(() => JSON.stringify(instanceToPlain(fake))));
+    expect(fast.threw).toBe(true);
+  });
+
   it('hands back a flat instance of a class without metadata itself, and a copy of anything else', () => {
     const flatEntries = flatEntriesArb.map((entries) => entries.filter(([key]) => key !== 'constructor' && key !== '__proto__'));
     fc.assert(
