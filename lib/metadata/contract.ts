@@ -1,6 +1,7 @@
 import { DefinitionError } from '../errors/plugin-error';
 import type { MethodDefinition, Type } from './method-definition';
 import { readMethods, readPlugin } from './reflection-helpers';
+import { shown } from '../util/checked-number';
 
 /**
  * What a contract class declares, read from its metadata: its routes by route and by
@@ -25,10 +26,15 @@ export interface Contract {
  * @param type - the class
  * @param user - who asks, for the message: `createProxy()`, `serve()`, `plugin entry x`
  * @returns the contract
- * @throws {@link DefinitionError} when the class has no `@Method()` routes
+ * @throws {@link DefinitionError} when `type` is no class, or the class has no `@Method()` routes
  * @internal
  */
 export function readContract(type: Type, user: string): Contract {
+  // Plain JavaScript can pass anything, such as the undefined of a misspelled import:
+  // reflect-metadata would throw a TypeError without a message.
+  if (typeof type !== 'function') {
+    throw new DefinitionError(`${user} takes a contract class, a @Plugin() class whose methods carry @Method(), got ${shown(type)}: check the name it was imported by`);
+  }
   const byRoute = readMethods(type);
   if (!byRoute || byRoute.size === 0) {
     throw new DefinitionError(

@@ -13,11 +13,12 @@ const warnedUnimplemented = new WeakSet<object>();
  *
  * @param table - the route table
  * @param mode - the serve option `unimplemented`
+ * @param passedTo - where the classes were given, for the message: `serve()`, `the services of connect()`
  * @throws {@link DefinitionError} for a mode that is none of the three, and with `error`
  * when a method is not overridden
  * @internal
  */
-export function reportUnimplemented(table: ReadonlyMap<string, Route>, mode: UnimplementedMode): void {
+export function reportUnimplemented(table: ReadonlyMap<string, Route>, mode: UnimplementedMode, passedTo = 'serve()'): void {
   if (mode !== 'warn' && mode !== 'error' && mode !== 'ignore') {
     throw new DefinitionError(`serve(): unimplemented must be 'warn', 'error' or 'ignore', got ${String(mode)}`);
   }
@@ -28,7 +29,7 @@ export function reportUnimplemented(table: ReadonlyMap<string, Route>, mode: Uni
   const served = [...new Set(missing.map((r) => r.target.constructor.name))].join(', ');
   const message =
     `${served} does not override ${missing.map((r) => describeRoute(r.definition)).join(', ')}: ` +
-    `${missing.length === 1 ? 'a call to it fails' : 'calls to them fail'} with PLUGWIRE_STUB. Override ${missing.length === 1 ? 'it' : 'them'} in the class passed to serve().`;
+    `${missing.length === 1 ? 'a call to it fails' : 'calls to them fail'} with PLUGWIRE_STUB. Override ${missing.length === 1 ? 'it' : 'them'} in the class passed to ${passedTo}.`;
   if (mode === 'error') throw new DefinitionError(message);
   process.emitWarning(message, { code: 'PLUGWIRE_NOT_IMPLEMENTED' });
 }

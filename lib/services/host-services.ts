@@ -54,7 +54,7 @@ export class HostServices {
   static async open(services: readonly object[], socketDir: string | undefined, plugin: () => ServedPlugin, logger?: PluginLogger): Promise<HostServices> {
     if (!Array.isArray(services)) throw new DefinitionError('services must be an array of host service instances');
     const table = buildRouteTable(services, 'services of connect()');
-    reportUnimplemented(table, 'warn');
+    reportUnimplemented(table, 'warn', 'the services of connect()');
     const ownDir = socketDir === undefined ? makePrivateSocketDirectory().dir : undefined;
     const socket = join(socketDir ?? (ownDir as string), HOST_SOCKET_NAME);
     const token = nodeCrypto().randomBytes(32).toString('base64url');

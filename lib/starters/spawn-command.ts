@@ -6,6 +6,7 @@ import { StartError } from '../errors/plugin-error';
 import { FAILED_LINE, HOST_SOCKET_ENV, HOST_TOKEN_ENV, LIFELINE_ENV, READY_LINE, SOCKET_DIR_ENV, SOCKET_ENV, TOKEN_ENV, TOKEN_FILE_ENV } from '../protocol/constants';
 import { isListening, removeStaleSocket } from '../socket/probe';
 import { COMPILE_CACHE_ENV, compileCacheFor } from '../util/compile-cache';
+import { shown } from '../util/checked-number';
 import { race } from '../util/abortable';
 import { trackChild } from '../util/exit-cleanup';
 import { nodeChildProcess } from '../util/lazy';
@@ -336,6 +337,10 @@ class CommandStarter implements Starter {
  */
 export function spawnCommand(command: string, args: readonly string[] = [], options: CommandOptions = {}): Starter {
   if (typeof command !== 'string' || command === '') throw new TypeError('spawnCommand(): the command must be a non-empty string');
+  // Plain JavaScript may pass one string: spread, it would be an argument a character.
+  if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) {
+    throw new TypeError(`spawnCommand(): the arguments must be an array of strings, got ${Array.isArray(args) ? 'an array holding other values' : shown(args)}${typeof args === 'string' ? ` (write [${JSON.stringify(args)}])` : ''}`);
+  }
   return new CommandStarter(command, [...args], options);
 }
 

@@ -4,7 +4,7 @@
 // hands out) count as numbers. Real plugin processes (the Modifier sample) show that what
 // is accepted works for calls.
 import * as path from 'node:path';
-import { connect, defaultConfig, start, startPlugin, startWithCommand, type ConnectOptions, type PluginConfigInput, type Starter, type StartResult } from '../../lib';
+import { connect, defaultConfig, spawnCommand, start, startPlugin, startWithCommand, type ConnectOptions, type PluginConfigInput, type PluginError, type Starter, type StartResult } from '../../lib';
 import { Modifier } from '../../samples/modifier/contract';
 import { rejectionOf, removeDir, tempDir } from '../support/host-helpers';
 
@@ -134,6 +134,27 @@ describe('connect() configuration', () => {
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toBe(`plugwire config: ${message}`);
     expect(starter.asked()).toBe(0);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['undefined (a misspelt import)', undefined, 'undefined'],
+    ['null', null, 'null'],
+    ['an instance', new Modifier(), 'an object'],
+    ['a string', 'Modifier', 'the string "Modifier"'],
+  ])('refuses a contract that is %s with a DefinitionError naming what it got, before starting anything', async (_label, contract, got) => {
+    const starter = untouchable();
+    const error = await rejectionOf(connect(contract as typeof Modifier, starter));
+    expect((error as PluginError).code).toBe('PLUGWIRE_DEFINITION');
+    expect((error as Error).message).toBe(`connect() takes a contract class, a @Plugin() class whose methods carry @Method(), got ${got}: check the name it was imported by`);
+    expect(starter.asked()).toBe(0);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['one string', 'dist/plugin.js', 'the string "dist/plugin.js" (write ["dist/plugin.js"])'],
+    ['an array with a number', ['plugin.js', 3], 'an array holding other values'],
+    ['null', null, 'null'],
+  ])('spawnCommand() refuses arguments that are %s with a TypeError', (_label, args, got) => {
+    expect(() => spawnCommand(process.execPath, args as string[])).toThrow(new TypeError(`spawnCommand(): the arguments must be an array of strings, got ${got}`));
   });
 
   it('takes every field of defaultConfig() with socket and services, and a configuration parsed from JSON', async () => {

@@ -80,6 +80,25 @@ describe('an empty list of services', () => {
   });
 });
 
+describe('a service class that leaves contract methods to stub()', () => {
+  it('is warned about with PLUGWIRE_NOT_IMPLEMENTED, telling to override them in the class passed to connect() as a service', async () => {
+    class PartialHostApi extends HostApi {}
+    // Spied rather than listened to: jest's sandboxed process object does not see the real one's events.
+    const spy = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    let conn: Connection<ServicesPlugin> | undefined;
+    try {
+      conn = await connect(ServicesPlugin, serveInProcess(new ServicesPluginImpl()), { services: [new PartialHostApi()] });
+      const warnings = spy.mock.calls.filter(([, options]) => (options)?.code === 'PLUGWIRE_NOT_IMPLEMENTED').map(([warning]) => String(warning));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('PartialHostApi does not override HostApi.log (route /log)');
+      expect(warnings[0]).toMatch(/Override them in the class passed to the services of connect\(\)\.$/);
+    } finally {
+      spy.mockRestore();
+      await conn?.close();
+    }
+  });
+});
+
 describe('after close()', () => {
   it('nothing is left on disk, and a host call that the in-process plugin still makes fails cleanly with PLUGWIRE_UNAVAILABLE', async () => {
     const impl = new HostApiImpl();
