@@ -100,7 +100,17 @@ class CommandStarter implements Starter {
     // host's credential, not the plugin's: the plugin gets a fresh token of its own, and
     // a plugwire plugin that also attaches to a sidecar must not borrow the host's.
     // One passed on purpose in options.env is kept (the plugin's PLUGWIRE_TOKEN wins).
-    const { [TOKEN_FILE_ENV]: _hostTokenFile, ...inherited } = process.env;
+    // So are the host services this process may have inherited as a plugin itself, before
+    // it read them (a NestJS plugin starts its own plugins before it serves): the plugin gets
+    // this host's services or none, never a way to its grandparent's, and no directory of its
+    // grandparent's to remove when this process dies.
+    const {
+      [TOKEN_FILE_ENV]: _hostTokenFile,
+      [HOST_SOCKET_ENV]: _inheritedHostSocket,
+      [HOST_TOKEN_ENV]: _inheritedHostToken,
+      [SOCKET_DIR_ENV]: _inheritedSocketDir,
+      ...inherited
+    } = process.env;
     const env: NodeJS.ProcessEnv = {
       ...inherited,
       ...this.options.env,

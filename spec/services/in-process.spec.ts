@@ -88,7 +88,7 @@ describe('a service class that leaves contract methods to stub()', () => {
     let conn: Connection<ServicesPlugin> | undefined;
     try {
       conn = await connect(ServicesPlugin, serveInProcess(new ServicesPluginImpl()), { services: [new PartialHostApi()] });
-      const warnings = spy.mock.calls.filter(([, options]) => (options)?.code === 'PLUGWIRE_NOT_IMPLEMENTED').map(([warning]) => String(warning));
+      const warnings = spy.mock.calls.filter(([, options]) => options?.code === 'PLUGWIRE_NOT_IMPLEMENTED').map(([warning]) => String(warning));
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toContain('PartialHostApi does not override HostApi.log (route /log)');
       expect(warnings[0]).toMatch(/Override them in the class passed to the services of connect\(\)\.$/);

@@ -78,6 +78,24 @@ describe('startWithCommand()', () => {
       expect(logger.errors).toEqual(['[echo] prelude on stderr']);
     });
 
+    it('does not pass on host services this process inherited as a plugin itself, only its own or none', async () => {
+      // A NestJS plugin starts its plugins before serve() has read (and removed) these.
+      const inherited = { PLUGWIRE_HOST_SOCKET: '/grandparent/host.sock', PLUGWIRE_HOST_TOKEN: 'grandparent-token', PLUGWIRE_SOCKET_DIR: '/grandparent' };
+      const saved = Object.fromEntries(Object.keys(inherited).map((key) => [key, process.env[key]]));
+      Object.assign(process.env, inherited);
+      const report = path.join(path.dirname(socketPath()), 'env.json');
+      const script = `require('fs').writeFileSync(${JSON.stringify(report)}, JSON.stringify(Object.keys(process.env).filter((k) => k.startsWith('PLUGWIRE_')).sort()))`;
+      try {
+        expectStartError(await rejectionOf(start(startWithCommand(process.execPath, ['-e', script], { logger: false }), socketPath())), 'exited');
+      } finally {
+        for (const [key, value] of Object.entries(saved)) {
+          if (value === undefined) delete process.env[key];
+          else process.env[key] = value;
+        }
+      }
+      expect(JSON.parse(readFileSync(report, 'utf8'))).toEqual(['PLUGWIRE_LIFELINE_FD', 'PLUGWIRE_TOKEN']);
+    });
+
     it('forwards lines the plugin prints after it is ready', async () => {
       const { starter, logger } = fixtureStarter('host/host-plugin', { name: 'echo' });
       const connection = await connect(HostTest, starter, { socket: socketPath() });
