@@ -1,7 +1,8 @@
 // `plugwire inspect` and `plugwire call`: start a plugin (or attach to --socket), ask it, stop
 // it. Loaded by plugwire.ts only for these commands: they need the library, and
 // `plugwire health` (a probe that starts every few seconds) does not.
-import { attachToSocket, defaultConfig, ProtocolError, readManifest, spawnCommand, startPlugin, type StartResult } from '../index';
+import { attachToSocket, defaultConfig, PluginError, ProtocolError, readManifest, spawnCommand, StartError, startPlugin, TimeoutError, type StartResult } from '../index';
+import { notASocket, notASocketText } from './health';
 import { renderManifest } from './render';
 import { isStreamRoute, printStream, type WatchStop } from './stream';
 import { forTerminal, jsonForTerminal } from './terminal-text';
@@ -57,7 +58,12 @@ async function open(command: readonly string[], options: TargetOptions, io: CliI
     if (command.length > 0) throw new Usage('give either --socket or a plugin command after --, not both');
     const token = tokenFor(options, process.env);
     // Nothing listening is said at once: a command typed in a shell does not wait for a plugin to come up.
-    const started = await startPlugin(attachToSocket({ name: socket, token, wait: false }), socket, config);
+    const started = await startPlugin(attachToSocket({ name: socket, token, wait: false }), socket, config).catch((error: unknown) => {
+      // A file or a directory refuses a connection as a stale socket does; what to check
+      // differs (the path, a volume mount), so say what is there, as health does.
+      const what = PluginError.is(error, 'PLUGWIRE_START') ? notASocket(socket) : undefined;
+      throw what === undefined ? error : new StartError(`nothing listens on ${socket}: ${notASocketText(what)}`, 'socket', { cause: error });
+    });
     // The plugin's own 401 says it answers only its host, which is true of a host's
     // plugin; this one runs apart, and the user gave no token or another: say, as health
     // does, how to give one.
@@ -133,25 +139,70 @@ export async function call(route: string, json: string | undefined, command: rea
     }
   }
   const { client, close, explain } = await open(command, options, io);
+  const budget = callBudget(route, options.timeout);
+  let streamed = false;
   try {
     // client.call() refuses a route it cannot send (a space, a line break) with a
     // TypeError: the caller's mistake, said as one.
     const asUsage = (error: unknown): never => {
       throw error instanceof TypeError ? new Usage(error.message) : error;
     };
-    if (options.stream === true || (await isStreamRoute(client, route))) {
+    streamed = options.stream === true || (await isStreamRoute(client, route));
+    if (streamed) {
       // A stream runs until it ends, like tail -f; a --timeout given bounds all of it.
-      const streamOptions = options.timeoutGiven ? {} : { timeout: 0 };
+      const streamOptions = { timeout: options.timeoutGiven ? budget.left() : 0 };
       await printStream(client, route, payload, streamOptions, io).catch(asUsage);
       return;
     }
-    const answer = await client.call(route, payload).catch(asUsage);
+    const answer = await client.call(route, payload, { timeout: budget.left() }).catch(asUsage);
     io.stdout(`${jsonForTerminal(answer, 2) ?? 'null'}\n`);
   } catch (error) {
-    throw explain(error);
+    throw explain(tooLargeHint(budget.said(error), streamed));
   } finally {
     await close();
   }
+}
+
+/**
+ * What is left of --timeout for the call once the manifest lookup (is it a stream?) took
+ * its part: the docs give --timeout to the call, so the lookup and the call share it rather
+ * than each taking all of it. A timeout then names the user's --timeout, not what was left.
+ */
+function callBudget(route: string, timeout: number): { left: () => number; said: (error: unknown) => unknown } {
+  const began = performance.now();
+  let given = timeout;
+  return {
+    left: () => {
+      // 0 is no timeout for a call: a budget used up is 1 ms, which times out at once.
+      if (timeout === 0) return 0;
+      given = Math.max(1, timeout - Math.floor(performance.now() - began));
+      return given;
+    },
+    said: (error) =>
+      // Only the words call.ts writes for a call's own timeout: a connect timeout, or one the
+      // plugin's deadline answered, says another time and keeps it.
+      PluginError.is(error, 'PLUGWIRE_TIMEOUT') && given !== timeout && error.message === `call to ${route} timed out after ${given} ms`
+        ? new TimeoutError(`call to ${route} timed out after ${timeout} ms`, { route, cause: error })
+        : error,
+  };
+}
+
+/** The most the command reads of an answer (or of a stream's item), bytes: the library's default, which it does not change. */
+const MAX_ANSWER = defaultConfig().maxResponseSize;
+
+/**
+ * An answer larger than maxResponseSize, with what a user of the command can do about
+ * it: the library's words name an option of a host's config, which the command does not
+ * offer (see docs/cli.md).
+ */
+function tooLargeHint(error: unknown, stream: boolean): unknown {
+  if (!(error instanceof ProtocolError) || !error.message.includes('maxResponseSize')) return error;
+  const mib = MAX_ANSWER / 2 ** 20;
+  const what = stream
+    ? `plugwire reads each item of a stream up to ${mib} MiB: have the method send smaller items`
+    : `plugwire reads answers up to ${mib} MiB: ask for a smaller answer, or make the method a stream method, whose items count one by one`;
+  const options = error.statusCode === undefined ? { cause: error } : { cause: error, statusCode: error.statusCode };
+  return new ProtocolError(`${error.message}; ${what}`, error.route === undefined ? options : { ...options, route: error.route });
 }
 
 /** The start timeout a plugin gets by default, ms, for the help of --timeout. @internal */

@@ -2,6 +2,7 @@
 // readiness probe (Kubernetes, a service manager). node:http over the socket, no client,
 // pool or library: a probe runs every few seconds, so it starts fast and leaves nothing
 // behind (one connection, closed with the answer).
+import { statSync } from 'node:fs';
 import { request } from 'node:http';
 import type { ExitReason } from './exit-codes';
 import { refusedToken } from './token';
@@ -42,14 +43,43 @@ export interface HealthAnswer {
   readonly elapsed: number;
 }
 
+/**
+ * What is at a path that should be a socket but is not: `a regular file`, `a directory`, or
+ * `not a socket`; `undefined` for a socket, or nothing at all (it went away meanwhile).
+ * Connecting to a file or a directory is refused as a stale socket is (ECONNREFUSED), and
+ * the remedy differs: a wrong path or a volume mounted wrongly, not a dead plugin.
+ * @internal
+ */
+export function notASocket(path: string): string | undefined {
+  let stats;
+  try {
+    // stat, not lstat: connect() follows a symbolic link, so what counts is where it leads.
+    stats = statSync(path);
+  } catch {
+    return undefined;
+  }
+  if (stats.isSocket()) return undefined;
+  if (stats.isFile()) return 'a regular file';
+  if (stats.isDirectory()) return 'a directory';
+  return 'not a socket';
+}
+
+/** The words for a path that is not a socket: what it is, and what to check. @internal */
+export function notASocketText(what: string): string {
+  return `it is ${what}, not a socket (check the path, or the volume mount that should bring the plugin's socket)`;
+}
+
 /** What a failed connection says about the socket path. */
 function unreachable(socket: string, error: NodeJS.ErrnoException): HealthFailure {
   switch (error.code) {
     case 'ENOENT':
       return new HealthFailure('PLUGWIRE_START', `nothing listens on ${socket}: no such file`);
-    case 'ECONNREFUSED':
-      // The file of a plugin that died without removing it (SIGKILL), or not a socket at all.
+    case 'ECONNREFUSED': {
+      const what = notASocket(socket);
+      if (what !== undefined) return new HealthFailure('PLUGWIRE_START', `nothing listens on ${socket}: ${notASocketText(what)}`);
+      // The file of a plugin that died without removing it (SIGKILL).
       return new HealthFailure('PLUGWIRE_START', `nothing listens on ${socket}: connection refused (a stale socket file)`);
+    }
     case 'EACCES':
     case 'EPERM':
       return new HealthFailure('PLUGWIRE_START', `cannot connect to ${socket}: permission denied (the socket is the plugin user's alone, mode 0600: probe as that user)`);

@@ -39,11 +39,26 @@ function commands(): typeof Commands {
   return require('./commands') as typeof Commands;
 }
 
+/** The longest timeout, ms: Node.js runs a longer timer at once (2^31 - 1 ms, about 24.8 days). */
+const LONGEST_TIMEOUT = 2 ** 31 - 1;
+
 function milliseconds(value: string): number {
   // Digits only: Number() reads '' and ' ' as 0, and takes 0x10 or 1e3.
-  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) throw new InvalidArgumentError('expected a whole number of milliseconds');
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number of milliseconds');
+  // A whole number past the limit is refused for what it is: its size, not its form.
+  const n = Number(value);
+  if (n > LONGEST_TIMEOUT) throw new InvalidArgumentError(`expected at most ${LONGEST_TIMEOUT} ms (about 24.8 days), the longest timer Node.js has`);
   return n;
+}
+
+/**
+ * The value of --socket. An empty one (an unset shell variable, `--socket "$SOCK"`) is the
+ * user's mistake and said as one at once: it would otherwise reach the library's config
+ * check (a TypeError, exit 1) or, for health, a connect to '' ("connection refused", exit 3).
+ */
+function socketPath(value: string): string {
+  if (value === '') throw new InvalidArgumentError('--socket needs a path, got an empty one (is the shell variable set?)');
+  return value;
 }
 
 function version(): string {
@@ -89,7 +104,7 @@ function inspectAndCall(cli: Command, io: CliIo, command: readonly string[], don
   const { call, defaultStartTimeout, inspect } = commands();
   const target = (c: Command): Command =>
     c
-      .option('--socket <path>', 'use the plugin already listening on this socket instead of starting one')
+      .option('--socket <path>', 'use the plugin already listening on this socket instead of starting one', socketPath)
       .option('--token <token>', 'the access token of a plugin started with PLUGWIRE_TOKEN (with --socket)')
       .option('--token-file <path>', 'a file that holds the access token, e.g. a mounted Secret (with --socket; default: PLUGWIRE_TOKEN, then the file PLUGWIRE_TOKEN_FILE names)')
       .option('--timeout <ms>', `timeout of the start and of the call, ms (0: none for the call, ${defaultStartTimeout()} for the start)`, milliseconds, 10_000)
@@ -123,7 +138,7 @@ function healthCommand(cli: Command, io: CliIo, command: readonly string[], done
     .command('health')
     .description("ask a plugin that runs whether it is alive, for an exec liveness or readiness probe: exit 0 when it answers its health route")
     .usage('--socket <path> [options]')
-    .requiredOption('--socket <path>', 'the socket the plugin listens on')
+    .requiredOption('--socket <path>', 'the socket the plugin listens on', socketPath)
     .option('--token <token>', 'the access token the plugin expects (default: PLUGWIRE_TOKEN, then the file PLUGWIRE_TOKEN_FILE names)')
     .option('--token-file <path>', 'a file that holds the access token, e.g. a mounted Secret')
     .option('--timeout <ms>', 'how long to wait for the answer, ms (0: no limit)', milliseconds, HEALTH_TIMEOUT)

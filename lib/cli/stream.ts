@@ -1,5 +1,5 @@
 // `plugwire call` of a stream method: the items, one JSON line each, as they arrive.
-import { readManifest, type CallOptions, type PluginClient } from '../index';
+import { PluginError, ProtocolError, readManifest, type CallOptions, type PluginClient } from '../index';
 import { jsonForTerminal } from './terminal-text';
 
 /**
@@ -27,11 +27,31 @@ export interface StreamIo {
  * manifest (a Go plugin) has no stream methods to mark: `--stream` says so instead.
  */
 export async function isStreamRoute(client: PluginClient, route: string): Promise<boolean> {
-  const manifest = await readManifest(client, { schemas: false });
+  let manifest;
+  try {
+    manifest = await readManifest(client, { schemas: false });
+  } catch (error) {
+    throw asCallOf(route, error);
+  }
   // A query, which plugins ignore, is not part of the route the manifest lists.
   const path = route.split('?')[0];
   const methods = (manifest?.methods ?? []) as readonly unknown[];
   return methods.some((m) => typeof m === 'object' && m !== null && (m as Record<string, unknown>)['route'] === path && (m as Record<string, unknown>)['stream'] === true);
+}
+
+/**
+ * The manifest lookup's failure as the call's: the user called `route`, and the lookup is
+ * the command's own step of that call. A timeout or an answer that is not HTTP names the
+ * route the user typed, with the same code (and exit status).
+ */
+function asCallOf(route: string, error: unknown): unknown {
+  if (!PluginError.is(error) || error.route === undefined || error.route === route) return error;
+  const message = error.message.split(error.route).join(route);
+  if (error instanceof ProtocolError) {
+    // The status stays: a 401 is told apart by it (the token hint of commands.ts's explain()).
+    return new ProtocolError(message, error.statusCode === undefined ? { route, cause: error } : { route, cause: error, statusCode: error.statusCode });
+  }
+  return new PluginError(error.code, message, { route, cause: error });
 }
 
 /** Waits until standard output drained or the stream was stopped (a closed pipe never drains). */
