@@ -90,3 +90,5 @@ export type { ReadManifestOptions } from './host/contract-check';
 export { hasMethods } from './metadata/reflection-helpers';
 /** @internal */
 export { readContract } from './metadata/contract';
+/** @internal */
+export { checkSocket, configObject, resolveConfig } from './client/config';

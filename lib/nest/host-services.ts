@@ -16,8 +16,9 @@ function nameOf(service: unknown): string {
 }
 
 /**
- * Checks an entry's `services`: classes or instances of `@Plugin()` implementations, no
- * route served twice, and not also given as `config.services`.
+ * Checks an entry's `services`: classes or instances of `@Plugin()` implementations (a
+ * class that extends a contract, not the contract), no route served twice, and not also
+ * given as `config.services`.
  * @param entry - the plugin's entry
  * @param what - the plugin, for the messages: `PlugwireModule: plugin Logs`
  * @throws DefinitionError naming the plugin and the service
@@ -39,7 +40,18 @@ export function checkServices(entry: PluginEntry, what: string): void {
         `${what}: host service ${nameOf(service)} (services[${i}]) is not a @Plugin() implementation: a host service is a class that extends a @Plugin() contract and implements its methods`,
       );
     }
-    for (const route of readContract(type, `${what}, services`).byRoute.keys()) {
+    const { byRoute } = readContract(type, `${what}, services`);
+    // The contract class itself (`services: [HostApi]`) serves its placeholder bodies, so
+    // every call would fail with PLUGWIRE_STUB, and the route table counts a method of the
+    // class that declares it as implemented, so no PLUGWIRE_NOT_IMPLEMENTED warning says so.
+    // A class that declares its routes and implements them in one is refused with it:
+    // nothing tells its bodies from placeholders without calling them.
+    if ([...byRoute.values()].every((d) => d.declaringClass === type)) {
+      throw new DefinitionError(
+        `${what}: host service ${nameOf(service)} (services[${i}]) is the @Plugin() contract itself, whose methods are placeholders that fail every call with PLUGWIRE_STUB: pass a class that extends the contract and implements its methods`,
+      );
+    }
+    for (const route of byRoute.keys()) {
       const other = routes.get(route);
       if (other !== undefined) throw new DefinitionError(`${what}: host services ${other} and ${nameOf(service)} both serve ${route}`);
       routes.set(route, nameOf(service));

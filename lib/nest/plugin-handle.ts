@@ -1,4 +1,20 @@
-import { ClosedError, connect, createProxy, DefinitionError, PluginError, readContract, spawnCommand, StartError, type Connection, type Remote, type Starter } from '../index';
+import {
+  checkSocket,
+  ClosedError,
+  configObject,
+  connect,
+  createProxy,
+  DefinitionError,
+  PluginError,
+  readContract,
+  resolveConfig,
+  spawnCommand,
+  StartError,
+  type Connection,
+  type ConnectOptions,
+  type Remote,
+  type Starter,
+} from '../index';
 import { deferredStream } from './deferred-stream';
 import { resolveServices } from './host-services';
 import type { PluginEntry, PluginStatus } from './plugwire.interfaces';
@@ -24,6 +40,39 @@ function startFailure(entry: PluginEntry, starter: Starter, error: unknown): Err
   const detail = cause.message.replace(new RegExp(`^plugin ${starter.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (could not be started: )?`), '');
   const reason = cause instanceof StartError ? cause.reason : 'spawn';
   return new StartError(`plugin ${describeEntry(entry)} could not be started: ${detail}`, reason, { cause });
+}
+
+/**
+ * What an entry gives connect(): its `config`, with the entry's `instances` and the host
+ * services resolved for it.
+ * @param entry - the plugin's entry
+ * @param services - its resolved host services, if it has any
+ */
+function connectOptions(entry: PluginEntry, services: readonly object[] | undefined): ConnectOptions {
+  const { instances, config: given } = entry;
+  const extra = {
+    ...(instances === undefined ? {} : { instances }),
+    ...(services === undefined ? {} : { services }),
+  };
+  // A config that is no object (null, a string from JSON) is passed on as it is, for
+  // configObject() to refuse with the TypeError that says so; spread, it would be {} or its characters.
+  return given === undefined || (typeof given === 'object' && given !== null && !Array.isArray(given)) ? { ...given, ...extra } : given;
+}
+
+/**
+ * Checks an entry's `config` (and `instances`) as connect() will, so that a misspelt
+ * option fails the application's start for a lazy or optional plugin too, whose
+ * connect() runs later or whose failure is only shown.
+ * @param entry - the plugin's entry
+ * @throws TypeError naming the option, the one connect() would throw
+ * @internal
+ */
+export function checkConfig(entry: PluginEntry): void {
+  // The steps of connect() and startPlugin(): `socket` and `services` are taken out first
+  // (checkServices() checks the services), resolveConfig() checks the rest.
+  const { socket, services: _services, ...rest } = configObject(connectOptions(entry, undefined)) as ConnectOptions;
+  checkSocket(socket);
+  resolveConfig(rest);
 }
 
 function starterOf(entry: PluginEntry, key: string): Starter {
@@ -116,15 +165,7 @@ export class PluginHandle<T = unknown> {
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    const { instances, config: given } = this.entry;
-    const extra = {
-      ...(instances === undefined ? {} : { instances }),
-      ...(this.services === undefined ? {} : { services: this.services }),
-    };
-    // A config that is no object (null, a string from JSON) goes to connect() as it is, which
-    // refuses it with the TypeError that says so; spread, it would be {} or its characters.
-    const config = given === undefined || (typeof given === 'object' && given !== null && !Array.isArray(given)) ? { ...given, ...extra } : given;
-    this.starting ??= connect(this.entry.contract, this.starter, config).then(
+    this.starting ??= connect(this.entry.contract, this.starter, connectOptions(this.entry, this.services)).then(
       (connection) => {
         this.starting = undefined;
         this.failure = undefined;

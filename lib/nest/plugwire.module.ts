@@ -7,7 +7,7 @@ import { describeEntry } from './plugin-handle';
 import { getHostToken } from './host-token';
 import { getPluginToken } from './plugin-token';
 import type { PluginEntry, PluginRef, PlugwireHostOptions, PlugwireModuleAsyncOptions, PlugwireModuleOptions } from './plugwire.interfaces';
-import { PlugwireRegistry } from './plugwire.registry';
+import { checkEntries, PlugwireRegistry } from './plugwire.registry';
 
 type PluginEntries = { readonly plugins: readonly PluginEntry[] };
 
@@ -60,12 +60,20 @@ export class PlugwireModule {
    *   the {@link PlugwireHealthIndicator}
    */
   static register(options: PlugwireModuleOptions): DynamicModule {
+    // Plain JavaScript may pass no options, or plugins that are no array of entries: the
+    // proxies are made for the entries that have a contract, and the registry's factory
+    // refuses the rest with a DefinitionError when the application is made, as it does
+    // every other mistake in the entries.
+    const plugins: unknown = (options as PlugwireModuleOptions | undefined)?.plugins;
+    const refs = Array.isArray(plugins)
+      ? (plugins as Array<Partial<PluginEntry> | null | undefined>).flatMap((e) => (typeof e?.contract === 'function' ? [{ contract: e.contract, name: e.name }] : []))
+      : [];
     const registry: FactoryProvider = {
       provide: PlugwireRegistry,
       inject: [ModulesContainer, ModuleRef],
-      useFactory: (modules: ModulesContainer, moduleRef: ModuleRef) => new PlugwireRegistry(options.plugins, modules, moduleRef),
+      useFactory: (modules: ModulesContainer, moduleRef: ModuleRef) => new PlugwireRegistry(plugins as readonly PluginEntry[], modules, moduleRef),
     };
-    return dynamicModule(registry, (options.plugins ?? []).map((e) => ({ contract: e.contract, name: e.name })), [], options.isGlobal);
+    return dynamicModule(registry, refs, [], (options as PlugwireModuleOptions | undefined)?.isGlobal);
   }
 
   /**
@@ -87,7 +95,9 @@ export class PlugwireModule {
       useFactory: async (modules: ModulesContainer, moduleRef: ModuleRef, ...deps: unknown[]) => {
         const factory = options.useFactory as (...args: unknown[]) => PluginEntries | Promise<PluginEntries> | undefined;
         const built = await factory(...deps);
-        const entries: readonly PluginEntry[] = built?.plugins ?? [];
+        const entries: unknown = built?.plugins ?? [];
+        // Before the entries are searched for `contracts`: an entry that is no object fails as such.
+        checkEntries(entries);
         for (const ref of refs) {
           if (!entries.some((e) => e.contract === ref.contract && e.name === ref.name)) {
             throw new DefinitionError(`PlugwireModule.registerAsync(): the factory gave no entry for plugin ${describeEntry(ref)}, which contracts names`);

@@ -4,7 +4,7 @@ import type { PluginClient } from '../client/plugin-client';
 import { DefinitionError } from '../index';
 import type { Type } from '../metadata/method-definition';
 import { checkServices, resolveServices } from './host-services';
-import { describeEntry, entryKey, PluginHandle } from './plugin-handle';
+import { checkConfig, describeEntry, entryKey, PluginHandle } from './plugin-handle';
 import type { PluginEntry, PluginStatus } from './plugwire.interfaces';
 
 /**
@@ -26,13 +26,12 @@ export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationSh
     private readonly modules?: ModulesContainer,
     moduleRef?: ModuleRef,
   ) {
-    const list: unknown = entries;
-    if (!Array.isArray(list) || entries.length === 0) throw new DefinitionError('PlugwireModule: plugins must be a non-empty array of entries');
+    checkEntries(entries);
+    if (entries.length === 0) throw new DefinitionError(PLUGINS_ARRAY);
     // Plugins are told apart by their contract class; two classes may share a name (two
     // packages each exporting `Api`), so a key that is taken gets `#2`, `#3`.
     const keys = new Set<string>();
     for (const entry of entries) {
-      if (!entry || typeof entry.contract !== 'function') throw new DefinitionError('PlugwireModule: every plugin entry needs a contract class');
       const byName = this.handles.get(entry.contract) ?? new Map<string | undefined, PluginHandle>();
       if (byName.has(entry.name)) throw new DefinitionError(`PlugwireModule: plugin ${describeEntry(entry)} is registered twice; give one a name`);
       let key = entryKey(entry);
@@ -40,6 +39,7 @@ export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationSh
       keys.add(key);
       const what = `PlugwireModule: plugin ${describeEntry(entry)}`;
       checkKeys(entry, what);
+      checkConfig(entry);
       checkServices(entry, what);
       byName.set(entry.name, new PluginHandle(entry, key, (e) => resolveServices(e, moduleRef, what)));
       this.handles.set(entry.contract, byName);
@@ -143,6 +143,25 @@ export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationSh
 
   private all(): PluginHandle[] {
     return [...this.handles.values()].flatMap((byName) => [...byName.values()]);
+  }
+}
+
+const PLUGINS_ARRAY = 'PlugwireModule: plugins must be a non-empty array of entries';
+
+/**
+ * Checks the shape of the entries (an array of objects with a contract class), which plain
+ * JavaScript or a registerAsync() factory may get wrong: register() and registerAsync()
+ * read the entries' contracts before the registry is made.
+ * @param entries - the `plugins` given
+ * @throws DefinitionError when they are no array, or an entry is no object with a contract class
+ * @internal
+ */
+export function checkEntries(entries: unknown): asserts entries is readonly PluginEntry[] {
+  if (!Array.isArray(entries)) throw new DefinitionError(PLUGINS_ARRAY);
+  for (const entry of entries as unknown[]) {
+    if (typeof (entry as Partial<PluginEntry> | null | undefined)?.contract !== 'function') {
+      throw new DefinitionError('PlugwireModule: every plugin entry needs a contract class');
+    }
   }
 }
 

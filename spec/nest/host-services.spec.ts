@@ -190,6 +190,9 @@ describe('PlugwireModule: host services that are wrong fail the application\'s s
     ['something that is not a class', ['HostApiImpl'], {}, /services\[0\] \(HostApiImpl\) is not a class/],
     ['two services serving one route', [HostApiImpl, ClashingImpl], {}, /host services HostApiImpl and ClashingImpl both serve \/kv\/get/],
     ['services given twice', [HostApiImpl], { config: { services: [] } }, /give services or config.services, not both/],
+    // Its methods are the contract's placeholders: every call would fail with PLUGWIRE_STUB.
+    ['the contract class itself', [HostApi], {}, /plugin Notes: host service HostApi \(services\[0\]\) is the @Plugin\(\) contract itself, .*: pass a class that extends the contract and implements its methods/],
+    ['an instance of the contract class, in a lazy and optional entry', [new HostApi()], { lazy: true, optional: true }, /host service HostApi \(services\[0\]\) is the @Plugin\(\) contract itself/],
   ])('%s', async (_what, services, extra, message) => {
     const error = await rejectionOf(compile({ imports: [PlugwireModule.register({ plugins: [notes({ ...extra, services: services as PluginEntry['services'] })] })], providers: [KvStore, HostApiImpl] }));
     expect(error).toBeInstanceOf(DefinitionError);

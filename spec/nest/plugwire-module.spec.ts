@@ -612,6 +612,73 @@ describe('PlugwireModule: definition errors', () => {
   });
 });
 
+describe('PlugwireModule: a misspelt config option', () => {
+  @Plugin('config-typo')
+  class Typo {
+    @Method('/typo')
+    typo(): Promise<string> {
+      return stub();
+    }
+  }
+
+  // connect() of a lazy entry runs at its first call, and an optional entry's failure was
+  // only shown: the registry checks every entry's config when it is made, as connect() would.
+  it.each([
+    ['an eager entry', {}],
+    ['a lazy entry', { lazy: true }],
+    ['an optional entry', { optional: true }],
+  ])('fails compile() with the TypeError naming the option, starting nothing: %s', async (_what, extra) => {
+    const config = JSON.parse('{"timout": 100}') as Record<string, number>;
+    const error = await rejectionOf(compile({ imports: [PlugwireModule.register({ plugins: [{ contract: Typo, command: process.execPath, args: [PLAIN_PLUGIN], logger: false, config, ...extra }] })] }));
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe("plugwire config: unknown option 'timout' (did you mean 'timeout'?)");
+  });
+
+  it('checks the entry\'s instances with its config, and a config that is no object', async () => {
+    const error = await rejectionOf(compile({ imports: [PlugwireModule.register({ plugins: [{ contract: Typo, command: process.execPath, lazy: true, instances: 0 }] })] }));
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/^plugwire config: instances /);
+    const notObject = await rejectionOf(compile({ imports: [PlugwireModule.register({ plugins: [{ contract: Typo, command: process.execPath, optional: true, config: JSON.parse('"fast"') as object }] })] }));
+    expect(notObject).toBeInstanceOf(TypeError);
+    expect((notObject as Error).message).toMatch(/^plugwire config: the configuration must be/);
+  });
+});
+
+describe('PlugwireModule: entries that are no array of entries (plain JavaScript, a factory)', () => {
+  @Plugin('shape')
+  class Shape {
+    @Method('/shape')
+    shape(): Promise<string> {
+      return stub();
+    }
+  }
+
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['plugins an object', { plugins: { contract: Shape } }, /^PlugwireModule: plugins must be a non-empty array of entries$/],
+    ['plugins a string', { plugins: 'x' }, /^PlugwireModule: plugins must be a non-empty array of entries$/],
+    ['a null entry', { plugins: [null] }, /^PlugwireModule: every plugin entry needs a contract class$/],
+    ['an entry without a contract', { plugins: [{ command: process.execPath }] }, /^PlugwireModule: every plugin entry needs a contract class$/],
+  ];
+
+  // Promise.resolve().then(): register() that throws fails the test's assertion, not the test.
+  it.each([...cases, ['no options at all', undefined, /^PlugwireModule: plugins must be a non-empty array of entries$/] as [string, unknown, RegExp]])(
+    'register(): %s rejects compile() with PLUGWIRE_DEFINITION',
+    async (_what, options, message) => {
+      const error = await rejectionOf(Promise.resolve().then(() => compile({ imports: [PlugwireModule.register(options as Parameters<typeof PlugwireModule.register>[0])] })));
+      expect(error).toBeInstanceOf(DefinitionError);
+      expect((error as Error).message).toMatch(message);
+    },
+  );
+
+  it.each(cases)('registerAsync(): a factory that gives %s rejects compile() with PLUGWIRE_DEFINITION', async (_what, built, message) => {
+    const error = await rejectionOf(
+      Promise.resolve().then(() => compile({ imports: [PlugwireModule.registerAsync({ contracts: [Shape], useFactory: () => built as { plugins: [] } })] })),
+    );
+    expect(error).toBeInstanceOf(DefinitionError);
+    expect((error as Error).message).toMatch(message);
+  });
+});
+
 describe('plugwire/nest without @nestjs/terminus', () => {
   it('never loads @nestjs/terminus, and its health indicator works without it', async () => {
     // A fresh process: jest's module registry would hide what a plain require loads.

@@ -2,7 +2,7 @@
 // plugwire's own host (connect), as a process and inside the test process.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
+import { Injectable, Module, Scope, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   DefinitionError,
@@ -115,6 +115,88 @@ describe('servePlugins(): a context without a plugin provider', () => {
     expect((error as StartError).reason).toBe('exited');
     expect((error as Error).message).toContain('exited before it was ready (code 2)');
     expect(logger.lines).toEqual([expect.stringMatching(/^\[empty\] servePlugins failed: PLUGWIRE_DEFINITION /)]);
+  });
+});
+
+describe('servePlugins(): a plugin provider that is not a singleton', () => {
+  @Plugin('scoped')
+  class Scoped {
+    @Method('/scoped')
+    scoped(): Promise<string> {
+      return stub();
+    }
+  }
+
+  @Injectable()
+  class Dependency {
+    readonly text = 'injected';
+  }
+
+  @Injectable({ scope: Scope.REQUEST })
+  class PerRequest {}
+
+  let app: INestApplicationContext | undefined;
+
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  @Injectable({ scope: Scope.REQUEST })
+  class RequestImpl extends Scoped {
+    constructor(private readonly dependency: Dependency) {
+      super();
+    }
+    override async scoped(): Promise<string> {
+      return this.dependency.text;
+    }
+  }
+
+  @Injectable({ scope: Scope.TRANSIENT })
+  class TransientImpl extends Scoped {
+    constructor(private readonly dependency: Dependency) {
+      super();
+    }
+    override async scoped(): Promise<string> {
+      return this.dependency.text;
+    }
+  }
+
+  /** A singleton by its own scope, made per request by Nest for its dependency's. */
+  @Injectable()
+  class DependentImpl extends Scoped {
+    constructor(
+      private readonly dependency: Dependency,
+      readonly request: PerRequest,
+    ) {
+      super();
+    }
+    override async scoped(): Promise<string> {
+      return this.dependency.text;
+    }
+  }
+
+  // Nest makes such a provider per request or per injection: the context holds only an
+  // object of its class that no constructor ran on, whose injected fields are undefined.
+  it.each([
+    ['request-scoped', [RequestImpl], /^servePlugins\(\): provider RequestImpl is request-scoped/],
+    ['transient', [TransientImpl], /^servePlugins\(\): provider TransientImpl is transient:/],
+    ['a singleton that depends on a request-scoped provider', [DependentImpl, PerRequest], /^servePlugins\(\): provider DependentImpl is request-scoped \(or depends on a request-scoped provider\)/],
+  ])('refuses %s with PLUGWIRE_DEFINITION naming it, listening on nothing', async (_what, providers, message) => {
+    @Module({ providers: [Dependency, ...providers] })
+    class ScopedModule {}
+    app = await NestFactory.createApplicationContext(ScopedModule, { logger: false });
+    const dir = tempDir();
+    try {
+      const socket = path.join(dir, 'plugin.sock');
+      const error = await rejectionOf(servePlugins(app, { socket, standalone: false, announce: false }));
+      expect(error).toBeInstanceOf(DefinitionError);
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).toMatch(/a served plugin must be a singleton \(the default scope\)$/);
+      expect(existsSync(socket)).toBe(false);
+    } finally {
+      removeDir(dir);
+    }
   });
 });
 
