@@ -5,7 +5,7 @@ import { DefinitionError, PluginError, StartError } from '../errors/plugin-error
 import { CALLER_PID_HEADER } from '../protocol/constants';
 import { currentCall, type CallerInfo } from '../server/call-context';
 import { PluginHttpServer } from '../server/plugin-server';
-import { buildRouteTable, type Route } from '../server/route-table';
+import { buildRouteTable } from '../server/route-table';
 import { reportUnimplemented } from '../server/unimplemented';
 import { checkSocketPath, makePrivateSocketDirectory, removeSocketDirectory } from '../socket/directory';
 import { nodeCrypto } from '../util/lazy';
@@ -54,7 +54,7 @@ export class HostServices {
   static async open(services: readonly object[], socketDir: string | undefined, plugin: () => ServedPlugin, logger?: PluginLogger): Promise<HostServices> {
     if (!Array.isArray(services)) throw new DefinitionError('services must be an array of host service instances');
     const table = buildRouteTable(services, 'services of connect()');
-    reportUnimplemented(contractsAsUnimplemented(table), 'warn', 'the services of connect()');
+    reportUnimplemented(table, 'warn', 'the services of connect()');
     const ownDir = socketDir === undefined ? makePrivateSocketDirectory().dir : undefined;
     const socket = join(socketDir ?? (ownDir as string), HOST_SOCKET_NAME);
     const token = nodeCrypto().randomBytes(32).toString('base64url');
@@ -84,19 +84,6 @@ export class HostServices {
     });
     return this.closing;
   }
-}
-
-/**
- * The route table as reported for the services: the route table counts the method of the
- * class that declares it as implemented (a plugin may declare and implement in one class),
- * which would let the contract class itself (`services: [new HostApi()]`), whose every
- * call fails with PLUGWIRE_STUB, pass without a word. A service whose class declares every
- * route it serves is taken as that contract: its methods are reported as not overridden.
- */
-function contractsAsUnimplemented(table: ReadonlyMap<string, Route>): ReadonlyMap<string, Route> {
-  const routes = [...table.values()];
-  const isContract = (target: object): boolean => routes.every((r) => r.target !== target || r.definition.declaringClass === target.constructor);
-  return new Map([...table].map(([route, r]) => [route, r.implemented && isContract(r.target) ? { ...r, implemented: false } : r]));
 }
 
 /** The plugin that made a request: the pid it names, or the one its host started. */
