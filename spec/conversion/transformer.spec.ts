@@ -11,6 +11,7 @@
 // @Type() reads design:type through it.
 import 'reflect-metadata';
 import * as vm from 'node:vm';
+import { types } from 'node:util';
 import fc from 'fast-check';
 import * as classTransformer from 'class-transformer';
 import { Exclude, Expose, instanceToPlain, Transform, Type as NestedType } from 'class-transformer';
@@ -301,12 +302,20 @@ function instanceOf(type: Type, entries: Entries, define: boolean): object {
   }
 }
 
+/**
+ * Whether a value is a Map (a Set) that iterates as one: neither an object that only
+ * inherits from one, whose iteration throws, nor one whose prototype an assigned
+ * `__proto__` key replaced (both are made below).
+ */
+const isMap = (value: unknown): value is Map<unknown, unknown> => value instanceof Map && types.isMap(value);
+const isSet = (value: unknown): value is Set<unknown> => value instanceof Set && types.isSet(value);
+
 /** Whether a plain object in a value, at any depth, has a key naming a property of Object.prototype, or a Map a "__proto__" or "constructor" key. */
 function plainWithReservedKey(value: unknown, seen = new Set<unknown>()): boolean {
-  if (typeof value !== 'object' || value === null || seen.has(value) || value instanceof Set) return false;
+  if (typeof value !== 'object' || value === null || seen.has(value) || isSet(value)) return false;
   seen.add(value);
   // A Map's "__proto__" and "constructor" entries, which class-transformer skips too.
-  if (value instanceof Map) return [...value].some(([key, item]) => key === '__proto__' || key === 'constructor' || plainWithReservedKey(item, seen));
+  if (isMap(value)) return [...value].some(([key, item]) => key === '__proto__' || key === 'constructor' || plainWithReservedKey(item, seen));
   const prototype: unknown = Object.getPrototypeOf(value);
   if ((prototype === Object.prototype || prototype === null) && Object.keys(value).some((key) => key in Object.prototype)) return true;
   return Object.values(value).some((item) => plainWithReservedKey(item, seen));
@@ -368,11 +377,11 @@ function difference(fast: unknown, reference: unknown, path = '$'): string | und
   if (fast instanceof Date && reference instanceof Date && !Object.is(fast.getTime(), reference.getTime())) {
     return `${path}: ${fast.getTime()} vs ${reference.getTime()}`;
   }
-  if (fast instanceof Map && reference instanceof Map) {
+  if (isMap(fast) && isMap(reference)) {
     const found = difference([...fast], [...reference], `${path}<entries>`);
     if (found) return found;
   }
-  if (fast instanceof Set && reference instanceof Set) {
+  if (isSet(fast) && isSet(reference)) {
     const found = difference([...fast], [...reference], `${path}<values>`);
     if (found) return found;
   }
@@ -412,8 +421,8 @@ function objectsIn(value: unknown, found = new Set<object>()): Set<object> {
     const descriptor = Object.getOwnPropertyDescriptor(value, key);
     if (descriptor && 'value' in descriptor) objectsIn(descriptor.value, found);
   }
-  if (value instanceof Map) for (const entry of value) objectsIn(entry, found);
-  if (value instanceof Set) for (const item of value) objectsIn(item, found);
+  if (isMap(value)) for (const entry of value) objectsIn(entry, found);
+  if (isSet(value)) for (const item of value) objectsIn(item, found);
   return found;
 }
 
@@ -446,7 +455,7 @@ function reference(type: Type, value: object): Outcome {
  * towards an instance, so it loses them (a Map of undefined), which plugwire does not.
  */
 function readableMaps(value: unknown): unknown {
-  if (value instanceof Map) {
+  if (isMap(value)) {
     const copy = new Map(value);
     for (const [key, item] of value) Object.defineProperty(copy, String(key), { value: item, enumerable: true, writable: true, configurable: true });
     return copy;
