@@ -14,7 +14,10 @@ export type PlugwireHealthResult<Key extends string = string> = Record<
 >;
 
 /**
- * A health indicator for @nestjs/terminus reporting each plugin's state. `up` when every
+ * A health indicator for @nestjs/terminus reporting the state of each plugin of the
+ * application, those of every PlugwireModule it imports (keyed as in
+ * {@link PlugwireRegistry.statuses}; a key two modules share gets `#2` for the second's
+ * plugin, in the order of the modules). `up` when every
  * plugin runs or comes back at its next call (`exited` with restarts on; a lazy plugin
  * not started yet is `idle`); `down` when one is `unavailable` (given up on after
  * repeated restarts), `exited` with restarts off, `failed` (its start failed) or `closed`.
@@ -41,7 +44,7 @@ export class PlugwireHealthIndicator {
   isHealthy<Key extends string = 'plugins'>(key: Key = 'plugins' as Key): Promise<PlugwireHealthResult<Key>> {
     const plugins: Record<string, Pick<PluginStatus, 'state' | 'pid' | 'restarts' | 'error'>> = {};
     let up = true;
-    for (const [id, s] of Object.entries(this.registry.statuses())) {
+    for (const [id, s] of Object.entries(this.registry.applicationStatuses())) {
       plugins[id] = { state: s.state, restarts: s.restarts, ...(s.pid === undefined ? {} : { pid: s.pid }), ...(s.error === undefined ? {} : { error: s.error }) };
       if (!s.healthy) up = false;
     }

@@ -24,13 +24,25 @@ function proxyProviders(refs: ReadonlyArray<{ contract: Type; name?: string }>):
   }));
 }
 
+/**
+ * Tells each register() and registerAsync() apart: with `moduleIdGeneratorAlgorithm:
+ * 'deep-hash'`, Nest identifies a dynamic module by a hash of its metadata, in which the
+ * entries do not appear (they live in the registry's factory, whose source is the same for
+ * all), nor do contract classes other than by name: two calls would be taken for one
+ * module, and the second's plugins never started. Each call is its own module, as with
+ * Nest's default algorithm.
+ */
+const REGISTRATION = Symbol('plugwire registration');
+let registrations = 0;
+
 function dynamicModule(registry: Provider, refs: ReadonlyArray<{ contract: Type; name?: string }>, imports: DynamicModule['imports'], global: boolean | undefined): DynamicModule {
   const proxies = proxyProviders(refs);
+  registrations += 1;
   return {
     module: PlugwireModule,
     global: global === true,
     imports: imports ?? [],
-    providers: [registry, PlugwireHealthIndicator, ...proxies],
+    providers: [{ provide: REGISTRATION, useValue: registrations }, registry, PlugwireHealthIndicator, ...proxies],
     exports: [PlugwireRegistry, PlugwireHealthIndicator, ...proxies.map((p) => p.provide)],
   };
 }
@@ -88,6 +100,7 @@ export class PlugwireModule {
    *   factory gives no entry for one of `contracts`
    */
   static registerAsync(options: PlugwireModuleAsyncOptions): DynamicModule {
+    checkAsyncOptions(options);
     const refs = (options.contracts ?? []).map(refOf);
     const registry: FactoryProvider = {
       provide: PlugwireRegistry,
@@ -143,5 +156,23 @@ export class PlugwireModule {
       providers: proxies,
       exports: proxies.map((p) => p.provide),
     };
+  }
+}
+
+/**
+ * Checks what plain JavaScript or a mistyped configuration may pass registerAsync(): the
+ * calls that follow would fail with a TypeError, or inside Nest's injector.
+ */
+function checkAsyncOptions(options: PlugwireModuleAsyncOptions): void {
+  const given = options as Partial<Record<keyof PlugwireModuleAsyncOptions, unknown>> | null | undefined;
+  const what = 'PlugwireModule.registerAsync()';
+  if (typeof given !== 'object' || given === null) throw new DefinitionError(`${what} takes options: { contracts, useFactory, inject?, imports? }`);
+  if (typeof given.useFactory !== 'function') throw new DefinitionError(`${what}: useFactory must be a function that returns { plugins }`);
+  for (const key of ['contracts', 'inject', 'imports'] as const) {
+    if (given[key] !== undefined && !Array.isArray(given[key])) throw new DefinitionError(`${what}: ${key} must be an array`);
+  }
+  for (const ref of (given.contracts ?? []) as unknown[]) {
+    const contract = typeof ref === 'function' ? ref : (ref as { contract?: unknown } | null)?.contract;
+    if (typeof contract !== 'function') throw new DefinitionError(`${what}: every entry of contracts must be a contract class or { contract, name }`);
   }
 }

@@ -110,6 +110,24 @@ export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationSh
     return out;
   }
 
+  /**
+   * The state of every plugin of every PlugwireModule of the application, as
+   * {@link statuses} gives them, in the order the modules were registered; a key another
+   * module took already gets `#2`, `#3`. For the health indicator, which any of the
+   * modules may provide. @internal
+   */
+  applicationStatuses(): Record<string, PluginStatus> {
+    const out: Record<string, PluginStatus> = {};
+    for (const registry of this.siblings()) {
+      for (const [key, status] of Object.entries(registry.statuses())) {
+        let unique = key;
+        for (let n = 2; Object.hasOwn(out, unique); n += 1) unique = `${key}#${n}`;
+        out[unique] = status;
+      }
+    }
+    return out;
+  }
+
   /** Terminates every plugin. Safe to call more than once. */
   async close(): Promise<void> {
     await Promise.all(this.all().map((h) => h.close()));
@@ -125,15 +143,15 @@ export class PlugwireRegistry implements OnApplicationBootstrap, OnApplicationSh
     await this.startEager();
   }
 
-  /** This registry and the other PlugwireModules' of the same application. */
+  /** The registries of every PlugwireModule of the same application, this one included, in the order of their modules. */
   private siblings(): PlugwireRegistry[] {
-    const found = new Set<PlugwireRegistry>([this]);
+    const found = new Set<PlugwireRegistry>();
     for (const module of this.modules?.values() ?? []) {
       for (const wrapper of module.providers.values()) {
         if (wrapper.instance instanceof PlugwireRegistry) found.add(wrapper.instance);
       }
     }
-    return [...found];
+    return [...found.add(this)];
   }
 
   /** Nest's shutdown hook, not to be called by hand: terminates the plugins. */

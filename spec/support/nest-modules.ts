@@ -4,7 +4,7 @@
  * assertion failed, with any plugin process a test saw killed and waited for.
  */
 import type { LoggerService, ModuleMetadata } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
+import { Test, type TestingModule, type TestingModuleOptions } from '@nestjs/testing';
 import { PlugwireRegistry } from '../../lib/nest';
 import { pidAlive, waitForPidGone } from './host-helpers';
 
@@ -17,7 +17,7 @@ export interface NestModules {
   /** Every plugin pid a test saw, killed by cleanup() if still alive. */
   readonly seenPids: Set<number>;
   /** Compiles and initialises a testing module (plugins start at init), and notes the pids of its plugins. */
-  compile(metadata: ModuleMetadata): Promise<TestingModule>;
+  compile(metadata: ModuleMetadata, options?: TestingModuleOptions): Promise<TestingModule>;
   /** Closes what was opened, newest first, and kills the plugin processes left. For afterEach. */
   cleanup(): Promise<void>;
 }
@@ -28,8 +28,8 @@ export function nestModules(): NestModules {
   return {
     opened,
     seenPids,
-    async compile(metadata) {
-      const moduleRef = await Test.createTestingModule(metadata).setLogger(silent).compile();
+    async compile(metadata, options) {
+      const moduleRef = await Test.createTestingModule(metadata, options).setLogger(silent).compile();
       moduleRef.useLogger(false);
       opened.push(moduleRef);
       await moduleRef.init();
@@ -39,7 +39,7 @@ export function nestModules(): NestModules {
       } catch {
         // a module without PlugwireModule.register() (a plugin's, with forHost() alone)
       }
-      for (const status of registry?.list() ?? []) if (status.pid !== undefined) seenPids.add(status.pid);
+      for (const status of Object.values(registry?.applicationStatuses() ?? {})) if (status.pid !== undefined) seenPids.add(status.pid);
       return moduleRef;
     },
     async cleanup() {
