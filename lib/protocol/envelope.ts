@@ -16,16 +16,25 @@ import { formatDeadline, parseDeadline } from './deadline';
  * @internal
  */
 export function encodeRequest(payload: unknown, deadline: number): string {
-  return `{"Context":{"Deadline":${deadline > 0 ? `"${formatDeadline(deadline)}"` : 'null'}},"Payload":${JSON.stringify(payload) ?? 'null'}}`;
+  const context = `{"Context":{"Deadline":${deadline > 0 ? `"${formatDeadline(deadline)}"` : 'null'}}`;
+  // The one argument left out: no Payload, which the plugin reads as absent.
+  return payload === undefined ? `${context}}` : `${context},"Payload":${JSON.stringify(payload) ?? 'null'}}`;
 }
 
 /**
- * The payload of a call with these arguments: nothing, the one argument, or an array of
- * as many as the method has parameters.
+ * The payload of a call with these arguments: nothing (`null`), the one argument, or an
+ * array of the arguments. Trailing arguments left out (`undefined`) are not sent, as
+ * PROTOCOL.md allows: the plugin gets them absent, so its default parameter values apply
+ * as in a local call, where a `null` in their place would not. One left out in the
+ * middle travels as `null`: JSON has no `undefined`.
  * @internal
  */
 export function argumentsToPayload(values: readonly unknown[], count: number): unknown {
-  return count === 0 ? null : count === 1 ? values[0] : Array.from({ length: count }, (_, i) => values[i]);
+  if (count === 0) return null;
+  if (count === 1) return values[0];
+  let length = Math.min(values.length, count);
+  while (length > 0 && values[length - 1] === undefined) length -= 1;
+  return Array.from({ length }, (_, i) => values[i]);
 }
 
 /** A request a plugin reads. @internal */

@@ -13,9 +13,23 @@ describe('the request envelope', () => {
     [0, [], null],
     [1, ['one'], 'one'],
     [2, ['a', 2], ['a', 2]],
-    [3, ['a'], ['a', undefined, undefined]],
+    [3, ['a'], ['a']],
   ])('a method of %i parameters sends its arguments as one payload', (count, values, payload) => {
-    expect(argumentsToPayload(values, count)).toEqual(payload);
+    expect(argumentsToPayload(values, count)).toStrictEqual(payload);
+  });
+
+  it.each<[string, unknown[], number, string, unknown[]]>([
+    ['trailing arguments left out', ['a'], 3, '["a"]', ['a']],
+    ['trailing arguments passed as undefined', ['a', undefined, undefined], 3, '["a"]', ['a']],
+    ['every argument left out', [], 2, '[]', []],
+    ['one left out in the middle, as null', ['a', undefined, 'c'], 3, '["a",null,"c"]', ['a', null, 'c']],
+    ['a null, kept', ['a', null], 3, '["a",null]', ['a', null]],
+    ['the one argument left out, as no Payload', [undefined], 1, '', [undefined]],
+    ['the one argument null, kept', [null], 1, 'null', [null]],
+  ])('sends %s: the plugin gets the arguments after the last one given absent', (_, values, count, payload, args) => {
+    const body = encodeRequest(argumentsToPayload(values, count), 0);
+    expect(body).toBe(payload === '' ? '{"Context":{"Deadline":null}}' : `{"Context":{"Deadline":null},"Payload":${payload}}`);
+    expect(decoded(body, count).args).toStrictEqual(args);
   });
 
   it('round-trips arguments and a deadline (to the millisecond)', () => {
@@ -25,10 +39,11 @@ describe('the request envelope', () => {
     expect(decoded(body, 2)).toEqual({ deadline, args: ['x', { n: 1 }] });
   });
 
-  it('sends no deadline as null and an undefined payload as null', () => {
+  it('sends no deadline as null and an undefined payload as none', () => {
     const body = encodeRequest(undefined, 0);
-    expect(body).toBe('{"Context":{"Deadline":null},"Payload":null}');
-    expect(decoded(body, 1)).toEqual({ deadline: undefined, args: [null] });
+    expect(body).toBe('{"Context":{"Deadline":null}}');
+    expect(decoded(body, 1)).toStrictEqual({ deadline: undefined, args: [undefined] });
+    expect(encodeRequest(null, 0)).toBe('{"Context":{"Deadline":null},"Payload":null}');
   });
 
   it('throws what JSON.stringify throws for a payload it cannot encode', () => {
