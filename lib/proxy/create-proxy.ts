@@ -61,6 +61,24 @@ function refusedCall(error: Error): Promise<never> {
   });
 }
 
+/**
+ * The Promise of a call to a method that answers once, made also an AsyncIterable whose
+ * first `next()` rejects with a DefinitionError: a contract that types a method
+ * `AsyncIterable<T>` without `stream: true` compiles, and `for await` over its call would
+ * throw "is not async iterable" and leave the call's rejection unhandled, which ends the
+ * process. The Promise's own rejection is then handled: the loop reports the mistake.
+ */
+function answeringOnce(call: Promise<unknown>, route: string): Promise<unknown> {
+  return Object.assign(call, {
+    [Symbol.asyncIterator]: () => {
+      void call.catch(() => undefined);
+      return refusedStream(
+        new DefinitionError(`${route} is not a stream method: its call answers once, so await it; if the plugin streams it, declare @Method('${route}', { stream: true }) in the contract`),
+      );
+    },
+  });
+}
+
 /** What a proxy sends its calls through: a {@link PluginClient}, or the link to a plugin's host. @internal */
 export type ProxyClient = Pick<PluginClient, 'name' | 'call' | 'callMethod' | 'streamMethod'>;
 
@@ -157,7 +175,7 @@ function makeProxy(state: ProxyState): object {
       const convert = needsConversion(definition);
       stub = definition.stream
         ? (...args) => (isClosed(state) ? refusedStream(refusal(definition.route)) : client.streamMethod(definition, args, options, convert))
-        : (...args) => (isClosed(state) ? closed(definition.route) : client.callMethod(definition, args, options, convert));
+        : (...args) => answeringOnce(isClosed(state) ? closed(definition.route) : client.callMethod(definition, args, options, convert), definition.route);
       Object.defineProperty(target, name, { value: stub, writable: false, enumerable: true, configurable: false });
     } else {
       const route = `/${name}`;

@@ -322,6 +322,15 @@ export class ServedCall implements ServingContext, Expiring, StreamingCall {
     // Past the caller's deadline the answer is the timeout, as for a method that threw (see
     // failed()): one that blocked the event loop past it returns before the deadline watch fires.
     if (this.expiresAt !== Infinity && Date.now() >= this.expiresAt) return this.expire();
+    if (isAsyncIterable(result)) {
+      // JSON.stringify would write an async generator as {}: the contract lacks stream: true.
+      void Promise.resolve()
+        .then(() => result[Symbol.asyncIterator]().return?.())
+        .catch(() => undefined);
+      return this.failed(
+        new TypeError(`${this.route} returned an AsyncIterable, but the contract does not declare it a stream: declare it @Method('${this.route}', { stream: true }) in the contract, for the host too`),
+      );
+    }
     let text: string;
     try {
       text = encodeAnswer(resultToPlain(this.entry.definition, result));
@@ -406,4 +415,9 @@ export class ServedCall implements ServingContext, Expiring, StreamingCall {
   answered(): void {
     if (!this.res.headersSent) this.release();
   }
+}
+
+/** Whether a method's result is an AsyncIterable (an async generator), which only a stream method may return. */
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function';
 }
