@@ -1,16 +1,19 @@
 import { CALLER_PID_HEADER, MAX_TIMEOUT, REENTRANT_HEADER, VERSION_HEADER } from '../protocol/constants';
 import { STREAM_HEADER } from '../protocol/stream';
 
-/** Per-call options: of {@link PluginClient.call}, of {@link withOptions}, and the defaults of {@link createProxy}. */
+/**
+ * Per-call options: of {@link PluginClient.call}, of {@link withOptions}, and the defaults of
+ * {@link createProxy}. A field left out or `undefined` is not set.
+ */
 export interface CallOptions {
   /** Aborts the call: it rejects with `PLUGWIRE_ABORTED` and the plugin's signal fires. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /**
    * This call's timeout in ms, instead of the method's (`@Method({ timeout })`) or the
    * client's `timeout`; `0` for none. A call made while a method serves a call also ends
    * at that call's deadline, and is aborted with its signal.
    */
-  readonly timeout?: number;
+  readonly timeout?: number | undefined;
   /**
    * Extra request headers, seen by the plugin method in `callContext().headers` (a trace
    * id, a tenant). Names plugwire itself sends (`authorization`, `content-type`,
@@ -18,7 +21,7 @@ export interface CallOptions {
    * `x-plugwire-reentrant`, and the HTTP
    * framing headers) are refused.
    */
-  readonly headers?: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
 // Headers the client sends itself, or that would change how the request is framed.

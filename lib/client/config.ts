@@ -128,21 +128,30 @@ export interface PluginLimits {
    * as its heap limit (`--max-old-space-size` in `NODE_OPTIONS`), so that it fails fast
    * rather than swap. Default none.
    */
-  readonly memoryMiB?: number;
+  readonly memoryMiB?: number | undefined;
 }
 
 /** How `connect()` checks the plugin's manifest against the contract: see {@link PluginConfig.contractCheck}. */
 export type ContractCheck = 'strict' | 'warn' | 'off';
 
 /**
+ * `T` with every field optional and open to `undefined`, as an input takes it: a field
+ * left out or `undefined` keeps its default, also under a user's
+ * `exactOptionalPropertyTypes`.
+ */
+type Optional<T> = { [K in keyof T]?: T[K] | undefined };
+
+/**
  * A partial configuration, as `connect()` and `startPlugin()` take it: whatever is left
  * out (or `undefined`) takes its default, and a string of digits counts as its number.
  */
-export type PluginConfigInput = Partial<Omit<PluginConfig, 'restart' | 'liveness'>> & {
+export type PluginConfigInput = Optional<Omit<PluginConfig, 'restart' | 'liveness' | 'limits'>> & {
   /** Overrides of the restart policy; the fields left out keep their defaults. */
-  readonly restart?: Partial<RestartPolicy>;
+  readonly restart?: Optional<RestartPolicy> | undefined;
   /** The liveness policy (the fields left out take their defaults; `{}` all of them), or `false` for none. */
-  readonly liveness?: Partial<LivenessPolicy> | false;
+  readonly liveness?: Optional<LivenessPolicy> | false | undefined;
+  /** Resources the plugin may use before it is recycled: see {@link PluginLimits}. Default none. */
+  readonly limits?: Optional<PluginLimits> | undefined;
 };
 
 /** The liveness policy's fields when it is on: a wedged plugin replaced within about 3.5 s (docs/reliability.md). */

@@ -2,17 +2,17 @@ import { DefinitionError } from '../errors/plugin-error';
 import { MAX_TIMEOUT } from '../protocol/constants';
 import { checkedNumber, countRule, msRule, type NumberRule } from '../util/checked-number';
 
-/** Options of {@link serve}. Every field is optional. */
+/** Options of {@link serve}. Every field is optional; one left out or `undefined` takes its default. */
 export interface ServeOptions {
   /** The socket path. Default: the `PLUGIN_SOCKET` environment variable that the host set. */
-  readonly socket?: string;
+  readonly socket?: string | undefined;
   /**
    * The access token callers must send as `Authorization: Bearer <token>`; others get 401.
    * Default: the `PLUGWIRE_TOKEN` environment variable a plugwire host sets (removed from
    * the environment once read, so the plugin's children do not inherit it); none when
    * unset (and no `tokenFile`), as under a Go host.
    */
-  readonly token?: string;
+  readonly token?: string | undefined;
   /**
    * A file that holds the access token (a mounted Kubernetes Secret), for a plugin that no
    * plugwire host starts: a sidecar container. Used when neither `token` nor
@@ -25,7 +25,7 @@ export interface ServeOptions {
    * read, is empty, or holds characters a header cannot carry fails serve() with a
    * {@link DefinitionError}. Giving both `token` and `tokenFile` is one too.
    */
-  readonly tokenFile?: string;
+  readonly tokenFile?: string | undefined;
   /**
    * The host services this plugin may call through {@link hostProxy}: the socket its host
    * serves them on and the token to send. Default: the `PLUGWIRE_HOST_SOCKET` and
@@ -33,35 +33,37 @@ export interface ServeOptions {
    * services (removed from the environment once read); none when unset.
    * {@link serveInProcess} passes the ones of its host.
    */
-  readonly host?: {
-    /** The socket path the host serves its services on. */
-    readonly socket: string;
-    /** The token to send to them, as `Authorization: Bearer <token>`. */
-    readonly token?: string;
-  };
+  readonly host?:
+    | {
+        /** The socket path the host serves its services on. */
+        readonly socket: string;
+        /** The token to send to them, as `Authorization: Bearer <token>`. */
+        readonly token?: string | undefined;
+      }
+    | undefined;
   /** Print `plugin is ready` (or `failed to listen on socket`) on standard output. Default `true`. */
-  readonly announce?: boolean;
+  readonly announce?: boolean | undefined;
   /**
    * Run as the plugin process: on SIGTERM or SIGINT, or when the plugwire host that
    * started it dies, close gracefully, run `onClose` and exit with status 0. Default `true`.
    */
-  readonly standalone?: boolean;
+  readonly standalone?: boolean | undefined;
   /**
    * Called when the server closed on SIGTERM or SIGINT, or because the host is gone, before
    * the process exits (close databases here). Only with `standalone`: a server closed by its
    * own close() does not call it. A rejection is reported to `logger`; the process exits
    * with status 0 either way.
    */
-  readonly onClose?: () => void | Promise<void>;
+  readonly onClose?: (() => void | Promise<void>) | undefined;
   /**
    * @deprecated use `onClose`; removed in 0.3. The same hook under its old name; giving
    * both is a {@link DefinitionError}.
    */
-  readonly onShutdown?: () => void | Promise<void>;
+  readonly onShutdown?: (() => void | Promise<void>) | undefined;
   /** How long in-flight calls may run on after close() before their connections are cut, ms. Default 5000. */
-  readonly grace?: number;
+  readonly grace?: number | undefined;
   /** Largest request body accepted, bytes; larger ones get 413. Default 16 MiB. */
-  readonly maxBodySize?: number;
+  readonly maxBodySize?: number | undefined;
   /**
    * Largest answer, bytes, into which a stream method's items are collected for a caller
    * that does not read streams (a version 1 host such as a Go host, or curl): it gets the
@@ -69,37 +71,39 @@ export interface ServeOptions {
    * a `PLUGWIRE_PROTOCOL` error answer with status 500 (a Go host sees its message). A
    * plugwire host reads a stream as it comes and is not bound by it. Default 16 MiB.
    */
-  readonly maxCollectedSize?: number;
+  readonly maxCollectedSize?: number | undefined;
   /** Time a client has to send the request headers, ms. Default 5000. */
-  readonly headersTimeout?: number;
+  readonly headersTimeout?: number | undefined;
   /** Time a client has to send the whole request, ms. Default 30000. */
-  readonly requestTimeout?: number;
+  readonly requestTimeout?: number | undefined;
   /** Open connections at most; further ones are refused. Default 1024. */
-  readonly maxConnections?: number;
+  readonly maxConnections?: number | undefined;
   /**
    * Calls served at once at most (streams included). A call past it is refused at once,
    * without running, with 503 and `PLUGWIRE_OVERLOADED` (a Go host sees status 503 and
    * the message): the plugin sheds load rather than queue it without bound. Default 1000.
    */
-  readonly maxInFlight?: number;
+  readonly maxInFlight?: number | undefined;
   /**
    * Idle keep-alive connections are closed after this, ms; `0` never closes them. Default 0:
    * the host closes idle connections. A Go host never does, and a connection that the
    * plugin closes just as the host reuses it makes a Go host restart the plugin.
    */
-  readonly keepAliveTimeout?: number;
+  readonly keepAliveTimeout?: number | undefined;
   /**
    * Where the server reports problems: a method's unexpected error (see `logErrors`), a
    * failure of the server's own, an `onClose` that failed. Default `console`.
    */
-  readonly logger?: {
-    /**
-     * Writes one report, a line that starts with `plugwire:`.
-     *
-     * @param message - the report
-     */
-    error(message: string): void;
-  };
+  readonly logger?:
+    | {
+        /**
+         * Writes one report, a line that starts with `plugwire:`.
+         *
+         * @param message - the report
+         */
+        error(message: string): void;
+      }
+    | undefined;
   /**
    * Whether a method that throws an unexpected error has its stack written to `logger`
    * (standard error by default), so the host's forwarded output shows where it failed.
@@ -107,7 +111,7 @@ export interface ServeOptions {
    * such as `ENOENT`, or an `ERR_*` code, counts as unexpected). The caller gets the
    * error either way. Default `true`.
    */
-  readonly logErrors?: boolean;
+  readonly logErrors?: boolean | undefined;
   /**
    * What serve() does about a contract method that the served class does not override
    * (it would run the contract's `stub()`): `warn` emits a process warning
@@ -117,11 +121,11 @@ export interface ServeOptions {
    * method `implemented: false`, and a call to it fails with an error that names it.
    * Default `warn`.
    */
-  readonly unimplemented?: 'warn' | 'error' | 'ignore';
+  readonly unimplemented?: 'warn' | 'error' | 'ignore' | undefined;
   /** The plugin's name in its manifest. Default: the `@Plugin()` names of the implementations. */
-  readonly name?: string;
+  readonly name?: string | undefined;
   /** The plugin's version in its manifest (e.g. your package.json's). Default: none (`null`). */
-  readonly version?: string;
+  readonly version?: string | undefined;
 }
 
 /** A running plugin server, as returned by {@link serve}. */

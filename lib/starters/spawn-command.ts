@@ -16,7 +16,7 @@ import { OutputTail, readLines, type LineReader } from './plugin-output';
 import { launchKey, launching, running, share, type RunningPlugin } from './shared-process';
 import type { StartContext, StartedPlugin, Starter } from './starter';
 
-/** Options of {@link spawnCommand}. */
+/** Options of {@link spawnCommand}; a field left out or `undefined` takes its default. */
 export interface CommandOptions {
   /**
    * The plugin's name, the prefix of its output lines and the name in errors. Default: the
@@ -24,17 +24,17 @@ export interface CommandOptions {
    * nothing (`plugin`, `index`, `main`) the nearest folder whose name does, so that
    * `dist/samples/modifier/plugin.js` is `modifier`.
    */
-  readonly name?: string;
+  readonly name?: string | undefined;
   /** Environment added to the host's own (which the plugin inherits, as in Go). */
-  readonly env?: NodeJS.ProcessEnv;
+  readonly env?: NodeJS.ProcessEnv | undefined;
   /** Working directory of the plugin. Default: the host's. */
-  readonly cwd?: string;
+  readonly cwd?: string | undefined;
   /**
    * Where the plugin's output goes, line by line with `[name] ` in front: standard output
    * to `log`, standard error to `error`. Default: the host's standard output and error.
    * `false` drops it.
    */
-  readonly logger?: PluginLogger | false;
+  readonly logger?: PluginLogger | false | undefined;
 }
 
 const FORWARD: PluginLogger = {

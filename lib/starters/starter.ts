@@ -9,7 +9,7 @@ export interface PluginExit {
    * {@link spawnCommand} started; other starters may leave it out): what a plugin that
    * died after it became ready said last.
    */
-  readonly stderr?: string;
+  readonly stderr?: string | undefined;
 }
 
 /** What a starter is given to start a plugin. */
@@ -20,7 +20,7 @@ export interface StartContext {
    * The private directory plugwire made for the socket, when it made one. A process is
    * told in `PLUGWIRE_SOCKET_DIR`, so that it removes the directory if its host dies.
    */
-  readonly socketDir?: string;
+  readonly socketDir?: string | undefined;
   /** Time the plugin has to become ready, ms. */
   readonly startTimeout: number;
   /** Time between SIGTERM and SIGKILL when stopping a process, ms. */
@@ -39,12 +39,14 @@ export interface StartContext {
    * process: `PLUGWIRE_HOST_SOCKET` and `PLUGWIRE_HOST_TOKEN`; in-process:
    * `serve({ host })`). The same at every restart. Never log the token.
    */
-  readonly host?: {
-    /** The socket path the host serves its services on. */
-    readonly socket: string;
-    /** The token of the host services (not the plugin's own). */
-    readonly token: string;
-  };
+  readonly host?:
+    | {
+        /** The socket path the host serves its services on. */
+        readonly socket: string;
+        /** The token of the host services (not the plugin's own). */
+        readonly token: string;
+      }
+    | undefined;
   /**
    * The plugin's memory limit in MiB (`limits.memoryMiB`), when one is set; the client
    * watches the process's resident memory itself. {@link spawnCommand} also passes it to
@@ -52,7 +54,7 @@ export interface StartContext {
    * a Node plugin fails fast rather than swap (other programs ignore the variable); a
    * starter of your own may hand it on as it can (a container's memory limit).
    */
-  readonly memoryMiB?: number;
+  readonly memoryMiB?: number | undefined;
 }
 
 /**
@@ -61,12 +63,12 @@ export interface StartContext {
  */
 export interface StartedPlugin {
   /** The process id, for a plugin that runs as a process. */
-  readonly pid?: number;
+  readonly pid?: number | undefined;
   /**
    * The token the plugin expects, when it is not the one in the {@link StartContext}
    * (a starter that reused a running plugin returns that plugin's token).
    */
-  readonly token?: string;
+  readonly token?: string | undefined;
   /** Settles (never rejects) once the plugin is gone, whoever ended it. */
   readonly exited: Promise<PluginExit>;
   /**
@@ -133,7 +135,7 @@ export interface Starter {
    * `true` for a starter that starts nothing but reaches a plugin that runs already on the
    * socket ({@link attachToSocket}): a client of it cannot run a pool (`instances` above 1).
    */
-  readonly attached?: boolean;
+  readonly attached?: boolean | undefined;
   /**
    * Starts the plugin.
    *
