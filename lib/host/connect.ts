@@ -66,9 +66,25 @@ async function connectNow<T>(contract: Type<T>, starter: Starter, config: Connec
     await checkContract(client, contract);
   } catch (error) {
     await close();
-    throw diedAfterReady(client, error) ?? error;
+    throw diedAfterReady(client, error) ?? checkTimedOut(client, error) ?? error;
   }
   return { plugin: createProxy(client, contract), client, close, term: close };
+}
+
+/**
+ * The start error of a plugin that printed its ready line and then did not answer the
+ * contract check within `startTimeout`: the start failed, as for a plugin that never
+ * printed the line.
+ */
+function checkTimedOut(client: PluginClient, error: unknown): StartError | undefined {
+  if (!PluginError.is(error, 'PLUGWIRE_TIMEOUT')) return undefined;
+  const { startTimeout } = client.config;
+  return new StartError(
+    `plugin ${client.name} printed '${READY_LINE}' but did not answer the contract check (its manifest) within startTimeout ${startTimeout} ms: ` +
+      `check that it is not blocked; a plugin that cannot answer it may be started with contractCheck: 'off'`,
+    'timeout',
+    { cause: error },
+  );
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { CallOptions } from '../client/call-options';
 import type { PluginClient } from '../client/plugin-client';
 import { ContractError, PluginError, ProtocolError } from '../errors/plugin-error';
 import type { Type } from '../metadata/method-definition';
@@ -36,10 +37,14 @@ export interface ReadManifestOptions {
  * or cannot be reached (`PLUGWIRE_UNAVAILABLE`, `PLUGWIRE_TIMEOUT`, `PLUGWIRE_CLOSED`), or
  * the answer is broken (`PLUGWIRE_PROTOCOL`)
  */
-export async function readManifest(client: PluginClient, options: ReadManifestOptions = {}): Promise<Manifest | undefined> {
+export function readManifest(client: PluginClient, options: ReadManifestOptions = {}): Promise<Manifest | undefined> {
+  return fetchManifest(client, options.schemas !== false);
+}
+
+async function fetchManifest(client: PluginClient, schemas: boolean, callOptions?: CallOptions): Promise<Manifest | undefined> {
   let answer: unknown;
   try {
-    answer = await client.call(options.schemas === false ? `${MANIFEST_ROUTE}?schemas=false` : MANIFEST_ROUTE);
+    answer = await client.call(schemas ? MANIFEST_ROUTE : `${MANIFEST_ROUTE}?schemas=false`, undefined, callOptions);
   } catch (error) {
     if (PluginError.is(error) && withoutManifest(error)) return undefined;
     throw error;
@@ -81,7 +86,8 @@ function connectionFree(): Promise<void> {
 export async function checkContract(client: PluginClient, contract: Type): Promise<void> {
   const mode = client.config.contractCheck;
   if (mode === 'off') return;
-  const manifest = await readManifest(client, { schemas: false });
+  // Part of the start: bounded by startTimeout, not by the calls' timeout (which may be none).
+  const manifest = await fetchManifest(client, false, { timeout: client.config.startTimeout });
   await connectionFree();
   const missing = routesNotIn(manifest, contract);
   if (missing.length === 0) return;
