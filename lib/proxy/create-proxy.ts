@@ -47,36 +47,40 @@ function declarerOfNonRoute(contract: Type, name: string): string | undefined {
 }
 
 /**
- * What a call to a contract method that is not a route returns: a Promise that rejects with
- * `error`, and, in case the method was meant to stream, an AsyncIterable whose first
- * `next()` rejects with it (`for await` then handles the Promise's rejection).
+ * A call's Promise made also an AsyncIterable whose first `next()` rejects with `error()`,
+ * for a caller who iterates a call that answers once; the Promise's own rejection is then
+ * handled, as the loop reports the mistake.
  */
-function refusedCall(error: Error): Promise<never> {
-  const rejected = Promise.reject(error);
-  return Object.assign(rejected, {
+function failingWhenIterated<T>(call: Promise<T>, error: () => Error): Promise<T> {
+  return Object.assign(call, {
     [Symbol.asyncIterator]: () => {
-      void rejected.catch(() => undefined);
-      return refusedStream(error);
+      void call.catch(() => undefined);
+      return refusedStream(error());
     },
   });
 }
 
 /**
- * The Promise of a call to a method that answers once, made also an AsyncIterable whose
- * first `next()` rejects with a DefinitionError: a contract that types a method
- * `AsyncIterable<T>` without `stream: true` compiles, and `for await` over its call would
- * throw "is not async iterable" and leave the call's rejection unhandled, which ends the
- * process. The Promise's own rejection is then handled: the loop reports the mistake.
+ * What a call to a contract method that is not a route returns: a Promise that rejects with
+ * `error`, and, in case the method was meant to stream, an AsyncIterable whose first
+ * `next()` rejects with it.
+ */
+function refusedCall(error: Error): Promise<never> {
+  return failingWhenIterated(Promise.reject(error), () => error);
+}
+
+/**
+ * The call of a method that answers once, as an AsyncIterable too: a contract that types a
+ * method `AsyncIterable<T>` without `stream: true` compiles, and `for await` over its call
+ * would throw "is not async iterable" and leave the call's rejection unhandled, which ends
+ * the process. The loop gets a DefinitionError instead.
  */
 function answeringOnce(call: Promise<unknown>, route: string): Promise<unknown> {
-  return Object.assign(call, {
-    [Symbol.asyncIterator]: () => {
-      void call.catch(() => undefined);
-      return refusedStream(
-        new DefinitionError(`${route} is not a stream method: its call answers once, so await it; if the plugin streams it, declare @Method('${route}', { stream: true }) in the contract`),
-      );
-    },
-  });
+  return failingWhenIterated(
+    call,
+    () =>
+      new DefinitionError(`${route} is not a stream method: its call answers once, so await it; if the plugin streams it, declare @Method('${route}', { stream: true }) in the contract`),
+  );
 }
 
 /** What a proxy sends its calls through: a {@link PluginClient}, or the link to a plugin's host. @internal */
